@@ -1,0 +1,97 @@
+"""Assemble: join the per-snapshot halo tables, add self-similar scaled columns, apply cuts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table, vstack
+
+from .errors import DataError
+from .io.tables import read_table
+from .physics.cosmology import efunc, flat_lcdm
+from .provenance import provenance
+
+__all__ = ["assemble_halos", "add_derived_columns", "PARAMETER_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+#: simulation parameters copied from each table's metadata into columns.
+PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+
+
+def add_derived_columns(table: Table) -> Table:
+    """Add the columns of :data:`pipeline.columns.DERIVED_COLUMNS` (needs ``Ez``)."""
+    ez = np.asarray(table["Ez"], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["log10_M200c"] = np.log10(table["M200c"].quantity.to_value("solMass"))
+        table["log10_M500c"] = np.log10(table["M500c"].quantity.to_value("solMass"))
+        table["log10_Y200c_ss"] = np.log10(table["Y200c"].quantity.to_value("Mpc2") * ez ** (-2 / 3))
+        table["log10_Y500c_ss"] = np.log10(table["Y500c"].quantity.to_value("Mpc2") * ez ** (-2 / 3))
+        ratio = np.asarray(table["Mstar200c"] / table["Mgas200c"], dtype=float)
+        table["Mstar_over_Mgas"] = ratio
+        table["log10_Mstar_over_Mgas"] = np.log10(ratio)
+        table["log10_T_mw_ss"] = np.log10(table["T_mw200c"].quantity.to_value("K") * ez ** (-2 / 3))
+        table["Y500c_over_Y200c"] = np.asarray(table["Y500c"] / table["Y200c"], dtype=float)
+    return table
+
+
+def _one(path: Path) -> Table:
+    table = read_table(path, required=["M200c", "Y200c", "N_gas200c"])
+    meta = table.meta
+    for key in ("suite", "sim", "snapshot", "redshift", "cosmology", "params"):
+        if key not in meta:
+            raise DataError(f"halo table {path} lacks metadata '{key}' (written by ingest?)")
+    n = len(table)
+    cosmo = flat_lcdm(meta["cosmology"]["h"], meta["cosmology"]["Omega_m"])
+    table["suite"] = [meta["suite"]] * n
+    table["sim"] = [meta["sim"]] * n
+    table["snapshot"] = np.full(n, int(meta["snapshot"]))
+    table["redshift"] = np.full(n, float(meta["redshift"]))
+    table["Ez"] = np.full(n, float(efunc(cosmo, meta["redshift"])))
+    for name in PARAMETER_COLUMNS:
+        table[name] = np.full(n, float(meta["params"].get(name, np.nan)))
+    return table
+
+
+def assemble_halos(paths: Sequence[str | Path], selection: dict) -> Table:
+    """One table of all haloes passing ``selection`` (keys of the config's ``selection``).
+
+    Cuts: log10_mass_min_msun <= log10 M200c < log10_mass_max_msun, at least
+    ``min_gas_particles`` gas particles in R200c, Y200c > 0.
+    """
+    if not paths:
+        raise DataError("assemble: no halo tables given")
+    tables = [_one(Path(p)) for p in paths]
+    for t in tables:
+        t.meta = {}
+    table = vstack(tables, metadata_conflicts="silent")
+    table = add_derived_columns(table)
+    n_before = {s: int(np.sum(table["suite"] == s)) for s in np.unique(table["suite"])}
+    lm = np.asarray(table["log10_M200c"])
+    keep = (
+        (lm >= selection["log10_mass_min_msun"])
+        & (lm < selection["log10_mass_max_msun"])
+        & (np.asarray(table["N_gas200c"]) >= selection["min_gas_particles"])
+        & (np.asarray(table["Y200c"]) > 0)
+    )
+    table = table[keep]
+    n_after = {s: int(np.sum(table["suite"] == s)) for s in n_before}
+    empty = [s for s, k in n_after.items() if k == 0]
+    if empty:
+        raise DataError(
+            f"selection leaves no halo in suite(s) {empty} (before cuts: "
+            f"{ {s: n_before[s] for s in empty} }); relax selection.log10_mass_min_msun "
+            f"({selection['log10_mass_min_msun']}) or selection.min_gas_particles "
+            f"({selection['min_gas_particles']})"
+        )
+    table.meta = {
+        "halos_before_cuts": n_before,
+        "halos_after_cuts": n_after,
+        "selection": dict(selection),
+        "provenance": provenance("assemble", dict(selection)),
+    }
+    log.info("assembled %d haloes: %s", len(table), n_after)
+    return table

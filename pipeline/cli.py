@@ -1,0 +1,217 @@
+"""Thin command-line interface: one subcommand per stage, each calling one plain function.
+
+The Snakemake rules call these as ``python -m pipeline.cli <stage> ...``; stage options arrive as
+one JSON object (``--options``) built from the validated config by the rule's ``params:``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from .errors import PipelineError
+
+log = logging.getLogger("pipeline")
+
+
+def _options(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PipelineError(f"--options is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise PipelineError("--options must be a JSON object")
+    return value
+
+
+def cmd_mock_params(a) -> None:
+    from .io.params import write_simulation_params
+    from .mock.parameters import latin_hypercube_params
+
+    o = _options(a.options)
+    params = latin_hypercube_params(o["sims"], o["parameter_ranges"], o["seed"], a.suite)
+    write_simulation_params(a.out, params)
+
+
+def cmd_mock_sim(a) -> None:
+    from .io.params import read_simulation_params
+    from .mock.simulate import MockOptions, write_mock_snapshot
+
+    o = _options(a.options)
+    all_params = read_simulation_params(a.params_file)
+    if a.sim not in all_params:
+        raise PipelineError(f"parameter file {a.params_file} has no row for simulation {a.sim}")
+    snaps = dict(zip(o.pop("snapshots"), o.pop("redshifts"), strict=True))
+    opts = MockOptions(
+        **{k: v for k, v in o.items() if k in MockOptions.__dataclass_fields__}, snapshots=snaps
+    )
+    if not (len(a.snapshot_out) == len(a.catalog_out) == len(a.truth_out) == len(snaps)):
+        raise PipelineError("mock-sim: give one --snapshot-out/--catalog-out/--truth-out per snapshot")
+    for i, snap in enumerate(snaps):
+        write_mock_snapshot(a.snapshot_out[i], a.catalog_out[i], a.truth_out[i], a.suite, a.sim,
+                            snap, all_params[a.sim], opts)
+
+
+def cmd_ingest(a) -> None:
+    from .ingest import IngestOptions, measure_halos
+    from .io.params import read_simulation_params
+    from .io.tables import write_table
+
+    o = _options(a.options)
+    params = {}
+    if a.params_file:
+        table = read_simulation_params(a.params_file)
+        if a.sim not in table:
+            raise PipelineError(f"parameter file {a.params_file} has no row for simulation {a.sim}")
+        params = table[a.sim]
+    result = measure_halos(
+        a.snapshot, a.catalog, IngestOptions(**o),
+        meta={"suite": a.suite, "sim": a.sim, "snapshot": a.snap, "params": params},
+    )
+    write_table(result, a.out)
+
+
+def cmd_assemble(a) -> None:
+    from .assemble import assemble_halos
+    from .io.tables import write_table
+
+    write_table(assemble_halos(a.inputs, _options(a.options)), a.out)
+
+
+def _target_and_rows(a, o):
+    from .dataset import Target, rows_of_suites
+    from .io.tables import read_table
+
+    target = Target.from_config(o["target"])
+    rows = rows_of_suites(read_table(a.halos), o["train_suites"])
+    return target, rows
+
+
+def cmd_rank(a) -> None:
+    from .dataset import design_matrix
+    from .io.tables import write_table
+    from .rank import RankOptions, rank_features
+
+    o = _options(a.options)
+    target, rows = _target_and_rows(a, o)
+    x, y, _ = design_matrix(rows, o["features"], target)
+    table = rank_features(x, y, o["features"], RankOptions(**o["rank"]))
+    table.meta["target"] = o["target"]
+    write_table(table, a.out)
+
+
+def cmd_sr(a) -> None:
+    import numpy as np
+
+    from .dataset import design_matrix
+    from .io.tables import read_table, write_table
+    from .sr.search import SROptions, discover
+
+    o = _options(a.options)
+    target, rows = _target_and_rows(a, o)
+    rank = read_table(a.rank, required=["feature", "selected"])
+    features = [str(f) for f in rank["feature"][np.asarray(rank["selected"], dtype=bool)]]
+    x, y, _ = design_matrix(rows, features, target)
+    table = discover(x, y, features, SROptions(**o["sr"]))
+    table.meta["target"] = o["target"]
+    write_table(table, a.out)
+
+
+def cmd_evaluate(a) -> None:
+    from .dataset import Target
+    from .evaluate import EvaluateOptions, evaluate_relation
+    from .io.tables import read_table, write_table
+
+    o = _options(a.options)
+    sr = read_table(a.sr, required=["expression", "chosen"])
+    table = evaluate_relation(
+        read_table(a.halos), Target.from_config(o["target"]), sr.meta["chosen"],
+        list(sr.meta["features"]), o["train_suites"], o["holdout_suites"],
+        EvaluateOptions(**o["evaluate"]),
+    )
+    write_table(table, a.out)
+
+
+def cmd_report(a) -> None:
+    from .report.build import build_report
+
+    config = _options(a.options)
+    names = [t["name"] for t in config["targets"]]
+    for flag, paths in (("--rank", a.rank), ("--sr", a.sr), ("--evaluate", a.evaluate)):
+        if len(paths) != len(names):
+            raise PipelineError(f"report: {flag} needs one file per target {names}")
+    build_report(
+        a.out, config, a.halos, dict(zip(names, a.rank, strict=True)),
+        dict(zip(names, a.sr, strict=True)), dict(zip(names, a.evaluate, strict=True)),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scaling-pipeline", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("mock-params", help="write a mock suite's parameter file")
+    s.add_argument("--suite", required=True)
+    s.add_argument("--options", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_mock_params)
+
+    s = sub.add_parser("mock-sim", help="write one mock simulation's snapshots and catalogs")
+    for arg in ("--suite", "--sim", "--params-file", "--options"):
+        s.add_argument(arg, required=True)
+    for arg in ("--snapshot-out", "--catalog-out", "--truth-out"):
+        s.add_argument(arg, required=True, nargs="+")
+    s.set_defaults(func=cmd_mock_sim)
+
+    s = sub.add_parser("ingest", help="measure per-halo properties of one snapshot")
+    for arg in ("--snapshot", "--catalog", "--suite", "--sim", "--options", "--out"):
+        s.add_argument(arg, required=True)
+    s.add_argument("--snap", required=True, type=int)
+    s.add_argument("--params-file", default=None)
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("assemble", help="join halo tables and apply the selection")
+    s.add_argument("--inputs", required=True, nargs="+")
+    s.add_argument("--options", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_assemble)
+
+    for name, func, extra in (("rank", cmd_rank, []), ("sr", cmd_sr, ["--rank"]),
+                              ("evaluate", cmd_evaluate, ["--sr"])):
+        s = sub.add_parser(name, help=f"{name} stage for one target")
+        for arg in ["--halos", "--options", "--out"] + extra:
+            s.add_argument(arg, required=True)
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("report", help="write the PDF report")
+    s.add_argument("--halos", required=True)
+    for arg in ("--rank", "--sr", "--evaluate"):
+        s.add_argument(arg, required=True, nargs="+")
+    s.add_argument("--options", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    t0 = time.perf_counter()
+    try:
+        args.func(args)
+    except PipelineError as exc:
+        log.error("%s", exc)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    log.info("%s finished in %.1f s", args.command, time.perf_counter() - t0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The per-halo columns the pipeline produces: name, unit and definition.
+
+One registry feeds the ingest and assemble stages, the config validation of feature names and the
+column table in the docs, so that the three cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "column_table_markdown"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    unit: str  # astropy unit string, "" for dimensionless
+    definition: str
+
+
+#: Written by ``ingest``: one row per halo of one snapshot. Masses and radii physical, no h.
+HALO_COLUMNS: tuple[Column, ...] = (
+    Column("group_index", "", "index of the FoF group in the Subfind catalog"),
+    Column("M200c", "solMass", "mass inside R200c (catalog Group_M_Crit200)"),
+    Column("R200c", "Mpc", "radius enclosing 200 rho_c(z) (catalog Group_R_Crit200), physical"),
+    Column("M500c", "solMass", "mass inside R500c (catalog Group_M_Crit500)"),
+    Column("R500c", "Mpc", "radius enclosing 500 rho_c(z) (catalog Group_R_Crit500), physical"),
+    Column("Y200c", "Mpc2", "integrated Compton-y of gas in the sphere R200c, sigma_T/(m_e c^2) "
+           "sum N_e k_B T; star-forming gas excluded unless configured"),
+    Column("Y500c", "Mpc2", "as Y200c, sphere R500c"),
+    Column("Mgas200c", "solMass", "gas mass in the sphere R200c (all gas)"),
+    Column("Mgas500c", "solMass", "gas mass in the sphere R500c"),
+    Column("Mgas_half200c", "solMass", "gas mass in the sphere 0.5 R200c"),
+    Column("Mstar200c", "solMass", "stellar mass (PartType4) in the sphere R200c; NaN if the "
+           "snapshot has no star particles"),
+    Column("Mdm200c", "solMass", "dark-matter mass in the sphere R200c"),
+    Column("T_mw200c", "K", "gas-mass-weighted temperature in R200c, star-forming gas excluded"),
+    Column("Z_mw200c", "", "gas-mass-weighted metallicity (mass fraction) in R200c; NaN if the "
+           "snapshot has no metallicity field"),
+    Column("c_gas", "", "gas concentration Mgas(<0.5 R200c) / Mgas(<R200c) (Wadekar+23)"),
+    Column("f_gas200c", "", "gas fraction Mgas200c / M200c"),
+    Column("Vmax", "km / s", "maximum circular velocity of the central subhalo (SubhaloVmax)"),
+    Column("c_NFW", "", "NFW concentration from Vmax / V200c, V200c = sqrt(G M200c / R200c); "
+           "NaN where Vmax/V200c is below the NFW range"),
+    Column("N_gas200c", "", "number of gas particles in R200c (resolution indicator)"),
+)
+
+#: Added by ``assemble`` (E(z) is H(z)/H0 of the snapshot; logs are base 10).
+DERIVED_COLUMNS: tuple[Column, ...] = (
+    Column("Ez", "", "E(z) = H(z) / H0"),
+    Column("log10_M200c", "", "log10(M200c / Msun)"),
+    Column("log10_M500c", "", "log10(M500c / Msun)"),
+    Column("log10_Y200c_ss", "", "log10(Y200c E(z)^(-2/3) / Mpc^2): self-similarly scaled Y"),
+    Column("log10_Y500c_ss", "", "log10(Y500c E(z)^(-2/3) / Mpc^2)"),
+    Column("Mstar_over_Mgas", "", "Mstar200c / Mgas200c"),
+    Column("log10_Mstar_over_Mgas", "", "log10(Mstar200c / Mgas200c)"),
+    Column("log10_T_mw_ss", "", "log10(T_mw200c E(z)^(-2/3) / K)"),
+    Column("Y500c_over_Y200c", "", "Y500c / Y200c: pressure concentration"),
+)
+
+
+def column_table_markdown() -> str:
+    """Markdown table of every per-halo column (for the docs)."""
+    rows = ["| column | unit | definition |", "|---|---|---|"]
+    for col in HALO_COLUMNS + DERIVED_COLUMNS:
+        rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} |")
+    return "\n".join(rows)

@@ -1,0 +1,143 @@
+"""Loading and validation of a study configuration against ``schemas/config.schema.yaml``."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+
+from .columns import DERIVED_COLUMNS, HALO_COLUMNS
+from .errors import ConfigError
+
+__all__ = ["SCHEMA_PATH", "load_config", "validate_config", "expand_simulations", "known_columns"]
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
+_RANGE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)\.\.(?P=prefix)?(?P<stop>\d+)$")
+
+
+def _with_defaults(cls):
+    """A validator class that also fills ``default:`` values (recursively)."""
+    validate_properties = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(cls, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(Draft202012Validator)
+
+
+def known_columns() -> set[str]:
+    """Names of every per-halo column (ingest + assemble)."""
+    return {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS}
+
+
+def expand_simulations(entries: list[str]) -> list[str]:
+    """Expand ranges such as ``LH_0..LH_7`` (or ``LH_0..7``) into simulation names."""
+    out: list[str] = []
+    for entry in entries:
+        m = _RANGE.match(entry)
+        if m:
+            start, stop = int(m["start"]), int(m["stop"])
+            if stop < start:
+                raise ConfigError(f"simulation range {entry!r} runs backwards")
+            out.extend(f"{m['prefix']}{i}" for i in range(start, stop + 1))
+        else:
+            out.append(entry)
+    if len(set(out)) != len(out):
+        raise ConfigError(f"simulation list {entries} names a simulation twice")
+    return out
+
+
+def _path(error) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+
+
+def validate_config(config: dict) -> dict:
+    """Validate ``config`` (a dict as read from YAML) and return it with defaults filled.
+
+    Raises ConfigError naming the key path and what was expected.
+    """
+    config = copy.deepcopy(config)
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  config key '{_path(e)}': {e.message}" for e in errors]
+        raise ConfigError("invalid study configuration:\n" + "\n".join(lines))
+
+    data = config["data"]
+    data["suites"] = {s: expand_simulations(v) for s, v in data["suites"].items()}
+    suites = set(data["suites"])
+    for key in ("train_suites", "holdout_suites"):
+        unknown = [s for s in config[key] if s not in suites]
+        if unknown:
+            raise ConfigError(
+                f"config key '{key}': suite(s) {unknown} are not in data.suites {sorted(suites)}"
+            )
+    overlap = set(config["train_suites"]) & set(config["holdout_suites"])
+    if overlap:
+        raise ConfigError(
+            f"config keys 'train_suites' and 'holdout_suites' share {sorted(overlap)}: a held-out "
+            "suite must not be used for training"
+        )
+    columns = known_columns()
+    bad = [f for f in config["features"] if f not in columns]
+    if bad:
+        raise ConfigError(
+            f"config key 'features': unknown column(s) {bad}; valid: {sorted(columns)}"
+        )
+    names = [t["name"] for t in config["targets"]]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config key 'targets': duplicate target names {names}")
+    for i, t in enumerate(config["targets"]):
+        for key in ("y", "x"):
+            if t[key] not in columns:
+                raise ConfigError(
+                    f"config key 'targets.{i}.{key}': unknown column {t[key]!r}; "
+                    f"valid: {sorted(columns)}"
+                )
+    if config["rank"]["top_k"] > len(config["features"]):
+        raise ConfigError(
+            f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
+            f"features ({len(config['features'])})"
+        )
+    edges = config["evaluate"]["mass_bins"]
+    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ConfigError(f"config key 'evaluate.mass_bins' must increase strictly, got {edges}")
+    if data["kind"] == "mock":
+        if len(config["mock"]["redshifts"]) != len(data["snapshots"]):
+            raise ConfigError(
+                "config key 'mock.redshifts' must give one redshift per entry of "
+                f"'data.snapshots' ({len(data['snapshots'])}), got {config['mock']['redshifts']}"
+            )
+        from .mock.suites import SUITE_MODELS
+
+        unknown = sorted(suites - set(SUITE_MODELS))
+        if unknown:
+            raise ConfigError(
+                f"config key 'data.suites': the mock has no suite(s) {unknown}; "
+                f"valid: {sorted(SUITE_MODELS)}"
+            )
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate the YAML study configuration at ``path``."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping, got {type(raw).__name__}")
+    return validate_config(raw)

@@ -1,0 +1,81 @@
+"""Selecting rows and columns of the assembled halo table for a target relation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.table import Table
+
+from .errors import DataError
+
+__all__ = ["Target", "rows_of_suites", "design_matrix", "baseline_intercept"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A relation y = slope * x + b + f(features); the self-similar baseline has f = 0."""
+
+    name: str
+    y: str
+    x: str
+    slope: float
+
+    @classmethod
+    def from_config(cls, entry: dict) -> Target:
+        return cls(name=entry["name"], y=entry["y"], x=entry["x"], slope=float(entry["slope"]))
+
+    def residual(self, table: Table, intercept: float = 0.0) -> np.ndarray:
+        """y - slope * x - intercept: the deviation from the self-similar relation."""
+        return (
+            np.asarray(table[self.y], dtype=float)
+            - self.slope * np.asarray(table[self.x], dtype=float)
+            - intercept
+        )
+
+
+def rows_of_suites(table: Table, suites: list[str]) -> Table:
+    """The rows of ``table`` whose ``suite`` is in ``suites`` (DataError if none)."""
+    mask = np.isin(np.asarray(table["suite"]).astype(str), suites)
+    if not mask.any():
+        raise DataError(
+            f"no halo of suite(s) {suites} in the table (it has {sorted(set(table['suite']))})"
+        )
+    return table[mask]
+
+
+def design_matrix(
+    table: Table, features: list[str], target: Target
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X (n, k) of ``features``, y = self-similar residual (intercept 0), and the row mask used.
+
+    Rows with a non-finite feature or target are dropped (and counted in the log); if none is
+    left, DataError names the columns responsible.
+    """
+    missing = [c for c in features + [target.x, target.y] if c not in table.colnames]
+    if missing:
+        raise DataError(f"halo table lacks column(s) {missing}")
+    x = np.column_stack([np.asarray(table[f], dtype=float) for f in features])
+    y = target.residual(table)
+    ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
+    if not ok.any():
+        bad = [f for f in features if not np.isfinite(np.asarray(table[f], dtype=float)).any()]
+        raise DataError(
+            f"every halo has a non-finite value in the features or target; columns with no "
+            f"finite value: {bad or [target.x, target.y]}"
+        )
+    if (~ok).any():
+        log.warning("dropped %d of %d haloes with non-finite features/target", (~ok).sum(), len(ok))
+    return x[ok], y[ok], ok
+
+
+def baseline_intercept(table: Table, target: Target) -> float:
+    """Least-squares intercept b of y = slope * x + b with the slope held fixed."""
+    r = target.residual(table)
+    r = r[np.isfinite(r)]
+    if len(r) == 0:
+        raise DataError(f"no finite {target.y} / {target.x} pair to fit the baseline")
+    return float(np.mean(r))

@@ -1,0 +1,248 @@
+"""Readers of Gadget/Arepo HDF5 snapshots and Subfind group catalogs (CAMELS, IllustrisTNG).
+
+Single files (``snapshot_090.hdf5``, ``snap_033.hdf5``) and chunked ones (``snap_099.0.hdf5``,
+``snap_099.1.hdf5``, ...) are read by the same code; particles are streamed in chunks so that
+memory stays bounded whatever the snapshot size. Values are returned in the code units of the
+file (lengths ckpc/h, masses 1e10 Msun/h); :class:`SnapshotHeader` gives the conversions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+
+from ..errors import InputFileError
+from .hdf5 import open_hdf5, require_attrs, require_dataset
+
+__all__ = ["SnapshotHeader", "Snapshot", "GroupCatalog", "resolve_chunks"]
+
+_SNAP_HEADER_KEYS = [
+    "BoxSize", "Redshift", "Time", "HubbleParam", "Omega0", "OmegaLambda", "MassTable",
+    "NumPart_ThisFile", "NumPart_Total", "NumFilesPerSnapshot",
+]
+
+
+def resolve_chunks(path: str | os.PathLike, count_attr: str) -> list[Path]:
+    """All files of a possibly chunked HDF5 output named by ``path``.
+
+    ``path`` is the single-file name (``snap_099.hdf5``); if it does not exist, the chunked
+    form (``snap_099.0.hdf5`` ...) is used. The number of chunks comes from ``Header/<count_attr>``
+    of the first file; every chunk must exist.
+    """
+    path = Path(path)
+    first = path
+    if not first.exists():
+        first = path.with_name(f"{path.stem}.0{path.suffix}")
+        if not first.exists():
+            raise InputFileError(f"file {path} does not exist (nor its chunked form {first.name})")
+    with open_hdf5(first) as fh:
+        n_files = int(require_attrs(fh, "Header", [count_attr])[count_attr])
+    if n_files <= 1:
+        return [first]
+    stem = first.stem[:-2] if first != path else path.stem
+    files = [path.with_name(f"{stem}.{i}{path.suffix}") for i in range(n_files)]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise InputFileError(
+            f"{first} says Header/{count_attr}={n_files} but chunk file(s) are missing: {missing}"
+        )
+    return files
+
+
+@dataclass(frozen=True)
+class SnapshotHeader:
+    """Header of a Gadget/Arepo snapshot (code units: ckpc/h, 1e10 Msun/h)."""
+
+    path: str
+    box_size_ckpc_h: float
+    redshift: float
+    scale_factor: float
+    hubble_param: float
+    omega_m: float
+    omega_lambda: float
+    omega_b: float
+    mass_table_1e10msun_h: tuple[float, ...]
+    num_part_total: tuple[int, ...]
+    num_files: int
+
+    @property
+    def length_to_mpc(self) -> float:
+        """Factor from comoving kpc/h to physical Mpc: a / h / 1000."""
+        return self.scale_factor / self.hubble_param / 1000.0
+
+    @property
+    def mass_to_msun(self) -> float:
+        """Factor from 1e10 Msun/h to Msun."""
+        return 1.0e10 / self.hubble_param
+
+    @property
+    def box_size(self) -> u.Quantity:
+        """Box side as a physical length."""
+        return (self.box_size_ckpc_h * self.length_to_mpc) * u.Mpc
+
+
+def _read_snapshot_header(path: Path) -> tuple[SnapshotHeader, np.ndarray]:
+    with open_hdf5(path) as fh:
+        attrs = require_attrs(fh, "Header", _SNAP_HEADER_KEYS)
+        omega_b = float(fh["Header"].attrs.get("OmegaBaryon", np.nan))
+        high = np.asarray(fh["Header"].attrs.get("NumPart_Total_HighWord", np.zeros(6)), np.int64)
+    total = np.asarray(attrs["NumPart_Total"], dtype=np.int64) + (high << 32)
+    header = SnapshotHeader(
+        path=str(path),
+        box_size_ckpc_h=float(attrs["BoxSize"]),
+        redshift=float(attrs["Redshift"]),
+        scale_factor=float(attrs["Time"]),
+        hubble_param=float(attrs["HubbleParam"]),
+        omega_m=float(attrs["Omega0"]),
+        omega_lambda=float(attrs["OmegaLambda"]),
+        omega_b=omega_b,
+        mass_table_1e10msun_h=tuple(float(m) for m in attrs["MassTable"]),
+        num_part_total=tuple(int(n) for n in total),
+        num_files=int(attrs["NumFilesPerSnapshot"]),
+    )
+    return header, np.asarray(attrs["NumPart_ThisFile"], dtype=np.int64)
+
+
+class Snapshot:
+    """A (possibly chunked) snapshot whose particles are read in bounded-size pieces.
+
+    Parameters
+    ----------
+    path : path-like
+        Single-file name of the snapshot (``.../snapshot_090.hdf5``); chunked outputs are found
+        from it.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.files = resolve_chunks(path, "NumFilesPerSnapshot")
+        self.header, _ = _read_snapshot_header(self.files[0])
+        self._per_file = []
+        for f in self.files:
+            h, this_file = _read_snapshot_header(f)
+            if (h.redshift, h.box_size_ckpc_h) != (self.header.redshift, self.header.box_size_ckpc_h):
+                raise InputFileError(
+                    f"chunk {f} has Redshift={h.redshift}, BoxSize={h.box_size_ckpc_h} but "
+                    f"{self.files[0]} has {self.header.redshift}, {self.header.box_size_ckpc_h}"
+                )
+            self._per_file.append(this_file)
+        summed = np.sum(self._per_file, axis=0)
+        if not np.array_equal(summed, np.asarray(self.header.num_part_total)):
+            raise InputFileError(
+                f"snapshot {path}: Header/NumPart_ThisFile summed over {len(self.files)} file(s) "
+                f"is {summed.tolist()} but Header/NumPart_Total is {list(self.header.num_part_total)}"
+            )
+
+    def has_field(self, ptype: int, field: str) -> bool:
+        """Whether ``PartType<ptype>/<field>`` exists (in the first file holding that type)."""
+        for f, counts in zip(self.files, self._per_file, strict=True):
+            if counts[ptype] > 0:
+                with open_hdf5(f) as fh:
+                    return f"PartType{ptype}/{field}" in fh
+        return False
+
+    def iter_fields(
+        self, ptype: int, fields: list[str], chunk_size: int = 2_000_000
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Yield dicts ``{field: array}`` of at most ``chunk_size`` particles of type ``ptype``.
+
+        ``Masses`` is filled from ``Header/MassTable`` when the dataset is absent (IllustrisTNG
+        dark matter). Every dataset must hold exactly ``NumPart_ThisFile[ptype]`` rows.
+        """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        for f, counts in zip(self.files, self._per_file, strict=True):
+            n = int(counts[ptype])
+            if n == 0:
+                continue
+            with open_hdf5(f) as fh:
+                datasets = {}
+                for field in fields:
+                    key = f"PartType{ptype}/{field}"
+                    if field == "Masses" and key not in fh:
+                        mass = self.header.mass_table_1e10msun_h[ptype]
+                        if mass <= 0:
+                            raise InputFileError(
+                                f"file {f} has no dataset '{key}' and Header/MassTable[{ptype}] is 0"
+                            )
+                        datasets[field] = mass
+                        continue
+                    ds = require_dataset(fh, key)
+                    if ds.shape[0] != n:
+                        raise InputFileError(
+                            f"file {f}: dataset '{key}' has {ds.shape[0]} rows but "
+                            f"Header/NumPart_ThisFile[{ptype}] is {n}"
+                        )
+                    datasets[field] = ds
+                for start in range(0, n, chunk_size):
+                    stop = min(start + chunk_size, n)
+                    out = {}
+                    for field, ds in datasets.items():
+                        if isinstance(ds, float):
+                            out[field] = np.full(stop - start, ds)
+                        else:
+                            out[field] = ds[start:stop]
+                    yield out
+
+
+class GroupCatalog:
+    """A (possibly chunked) Subfind catalog: ``Group`` and ``Subhalo`` fields, concatenated."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.files = resolve_chunks(path, "NumFiles")
+        with open_hdf5(self.files[0]) as fh:
+            attrs = require_attrs(fh, "Header", ["Ngroups_Total", "Nsubgroups_Total", "Redshift"])
+            self.redshift = float(attrs["Redshift"])
+            self.n_groups = int(attrs["Ngroups_Total"])
+            self.n_subhalos = int(attrs["Nsubgroups_Total"])
+            self.box_size_ckpc_h = float(fh["Header"].attrs.get("BoxSize", np.nan))
+            self.hubble_param = float(fh["Header"].attrs.get("HubbleParam", np.nan))
+
+    def read(self, kind: str, fields: list[str]) -> dict[str, np.ndarray]:
+        """Read ``fields`` of ``kind`` ('Group' or 'Subhalo') from every chunk."""
+        if kind not in ("Group", "Subhalo"):
+            raise ValueError(f"kind must be 'Group' or 'Subhalo', got {kind!r}")
+        count_attr = "Ngroups_ThisFile" if kind == "Group" else "Nsubgroups_ThisFile"
+        total = self.n_groups if kind == "Group" else self.n_subhalos
+        parts: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+        for f in self.files:
+            with open_hdf5(f) as fh:
+                n = int(require_attrs(fh, "Header", [count_attr])[count_attr])
+                if n == 0:
+                    continue
+                for field in fields:
+                    ds = require_dataset(fh, f"{kind}/{field}")
+                    if ds.shape[0] != n:
+                        raise InputFileError(
+                            f"file {f}: dataset '{kind}/{field}' has {ds.shape[0]} rows but "
+                            f"Header/{count_attr} is {n}"
+                        )
+                    parts[field].append(ds[...])
+        out = {}
+        for field, arrays in parts.items():
+            out[field] = np.concatenate(arrays) if arrays else np.zeros(0)
+            if len(out[field]) != total:
+                raise InputFileError(
+                    f"catalog {self.files[0]}: '{kind}/{field}' has {len(out[field])} rows in all "
+                    f"but Header says {total}"
+                )
+        return out
+
+    def check_matches(self, snapshot: Snapshot) -> None:
+        """Raise InputFileError if this catalog does not belong to ``snapshot``."""
+        h = snapshot.header
+        checks = [("Redshift", self.redshift, h.redshift)]
+        if np.isfinite(self.box_size_ckpc_h):
+            checks.append(("BoxSize", self.box_size_ckpc_h, h.box_size_ckpc_h))
+        if np.isfinite(self.hubble_param):
+            checks.append(("HubbleParam", self.hubble_param, h.hubble_param))
+        for name, mine, theirs in checks:
+            if not np.isclose(mine, theirs, rtol=1e-5, atol=1e-6):
+                raise InputFileError(
+                    f"catalog {self.files[0]} and snapshot {snapshot.files[0]} are from different "
+                    f"runs or snapshots: Header/{name} is {mine} vs {theirs}"
+                )

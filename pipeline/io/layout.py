@@ -1,0 +1,50 @@
+"""Where the files of a simulation live, for the directory layouts of the CAMELS releases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["LAYOUTS", "snapshot_path", "catalog_path", "params_path", "truth_path"]
+
+#: Path templates relative to ``data.root``.
+LAYOUTS: dict[str, dict[str, str]] = {
+    "camels2024": {
+        "snapshot": "Sims/{suite}/{volume}/{set}/{sim}/snapshot_{snap:03d}.hdf5",
+        "catalog": "FOF_Subfind/{suite}/{volume}/{set}/{sim}/groups_{snap:03d}.hdf5",
+        "params": "Sims/{suite}/{volume}/{set}/CosmoAstroSeed_{suite}_{volume}_{set}.txt",
+    },
+    "camels_legacy": {
+        "snapshot": "Sims/{suite}/{sim}/snap_{snap:03d}.hdf5",
+        "catalog": "FOF_Subfind/{suite}/{sim}/fof_subhalo_tab_{snap:03d}.hdf5",
+        "params": "Sims/{suite}/CosmoAstroSeed_{suite}_{volume}_{set}.txt",
+    },
+}
+
+
+def _fill(data: dict, what: str, **fields) -> str:
+    layout = data.get("layout", "camels2024")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown data.layout {layout!r}; valid: {sorted(LAYOUTS)}")
+    template = LAYOUTS[layout][what]
+    rel = template.format(volume=data.get("volume", "L25n256"), set=data.get("set", "LH"), **fields)
+    return str(Path(data["root"]) / rel)
+
+
+def snapshot_path(data: dict, suite: str, sim: str, snap: int) -> str:
+    """Single-file snapshot path (chunked outputs are found from it by the reader)."""
+    return _fill(data, "snapshot", suite=suite, sim=sim, snap=int(snap))
+
+
+def catalog_path(data: dict, suite: str, sim: str, snap: int) -> str:
+    """Single-file group-catalog path."""
+    return _fill(data, "catalog", suite=suite, sim=sim, snap=int(snap))
+
+
+def params_path(data: dict, suite: str) -> str:
+    """Parameter file of the suite's simulation set."""
+    return _fill(data, "params", suite=suite)
+
+
+def truth_path(data: dict, suite: str, sim: str, snap: int) -> str:
+    """Mock only: the table of drawn halo properties, beside the snapshot."""
+    return str(Path(snapshot_path(data, suite, sim, snap)).with_name(f"mock_truth_{int(snap):03d}.h5"))

@@ -1,0 +1,56 @@
+"""CAMELS per-set parameter files (``CosmoAstroSeed_{suite}_{volume}_{set}.txt``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InputFileError
+from .atomic import atomic_path
+
+__all__ = ["read_simulation_params", "write_simulation_params", "PARAM_COLUMNS"]
+
+#: Columns of the LH/CV/1P parameter files of the CAMELS 2022-2023 releases.
+PARAM_COLUMNS = ["Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2", "seed"]
+
+
+def read_simulation_params(path: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """Parameters of every simulation in a CAMELS parameter file.
+
+    The first line names the columns (``#Name Omega_m sigma_8 A_SN1 A_AGN1 A_SN2 A_AGN2 seed``);
+    each further line is ``<sim> <values...>``. Returns ``{sim: {column: value}}``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"simulation parameter file {path} does not exist")
+    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    if not lines or not lines[0].startswith("#"):
+        raise InputFileError(
+            f"parameter file {path}: first line must be a '#Name ...' header naming the columns"
+        )
+    names = lines[0].lstrip("#").split()[1:]
+    out: dict[str, dict[str, float]] = {}
+    for lineno, line in enumerate(lines[1:], start=2):
+        if line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != len(names) + 1:
+            raise InputFileError(
+                f"parameter file {path}, line {lineno}: expected {len(names) + 1} columns "
+                f"(name + {names}), got {len(parts)}"
+            )
+        try:
+            out[parts[0]] = {n: float(v) for n, v in zip(names, parts[1:], strict=True)}
+        except ValueError as exc:
+            raise InputFileError(f"parameter file {path}, line {lineno}: {exc}") from exc
+    return out
+
+
+def write_simulation_params(path: str | os.PathLike, params: dict[str, dict[str, float]]) -> None:
+    """Write ``{sim: {column: value}}`` in the CAMELS parameter-file format (atomically)."""
+    lines = ["#Name " + " ".join(PARAM_COLUMNS)]
+    for sim, values in params.items():
+        row = [f"{values[c]:.5f}" if c != "seed" else str(int(values[c])) for c in PARAM_COLUMNS]
+        lines.append(f"{sim} " + " ".join(row))
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,294 @@
+"""Write one mock simulation (all requested snapshots) in the CAMELS on-disk format."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+from astropy.table import Table
+
+from ..io.gadget_writer import write_group_catalog, write_snapshot
+from ..io.tables import write_table
+from ..physics.cosmology import flat_lcdm, halo_radius_mpc
+from ..physics.gas import GAMMA, internal_energy_km2_s2
+from ..physics.nfw import nfw_mu, vmax_over_v200
+from .particles import (
+    G_MPC_KM2_S2_MSUN,
+    hydrostatic_sigma2_km2_s2,
+    isotropic_offsets,
+    sample_hernquist_radii,
+    sample_nfw_radii,
+)
+from .population import HaloPopulation, draw_population, r500_over_r200
+from .suites import suite_model
+
+__all__ = ["MockOptions", "simulation_rng", "write_mock_snapshot"]
+
+log = logging.getLogger(__name__)
+
+_HOT_ELECTRON_ABUNDANCE = 1.0 + (1.0 - 0.76) / (2.0 * 0.76)  # fully ionised H + He
+
+
+@dataclass(frozen=True)
+class MockOptions:
+    """Resolution and content of the mock simulations (see the config schema for meanings)."""
+
+    seed: int = 42
+    box_size_mpc_h: float = 25.0
+    hubble_param: float = 0.6711
+    omega_b: float = 0.049
+    dm_particle_mass_msun_h: float = 3.0e9
+    gas_particle_mass_msun_h: float = 3.0e8
+    log10_halo_mass_min_msun: float = 11.7
+    background_particles: int = 20000
+    files_per_snapshot: int = 1
+    multiphase_scatter_dex: float = 0.1
+    snapshots: dict[int, float] = field(default_factory=lambda: {90: 0.0})
+
+
+def simulation_rng(seed: int, suite: str, sim: str, snapshot: int) -> np.random.Generator:
+    """Independent, reproducible random stream for one (suite, simulation, snapshot)."""
+    return np.random.default_rng(
+        [seed, zlib.crc32(suite.encode()), zlib.crc32(sim.encode()), snapshot]
+    )
+
+
+def _wrap(pos: np.ndarray, box: float) -> np.ndarray:
+    return np.mod(pos, box)
+
+
+def write_mock_snapshot(
+    snapshot_path: str | Path,
+    catalog_path: str | Path,
+    truth_path: str | Path,
+    suite: str,
+    sim: str,
+    snapshot: int,
+    params: dict[str, float],
+    options: MockOptions,
+) -> HaloPopulation:
+    """Draw one mock snapshot of ``suite``/``sim`` and write snapshot, catalog and truth table.
+
+    ``params`` holds Omega_m, sigma_8, A_SN1, A_AGN1, A_SN2, A_AGN2 (a row of the parameter file).
+    Returns the drawn halo population (physical units).
+    """
+    model = suite_model(suite)
+    redshift = float(options.snapshots[snapshot])
+    a = 1.0 / (1.0 + redshift)
+    h = options.hubble_param
+    cosmo = flat_lcdm(h, params["Omega_m"], options.omega_b)
+    rng = simulation_rng(options.seed, suite, sim, snapshot)
+    box_mpc = options.box_size_mpc_h / h * a  # physical
+    pop = draw_population(
+        rng, cosmo, params["sigma_8"], redshift, box_mpc, params, model,
+        options.log10_halo_mass_min_msun,
+    )
+    n_halo = len(pop)
+    m_dm = options.dm_particle_mass_msun_h / h
+    m_gas = options.gas_particle_mass_msun_h / h
+    m_star = m_gas
+
+    # particle counts per halo (dark matter and gas out to 2 R200c, stars to 0.3 R200c)
+    x_dm, x_gas = 2.0, 2.0
+    mdm_in_r200 = pop.m200c_msun - pop.mgas_msun - pop.mstar_msun
+    n_dm = rng.poisson(mdm_in_r200 * nfw_mu(pop.c200c * x_dm) / nfw_mu(pop.c200c) / m_dm)
+    n_gas = rng.poisson(
+        pop.mgas_msun * nfw_mu(pop.gas_concentration * x_gas) / nfw_mu(pop.gas_concentration)
+        / m_gas
+    )
+    n_star = rng.poisson(pop.mstar_msun / m_star)
+
+    # dark matter
+    idx_dm = np.repeat(np.arange(n_halo), n_dm)
+    r_dm = sample_nfw_radii(rng, pop.c200c[idx_dm], x_dm) * pop.r200c_mpc[idx_dm]
+    pos_dm = pop.centre_mpc[idx_dm] + isotropic_offsets(rng, r_dm)
+    v200 = np.sqrt(G_MPC_KM2_S2_MSUN * pop.m200c_msun / pop.r200c_mpc)  # km/s
+
+    # gas: positions, thermodynamics from hydrostatic equilibrium
+    idx_gas = np.repeat(np.arange(n_halo), n_gas)
+    x_g = sample_nfw_radii(rng, pop.gas_concentration[idx_gas], x_gas)
+    pos_gas = pop.centre_mpc[idx_gas] + isotropic_offsets(rng, x_g * pop.r200c_mpc[idx_gas])
+    sigma2 = np.empty(len(x_g))
+    starts = np.concatenate([[0], np.cumsum(n_gas)])
+    for i in range(n_halo):
+        sl = slice(starts[i], starts[i + 1])
+        sigma2[sl] = hydrostatic_sigma2_km2_s2(
+            x_g[sl], pop.m200c_msun[i], pop.r200c_mpc[i], pop.c200c[i],
+            pop.gas_concentration[i], pop.nonthermal_fraction_r200[i],
+        )
+    # multiphase scatter, mean-preserving in u
+    s = options.multiphase_scatter_dex * np.log(10.0)
+    u_gas = sigma2 / (GAMMA - 1.0) * np.exp(s * rng.standard_normal(len(x_g)) - 0.5 * s**2)
+    xe_gas = np.full(len(x_g), _HOT_ELECTRON_ABUNDANCE)
+    star_forming = (x_g < 0.05) & (rng.uniform(size=len(x_g)) < 0.5)
+    u_gas[star_forming] = internal_energy_km2_s2(10**5.5, 1.0)
+    xe_gas[star_forming] = 1.0
+    mass_gas = m_gas * rng.uniform(0.8, 1.2, len(x_g))
+    sfr = np.where(star_forming, mass_gas / 1.0e9, 0.0)  # Msun/yr: depletion time 1 Gyr
+    metallicity = pop.metallicity_norm[idx_gas] * (x_g + 0.02) ** -0.3
+    yg = pop.gas_concentration[idx_gas] * x_g
+    rho_norm = pop.mgas_msun / (4 * np.pi * (pop.r200c_mpc / pop.gas_concentration) ** 3
+                                * nfw_mu(pop.gas_concentration))
+    rho_gas = rho_norm[idx_gas] / (yg * (1.0 + yg) ** 2)  # Msun / Mpc^3, physical
+
+    # stars
+    idx_star = np.repeat(np.arange(n_halo), n_star)
+    x_s = sample_hernquist_radii(rng, np.full(len(idx_star), 0.015), 0.3)
+    pos_star = pop.centre_mpc[idx_star] + isotropic_offsets(rng, x_s * pop.r200c_mpc[idx_star])
+
+    # smooth background outside haloes
+    n_bg = options.background_particles
+    pos_bg_dm = rng.uniform(0, box_mpc, (n_bg, 3))
+    pos_bg_gas = rng.uniform(0, box_mpc, (n_bg, 3))
+
+    to_code_len = h / a * 1000.0  # physical Mpc -> ckpc/h
+    to_code_mass = h / 1.0e10  # Msun -> 1e10 Msun/h
+    box_code = options.box_size_mpc_h * 1000.0
+
+    def code_pos(p):
+        return _wrap(p * to_code_len, box_code)
+
+    pos_dm_all = np.concatenate([code_pos(pos_dm), code_pos(pos_bg_dm)])
+    pos_gas_all = np.concatenate([code_pos(pos_gas), code_pos(pos_bg_gas)])
+    u_all = np.concatenate([u_gas, np.full(n_bg, internal_energy_km2_s2(10**4.5, 1.0))])
+    xe_all = np.concatenate([xe_gas, np.ones(n_bg)])
+    mgas_all = np.concatenate([mass_gas, np.full(n_bg, m_gas)])
+    sfr_all = np.concatenate([sfr, np.zeros(n_bg)])
+    z_all = np.concatenate([metallicity, np.full(n_bg, 1e-4)])
+    rho_all = np.concatenate([rho_gas, np.full(n_bg, 200.0 * 1.0)])  # rough IGM density
+    rho_code = rho_all * to_code_mass / to_code_len**3
+
+    n_dm_tot, n_gas_tot, n_star_tot = len(pos_dm_all), len(pos_gas_all), len(pos_star)
+    order_dm = np.arange(n_dm_tot)
+    order_gas = np.arange(n_gas_tot)
+    order_star = np.arange(n_star_tot)
+    if not model.sorted_by_group:
+        order_dm, order_gas, order_star = (
+            rng.permutation(n_dm_tot), rng.permutation(n_gas_tot), rng.permutation(n_star_tot)
+        )
+
+    def vel(n, sigma):
+        return (rng.standard_normal((n, 3)) * sigma[:, None]).astype(np.float32)
+
+    sigma_dm = np.concatenate([v200[idx_dm] / np.sqrt(2), np.full(n_bg, 50.0)])
+    sigma_gas = np.concatenate([v200[idx_gas] / np.sqrt(3), np.full(n_bg, 50.0)])
+    gas = {
+        "Coordinates": pos_gas_all[order_gas],
+        "Velocities": vel(n_gas_tot, sigma_gas)[order_gas],
+        "ParticleIDs": (np.arange(n_gas_tot, dtype=np.uint64) + 1)[order_gas],
+        "Masses": (mgas_all * to_code_mass).astype(np.float32)[order_gas],
+        "InternalEnergy": u_all.astype(np.float32)[order_gas],
+        "ElectronAbundance": xe_all.astype(np.float32)[order_gas],
+        "Density": rho_code.astype(np.float32)[order_gas],
+        "StarFormationRate": sfr_all.astype(np.float32)[order_gas],
+    }
+    if model.metallicity_2d:
+        zz = np.zeros((n_gas_tot, 11), dtype=np.float32)
+        zz[:, 0] = z_all
+        zz[:, 1] = 0.25  # helium
+        gas[model.metallicity_field] = zz[order_gas]
+    else:
+        gas[model.metallicity_field] = z_all.astype(np.float32)[order_gas]
+    dm = {
+        "Coordinates": pos_dm_all[order_dm],
+        "Velocities": vel(n_dm_tot, sigma_dm)[order_dm],
+        "ParticleIDs": (np.arange(n_dm_tot, dtype=np.uint64) + 10**9)[order_dm],
+    }
+    mass_table = np.zeros(6)
+    if model.dm_in_mass_table:
+        mass_table[1] = m_dm * to_code_mass
+    else:
+        dm["Masses"] = np.full(n_dm_tot, m_dm * to_code_mass, dtype=np.float32)
+    stars = {
+        "Coordinates": code_pos(pos_star)[order_star],
+        "Velocities": vel(n_star_tot, v200[idx_star] / 2.0)[order_star],
+        "ParticleIDs": (np.arange(n_star_tot, dtype=np.uint64) + 2 * 10**9)[order_star],
+        "Masses": np.full(n_star_tot, m_star * to_code_mass, dtype=np.float32),
+        "GFM_Metallicity" if not model.metallicity_2d else "Metallicity":
+            np.full(n_star_tot, 0.02, dtype=np.float32),
+    }
+    header = {
+        "BoxSize": box_code,
+        "Redshift": redshift,
+        "Time": a,
+        "HubbleParam": h,
+        "Omega0": params["Omega_m"],
+        "OmegaLambda": 1.0 - params["Omega_m"],
+        "OmegaBaryon": options.omega_b,
+        "MassTable": mass_table,
+        "Flag_Sfr": np.int32(1),
+        "Flag_Cooling": np.int32(1),
+        "Flag_Feedback": np.int32(1),
+        "Flag_StellarAge": np.int32(1),
+        "Flag_Metals": np.int32(1),
+        "Flag_DoublePrecision": np.int32(1),
+    }
+    write_snapshot(snapshot_path, header, {0: gas, 1: dm, 4: stars}, options.files_per_snapshot)
+
+    # group catalog: one central subhalo per group
+    x500 = r500_over_r200(pop.c200c)
+    m500 = pop.m200c_msun * nfw_mu(pop.c200c * x500) / nfw_mu(pop.c200c)
+    r500 = halo_radius_mpc(m500, cosmo, redshift, 500.0)
+    len_type = np.zeros((n_halo, 6), dtype=np.int32)
+    len_type[:, 0], len_type[:, 1], len_type[:, 4] = n_gas, n_dm, n_star
+    mass_type = np.zeros((n_halo, 6), dtype=np.float32)
+    mass_type[:, 0] = np.bincount(idx_gas, mass_gas, n_halo) * to_code_mass
+    mass_type[:, 1] = n_dm * m_dm * to_code_mass
+    mass_type[:, 4] = n_star * m_star * to_code_mass
+    centre_code = code_pos(pop.centre_mpc).astype(np.float32)
+    groups = {
+        "GroupPos": centre_code,
+        "Group_M_Crit200": (pop.m200c_msun * to_code_mass).astype(np.float32),
+        "Group_R_Crit200": (pop.r200c_mpc * to_code_len).astype(np.float32),
+        "Group_M_Crit500": (m500 * to_code_mass).astype(np.float32),
+        "Group_R_Crit500": (r500 * to_code_len).astype(np.float32),
+        "GroupLenType": len_type,
+        "GroupLen": len_type.sum(axis=1).astype(np.int32),
+        "GroupMassType": mass_type,
+        "GroupMass": mass_type.sum(axis=1),
+        "GroupFirstSub": np.arange(n_halo, dtype=np.int32),
+        "GroupNsubs": np.ones(n_halo, dtype=np.int32),
+    }
+    half_mass = np.zeros((n_halo, 6), dtype=np.float32)
+    half_mass[:, 1] = pop.r200c_mpc * 0.5 * to_code_len
+    subhalos = {
+        "SubhaloPos": centre_code,
+        "SubhaloGrNr": np.arange(n_halo, dtype=np.int32),
+        "SubhaloMassType": mass_type,
+        "SubhaloLenType": len_type,
+        "SubhaloVmax": (v200 * vmax_over_v200(pop.c200c)).astype(np.float32),
+        "SubhaloHalfmassRadType": half_mass,
+        "SubhaloSFR": np.bincount(idx_gas, sfr, n_halo).astype(np.float32),
+        "SubhaloBHMass": np.zeros(n_halo, dtype=np.float32),
+    }
+    cat_header = {
+        "BoxSize": box_code, "Redshift": redshift, "Time": a, "HubbleParam": h,
+        "Omega0": params["Omega_m"], "OmegaLambda": 1.0 - params["Omega_m"],
+    }
+    write_group_catalog(catalog_path, cat_header, groups, subhalos, options.files_per_snapshot)
+
+    truth = Table(
+        {
+            "group_index": np.arange(n_halo),
+            "M200c": pop.m200c_msun * u.Msun,
+            "R200c": pop.r200c_mpc * u.Mpc,
+            "c200c": pop.c200c,
+            "formation_offset": pop.formation_offset,
+            "Mstar200c": pop.mstar_msun * u.Msun,
+            "Mgas200c": pop.mgas_msun * u.Msun,
+            "gas_concentration": pop.gas_concentration,
+            "nonthermal_fraction_r200": pop.nonthermal_fraction_r200,
+        },
+        meta={"suite": suite, "sim": sim, "snapshot": snapshot, "redshift": redshift,
+              "params": dict(params), "seed": options.seed},
+    )
+    write_table(truth, truth_path)
+    log.info(
+        "%s/%s snapshot %03d: %d haloes, %d gas, %d dm, %d star particles",
+        suite, sim, snapshot, n_halo, n_gas_tot, n_dm_tot, n_star_tot,
+    )
+    return pop

@@ -1,0 +1,45 @@
+"""Navarro-Frenk-White haloes: enclosed mass, V_max / V_200 and its inversion to a concentration."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.interpolate import interp1d
+
+__all__ = ["nfw_mu", "nfw_enclosed_fraction", "vmax_over_v200", "concentration_from_vmax_ratio"]
+
+#: x_max / r_s of the NFW circular-velocity peak (root of ln(1+x) = x(1+2x)/(1+x)^2).
+_X_VMAX = 2.162581587064612
+
+
+def nfw_mu(x: np.ndarray) -> np.ndarray:
+    """m(x) = ln(1 + x) - x / (1 + x): NFW enclosed mass in units of 4 pi rho_s r_s^3."""
+    x = np.asarray(x, dtype=float)
+    return np.log1p(x) - x / (1.0 + x)
+
+
+def nfw_enclosed_fraction(r_over_rdelta: np.ndarray, concentration: np.ndarray) -> np.ndarray:
+    """M(<r) / M_Delta for an NFW halo of concentration c = R_Delta / r_s."""
+    c = np.asarray(concentration, dtype=float)
+    return nfw_mu(c * np.asarray(r_over_rdelta, dtype=float)) / nfw_mu(c)
+
+
+def vmax_over_v200(concentration: np.ndarray) -> np.ndarray:
+    """V_max / V_Delta = sqrt(0.2162 c / m(c)) for an NFW halo (c = R_Delta / r_s)."""
+    c = np.asarray(concentration, dtype=float)
+    return np.sqrt(nfw_mu(_X_VMAX) / _X_VMAX * c / nfw_mu(c))
+
+
+# V_max/V_200 has its minimum (= 1) at c = x_max; it is monotonic only above it.
+_C_GRID = np.geomspace(_X_VMAX + 1e-3, 100.0, 4000)
+_RATIO_TO_C = interp1d(
+    vmax_over_v200(_C_GRID), _C_GRID, bounds_error=False, fill_value=np.nan, assume_sorted=True
+)
+
+
+def concentration_from_vmax_ratio(ratio: np.ndarray) -> np.ndarray:
+    """Invert :func:`vmax_over_v200`: NFW concentration from V_max / V_Delta.
+
+    Valid for 2.17 <= c <= 100 (V_max/V_200 in [1.0, 2.1]); outside that range, or for a ratio
+    below the NFW minimum, the result is NaN (a halo that is not NFW-like), never clipped.
+    """
+    return np.asarray(_RATIO_TO_C(np.asarray(ratio, dtype=float)), dtype=float)

@@ -1,0 +1,257 @@
+"""Assemble the study's PDF report from the stage tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+import yaml  # noqa: E402
+from astropy.table import Table  # noqa: E402
+from matplotlib import mathtext  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..io.atomic import atomic_path  # noqa: E402
+from ..io.tables import read_table  # noqa: E402
+from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
+from .figures import importance_figure, label, pareto_figure, scatter_figure  # noqa: E402
+
+__all__ = ["build_report", "summary_numbers"]
+
+matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9})
+_A4 = (8.27, 11.69)
+_PARSER = mathtext.MathTextParser("path")
+
+
+def _math_ok(text: str) -> bool:
+    try:
+        _PARSER.parse(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _text_page(pdf: PdfPages, title: str, blocks: list[tuple[str, str]]) -> None:
+    """A page of text blocks: (kind, text) with kind 'h' heading, 'p' paragraph, 'm' math,
+    'pre' monospace."""
+    fig = Figure(figsize=_A4)
+    y = 0.95
+    fig.text(0.07, y, title, fontsize=15, weight="bold", va="top")
+    y -= 0.05
+    for kind, text in blocks:
+        if y < 0.04:
+            break
+        if kind == "h":
+            y -= 0.01
+            fig.text(0.07, y, text, fontsize=11.5, weight="bold", va="top")
+            y -= 0.03
+        elif kind == "p":
+            wrapped = textwrap.fill(text, 100)
+            fig.text(0.07, y, wrapped, fontsize=9, va="top")
+            y -= 0.016 * (wrapped.count("\n") + 1) + 0.01
+        elif kind == "m":
+            if _math_ok(text):
+                fig.text(0.09, y, text, fontsize=12, va="top")
+                y -= 0.045
+            else:
+                wrapped = textwrap.fill(text, 95)
+                fig.text(0.09, y, wrapped, fontsize=8.5, va="top", family="monospace")
+                y -= 0.016 * (wrapped.count("\n") + 1) + 0.01
+        elif kind == "pre":
+            lines = text.splitlines()
+            fig.text(0.07, y, "\n".join(lines), fontsize=7, va="top", family="monospace")
+            y -= 0.0125 * len(lines) + 0.01
+    pdf.savefig(fig)
+
+
+def _figure_page(pdf: PdfPages, fig: Figure, caption: str) -> None:
+    """Save ``fig`` (vector) with its caption underneath, on one page."""
+    w, h = fig.get_size_inches()
+    wrapped = textwrap.fill(caption, 110)
+    cap_h = 0.25 + 0.16 * (wrapped.count("\n") + 1)
+    fig.set_size_inches(w, h + cap_h)
+    fig.tight_layout(rect=(0, cap_h / (h + cap_h), 1, 1))
+    fig.text(0.03, (cap_h - 0.1) / (h + cap_h), wrapped, fontsize=7.5, va="top", style="italic")
+    pdf.savefig(fig)
+
+
+def _rounded(expression: str, digits: int = 3) -> str:
+    """An expression string with its constants rounded to ``digits`` significant figures."""
+    expr = sp.sympify(expression)
+    return str(expr.xreplace({f: sp.Float(float(f"{float(f):.{digits}g}"), digits)
+                              for f in expr.atoms(sp.Float)}))
+
+
+def summary_numbers(evaluation: Table, holdout_suites: list[str]) -> list[dict]:
+    """Whole-mass-range scatter of every held-out suite (normalisation refit and frozen)."""
+    out = []
+    for suite in holdout_suites:
+        for constants in ("refit", "frozen"):
+            sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "all")
+                             & (evaluation["constants"] == constants)]
+            if len(sel):
+                out.append({k: sel[0][k] for k in sel.colnames})
+    return out
+
+
+def _fmt(v: float, lo: float, hi: float, pct: bool = False) -> str:
+    if not np.isfinite(v):
+        return "n/a"
+    if pct:
+        return f"{100 * v:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
+    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _table_figure(
+    header: list[str], rows: list[list[str]], title: str, widths: list[float] | None = None
+) -> Figure:
+    fig = Figure(figsize=(_A4[0], 0.7 + 0.25 * (len(rows) + 1)))
+    ax = fig.add_axes([0.03, 0.02, 0.94, 0.85])
+    ax.axis("off")
+    tab = ax.table(cellText=rows, colLabels=header, loc="upper center", cellLoc="center",
+                   colWidths=widths)
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(7.5)
+    tab.scale(1.0, 1.25)
+    fig.text(0.04, 0.96, title, fontsize=10, weight="bold", va="top")
+    return fig
+
+
+def build_report(
+    out_pdf: str | Path, config: dict, halos_path: str | Path,
+    rank_paths: dict[str, str], sr_paths: dict[str, str], evaluate_paths: dict[str, str],
+    runtime_s: float | None = None,
+) -> Path:
+    """Write the report PDF (atomically) from the stage outputs of a study."""
+    halos = read_table(halos_path)
+    study = config["study"]
+    holdout = list(config["holdout_suites"])
+    train = list(config["train_suites"])
+    suites_all = train + holdout
+    today = dt.date.today().isoformat()
+    with atomic_path(out_pdf) as tmp, PdfPages(tmp, metadata={
+        "Title": f"Scaling-relation study: {study}", "Subject": "scaling-relation discovery",
+        "Creator": "scaling-relations-pipeline",
+    }) as pdf:
+        # --- page 1: summary and data
+        blocks: list[tuple[str, str]] = []
+        for target in config["targets"]:
+            name = target["name"]
+            ev = read_table(evaluate_paths[name])
+            sr = read_table(sr_paths[name])
+            rank = read_table(rank_paths[name])
+            nums = summary_numbers(ev, holdout)
+            refit = [r for r in nums if r["constants"] == "refit"]
+            parts = [
+                f"{r['suite']}: scatter {r['base_frac']:.3f} -> {r['disc_frac']:.3f} "
+                f"(reduction {_fmt(r['reduction_frac'], r['reduction_frac_lo'], r['reduction_frac_hi'], True)})"
+                for r in refit
+            ]
+            top = ", ".join(rank["feature"][np.asarray(rank["selected"], bool)])
+            blocks += [
+                ("h", f"Target {name}: {target['y']} from {target['x']}"),
+                ("p", f"A random forest trained on {', '.join(train)} ranks {top} as the "
+                      f"properties that best explain the deviation from the self-similar relation "
+                      f"{target['y']} = {target['slope']:g} {target['x']} + b (forest R^2 on "
+                      f"held-out haloes {rank.meta['r2_test']:.2f}). Symbolic regression on them "
+                      f"finds the relation below. On the held-out suites, with the normalisation "
+                      f"refitted, the fractional mass scatter over the full mass range changes as "
+                      f"follows (68% bootstrap intervals): " + "; ".join(parts) + "."),
+                ("m", f"${label(target['y']).strip('$')} = {target['slope']:g}\\,"
+                      f"{label(target['x']).strip('$')} + f$"),
+                ("m", f"$f = {sr.meta['chosen_latex']}$"),
+            ]
+        counts_before = halos.meta.get("halos_before_cuts", {})
+        counts_after = halos.meta.get("halos_after_cuts", {})
+        data_lines = []
+        for suite, sims in config["data"]["suites"].items():
+            role = "train" if suite in train else ("held out" if suite in holdout else "unused")
+            data_lines.append(
+                f"{suite:14s} {role:9s} {len(sims):4d} simulations  haloes measured "
+                f"{counts_before.get(suite, 0):6d}  selected {counts_after.get(suite, 0):6d}"
+            )
+        lm = np.asarray(halos["log10_M200c"])
+        sel = config["selection"]
+        blocks += [
+            ("h", "Data"),
+            ("p", f"Input kind '{config['data']['kind']}' from {config['data']['root']} "
+                  f"(layout {config['data']['layout']}), snapshots {config['data']['snapshots']}, "
+                  f"redshifts {sorted({round(float(z), 3) for z in halos['redshift']})}. "
+                  f"Selection: {sel['log10_mass_min_msun']} <= log10 M200c/Msun < "
+                  f"{sel['log10_mass_max_msun']}, at least {sel['min_gas_particles']} gas "
+                  f"particles in R200c, Y200c > 0. Selected haloes span log10 M200c = "
+                  f"{lm.min():.2f} .. {lm.max():.2f}."),
+            ("pre", "\n".join(data_lines)),
+        ]
+        _text_page(pdf, f"Scaling-relation study '{study}' — {today}", blocks)
+
+        # --- per target: figures and tables
+        for target in config["targets"]:
+            name = target["name"]
+            ev = read_table(evaluate_paths[name])
+            sr = read_table(sr_paths[name])
+            rank = read_table(rank_paths[name])
+            _figure_page(pdf, importance_figure(rank, f"Feature ranking — {name}"),
+                         f"Figure: importance of each candidate property for the residual "
+                         f"{target['y']} - {target['slope']:g} {target['x']} on the training suites "
+                         f"({', '.join(train)}); error bars are the std over "
+                         f"{config['rank']['repeats']} permutation repeats and over trees. "
+                         f"* = selected (top {config['rank']['top_k']} by permutation importance).")
+            _figure_page(pdf, pareto_figure(sr, f"Pareto front — {name}"),
+                         f"Figure: merged Pareto front of {len(config['sr']['seeds'])} seeded "
+                         f"{config['sr']['backend']} runs. Choice rule: {sr.meta['choice_rule']}.")
+            rows = []
+            for r in sr:
+                expr = _rounded(r["expression"])
+                rows.append([str(r["complexity"]), f"{r['loss_val']:.4g}", f"{r['r2_val']:.3f}",
+                             (expr[:80] + "…") if len(expr) > 80 else expr,
+                             "yes" if r["chosen"] else ""])
+            pdf.savefig(_table_figure(
+                ["complexity", "MSE val", "R² val", "expression (constants to 3 digits)", "chosen"],
+                rows, f"Pareto-front equations — {name}", [0.09, 0.09, 0.07, 0.68, 0.07]))
+            for constants, what in (("refit", "normalisation refitted per suite"),
+                                    ("frozen", "all constants frozen at their training values")):
+                _figure_page(pdf, scatter_figure(ev, suites_all, constants,
+                                                 f"Scatter vs mass — {name} ({constants})"),
+                             f"Figure: std of M_pred/M_true - 1 per mass bin for the self-similar "
+                             f"baseline (grey) and the discovered relation (red), {what}; error "
+                             f"bars: {int(100 * config['evaluate']['confidence'])}% bootstrap "
+                             f"intervals ({config['evaluate']['bootstrap']} resamples).")
+            rows = []
+            for r in ev:
+                if not np.isfinite(r["base_frac"]):
+                    continue
+                rows.append([r["suite"], r["role"], r["constants"],
+                             f"{r['log10_M_lo']:.1f}–{r['log10_M_hi']:.1f}", str(r["n_halos"]),
+                             _fmt(r["base_frac"], r["base_frac_lo"], r["base_frac_hi"]),
+                             _fmt(r["disc_frac"], r["disc_frac_lo"], r["disc_frac_hi"]),
+                             _fmt(r["reduction_frac"], r["reduction_frac_lo"], r["reduction_frac_hi"], True)])
+            pdf.savefig(_table_figure(
+                ["suite", "role", "constants", "log10 M", "N", "σ self-similar", "σ discovered",
+                 "reduction"], rows, f"Scatter and its reduction — {name} "
+                f"(value [{int(100 * config['evaluate']['confidence'])}% interval])",
+                [0.1, 0.07, 0.07, 0.08, 0.05, 0.2, 0.2, 0.23]))
+
+        # --- provenance
+        versions = package_versions()
+        prov = [
+            ("p", f"Pipeline git commit {git_commit()}; config hash {config_hash(config)}; "
+                  f"generated {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
+                  + (f"; pipeline wall time {runtime_s:.0f} s." if runtime_s else ".")),
+            ("p", "Seeds: mock " + str(config.get("mock", {}).get("seed")) + ", rank "
+                  + str(config["rank"]["seed"]) + ", SR " + str(config["sr"]["seeds"])
+                  + ", evaluate " + str(config["evaluate"]["seed"]) + "."),
+            ("pre", "\n".join(f"{k:28s} {v}" for k, v in versions.items())),
+        ]
+        _text_page(pdf, "Provenance", prov)
+        config_lines = yaml.safe_dump(config, sort_keys=False, width=110).splitlines()
+        for start in range(0, len(config_lines), 95):
+            _text_page(pdf, "Configuration (validated, defaults filled)",
+                       [("pre", "\n".join(config_lines[start:start + 95]))])
+    return Path(out_pdf)

@@ -1,0 +1,81 @@
+# Config validation, paths and input functions shared by every rule.
+import glob
+import json
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
+
+from pipeline.config import validate_config
+from pipeline.errors import ConfigError
+from pipeline.io import layout
+
+try:
+    _validated = validate_config(dict(config))
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+config.clear()
+config.update(_validated)
+
+DATA = config["data"]
+STUDY = config["study"]
+RES = f"results/{STUDY}"
+# the interpreter running snakemake, so that jobs use the same environment (also on a cluster)
+PY = sys.executable
+SUITES = list(DATA["suites"])
+SNAPSHOTS = [int(s) for s in DATA["snapshots"]]
+TARGETS = [t["name"] for t in config["targets"]]
+IS_MOCK = DATA["kind"] == "mock"
+
+
+wildcard_constraints:
+    suite="|".join(SUITES),
+    sim=r"[A-Za-z0-9_.\-]+",
+    snap=r"\d+",
+    target="|".join(TARGETS),
+
+
+def as_json(value):
+    """Stage options as one canonical JSON string (stable, so params do not trigger reruns)."""
+    return json.dumps(value, sort_keys=True)
+
+
+def halo_tables():
+    return [
+        f"{RES}/halos/{suite}/{sim}_{snap:03d}.h5"
+        for suite, sims in DATA["suites"].items()
+        for sim in sims
+        for snap in SNAPSHOTS
+    ]
+
+
+def snapshot_files(wildcards):
+    """The snapshot's files: the single file, or its chunks (.0, .1, ...) if that is absent."""
+    path = layout.snapshot_path(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap))
+    return _existing_or_chunks(path)
+
+
+def catalog_files(wildcards):
+    path = layout.catalog_path(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap))
+    return _existing_or_chunks(path)
+
+
+def _existing_or_chunks(path):
+    if IS_MOCK or os.path.exists(path):
+        return [path]
+    stem, ext = os.path.splitext(path)
+    chunks = sorted(glob.glob(f"{stem}.[0-9]*{ext}"))
+    return chunks or [path]  # a missing file then fails with Snakemake's MissingInputException
+
+
+def params_file(wildcards):
+    path = layout.params_path(DATA, wildcards.suite)
+    return [path] if IS_MOCK or os.path.exists(path) else []
+
+
+def target_config(name):
+    return next(t for t in config["targets"] if t["name"] == name)
+
+
+def final_outputs():
+    return [f"reports/{STUDY}/report.pdf"]

@@ -1,0 +1,83 @@
+# Discovery for each target: rank features, symbolic regression, held-out evaluation.
+
+
+rule rank:
+    input:
+        halos=f"{RES}/halos.h5",
+    output:
+        f"{RES}/rank/{{target}}.ecsv",
+    params:
+        options=lambda wc: as_json(
+            {
+                "target": target_config(wc.target),
+                "features": config["features"],
+                "train_suites": config["train_suites"],
+                "rank": config["rank"],
+            }
+        ),
+    log:
+        f"{RES}/logs/rank/{{target}}.log",
+    benchmark:
+        f"{RES}/benchmarks/rank/{{target}}.tsv"
+    threads: config["rank"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    shell:
+        "{PY} -m pipeline.cli rank --halos {input.halos} --options {params.options:q} "
+        "--out {output} > {log} 2>&1"
+
+
+rule sr:
+    input:
+        halos=f"{RES}/halos.h5",
+        rank=f"{RES}/rank/{{target}}.ecsv",
+    output:
+        f"{RES}/sr/{{target}}.ecsv",
+    params:
+        options=lambda wc: as_json(
+            {
+                "target": target_config(wc.target),
+                "train_suites": config["train_suites"],
+                "sr": config["sr"],
+            }
+        ),
+    log:
+        f"{RES}/logs/sr/{{target}}.log",
+    benchmark:
+        f"{RES}/benchmarks/sr/{{target}}.tsv"
+    threads: config["sr"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=lambda wc: 10 + len(config["sr"]["seeds"]) * config["sr"]["time_budget_s"] // 60,
+    shell:
+        "{PY} -m pipeline.cli sr --halos {input.halos} --rank {input.rank} "
+        "--options {params.options:q} --out {output} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        halos=f"{RES}/halos.h5",
+        sr=f"{RES}/sr/{{target}}.ecsv",
+    output:
+        f"{RES}/evaluate/{{target}}.ecsv",
+    params:
+        options=lambda wc: as_json(
+            {
+                "target": target_config(wc.target),
+                "train_suites": config["train_suites"],
+                "holdout_suites": config["holdout_suites"],
+                "evaluate": config["evaluate"],
+            }
+        ),
+    log:
+        f"{RES}/logs/evaluate/{{target}}.log",
+    benchmark:
+        f"{RES}/benchmarks/evaluate/{{target}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    shell:
+        "{PY} -m pipeline.cli evaluate --halos {input.halos} --sr {input.sr} "
+        "--options {params.options:q} --out {output} > {log} 2>&1"

@@ -1,0 +1,47 @@
+# Ingest: one job per (suite, simulation, snapshot) -> per-halo table with units.
+
+
+rule ingest:
+    input:
+        snapshot=snapshot_files,
+        catalog=catalog_files,
+        params=params_file,
+    output:
+        f"{RES}/halos/{{suite}}/{{sim}}_{{snap}}.h5",
+    params:
+        options=as_json(config["ingest"]),
+        snapshot=lambda wc: layout.snapshot_path(DATA, wc.suite, wc.sim, int(wc.snap)),
+        catalog=lambda wc: layout.catalog_path(DATA, wc.suite, wc.sim, int(wc.snap)),
+        params_arg=lambda wc, input: f"--params-file {input.params}" if input.params else "",
+    log:
+        f"{RES}/logs/ingest/{{suite}}/{{sim}}_{{snap}}.log",
+    benchmark:
+        f"{RES}/benchmarks/ingest/{{suite}}/{{sim}}_{{snap}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=30,
+    shell:
+        "{PY} -m pipeline.cli ingest --snapshot {params.snapshot} --catalog {params.catalog} "
+        "--suite {wildcards.suite} --sim {wildcards.sim} --snap {wildcards.snap} "
+        "{params.params_arg} --options {params.options:q} --out {output} > {log} 2>&1"
+
+
+rule assemble:
+    input:
+        halo_tables(),
+    output:
+        f"{RES}/halos.h5",
+    params:
+        options=as_json(config["selection"]),
+    log:
+        f"{RES}/logs/assemble.log",
+    benchmark:
+        f"{RES}/benchmarks/assemble.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "{PY} -m pipeline.cli assemble --inputs {input} --options {params.options:q} "
+        "--out {output} > {log} 2>&1"

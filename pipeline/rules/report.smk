@@ -1,0 +1,25 @@
+# The PDF report of the study.
+
+
+rule report:
+    input:
+        halos=f"{RES}/halos.h5",
+        rank=expand(f"{RES}/rank/{{target}}.ecsv", target=TARGETS),
+        sr=expand(f"{RES}/sr/{{target}}.ecsv", target=TARGETS),
+        evaluate=expand(f"{RES}/evaluate/{{target}}.ecsv", target=TARGETS),
+    output:
+        f"reports/{STUDY}/report.pdf",
+    params:
+        options=as_json(config),
+    log:
+        f"{RES}/logs/report.log",
+    benchmark:
+        f"{RES}/benchmarks/report.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "{PY} -m pipeline.cli report --halos {input.halos} --rank {input.rank} "
+        "--sr {input.sr} --evaluate {input.evaluate} --options {params.options:q} "
+        "--out {output} > {log} 2>&1"

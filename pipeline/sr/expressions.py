@@ -1,0 +1,80 @@
+"""Engine-independent handling of discovered expressions: sympy parsing, LaTeX, complexity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import sympy as sp
+
+__all__ = ["parse_expression", "to_callable", "node_count", "to_latex", "LATEX_SYMBOLS"]
+
+#: How columns are typeset in equations.
+LATEX_SYMBOLS = {
+    "log10_Y200c_ss": r"\log_{10}\tilde{Y}_{200c}",
+    "log10_Y500c_ss": r"\log_{10}\tilde{Y}_{500c}",
+    "log10_M200c": r"\log_{10}M_{200c}",
+    "log10_M500c": r"\log_{10}M_{500c}",
+    "c_gas": r"c_{\rm gas}",
+    "c_NFW": r"c_{\rm NFW}",
+    "Mstar_over_Mgas": r"M_{\star}/M_{\rm gas}",
+    "log10_Mstar_over_Mgas": r"\log_{10}(M_{\star}/M_{\rm gas})",
+    "Z_mw200c": r"Z_{\rm mw}",
+    "f_gas200c": r"f_{\rm gas}",
+    "log10_T_mw_ss": r"\log_{10}\tilde{T}_{\rm mw}",
+    "Y500c_over_Y200c": r"Y_{500c}/Y_{200c}",
+    "A_SN1": r"A_{\rm SN1}", "A_SN2": r"A_{\rm SN2}",
+    "A_AGN1": r"A_{\rm AGN1}", "A_AGN2": r"A_{\rm AGN2}",
+}
+
+_FUNCTIONS = {"log": sp.log, "exp": sp.exp, "sqrt": sp.sqrt, "abs": sp.Abs,
+              "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
+              "square": lambda a: a**2, "cube": lambda a: a**3,
+              "aq": lambda a, b: a / sp.sqrt(1 + b**2)}
+
+
+def parse_expression(text: str, names: list[str], engine_names: list[str] | None = None) -> sp.Expr:
+    """Parse an engine's expression string into sympy with symbols named after ``names``.
+
+    ``engine_names`` are the variable names the engine used (default: the same as ``names``);
+    ``^`` is read as a power.
+    """
+    engine_names = engine_names or names
+    local = dict(_FUNCTIONS)
+    placeholders = {e: sp.Symbol(f"__v{i}") for i, e in enumerate(engine_names)}
+    local.update(placeholders)
+    try:
+        expr = sp.sympify(text.replace("^", "**"), locals=local)
+    except (sp.SympifyError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"cannot parse expression {text!r}: {exc}") from exc
+    return expr.subs({placeholders[e]: sp.Symbol(n) for e, n in zip(engine_names, names, strict=True)})
+
+
+def to_callable(expr: sp.Expr, names: list[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """f(X) evaluating ``expr`` on the columns of X (n, len(names)), vectorised with numpy."""
+    symbols = [sp.Symbol(n) for n in names]
+    fn = sp.lambdify(symbols, expr, modules="numpy")
+
+    def evaluate(x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            out = fn(*[x[:, i] for i in range(x.shape[1])])
+        return np.broadcast_to(np.asarray(out, dtype=float), (x.shape[0],)).copy()
+
+    return evaluate
+
+
+def node_count(expr: sp.Expr) -> int:
+    """Complexity as the number of nodes of the expression tree (as PySR counts it)."""
+    return sum(1 for _ in sp.preorder_traversal(expr))
+
+
+def to_latex(expr: sp.Expr, digits: int = 3) -> str:
+    """LaTeX of ``expr`` with constants rounded to ``digits`` significant figures and columns
+    typeset by :data:`LATEX_SYMBOLS` (renders in matplotlib mathtext)."""
+    rounded = expr.xreplace(
+        {f: sp.Float(float(f"{float(f):.{digits}g}"), digits) for f in expr.atoms(sp.Float)}
+    )
+    names = {s: LATEX_SYMBOLS.get(s.name, rf"\mathrm{{{s.name}}}".replace("_", r"\_"))
+             for s in rounded.free_symbols}
+    text = sp.latex(rounded, symbol_names=names, mul_symbol="dot")
+    return text.replace(r"\operatorname", r"\mathrm")

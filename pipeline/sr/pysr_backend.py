@@ -1,0 +1,68 @@
+"""PySR engine (optional extra ``[pysr]``): needs a Julia installation.
+
+On an HPC system with Julia installed, point ``PYTHON_JULIAPKG_EXE`` at it (and the Julia depot at
+scratch space) so that juliacall does not try to download one, then set ``sr.backend: pysr``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+
+from ..errors import BackendUnavailableError
+
+__all__ = ["check_pysr_available", "pysr_options", "fit_pysr"]
+
+_UNARY = {"log", "exp", "sqrt", "abs", "sin", "cos", "tanh", "square", "cube"}
+_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
+
+
+def pysr_options(options, seed: int) -> dict:
+    """Map the pipeline's SR options onto PySRRegressor keyword arguments."""
+    symbols = [s.strip() for s in options.allowed_symbols.split(",")]
+    unknown = [s for s in symbols if s not in _UNARY and s not in _BINARY
+               and s not in ("constant", "variable")]
+    if unknown:
+        raise ValueError(f"sr.allowed_symbols has symbol(s) {unknown} that PySR cannot map")
+    return {
+        "binary_operators": [_BINARY[s] for s in symbols if s in _BINARY],
+        "unary_operators": [s for s in symbols if s in _UNARY],
+        "maxsize": options.max_length,
+        "niterations": options.generations,
+        "population_size": options.population_size,
+        "timeout_in_seconds": options.time_budget_s,
+        "random_state": seed,
+        "deterministic": True,
+        "parallelism": "serial",
+        "progress": False,
+    }
+
+
+def check_pysr_available() -> None:
+    """Raise BackendUnavailableError, saying how to fix it, unless PySR and Julia can run."""
+    try:
+        import pysr  # noqa: F401
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "sr.backend is 'pysr' but PySR is not installed: pip install -e '.[pysr]' "
+            "(or use sr.backend: operon)"
+        ) from exc
+    julia = os.environ.get("PYTHON_JULIAPKG_EXE") or shutil.which("julia")
+    if not julia:
+        raise BackendUnavailableError(
+            "sr.backend is 'pysr' but no Julia executable was found: install Julia and set "
+            "PYTHON_JULIAPKG_EXE to it (juliacall would otherwise try to download one), "
+            "or use sr.backend: operon"
+        )
+
+
+def fit_pysr(x: np.ndarray, y: np.ndarray, options, seed: int) -> list[str]:
+    """Run PySR and return its hall-of-fame expressions over ``x0 .. x{k-1}``."""
+    check_pysr_available()
+    from pysr import PySRRegressor
+
+    model = PySRRegressor(**pysr_options(options, seed))
+    model.fit(x, y, variable_names=[f"x{i}" for i in range(x.shape[1])])
+    return [str(e) for e in model.equations_["equation"]]
