@@ -83,5 +83,6 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
             "provenance": provenance("rank", asdict(options), {"rank.seed": options.seed}),
         }
     )
-    log.info("forest R^2 on held-out split = %.3f; top features %s", r2, list(table["feature"][:options.top_k]))
+    top = list(table["feature"][: options.top_k])
+    log.info("forest R^2 on held-out split = %.3f; top features %s", r2, top)
     return table

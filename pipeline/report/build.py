@@ -150,7 +150,8 @@ def build_report(
             refit = [r for r in nums if r["constants"] == "refit"]
             parts = [
                 f"{r['suite']}: scatter {r['base_frac']:.3f} -> {r['disc_frac']:.3f} "
-                f"(reduction {_fmt(r['reduction_frac'], r['reduction_frac_lo'], r['reduction_frac_hi'], True)})"
+                "(reduction "
+                f"{_fmt(r['reduction_frac'], r['reduction_frac_lo'], r['reduction_frac_hi'], True)})"
                 for r in refit
             ]
             top = ", ".join(rank["feature"][np.asarray(rank["selected"], bool)])

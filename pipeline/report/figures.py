@@ -29,7 +29,8 @@ def importance_figure(rank: Table, title: str) -> Figure:
             color=DISC_COLOUR, label="permutation (held-out split)")
     ax.barh(yy - 0.2, rank["impurity_mean"], 0.4, xerr=rank["impurity_std"],
             color=BASE_COLOUR, label="impurity (spread over trees)")
-    ax.set_yticks(yy, [label(f) + (" *" if s else "") for f, s in zip(rank["feature"], rank["selected"], strict=True)])
+    names = [label(f) + (" *" if s else "") for f, s in zip(rank["feature"], rank["selected"], strict=True)]
+    ax.set_yticks(yy, names)
     ax.set_xlabel("importance (permutation: drop in $R^2$; impurity: normalised)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="lower right")

@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -20,8 +21,22 @@ config.update(_validated)
 DATA = config["data"]
 STUDY = config["study"]
 RES = f"results/{STUDY}"
-# the interpreter running snakemake, so that jobs use the same environment (also on a cluster)
-PY = sys.executable
+
+
+def _uses_conda():
+    settings = getattr(workflow, "deployment_settings", None)
+    methods = getattr(settings, "deployment_method", None) or ()
+    return any("conda" in str(m).lower() for m in methods)
+
+
+# Jobs run the stage CLI of this checkout: with the interpreter running snakemake (same
+# environment, also on a cluster node), or with the rule's conda env under --use-conda.
+PY = "python" if _uses_conda() else sys.executable
+CLI = (
+    f"PYTHONPATH={shlex.quote(workflow.basedir)}${{PYTHONPATH:+:$PYTHONPATH}} "
+    f"{PY} -m pipeline.cli"
+)
+ENV = "../envs/pipeline.yaml"
 SUITES = list(DATA["suites"])
 SNAPSHOTS = [int(s) for s in DATA["snapshots"]]
 TARGETS = [t["name"] for t in config["targets"]]

@@ -7,6 +7,7 @@ rule rank:
     output:
         f"{RES}/rank/{{target}}.ecsv",
     params:
+        cli=CLI,
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
@@ -19,12 +20,14 @@ rule rank:
         f"{RES}/logs/rank/{{target}}.log",
     benchmark:
         f"{RES}/benchmarks/rank/{{target}}.tsv"
+    conda:
+        ENV
     threads: config["rank"]["threads"]
     resources:
         mem_mb=2000,
         runtime=20,
     shell:
-        "{PY} -m pipeline.cli rank --halos {input.halos} --options {params.options:q} "
+        "{params.cli} rank --halos {input.halos} --options {params.options:q} "
         "--out {output} > {log} 2>&1"
 
 
@@ -35,6 +38,7 @@ rule sr:
     output:
         f"{RES}/sr/{{target}}.ecsv",
     params:
+        cli=CLI,
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
@@ -46,12 +50,14 @@ rule sr:
         f"{RES}/logs/sr/{{target}}.log",
     benchmark:
         f"{RES}/benchmarks/sr/{{target}}.tsv"
+    conda:
+        ENV
     threads: config["sr"]["threads"]
     resources:
         mem_mb=2000,
         runtime=lambda wc: 10 + len(config["sr"]["seeds"]) * config["sr"]["time_budget_s"] // 60,
     shell:
-        "{PY} -m pipeline.cli sr --halos {input.halos} --rank {input.rank} "
+        "{params.cli} sr --halos {input.halos} --rank {input.rank} "
         "--options {params.options:q} --out {output} > {log} 2>&1"
 
 
@@ -62,6 +68,7 @@ rule evaluate:
     output:
         f"{RES}/evaluate/{{target}}.ecsv",
     params:
+        cli=CLI,
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
@@ -74,10 +81,12 @@ rule evaluate:
         f"{RES}/logs/evaluate/{{target}}.log",
     benchmark:
         f"{RES}/benchmarks/evaluate/{{target}}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
     shell:
-        "{PY} -m pipeline.cli evaluate --halos {input.halos} --sr {input.sr} "
+        "{params.cli} evaluate --halos {input.halos} --sr {input.sr} "
         "--options {params.options:q} --out {output} > {log} 2>&1"

@@ -9,6 +9,7 @@ rule ingest:
     output:
         f"{RES}/halos/{{suite}}/{{sim}}_{{snap}}.h5",
     params:
+        cli=CLI,
         options=as_json(config["ingest"]),
         snapshot=lambda wc: layout.snapshot_path(DATA, wc.suite, wc.sim, int(wc.snap)),
         catalog=lambda wc: layout.catalog_path(DATA, wc.suite, wc.sim, int(wc.snap)),
@@ -17,12 +18,14 @@ rule ingest:
         f"{RES}/logs/ingest/{{suite}}/{{sim}}_{{snap}}.log",
     benchmark:
         f"{RES}/benchmarks/ingest/{{suite}}/{{sim}}_{{snap}}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2500,
         runtime=30,
     shell:
-        "{PY} -m pipeline.cli ingest --snapshot {params.snapshot} --catalog {params.catalog} "
+        "{params.cli} ingest --snapshot {params.snapshot} --catalog {params.catalog} "
         "--suite {wildcards.suite} --sim {wildcards.sim} --snap {wildcards.snap} "
         "{params.params_arg} --options {params.options:q} --out {output} > {log} 2>&1"
 
@@ -33,15 +36,18 @@ rule assemble:
     output:
         f"{RES}/halos.h5",
     params:
+        cli=CLI,
         options=as_json(config["selection"]),
     log:
         f"{RES}/logs/assemble.log",
     benchmark:
         f"{RES}/benchmarks/assemble.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
-        "{PY} -m pipeline.cli assemble --inputs {input} --options {params.options:q} "
+        "{params.cli} assemble --inputs {input} --options {params.options:q} "
         "--out {output} > {log} 2>&1"

@@ -5,6 +5,7 @@ if IS_MOCK:
         output:
             layout.params_path(DATA, "{suite}"),
         params:
+            cli=CLI,
             options=lambda wc: as_json(
                 {
                     "sims": DATA["suites"][wc.suite],
@@ -16,12 +17,14 @@ if IS_MOCK:
             f"{RES}/logs/mock_params/{{suite}}.log",
         benchmark:
             f"{RES}/benchmarks/mock_params/{{suite}}.tsv"
+        conda:
+            ENV
         threads: 1
         resources:
             mem_mb=500,
             runtime=5,
         shell:
-            "{PY} -m pipeline.cli mock-params --suite {wildcards.suite} "
+            "{params.cli} mock-params --suite {wildcards.suite} "
             "--options {params.options:q} --out {output} > {log} 2>&1"
 
     rule mock_sim:
@@ -32,6 +35,7 @@ if IS_MOCK:
             catalogs=[layout.catalog_path(DATA, "{suite}", "{sim}", s) for s in SNAPSHOTS],
             truth=[layout.truth_path(DATA, "{suite}", "{sim}", s) for s in SNAPSHOTS],
         params:
+            cli=CLI,
             options=as_json(
                 {**config["mock"], "snapshots": SNAPSHOTS}
             ),
@@ -39,12 +43,14 @@ if IS_MOCK:
             f"{RES}/logs/mock_sim/{{suite}}/{{sim}}.log",
         benchmark:
             f"{RES}/benchmarks/mock_sim/{{suite}}/{{sim}}.tsv"
+        conda:
+            ENV
         threads: 1
         resources:
             mem_mb=2000,
             runtime=10,
         shell:
-            "{PY} -m pipeline.cli mock-sim --suite {wildcards.suite} --sim {wildcards.sim} "
+            "{params.cli} mock-sim --suite {wildcards.suite} --sim {wildcards.sim} "
             "--params-file {input.params} --options {params.options:q} "
             "--snapshot-out {output.snapshots} --catalog-out {output.catalogs} "
             "--truth-out {output.truth} > {log} 2>&1"

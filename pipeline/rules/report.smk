@@ -10,16 +10,19 @@ rule report:
     output:
         f"reports/{STUDY}/report.pdf",
     params:
+        cli=CLI,
         options=as_json(config),
     log:
         f"{RES}/logs/report.log",
     benchmark:
         f"{RES}/benchmarks/report.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
-        "{PY} -m pipeline.cli report --halos {input.halos} --rank {input.rank} "
+        "{params.cli} report --halos {input.halos} --rank {input.rank} "
         "--sr {input.sr} --evaluate {input.evaluate} --options {params.options:q} "
         "--out {output} > {log} 2>&1"

@@ -1,0 +1,107 @@
+"""Shared fixtures: small snapshots and catalogs written in the real Gadget/Arepo layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.io.gadget_writer import write_group_catalog, write_snapshot
+
+REPO = Path(__file__).resolve().parents[1]
+H = 0.7
+BOX = 25000.0  # ckpc/h
+
+
+def header(redshift: float = 0.0, mass_table=(0, 0.01, 0, 0, 0, 0)) -> dict:
+    return {
+        "BoxSize": BOX, "Redshift": redshift, "Time": 1.0 / (1.0 + redshift),
+        "HubbleParam": H, "Omega0": 0.3, "OmegaLambda": 0.7, "OmegaBaryon": 0.049,
+        "MassTable": np.asarray(mass_table, dtype=float),
+    }
+
+
+def uniform_sphere(rng, n: int, radius: float, centre) -> np.ndarray:
+    """n points uniform in a sphere (code units), wrapped into the box."""
+    r = radius * rng.uniform(0, 1, n) ** (1 / 3)
+    v = rng.standard_normal((n, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return np.mod(np.asarray(centre) + v * r[:, None], BOX)
+
+
+def write_sphere_halo(
+    directory: Path, centre=(12500.0, 12500.0, 12500.0), n_gas: int = 20000,
+    r_sphere: float = 500.0, r200: float = 500.0, r500: float = 330.0,
+    temperature_k: float = 1.0e7, sf_fraction: float = 0.0, n_files: int = 1, seed: int = 1,
+    redshift: float = 0.0,
+) -> tuple[Path, Path, dict]:
+    """One halo: gas uniform in a sphere at one temperature, a few DM and star particles,
+    and background gas outside R200c. Returns (snapshot path, catalog path, truth dict)."""
+    from pipeline.physics.gas import internal_energy_km2_s2
+
+    rng = np.random.default_rng(seed)
+    pos = uniform_sphere(rng, n_gas, r_sphere, centre)
+    bg = rng.uniform(0, BOX, (3000, 3))
+    d = bg - np.asarray(centre)
+    d -= BOX * np.round(d / BOX)
+    bg = bg[np.linalg.norm(d, axis=1) > 2 * r200]
+    n_bg = len(bg)
+    xe = 1.0 + 0.24 / 1.52
+    m_code = 1e-4  # 1e6 Msun/h
+    sfr = np.zeros(n_gas + n_bg, dtype=np.float32)
+    sfr[: int(sf_fraction * n_gas)] = 1.0
+    gas = {
+        "Coordinates": np.vstack([pos, bg]),
+        "Masses": np.full(n_gas + n_bg, m_code, dtype=np.float32),
+        "InternalEnergy": np.full(n_gas + n_bg, internal_energy_km2_s2(temperature_k, xe),
+                                  dtype=np.float32),
+        "ElectronAbundance": np.full(n_gas + n_bg, xe, dtype=np.float32),
+        "StarFormationRate": sfr,
+        "GFM_Metallicity": np.full(n_gas + n_bg, 0.01, dtype=np.float32),
+    }
+    dm = {"Coordinates": uniform_sphere(rng, 5000, r200, centre)}
+    stars = {"Coordinates": uniform_sphere(rng, 100, 0.1 * r200, centre),
+             "Masses": np.full(100, m_code, dtype=np.float32)}
+    snap = directory / "snap_033.hdf5"
+    cat = directory / "fof_subhalo_tab_033.hdf5"
+    write_snapshot(snap, header(redshift), {0: gas, 1: dm, 4: stars}, n_files=n_files)
+    groups = {
+        "GroupPos": np.asarray([centre], dtype=np.float32),
+        "Group_M_Crit200": np.asarray([1e4], dtype=np.float32),
+        "Group_R_Crit200": np.asarray([r200], dtype=np.float32),
+        "Group_M_Crit500": np.asarray([7e3], dtype=np.float32),
+        "Group_R_Crit500": np.asarray([r500], dtype=np.float32),
+        "GroupFirstSub": np.asarray([0], dtype=np.int32),
+    }
+    subs = {"SubhaloVmax": np.asarray([600.0], dtype=np.float32)}
+    cat_header = {"BoxSize": BOX, "Redshift": redshift, "HubbleParam": H}
+    write_group_catalog(cat, cat_header, groups, subs, n_files=n_files)
+    truth = {"n_gas": n_gas, "gas_mass_msun": n_gas * m_code * 1e10 / H,
+             "temperature_k": temperature_k, "xe": xe, "star_mass_msun": 100 * m_code * 1e10 / H,
+             "dm_mass_msun": 5000 * 0.01 * 1e10 / H}
+    return snap, cat, truth
+
+
+@pytest.fixture
+def sphere_halo(tmp_path):
+    return write_sphere_halo(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def mock_snapshot(tmp_path_factory):
+    """A small mock snapshot of each suite (few haloes, 2 chunk files for IllustrisTNG)."""
+    from pipeline.mock.simulate import MockOptions, write_mock_snapshot
+
+    base = tmp_path_factory.mktemp("mock")
+    params = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0,
+              "A_AGN2": 1.0}
+    out = {}
+    for suite, n_files in (("IllustrisTNG", 2), ("SIMBA", 1), ("Astrid", 1)):
+        d = base / suite
+        opts = MockOptions(seed=3, log10_halo_mass_min_msun=12.3, background_particles=2000,
+                           files_per_snapshot=n_files)
+        pop = write_mock_snapshot(d / "snapshot_090.hdf5", d / "groups_090.hdf5",
+                                  d / "truth.h5", suite, "LH_0", 90, params, opts)
+        out[suite] = (d / "snapshot_090.hdf5", d / "groups_090.hdf5", d / "truth.h5", pop)
+    return out

@@ -1,0 +1,139 @@
+"""Planted-truth tests of ranking, symbolic regression and evaluation."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from astropy.table import Table
+
+from pipeline.dataset import Target
+from pipeline.errors import BackendUnavailableError, DataError
+from pipeline.evaluate import EvaluateOptions, bootstrap_scatter, evaluate_relation
+from pipeline.rank import RankOptions, rank_features
+from pipeline.sr.expressions import node_count, parse_expression, to_callable, to_latex
+from pipeline.sr.search import SROptions, choose_equation, discover, fit_engine
+
+
+def test_rank_puts_true_features_first():
+    rng = np.random.default_rng(0)
+    n = 1000
+    a, b, d = rng.normal(size=(3, n))
+    e = a + 2.0 * rng.normal(size=n)  # weakly correlated with a, carries no extra information
+    y = 1.0 * a + 0.5 * b + 0.1 * rng.normal(size=n)
+    t = rank_features(np.column_stack([d, e, b, a]), y, ["d", "e", "b", "a"],
+                      RankOptions(n_estimators=100, top_k=2, repeats=5, seed=1))
+    assert list(t["feature"][:2]) == ["a", "b"]
+    assert set(t["feature"][t["selected"]]) == {"a", "b"}
+    assert t.meta["r2_test"] > 0.8
+    assert t["permutation_mean"][-1] < 0.05
+
+
+def test_rank_needs_enough_haloes():
+    with pytest.raises(DataError, match="only 5 haloes"):
+        rank_features(np.ones((5, 2)), np.ones(5), ["a", "b"], RankOptions())
+
+
+def test_sr_recovers_planted_relation():
+    """y = 0.26 ln(1 + s) - 0.2 c: the Y(1 + M*/Mgas) correction with a c_gas term."""
+    rng = np.random.default_rng(2)
+    n = 600
+    s = rng.uniform(0.05, 3.0, n)
+    c = rng.uniform(0.3, 0.7, n)
+    distractor = rng.normal(size=n)
+    y = 0.26 * np.log(1 + s) - 0.2 * c + 0.005 * rng.normal(size=n)
+    table = discover(np.column_stack([s, c, distractor]), y, ["s", "c", "distractor"],
+                     SROptions(generations=60, population_size=300, seeds=[0, 1],
+                               max_evaluations=200000))
+    chosen = table[table["chosen"]][0]
+    assert chosen["r2_val"] > 0.97
+    expr = sp.sympify(chosen["expression"])
+    assert {str(x) for x in expr.free_symbols} == {"s", "c"}
+    assert table["complexity"][0] == 1  # the constant model anchors the front
+    assert np.all(np.diff(table["complexity"]) > 0)
+    assert table.meta["chosen"] == chosen["expression"]
+
+
+def test_choice_rule():
+    idx, scores = choose_equation(np.array([1, 3, 5, 9]), np.array([1.0, 0.1, 0.09, 0.089]), 1.5)
+    assert idx == 1
+    assert scores[1] == pytest.approx(np.log(10) / 2)
+    # an equation outside the loss tolerance is never chosen even with a high score
+    idx, _ = choose_equation(np.array([1, 2, 20]), np.array([1.0, 0.5, 0.01]), 1.5)
+    assert idx == 2
+
+
+def test_expression_parsing_and_latex():
+    e = parse_expression("((0.5 * x0) + log((2.0 * x1))) ^ 2", ["c_gas", "Mstar_over_Mgas"],
+                         ["x0", "x1"])
+    assert {str(s) for s in e.free_symbols} == {"c_gas", "Mstar_over_Mgas"}
+    f = to_callable(e, ["c_gas", "Mstar_over_Mgas"])
+    x = np.array([[0.2, 1.0], [0.4, 2.0]])
+    np.testing.assert_allclose(f(x), (0.5 * x[:, 0] + np.log(2 * x[:, 1])) ** 2)
+    assert r"c_{\rm gas}" in to_latex(e)
+    assert node_count(sp.sympify("a + b")) == 3
+    with pytest.raises(ValueError, match="cannot parse"):
+        parse_expression("x0 +* (", ["a"], ["x0"])
+
+
+def test_pysr_adapter_up_to_the_julia_boundary(monkeypatch):
+    from pipeline.sr.pysr_backend import check_pysr_available, pysr_options
+
+    opts = pysr_options(SROptions(allowed_symbols="add,sub,mul,div,constant,variable,log,exp"), 3)
+    assert opts["binary_operators"] == ["+", "-", "*", "/"]
+    assert opts["unary_operators"] == ["log", "exp"]
+    assert opts["random_state"] == 3 and opts["deterministic"] is True
+    with pytest.raises(ValueError, match="cannot map"):
+        pysr_options(SROptions(allowed_symbols="add,aq"), 0)
+    monkeypatch.delenv("PYTHON_JULIAPKG_EXE", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(BackendUnavailableError, match="pysr|Julia"):
+        check_pysr_available()
+    with pytest.raises(BackendUnavailableError):
+        fit_engine(np.ones((30, 1)), np.ones(30), SROptions(backend="pysr"), 0)
+
+
+def test_bootstrap_interval_covers_true_scatter():
+    rng = np.random.default_rng(4)
+    base = 0.1 * rng.normal(size=2000)
+    disc = 0.05 * rng.normal(size=2000)
+    out = bootstrap_scatter(base, disc, 300, 0.95, rng)
+    assert out["base_log"][1] < 0.1 < out["base_log"][2]
+    assert out["disc_log"][1] < 0.05 < out["disc_log"][2]
+    assert out["reduction_frac"][0] == pytest.approx(0.5, abs=0.05)
+
+
+def _planted_table(rng, suite, n, shift=0.0):
+    x = rng.uniform(-6, -4, n)
+    c = rng.uniform(0.3, 0.7, n)
+    noise = 0.01 * rng.normal(size=n)
+    y = 0.6 * x + 17.0 - 0.5 * c + shift + noise
+    return Table({"suite": [suite] * n, "log10_Y200c_ss": x, "c_gas": c,
+                  "log10_M200c": y + 0.0 * x, "noise": noise})
+
+
+def test_evaluate_planted_relation():
+    rng = np.random.default_rng(5)
+    from astropy.table import vstack
+
+    table = vstack([_planted_table(rng, "A", 600), _planted_table(rng, "B", 400, shift=0.05)])
+    # put haloes into mass bins: log10 M is y itself here
+    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
+    edges = [float(np.min(table["log10_M200c"])), 13.0, float(np.max(table["log10_M200c"])) + 1]
+    ev = evaluate_relation(table, target, "17.0 - 0.5*c_gas", ["c_gas"], ["A"], ["B"],
+                           EvaluateOptions(mass_bins=edges, bootstrap=200, min_halos_per_bin=5))
+    refit_all = ev[(ev["bin"] == "all") & (ev["constants"] == "refit") & (ev["suite"] == "B")][0]
+    assert refit_all["disc_log"] == pytest.approx(0.01, rel=0.15)
+    assert refit_all["base_log"] > 0.05
+    assert refit_all["reduction_frac_lo"] > 0.7
+    frozen = ev[(ev["bin"] == "all") & (ev["constants"] == "frozen") & (ev["suite"] == "B")][0]
+    assert frozen["disc_bias_log"] == pytest.approx(-0.05, abs=0.01)  # the offset is reported
+    assert set(ev["role"]) == {"train", "holdout"}
+
+
+def test_evaluate_sparse_bin_gives_nan_not_crash():
+    rng = np.random.default_rng(6)
+    table = _planted_table(rng, "A", 100)
+    target = Target("t", "log10_M200c", "log10_Y200c_ss", 0.6)
+    ev = evaluate_relation(table, target, "17.0 - 0.5*c_gas", ["c_gas"], ["A"], [],
+                           EvaluateOptions(mass_bins=[0.0, 1.0, 30.0], bootstrap=20))
+    empty = ev[(ev["log10_M_hi"] == 1.0)]
+    assert np.all(empty["n_halos"] == 0) and np.all(np.isnan(empty["base_frac"]))

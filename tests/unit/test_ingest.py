@@ -1,0 +1,124 @@
+"""Ingest: analytic spheres, the periodic box edge, brute force on mock data, chunked files."""
+
+import numpy as np
+import pytest
+from astropy import units as u
+from conftest import BOX, H, write_sphere_halo
+
+from pipeline.ingest import IngestOptions, aperture_sums, measure_halos
+from pipeline.io.gadget import Snapshot
+from pipeline.io.tables import read_table
+
+SIGMA_T, K_B, ME_C2, M_P = 6.6524587321e-29, 1.380649e-23, 8.1871057769e-14, 1.67262192369e-27
+MSUN, MPC = 1.98840987e30, 3.0856775814913673e22
+
+
+def analytic_y_mpc2(gas_mass_msun, temperature_k, xe):
+    n_e = xe * 0.76 * gas_mass_msun * MSUN / M_P
+    return SIGMA_T * K_B * temperature_k * n_e / ME_C2 / MPC**2
+
+
+def test_uniform_isothermal_sphere(tmp_path):
+    snap, cat, truth = write_sphere_halo(tmp_path)
+    t = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0))
+    assert len(t) == 1
+    row = t[0]
+    # every gas particle of the sphere lies inside R200c = R_sphere; the background lies outside
+    assert t["Mgas200c"].quantity[0].to_value(u.Msun) == pytest.approx(truth["gas_mass_msun"], rel=1e-6)
+    assert t["Y200c"].unit == u.Mpc**2
+    assert row["Y200c"] == pytest.approx(
+        analytic_y_mpc2(truth["gas_mass_msun"], truth["temperature_k"], truth["xe"]), rel=1e-4)
+    assert row["T_mw200c"] == pytest.approx(truth["temperature_k"], rel=1e-4)
+    # uniform density: M(<r) ~ r^3, so c_gas = (1/2)^3 and Mgas500 = (R500/R200)^3 Mgas200
+    n = truth["n_gas"]
+    assert row["c_gas"] == pytest.approx(0.125, abs=4 * np.sqrt(0.125 * 0.875 / n))
+    frac500 = (330.0 / 500.0) ** 3
+    assert row["Mgas500c"] / row["Mgas200c"] == pytest.approx(frac500, abs=4 * np.sqrt(frac500 / n))
+    assert row["Y500c"] / row["Y200c"] == pytest.approx(row["Mgas500c"] / row["Mgas200c"], rel=1e-5)
+    assert row["Mstar200c"] == pytest.approx(truth["star_mass_msun"], rel=1e-6)
+    assert row["Mdm200c"] == pytest.approx(truth["dm_mass_msun"], rel=1e-6)  # from MassTable
+    assert row["Z_mw200c"] == pytest.approx(0.01, rel=1e-5)
+    # physical units, no h: R200c = 500 ckpc/h at z = 0
+    assert row["R200c"] == pytest.approx(0.5 / H, rel=1e-6)
+    assert row["M200c"] == pytest.approx(1e14 / H, rel=1e-6)
+
+
+def test_sphere_at_higher_redshift_is_converted_to_physical(tmp_path):
+    snap, cat, _ = write_sphere_halo(tmp_path, redshift=1.0)
+    t = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0))
+    assert t["R200c"][0] == pytest.approx(0.5 / H / 2.0, rel=1e-6)  # a = 1/2
+    assert t.meta["redshift"] == 1.0
+
+
+def test_halo_across_the_box_edge_matches_interior_halo(tmp_path):
+    inner = measure_halos(*write_sphere_halo(tmp_path / "a", seed=5)[:2],
+                          IngestOptions(log10_mass_min_msun=10.0))
+    edge = measure_halos(*write_sphere_halo(tmp_path / "b", centre=(10.0, BOX - 20.0, 12500.0),
+                                            seed=5)[:2],
+                         IngestOptions(log10_mass_min_msun=10.0))
+    for col in ("Mgas200c", "Y200c", "Mstar200c", "Mdm200c", "c_gas"):
+        assert edge[col][0] == pytest.approx(inner[col][0], rel=1e-6), col
+
+
+def test_star_forming_gas_excluded_from_y_by_default(tmp_path):
+    snap, cat, truth = write_sphere_halo(tmp_path, sf_fraction=0.25)
+    default = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0))[0]
+    included = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0,
+                                                      star_forming_gas_in_y=True))[0]
+    assert default["Y200c"] == pytest.approx(0.75 * included["Y200c"], rel=1e-4)
+    assert default["Mgas200c"] == pytest.approx(included["Mgas200c"])
+
+
+def test_chunked_files_and_small_chunks_give_the_same_result(tmp_path):
+    one = measure_halos(*write_sphere_halo(tmp_path / "one", seed=9)[:2],
+                        IngestOptions(log10_mass_min_msun=10.0))
+    snap, cat, _ = write_sphere_halo(tmp_path / "many", seed=9, n_files=3)
+    assert not snap.exists() and snap.with_name("snap_033.2.hdf5").exists()
+    many = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0, chunk_particles=1000))
+    for col in ("Mgas200c", "Y200c", "Mgas500c", "Mstar200c", "Mdm200c"):
+        assert many[col][0] == pytest.approx(one[col][0], rel=1e-9), col
+
+
+def _brute_force(snapshot_path, centres, radii, box, ptype, field=None):
+    snap = Snapshot(snapshot_path)
+    out = np.zeros(len(centres))
+    for chunk in snap.iter_fields(ptype, ["Coordinates", "Masses"]):
+        pos = chunk["Coordinates"].astype(float)
+        for i, (c, r) in enumerate(zip(centres, radii, strict=True)):
+            d = pos - c
+            d -= box * np.round(d / box)
+            out[i] += chunk["Masses"][np.einsum("ij,ij->i", d, d) <= r * r].sum()
+    return out * snap.header.mass_to_msun
+
+
+@pytest.mark.parametrize("suite", ["IllustrisTNG", "SIMBA", "Astrid"])
+def test_mock_haloes_agree_with_brute_force_and_truth(mock_snapshot, suite):
+    snap, cat, truth_path, _ = mock_snapshot[suite]
+    t = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=12.3, chunk_particles=50000))
+    assert len(t) > 3
+    from pipeline.io.gadget import GroupCatalog
+
+    g = GroupCatalog(cat).read("Group", ["GroupPos", "Group_R_Crit200"])
+    idx = np.asarray(t["group_index"])
+    header = Snapshot(snap).header
+    for ptype, col in ((0, "Mgas200c"), (1, "Mdm200c"), (4, "Mstar200c")):
+        expected = _brute_force(snap, g["GroupPos"][idx].astype(float),
+                                g["Group_R_Crit200"][idx].astype(float), header.box_size_ckpc_h,
+                                ptype)
+        np.testing.assert_allclose(np.asarray(t[col]), expected, rtol=1e-6, err_msg=col)
+    truth = read_table(truth_path)[idx]
+    # sampled particles reproduce the model within Poisson noise of the particle counts
+    ratio = np.asarray(t["Mgas200c"]) / truth["Mgas200c"].quantity.to_value(u.Msun)
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.1)
+    np.testing.assert_allclose(np.asarray(t["c_NFW"]), truth["c200c"], rtol=1e-3)
+    total = np.asarray(t["Mgas200c"] + t["Mstar200c"] + t["Mdm200c"]) / np.asarray(t["M200c"])
+    assert np.median(total) == pytest.approx(1.0, abs=0.05)
+
+
+def test_aperture_sums_periodic_wrap():
+    box = 100.0
+    pos = np.array([[99.5, 50, 50], [0.5, 50, 50], [50, 50, 50]])
+    out = aperture_sums(pos, np.array([[0.0, 50, 50]]), box, {"n": np.ones(3)},
+                        {"a": np.array([1.0]), "b": np.array([0.4])})
+    assert out["n@a"][0] == 2
+    assert out["n@b"][0] == 0

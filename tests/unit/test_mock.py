@@ -1,0 +1,90 @@
+"""The mock: reproducible, physically sensible, and in each suite's real conventions."""
+
+import numpy as np
+import pytest
+
+from pipeline.io.gadget import Snapshot
+from pipeline.mock.parameters import latin_hypercube_params
+from pipeline.mock.population import (
+    draw_halo_masses,
+    duffy08_concentration,
+    moster13_stellar_fraction,
+    r500_over_r200,
+)
+from pipeline.mock.suites import suite_model
+from pipeline.physics.cosmology import flat_lcdm
+from pipeline.physics.nfw import nfw_mu
+
+
+def test_mass_function_abundance_in_a_camels_box():
+    cosmo = flat_lcdm(0.6711, 0.3, 0.049)
+    counts = [len(draw_halo_masses(np.random.default_rng(s), cosmo, 0.8, 0.0, 25 / 0.6711, 12.0))
+              for s in range(5)]
+    # Tinker+08: ~ 75 haloes above 1e12 Msun in (25 Mpc/h)^3
+    assert 55 < np.mean(counts) < 100
+    # fewer haloes at high redshift and for low sigma_8 (same comoving box: physical side a L)
+    lo = len(draw_halo_masses(np.random.default_rng(0), cosmo, 0.6, 1.0, 25 / 0.6711 / 2, 12.0))
+    assert lo < np.mean(counts) / 2
+
+
+def test_scaling_ingredients():
+    assert duffy08_concentration(2e12 / 0.7, 0.0, 0.7) == pytest.approx(5.71)
+    f = moster13_stellar_fraction(np.array([1e11, 10**11.59, 1e13]), 0.0)
+    assert f[1] > f[0] and f[1] > f[2]  # peak near M1
+    assert f[1] == pytest.approx(0.0351)
+    c = np.array([4.0, 8.0])
+    x = r500_over_r200(c)
+    np.testing.assert_allclose(nfw_mu(c * x) / nfw_mu(c), 2.5 * x**3, rtol=1e-9)
+    assert np.all((x > 0.6) & (x < 0.7))
+
+
+def test_latin_hypercube_strata():
+    sims = [f"LH_{i}" for i in range(10)]
+    p = latin_hypercube_params(sims, {"A_SN1": [0.25, 4.0], "Omega_m": [0.1, 0.5]}, 0, "S")
+    a = np.array([p[s]["A_SN1"] for s in sims])
+    strata = np.floor((np.log(a) - np.log(0.25)) / (np.log(16.0) / 10)).astype(int)
+    assert sorted(strata) == list(range(10))  # one value per stratum
+    assert p == latin_hypercube_params(sims, {"A_SN1": [0.25, 4.0], "Omega_m": [0.1, 0.5]}, 0, "S")
+    with pytest.raises(ValueError, match="unknown mock suite"):
+        suite_model("Gadget4")
+
+
+def test_suite_conventions(mock_snapshot):
+    tng = Snapshot(mock_snapshot["IllustrisTNG"][0])
+    assert len(tng.files) == 2  # chunked
+    assert tng.header.mass_table_1e10msun_h[1] > 0 and not tng.has_field(1, "Masses")
+    assert tng.has_field(0, "GFM_Metallicity")
+    simba = Snapshot(mock_snapshot["SIMBA"][0])
+    assert simba.has_field(1, "Masses") and simba.has_field(0, "Metallicity")
+
+
+def test_mock_is_reproducible(tmp_path):
+    from pipeline.mock.simulate import MockOptions, write_mock_snapshot
+
+    params = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 2.0, "A_AGN1": 0.5, "A_SN2": 1.0,
+              "A_AGN2": 1.0}
+    opts = MockOptions(seed=1, log10_halo_mass_min_msun=12.5, background_particles=100)
+    pops = []
+    for d in ("a", "b"):
+        pops.append(write_mock_snapshot(tmp_path / d / "s.hdf5", tmp_path / d / "g.hdf5",
+                                        tmp_path / d / "t.h5", "Astrid", "LH_1", 90, params, opts))
+    np.testing.assert_array_equal(pops[0].m200c_msun, pops[1].m200c_msun)
+    a = next(Snapshot(tmp_path / "a" / "s.hdf5").iter_fields(0, ["Coordinates"]))
+    b = next(Snapshot(tmp_path / "b" / "s.hdf5").iter_fields(0, ["Coordinates"]))
+    np.testing.assert_array_equal(a["Coordinates"], b["Coordinates"])
+
+
+def test_feedback_moves_gas_the_documented_way():
+    """IllustrisTNG-like haloes keep more gas for strong SN winds; SIMBA-like lose gas to jets."""
+    from pipeline.mock.population import draw_population
+
+    cosmo = flat_lcdm(0.6711, 0.3, 0.049)
+
+    def gas_fraction(suite, **astro):
+        a = {"A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0, "A_AGN2": 1.0, **astro}
+        pop = draw_population(np.random.default_rng(0), cosmo, 0.8, 0.0, 60.0, a,
+                              suite_model(suite), 12.3)
+        return np.median(pop.mgas_msun / pop.m200c_msun)
+
+    assert gas_fraction("IllustrisTNG", A_SN1=4.0) > 1.5 * gas_fraction("IllustrisTNG", A_SN1=0.25)
+    assert gas_fraction("SIMBA", A_AGN2=2.0) < gas_fraction("SIMBA", A_AGN2=0.5) / 1.3

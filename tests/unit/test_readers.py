@@ -1,0 +1,141 @@
+"""Readers of the real formats, and bad inputs: each error names the file and the field, and the
+ingest CLI leaves no output behind."""
+
+import h5py
+import numpy as np
+import pytest
+from conftest import write_sphere_halo
+
+from pipeline.cli import main
+from pipeline.errors import InputFileError
+from pipeline.ingest import IngestOptions, measure_halos
+from pipeline.io.gadget import GroupCatalog, Snapshot
+from pipeline.io.params import read_simulation_params, write_simulation_params
+
+
+def test_header_conversions(sphere_halo):
+    snap = Snapshot(sphere_halo[0])
+    h = snap.header
+    assert h.mass_to_msun == pytest.approx(1e10 / 0.7)
+    assert h.length_to_mpc == pytest.approx(1 / 0.7 / 1000)
+    assert h.box_size.to_value("Mpc") == pytest.approx(25.0 / 0.7)
+    assert snap.has_field(0, "GFM_Metallicity")
+    assert not snap.has_field(0, "Metallicity")
+
+
+def test_dark_matter_masses_from_mass_table(sphere_halo):
+    chunk = next(Snapshot(sphere_halo[0]).iter_fields(1, ["Masses"]))
+    assert np.all(chunk["Masses"] == 0.01)
+
+
+def test_simba_like_layout_reads_masses_and_2d_metallicity(mock_snapshot):
+    snap = Snapshot(mock_snapshot["SIMBA"][0])
+    assert snap.header.mass_table_1e10msun_h[1] == 0.0
+    assert snap.has_field(1, "Masses")
+    chunk = next(snap.iter_fields(0, ["Metallicity"], chunk_size=10))
+    assert chunk["Metallicity"].ndim == 2
+    t = measure_halos(mock_snapshot["SIMBA"][0], mock_snapshot["SIMBA"][1],
+                      IngestOptions(log10_mass_min_msun=12.3))
+    assert t.meta["metallicity_field"] == "Metallicity"
+    assert np.all((t["Z_mw200c"] > 0) & (t["Z_mw200c"] < 0.1))
+
+
+def _run_ingest(snap, cat, out):
+    return main(["ingest", "--snapshot", str(snap), "--catalog", str(cat), "--suite", "S",
+                 "--sim", "s", "--snap", "33", "--options", '{"log10_mass_min_msun": 10.0}',
+                 "--out", str(out)])
+
+
+def test_cli_ingest_writes_table(sphere_halo, tmp_path):
+    out = tmp_path / "out.h5"
+    assert _run_ingest(sphere_halo[0], sphere_halo[1], out) == 0
+    assert out.exists()
+
+
+def test_missing_snapshot(tmp_path):
+    with pytest.raises(InputFileError, match=r"snap_099\.hdf5 does not exist"):
+        Snapshot(tmp_path / "snap_099.hdf5")
+
+
+def test_truncated_snapshot_gives_clear_error_and_no_output(sphere_halo, tmp_path, capsys):
+    snap, cat, _ = sphere_halo
+    data = snap.read_bytes()
+    snap.write_bytes(data[: len(data) // 3])
+    with pytest.raises(InputFileError, match=r"cannot open HDF5 file .*snap_033\.hdf5"):
+        Snapshot(snap)
+    out = tmp_path / "halos.h5"
+    assert _run_ingest(snap, cat, out) == 1
+    assert "snap_033.hdf5" in capsys.readouterr().err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".halos.h5*"))
+
+
+def test_missing_dataset_names_file_and_key(sphere_halo, tmp_path):
+    snap, cat, _ = sphere_halo
+    with h5py.File(snap, "a") as fh:
+        del fh["PartType0/InternalEnergy"]
+    with pytest.raises(InputFileError, match=r"snap_033\.hdf5 has no dataset 'PartType0/InternalEnergy'"):
+        measure_halos(snap, cat)
+    out = tmp_path / "h.h5"
+    assert _run_ingest(snap, cat, out) == 1
+    assert not out.exists()
+
+
+def test_numpart_inconsistent_with_data(sphere_halo):
+    snap, cat, _ = sphere_halo
+    with h5py.File(snap, "a") as fh:
+        n = fh["Header"].attrs["NumPart_ThisFile"].copy()
+        n[4] += 5
+        fh["Header"].attrs["NumPart_ThisFile"] = n
+        tot = fh["Header"].attrs["NumPart_Total"].copy()
+        tot[4] += 5
+        fh["Header"].attrs["NumPart_Total"] = tot
+    with pytest.raises(InputFileError, match=r"'PartType4/Coordinates' has 100 rows but "
+                                             r"Header/NumPart_ThisFile\[4\] is 105"):
+        measure_halos(snap, cat)
+
+
+def test_numpart_total_inconsistent_with_files(sphere_halo):
+    snap, _, _ = sphere_halo
+    with h5py.File(snap, "a") as fh:
+        tot = fh["Header"].attrs["NumPart_Total"].copy()
+        tot[0] += 1
+        fh["Header"].attrs["NumPart_Total"] = tot
+    with pytest.raises(InputFileError, match="NumPart_Total"):
+        Snapshot(snap)
+
+
+def test_catalog_from_another_snapshot(tmp_path):
+    snap, _, _ = write_sphere_halo(tmp_path / "a", redshift=0.0)
+    _, other_cat, _ = write_sphere_halo(tmp_path / "b", redshift=0.5)
+    with pytest.raises(InputFileError, match=r"different runs or snapshots: Header/Redshift"):
+        measure_halos(snap, other_cat)
+
+
+def test_missing_chunk_file(tmp_path):
+    snap, _, _ = write_sphere_halo(tmp_path, n_files=3)
+    snap.with_name("snap_033.1.hdf5").unlink()
+    with pytest.raises(InputFileError, match=r"chunk file\(s\) are missing.*snap_033\.1\.hdf5"):
+        Snapshot(snap)
+
+
+def test_missing_catalog_field(sphere_halo):
+    _, cat, _ = sphere_halo
+    with h5py.File(cat, "a") as fh:
+        del fh["Group/Group_R_Crit500"]
+    with pytest.raises(InputFileError, match=r"has no dataset 'Group/Group_R_Crit500'"):
+        GroupCatalog(cat).read("Group", ["Group_R_Crit500"])
+
+
+def test_params_file_round_trip_and_errors(tmp_path):
+    p = tmp_path / "CosmoAstroSeed_IllustrisTNG_L25n256_LH.txt"
+    rows = {"LH_0": {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 0.5, "A_AGN1": 2.0, "A_SN2": 1.0,
+                     "A_AGN2": 1.5, "seed": 123}}
+    write_simulation_params(p, rows)
+    assert p.read_text().startswith("#Name Omega_m sigma_8 A_SN1 A_AGN1 A_SN2 A_AGN2 seed")
+    assert read_simulation_params(p)["LH_0"]["A_AGN1"] == 2.0
+    p.write_text(p.read_text() + "LH_1 0.3 0.8\n")
+    with pytest.raises(InputFileError, match=r"line 3: expected 8 columns"):
+        read_simulation_params(p)
+    with pytest.raises(InputFileError, match="does not exist"):
+        read_simulation_params(tmp_path / "nope.txt")
