@@ -137,3 +137,13 @@ def test_evaluate_sparse_bin_gives_nan_not_crash():
                            EvaluateOptions(mass_bins=[0.0, 1.0, 30.0], bootstrap=20))
     empty = ev[(ev["log10_M_hi"] == 1.0)]
     assert np.all(empty["n_halos"] == 0) and np.all(np.isnan(empty["base_frac"]))
+
+
+def test_sr_is_reproducible_for_fixed_seeds():
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0.1, 1.0, (200, 2))
+    y = 0.5 * x[:, 0] - 0.2 * x[:, 1] ** 2 + 0.01 * rng.normal(size=200)
+    opts = SROptions(generations=10, population_size=100, seeds=[3], max_evaluations=20000)
+    a = discover(x, y, ["a", "b"], opts)
+    b = discover(x, y, ["a", "b"], opts)
+    assert list(a["expression"]) == list(b["expression"])
