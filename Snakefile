@@ -5,7 +5,11 @@ from snakemake.utils import min_version
 min_version("8.0")
 
 
-configfile: "config.yaml"
+# The default study; a study given with --configfile replaces it rather than being merged into it
+# (Snakemake would otherwise update the default's nested mappings, e.g. add its mock suites).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "pipeline/rules/common.smk"

@@ -11,7 +11,6 @@ from astropy.table import Table, vstack
 
 from .errors import DataError
 from .io.tables import read_table
-from .physics.cosmology import efunc, flat_lcdm
 from .provenance import provenance
 
 __all__ = ["assemble_halos", "add_derived_columns", "PARAMETER_COLUMNS"]
@@ -39,20 +38,33 @@ def add_derived_columns(table: Table) -> Table:
 
 
 def _one(path: Path) -> Table:
+    """A halo table with per-row suite, sim, snapshot, redshift, E(z) and parameter columns.
+
+    Per-snapshot ingest tables carry these in their metadata; per-suite tables (stacked
+    profiles) already carry them as columns.
+    """
     table = read_table(path, required=["M200c", "Y200c", "N_gas200c"])
     meta = table.meta
-    for key in ("suite", "sim", "snapshot", "redshift", "cosmology", "params"):
-        if key not in meta:
-            raise DataError(f"halo table {path} lacks metadata '{key}' (written by ingest?)")
     n = len(table)
-    cosmo = flat_lcdm(meta["cosmology"]["h"], meta["cosmology"]["Omega_m"])
-    table["suite"] = [meta["suite"]] * n
-    table["sim"] = [meta["sim"]] * n
-    table["snapshot"] = np.full(n, int(meta["snapshot"]))
-    table["redshift"] = np.full(n, float(meta["redshift"]))
-    table["Ez"] = np.full(n, float(efunc(cosmo, meta["redshift"])))
+    for key in ("suite", "sim", "snapshot", "redshift"):
+        if key in table.colnames:
+            continue
+        if key not in meta:
+            raise DataError(
+                f"halo table {path} has neither a '{key}' column nor metadata (written by ingest?)")
+        table[key] = [meta[key]] * n if key in ("suite", "sim") else np.full(n, meta[key])
+    cosmology = meta.get("cosmology", {})
+    params = meta.get("params", {})
     for name in PARAMETER_COLUMNS:
-        table[name] = np.full(n, float(meta["params"].get(name, np.nan)))
+        if name not in table.colnames:
+            table[name] = np.full(n, float(params.get(name, np.nan)))
+    omega_m = np.asarray(table["Omega_m"], dtype=float)
+    if "Omega_m" in cosmology:
+        omega_m = np.where(np.isfinite(omega_m), omega_m, cosmology["Omega_m"])
+    if not np.isfinite(omega_m).all():
+        raise DataError(f"halo table {path}: Omega_m unknown (no parameter column or cosmology)")
+    z = np.asarray(table["redshift"], dtype=float)
+    table["Ez"] = np.sqrt(omega_m * (1.0 + z) ** 3 + 1.0 - omega_m)  # flat, no radiation
     return table
 
 
@@ -74,7 +86,9 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict) -> Table:
     keep = (
         (lm >= selection["log10_mass_min_msun"])
         & (lm < selection["log10_mass_max_msun"])
-        & (np.asarray(table["N_gas200c"]) >= selection["min_gas_particles"])
+        # particle-free inputs (stacked profiles) mark N_gas200c = -1: the cut does not apply
+        & ((np.asarray(table["N_gas200c"]) >= selection["min_gas_particles"])
+           | (np.asarray(table["N_gas200c"]) < 0))
         & (np.asarray(table["Y200c"]) > 0)
     )
     table = table[keep]

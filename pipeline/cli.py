@@ -74,6 +74,15 @@ def cmd_ingest(a) -> None:
     write_table(result, a.out)
 
 
+def cmd_ingest_profiles(a) -> None:
+    from .io.tables import write_table
+    from .stacks import StackOptions, measure_suite_stacks
+
+    o = _options(a.options)
+    opts = StackOptions(**{**o["profiles"], "mass_bins": tuple(o["profiles"]["mass_bins"])})
+    write_table(measure_suite_stacks(a.root, a.suite, o["sims"], o["snapshots"], opts), a.out)
+
+
 def cmd_assemble(a) -> None:
     from .assemble import assemble_halos
     from .io.tables import write_table
@@ -122,16 +131,16 @@ def cmd_sr(a) -> None:
 
 def cmd_evaluate(a) -> None:
     from .dataset import Target
-    from .evaluate import EvaluateOptions, evaluate_relation
+    from .evaluate import EvaluateOptions, evaluate_relation, halo_residuals
     from .io.tables import read_table, write_table
 
     o = _options(a.options)
     sr = read_table(a.sr, required=["expression", "chosen"])
-    table = evaluate_relation(
-        read_table(a.halos), Target.from_config(o["target"]), sr.meta["chosen"],
-        list(sr.meta["features"]), o["train_suites"], o["holdout_suites"],
-        EvaluateOptions(**o["evaluate"]),
-    )
+    halos = read_table(a.halos)
+    relation = (Target.from_config(o["target"]), sr.meta["chosen"], list(sr.meta["features"]),
+                o["train_suites"], o["holdout_suites"])
+    table = evaluate_relation(halos, *relation, EvaluateOptions(**o["evaluate"]))
+    write_table(halo_residuals(halos, *relation), a.residuals)
     write_table(table, a.out)
 
 
@@ -140,13 +149,14 @@ def cmd_report(a) -> None:
 
     config = _options(a.options)
     names = [t["name"] for t in config["targets"]]
-    for flag, paths in (("--rank", a.rank), ("--sr", a.sr), ("--evaluate", a.evaluate)):
+    per_target = {}
+    for flag, paths in (("rank", a.rank), ("sr", a.sr), ("evaluate", a.evaluate),
+                        ("residuals", a.residuals)):
         if len(paths) != len(names):
-            raise PipelineError(f"report: {flag} needs one file per target {names}")
-    build_report(
-        a.out, config, a.halos, dict(zip(names, a.rank, strict=True)),
-        dict(zip(names, a.sr, strict=True)), dict(zip(names, a.evaluate, strict=True)),
-    )
+            raise PipelineError(f"report: --{flag} needs one file per target {names}")
+        per_target[flag] = dict(zip(names, paths, strict=True))
+    build_report(a.out, config, a.halos, per_target["rank"], per_target["sr"],
+                 per_target["evaluate"], per_target["residuals"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--params-file", default=None)
     s.set_defaults(func=cmd_ingest)
 
+    s = sub.add_parser("ingest-profiles", help="measure every stacked profile of one suite")
+    for arg in ("--root", "--suite", "--options", "--out"):
+        s.add_argument(arg, required=True)
+    s.set_defaults(func=cmd_ingest_profiles)
+
     s = sub.add_parser("assemble", help="join halo tables and apply the selection")
     s.add_argument("--inputs", required=True, nargs="+")
     s.add_argument("--options", required=True)
@@ -180,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_assemble)
 
     for name, func, extra in (("rank", cmd_rank, []), ("sr", cmd_sr, ["--rank"]),
-                              ("evaluate", cmd_evaluate, ["--sr"])):
+                              ("evaluate", cmd_evaluate, ["--sr", "--residuals"])):
         s = sub.add_parser(name, help=f"{name} stage for one target")
         for arg in ["--halos", "--options", "--out"] + extra:
             s.add_argument(arg, required=True)
@@ -188,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("report", help="write the PDF report")
     s.add_argument("--halos", required=True)
-    for arg in ("--rank", "--sr", "--evaluate"):
+    for arg in ("--rank", "--sr", "--evaluate", "--residuals"):
         s.add_argument(arg, required=True, nargs="+")
     s.add_argument("--options", required=True)
     s.add_argument("--out", required=True)

@@ -56,6 +56,14 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column("log10_Mstar_over_Mgas", "", "log10(Mstar200c / Mgas200c)"),
     Column("log10_T_mw_ss", "", "log10(T_mw200c E(z)^(-2/3) / K)"),
     Column("Y500c_over_Y200c", "", "Y500c / Y200c: pressure concentration"),
+    Column("redshift", "", "redshift of the snapshot"),
+    Column("A_SN1", "", "supernova-wind energy per unit star formation (CAMELS, fiducial 1)"),
+    Column("A_AGN1", "", "AGN feedback energy per accretion (kinetic mode in IllustrisTNG, "
+           "momentum flux in SIMBA; fiducial 1)"),
+    Column("A_SN2", "", "supernova-wind speed (fiducial 1)"),
+    Column("A_AGN2", "", "AGN burstiness (IllustrisTNG) / jet speed (SIMBA) (fiducial 1)"),
+    Column("Omega_m", "", "matter density parameter of the simulation"),
+    Column("sigma_8", "", "amplitude of matter fluctuations of the simulation"),
 )
 
 
@@ -65,3 +73,17 @@ def column_table_markdown() -> str:
     for col in HALO_COLUMNS + DERIVED_COLUMNS:
         rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} |")
     return "\n".join(rows)
+
+
+_DOC_HEADER = """# Per-halo columns
+
+Written by `ingest` (one table per snapshot, `results/<study>/halos/<suite>/<sim>_<snap>.h5`, or per
+suite for stacked profiles) and `assemble` (`results/<study>/halos.h5`, which adds the derived
+columns and `suite`, `sim`, `snapshot`). Masses and radii are physical, without h.
+Generated from `pipeline/columns.py` by `python -m pipeline.columns > docs/columns.md`
+(a test keeps this file in sync).
+
+"""
+
+if __name__ == "__main__":
+    print(_DOC_HEADER + column_table_markdown())

@@ -12,7 +12,10 @@ from jsonschema import Draft202012Validator, validators
 from .columns import DERIVED_COLUMNS, HALO_COLUMNS
 from .errors import ConfigError
 
-__all__ = ["SCHEMA_PATH", "load_config", "validate_config", "expand_simulations", "known_columns"]
+__all__ = [
+    "SCHEMA_PATH", "load_config", "validate_config", "expand_simulations", "known_columns",
+    "target_features",
+]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 _RANGE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)\.\.(?P=prefix)?(?P<stop>\d+)$")
@@ -89,11 +92,14 @@ def validate_config(config: dict) -> dict:
             "suite must not be used for training"
         )
     columns = known_columns()
-    bad = [f for f in config["features"] if f not in columns]
-    if bad:
-        raise ConfigError(
-            f"config key 'features': unknown column(s) {bad}; valid: {sorted(columns)}"
-        )
+    feature_lists = [("features", config["features"])] + [
+        (f"targets.{i}.features", t["features"]) for i, t in enumerate(config["targets"])
+        if "features" in t
+    ]
+    for key, features in feature_lists:
+        bad = [f for f in features if f not in columns]
+        if bad:
+            raise ConfigError(f"config key '{key}': unknown column(s) {bad}; valid: {sorted(columns)}")
     names = [t["name"] for t in config["targets"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'targets': duplicate target names {names}")
@@ -104,11 +110,16 @@ def validate_config(config: dict) -> dict:
                     f"config key 'targets.{i}.{key}': unknown column {t[key]!r}; "
                     f"valid: {sorted(columns)}"
                 )
-    if config["rank"]["top_k"] > len(config["features"]):
-        raise ConfigError(
-            f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
-            f"features ({len(config['features'])})"
-        )
+        features = target_features(config, t)
+        if t["y"] in features:
+            raise ConfigError(
+                f"config key 'targets.{i}': the predicted column {t['y']!r} is also a feature"
+            )
+        if config["rank"]["top_k"] > len(features):
+            raise ConfigError(
+                f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
+                f"features of target {t['name']!r} ({len(features)})"
+            )
     edges = config["evaluate"]["mass_bins"]
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise ConfigError(f"config key 'evaluate.mass_bins' must increase strictly, got {edges}")
@@ -127,6 +138,11 @@ def validate_config(config: dict) -> dict:
                 f"valid: {sorted(SUITE_MODELS)}"
             )
     return config
+
+
+def target_features(config: dict, target: dict) -> list[str]:
+    """Candidate features of ``target``: its own list, else the study's."""
+    return list(target.get("features", config["features"]))
 
 
 def load_config(path: str | Path) -> dict:

@@ -27,7 +27,7 @@ from .errors import DataError
 from .provenance import provenance
 from .sr.expressions import to_callable
 
-__all__ = ["EvaluateOptions", "evaluate_relation", "bootstrap_scatter"]
+__all__ = ["EvaluateOptions", "evaluate_relation", "bootstrap_scatter", "halo_residuals"]
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +78,56 @@ def bootstrap_scatter(
     }
 
 
-def evaluate_relation(
-    table: Table, target: Target, expression: str, features: list[str],
-    train_suites: list[str], holdout_suites: list[str], options: EvaluateOptions,
-) -> Table:
-    """Scatter table: one row per (suite, mass bin, constants), bins plus an 'all' row."""
+def _relation_functions(table: Table, target: Target, expression: str, features: list[str],
+                        train_suites: list[str]):
     f = to_callable(sp.sympify(expression, locals={n: sp.Symbol(n) for n in features}), features)
-    train = rows_of_suites(table, train_suites)
-    b_train = baseline_intercept(train, target)
+    b_train = baseline_intercept(rows_of_suites(table, train_suites), target)
 
     def residuals(rows: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """log10 predicted - log10 true for baseline and discovered relation, and the finite mask."""
         x = np.column_stack([np.asarray(rows[c], dtype=float) for c in features])
         y = np.asarray(rows[target.y], dtype=float)
         base = target.slope * np.asarray(rows[target.x], dtype=float) + b_train
         disc = target.slope * np.asarray(rows[target.x], dtype=float) + f(x)
         ok = np.isfinite(base) & np.isfinite(disc) & np.isfinite(y)
         return base[ok] - y[ok], disc[ok] - y[ok], ok
+
+    return residuals, b_train
+
+
+def halo_residuals(
+    table: Table, target: Target, expression: str, features: list[str],
+    train_suites: list[str], holdout_suites: list[str],
+) -> Table:
+    """Per-halo residuals (log10 predicted - log10 true) of the baseline and the discovered
+    relation, constants frozen and with the normalisation refitted per suite, with the halo's
+    suite, simulation, mass, redshift and simulation parameters (for residual-vs-parameter plots)."""
+    residuals, _ = _relation_functions(table, target, expression, features, train_suites)
+    keep = [c for c in ("suite", "sim", "snapshot", "redshift", "log10_M200c", "Omega_m",
+                        "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2") if c in table.colnames]
+    parts = []
+    for suite in list(train_suites) + list(holdout_suites):
+        sub = rows_of_suites(table, [suite])
+        rb, rd, ok = residuals(sub)
+        out = sub[keep][ok]
+        out["role"] = "train" if suite in train_suites else "holdout"
+        out["resid_base_frozen"], out["resid_disc_frozen"] = rb, rd
+        out["resid_base_refit"], out["resid_disc_refit"] = rb - rb.mean(), rd - rd.mean()
+        parts.append(out)
+    from astropy.table import vstack
+
+    result = vstack(parts)
+    result.meta = {"target": asdict(target), "expression": expression,
+                   "definition": "log10 predicted - log10 true of target.y"}
+    return result
+
+
+def evaluate_relation(
+    table: Table, target: Target, expression: str, features: list[str],
+    train_suites: list[str], holdout_suites: list[str], options: EvaluateOptions,
+) -> Table:
+    """Scatter table: one row per (suite, mass bin, constants), bins plus an 'all' row."""
+    residuals, b_train = _relation_functions(table, target, expression, features, train_suites)
 
     rng = np.random.default_rng(options.seed)
     edges = options.mass_bins

@@ -105,3 +105,47 @@ def mock_snapshot(tmp_path_factory):
                                   d / "truth.h5", suite, "LH_0", 90, params, opts)
         out[suite] = (d / "snapshot_090.hdf5", d / "groups_090.hdf5", d / "truth.h5", pop)
     return out
+
+
+def write_synthetic_profiles(root: Path, suites=("TNG", "SIMBA"), n_sims: int = 4,
+                             snapshots=((33, 0.0), (32, 0.05)), seed: int = 0) -> Path:
+    """A directory of stacked-profile files in the CAMELS emu format (all four mass bins), with
+    gas amplitudes that respond to A_SN1 and A_AGN2 and scatter between stacks."""
+    from pipeline.io.profiles import MASS_BINS, profile_path, write_profile_stack
+    from pipeline.physics.cosmology import flat_lcdm, halo_radius_mpc
+
+    rng = np.random.default_rng(seed)
+    grid = np.geomspace(0.003, 12.4, 16)
+    root.mkdir(parents=True, exist_ok=True)
+    sims = [f"1P_{22 + i}" for i in range(n_sims)]
+    lines = ["suite,simulation,Omega_m,sigma_8,A_SN1,A_AGN1,A_SN2,A_AGN2,varied"]
+    params = {}
+    for suite in suites:
+        for i, sim in enumerate(sims):
+            a_sn1 = 0.25 * 16 ** (i / max(n_sims - 1, 1))
+            a_agn2 = 0.5 * 4 ** ((n_sims - 1 - i) / max(n_sims - 1, 1))
+            params[(suite, sim)] = (a_sn1, a_agn2)
+            lines.append(f"{suite},{sim},0.3,0.8,{a_sn1:.5f},1.0,1.0,{a_agn2:.5f},both")
+    (root / "simulations.csv").write_text("\n".join(lines) + "\n")
+    (root / "snapshots.csv").write_text(
+        "suite,snapshot,redshift\n"
+        + "".join(f"{s},{n:03d},{z}\n" for s in suites for n, z in snapshots))
+    cosmo = flat_lcdm(0.6711, 0.3, 0.049)
+    x = np.linspace(0, 1, len(MASS_BINS))
+    for (suite, sim), (a_sn1, a_agn2) in params.items():
+        for snap, z in snapshots:
+            for k, mass_bin in enumerate(MASS_BINS):
+                m = 10 ** (11.2 + 1.3 * x[k])
+                r200 = float(halo_radius_mpc(m, cosmo, z))
+                f_gas = 0.04 * a_sn1**0.3 * a_agn2**-0.3 * np.exp(0.1 * rng.standard_normal())
+                xc = 0.5 * np.exp(0.2 * rng.standard_normal())
+                shape = (grid / r200 / xc) ** -0.3 * (1 + grid / r200 / xc) ** -4.0
+                rho = f_gas * m / (4 * np.pi * r200**3) * shape / 1e9  # Msun/kpc^3, rough norm
+                temp = 2e5 * (m / 1e12) ** (2 / 3) * (1 + grid / r200) ** -0.5
+                pressure = rho * temp * 1.38e-23 / (0.59 * 1.67e-27) / 3.0857e19**2  # Msun/kpc/s^2
+                write_profile_stack(
+                    profile_path(root, suite, sim, snap, mass_bin), grid,
+                    {"density": rho, "pressure": pressure,
+                     "metallicity": np.full(grid.size, 0.01), "temperature": temp},
+                    n_halos=30, mean_m200c_msun=m, mass_range=(11.0, 11.5))
+    return root

@@ -40,6 +40,7 @@ def read_table(path: str | os.PathLike, required: list[str] | None = None) -> Ta
             table = Table.read(path, format="ascii.ecsv")
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"cannot read table {path}: {exc}") from exc
+    table.convert_bytestring_to_unicode()  # HDF5 stores strings as bytes
     missing = [c for c in (required or []) if c not in table.colnames]
     if missing:
         raise InputFileError(

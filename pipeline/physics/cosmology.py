@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from astropy import units as u
 from astropy.cosmology import FlatLambdaCDM
@@ -15,8 +17,10 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=256)
 def flat_lcdm(hubble_param: float, omega_m: float, omega_b: float | None = None) -> FlatLambdaCDM:
-    """Flat LambdaCDM without radiation, as in the Gadget/Arepo headers.
+    """Flat LambdaCDM without radiation, as in the Gadget/Arepo headers (cached: astropy takes
+    ~50 ms to build one, and the objects are immutable).
 
     Parameters
     ----------

@@ -20,7 +20,13 @@ from matplotlib.figure import Figure  # noqa: E402
 from ..io.atomic import atomic_path  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
-from .figures import importance_figure, label, pareto_figure, scatter_figure  # noqa: E402
+from .figures import (  # noqa: E402
+    importance_figure,
+    label,
+    pareto_figure,
+    residual_parameter_figure,
+    scatter_figure,
+)
 
 __all__ = ["build_report", "summary_numbers"]
 
@@ -101,11 +107,15 @@ def summary_numbers(evaluation: Table, holdout_suites: list[str]) -> list[dict]:
 
 
 def _fmt(v: float, lo: float, hi: float, pct: bool = False) -> str:
+    """value [interval]; a relation that fails badly (scatter > 10, reduction < -1000%) is shown
+    in exponent form rather than as a wall of digits."""
     if not np.isfinite(v):
         return "n/a"
-    if pct:
-        return f"{100 * v:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
-    return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+    scale, unit = (100.0, "%") if pct else (1.0, "")
+    if max(abs(v), abs(lo), abs(hi)) * scale > (1e3 if pct else 10.0):
+        return f"{scale * v:.2g}{unit} [{scale * lo:.2g}, {scale * hi:.2g}]"
+    digits = 1 if pct else 3
+    return f"{scale * v:.{digits}f}{unit} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
 
 
 def _table_figure(
@@ -126,7 +136,7 @@ def _table_figure(
 def build_report(
     out_pdf: str | Path, config: dict, halos_path: str | Path,
     rank_paths: dict[str, str], sr_paths: dict[str, str], evaluate_paths: dict[str, str],
-    runtime_s: float | None = None,
+    residual_paths: dict[str, str] | None = None, runtime_s: float | None = None,
 ) -> Path:
     """Write the report PDF (atomically) from the stage outputs of a study."""
     halos = read_table(halos_path)
@@ -224,6 +234,16 @@ def build_report(
                              f"baseline (grey) and the discovered relation (red), {what}; error "
                              f"bars: {int(100 * config['evaluate']['confidence'])}% bootstrap "
                              f"intervals ({config['evaluate']['bootstrap']} resamples).")
+            if residual_paths:
+                fig = residual_parameter_figure(read_table(residual_paths[name]), suites_all,
+                                                f"Residuals vs feedback parameters — {name}")
+                if fig is not None:
+                    _figure_page(pdf, fig,
+                                 f"Figure: mean residual of {target['y']} (predicted - true), "
+                                 "normalisation refitted per suite, against each feedback parameter "
+                                 "that varies, for the self-similar baseline (grey) and the "
+                                 "discovered relation (red); error bars: standard error of the mean. "
+                                 "A flat red curve means the relation absorbs that parameter's effect.")
             rows = []
             for r in ev:
                 if not np.isfinite(r["base_frac"]):

@@ -8,7 +8,10 @@ from matplotlib.figure import Figure
 
 from ..sr.expressions import LATEX_SYMBOLS
 
-__all__ = ["importance_figure", "pareto_figure", "scatter_figure", "label"]
+__all__ = ["importance_figure", "pareto_figure", "scatter_figure", "residual_parameter_figure",
+           "label", "FEEDBACK_PARAMETERS"]
+
+FEEDBACK_PARAMETERS = ("A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
 
 BASE_COLOUR, DISC_COLOUR = "#7f7f7f", "#d62728"
 
@@ -81,6 +84,55 @@ def scatter_figure(evaluation: Table, suites: list[str], constants: str, title: 
         ax.set_ylim(bottom=0)
         if i == 0:
             ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _binned_mean(x: np.ndarray, y: np.ndarray, max_unique: int = 15, n_bins: int = 8):
+    """Mean and standard error of y at each distinct x (few values, as in 1P sets) or in
+    quantile bins of x (many values, as in LH sets)."""
+    values = np.unique(x)
+    if len(values) <= max_unique:
+        groups = [x == v for v in values]
+        centres = values
+    else:
+        edges = np.quantile(x, np.linspace(0, 1, n_bins + 1))
+        idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_bins - 1)
+        groups = [idx == i for i in range(n_bins)]
+        centres = np.array([np.median(x[g]) if g.any() else np.nan for g in groups])
+    mean = np.array([y[g].mean() if g.any() else np.nan for g in groups])
+    err = np.array([y[g].std(ddof=1) / np.sqrt(g.sum()) if g.sum() > 1 else np.nan for g in groups])
+    return centres, mean, err
+
+
+def residual_parameter_figure(residuals: Table, suites: list[str], title: str) -> Figure | None:
+    """Mean residual (normalisation refitted) against each feedback parameter that varies, for
+    the baseline and the discovered relation; one row of panels per suite. None if no parameter
+    varies."""
+    params = [p for p in FEEDBACK_PARAMETERS
+              if p in residuals.colnames and np.nanstd(np.asarray(residuals[p], dtype=float)) > 0]
+    if not params:
+        return None
+    fig = Figure(figsize=(7.0, 1.9 * len(suites) + 0.7))
+    for i, suite in enumerate(suites):
+        sub = residuals[residuals["suite"] == suite]
+        for j, p in enumerate(params):
+            ax = fig.add_subplot(len(suites), len(params), i * len(params) + j + 1)
+            x = np.asarray(sub[p], dtype=float)
+            for key, colour, name, dx in (("resid_base_refit", BASE_COLOUR, "self-similar", -0.01),
+                                          ("resid_disc_refit", DISC_COLOUR, "discovered", 0.01)):
+                c, m, e = _binned_mean(np.log10(x), np.asarray(sub[key], dtype=float))
+                ax.errorbar(c + dx, m, yerr=e, fmt="o-", ms=3, lw=1, color=colour, label=name,
+                            capsize=1.5)
+            ax.axhline(0.0, color="k", lw=0.5)
+            if i == len(suites) - 1:
+                ax.set_xlabel(r"$\log_{10}$" + label(p))
+            if j == 0:
+                ax.set_ylabel(f"{suite}\nmean residual [dex]", fontsize=8)
+            ax.tick_params(labelsize=7)
+            if i == 0 and j == 0:
+                ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -41,6 +41,7 @@ SUITES = list(DATA["suites"])
 SNAPSHOTS = [int(s) for s in DATA["snapshots"]]
 TARGETS = [t["name"] for t in config["targets"]]
 IS_MOCK = DATA["kind"] == "mock"
+IS_PROFILES = DATA["kind"] == "profiles"
 
 
 wildcard_constraints:
@@ -56,6 +57,8 @@ def as_json(value):
 
 
 def halo_tables():
+    if IS_PROFILES:  # one table per suite: every stack of the suite is one row
+        return [f"{RES}/halos/{suite}/profiles.h5" for suite in SUITES]
     return [
         f"{RES}/halos/{suite}/{sim}_{snap:03d}.h5"
         for suite, sims in DATA["suites"].items()
@@ -90,6 +93,19 @@ def params_file(wildcards):
 
 def target_config(name):
     return next(t for t in config["targets"] if t["name"] == name)
+
+
+def target_features(name):
+    return list(target_config(name).get("features", config["features"]))
+
+
+def profile_files(wildcards):
+    from pipeline.stacks import stack_files
+
+    return stack_files(
+        DATA["root"], wildcards.suite, DATA["suites"][wildcards.suite], SNAPSHOTS,
+        config["profiles"]["mass_bins"],
+    )
 
 
 def final_outputs():

@@ -11,7 +11,7 @@ rule rank:
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
-                "features": config["features"],
+                "features": target_features(wc.target),
                 "train_suites": config["train_suites"],
                 "rank": config["rank"],
             }
@@ -66,7 +66,8 @@ rule evaluate:
         halos=f"{RES}/halos.h5",
         sr=f"{RES}/sr/{{target}}.ecsv",
     output:
-        f"{RES}/evaluate/{{target}}.ecsv",
+        scatter=f"{RES}/evaluate/{{target}}.ecsv",
+        residuals=f"{RES}/evaluate/{{target}}_residuals.h5",
     params:
         cli=CLI,
         options=lambda wc: as_json(
@@ -89,4 +90,5 @@ rule evaluate:
         runtime=20,
     shell:
         "{params.cli} evaluate --halos {input.halos} --sr {input.sr} "
-        "--options {params.options:q} --out {output} > {log} 2>&1"
+        "--options {params.options:q} --out {output.scatter} "
+        "--residuals {output.residuals} > {log} 2>&1"

@@ -1,4 +1,36 @@
-# Ingest: one job per (suite, simulation, snapshot) -> per-halo table with units.
+# Ingest: one job per (suite, simulation, snapshot) -> per-halo table with units; for stacked
+# profiles one job per suite (each stack is small).
+
+if IS_PROFILES:
+
+    rule ingest_profiles:
+        input:
+            profile_files,
+        output:
+            f"{RES}/halos/{{suite}}/profiles.h5",
+        params:
+            cli=CLI,
+            root=DATA["root"],
+            options=lambda wc: as_json(
+                {
+                    "sims": DATA["suites"][wc.suite],
+                    "snapshots": SNAPSHOTS,
+                    "profiles": config["profiles"],
+                }
+            ),
+        log:
+            f"{RES}/logs/ingest_profiles/{{suite}}.log",
+        benchmark:
+            f"{RES}/benchmarks/ingest_profiles/{{suite}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=20,
+        shell:
+            "{params.cli} ingest-profiles --root {params.root:q} --suite {wildcards.suite} "
+            "--options {params.options:q} --out {output} > {log} 2>&1"
 
 
 rule ingest:

@@ -7,6 +7,7 @@ rule report:
         rank=expand(f"{RES}/rank/{{target}}.ecsv", target=TARGETS),
         sr=expand(f"{RES}/sr/{{target}}.ecsv", target=TARGETS),
         evaluate=expand(f"{RES}/evaluate/{{target}}.ecsv", target=TARGETS),
+        residuals=expand(f"{RES}/evaluate/{{target}}_residuals.h5", target=TARGETS),
     output:
         f"reports/{STUDY}/report.pdf",
     params:
@@ -24,5 +25,6 @@ rule report:
         runtime=10,
     shell:
         "{params.cli} report --halos {input.halos} --rank {input.rank} "
-        "--sr {input.sr} --evaluate {input.evaluate} --options {params.options:q} "
+        "--sr {input.sr} --evaluate {input.evaluate} --residuals {input.residuals} "
+        "--options {params.options:q} "
         "--out {output} > {log} 2>&1"

@@ -99,3 +99,27 @@ def test_bad_config_stops_with_the_key(tmp_path):
     assert proc.returncode != 0
     assert "rnak" in proc.stdout + proc.stderr
     assert not Path(tmp_path / "results").exists()
+
+
+def test_profiles_study_end_to_end(tmp_path):
+    from conftest import write_synthetic_profiles
+
+    write_synthetic_profiles(tmp_path / "profiles")
+    shutil.copy(REPO / "tests/configs/tiny_profiles.yaml", tmp_path / "study.yaml")
+    snakemake("--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
+    res = tmp_path / "results" / "tiny-profiles"
+    halos = Table.read(res / "halos.h5", path="table")
+    assert len(halos) == 2 * 4 * 2 * 4  # suites x sims x snapshots x mass bins
+    resid = Table.read(res / "evaluate" / "Y_from_M_residuals.h5", path="table")
+    assert {"A_SN1", "resid_base_refit", "resid_disc_refit"} <= set(resid.colnames)
+    from pypdf import PdfReader
+
+    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "reports/tiny-profiles/report.pdf").pages)
+    assert "Residuals vs feedback parameters" in text
+    assert "profiles" in text
+    # the shipped real-data studies are valid configs that plan the expected jobs
+    for study in ("camels1p_tng_to_simba.yaml", "camels1p_simba_to_tng.yaml"):
+        from pipeline.config import load_config
+
+        cfg = load_config(REPO / "studies" / study)
+        assert cfg["data"]["kind"] == "profiles" and len(cfg["targets"]) == 3

@@ -1,0 +1,173 @@
+"""Reader of CAMELS stacked gas-profile files (emu_CAMELS format, Moser et al. 2022).
+
+One file per (suite, simulation, snapshot, halo-mass bin):
+``{suite}/{suite}_{sim}_{snap:03d}_uw_{massbin}.txt``. Header lines (``#``) give the number of
+stacked profiles and haloes and the mean and median M200c [Msun]; then one row per radius with 21
+columns: R [physical Mpc], then mean, err up, err low, std of log10 and median of the gas density
+[Msun/kpc^3], thermal pressure [Msun/kpc/s^2], gas-mass-weighted metallicity [mass fraction] and
+gas-mass-weighted temperature [K].
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+
+from ..errors import InputFileError
+
+__all__ = [
+    "ProfileStack", "read_profile_stack", "profile_path", "MASS_BINS",
+    "read_simulation_table", "read_snapshot_redshifts", "write_profile_stack",
+]
+
+#: Mass-bin labels of the files: log10(M200c / Msun) ranges.
+MASS_BINS = ("11-11.5", "11.5-12", "12-12.3", "12.3-13.1")
+_QUANTITIES = ("density", "pressure", "metallicity", "temperature")
+_STATS = ("mean", "err_up", "err_low", "std_log10", "median")
+_UNITS = {
+    "density": u.Msun / u.kpc**3,
+    "pressure": u.Msun / u.kpc / u.s**2,
+    "metallicity": u.dimensionless_unscaled,
+    "temperature": u.K,
+}
+_HEADER = {
+    "n_profiles": re.compile(r"nprofs\s+(\d+)"),
+    "mean_m200c_msun": re.compile(r"mean mh\s+([0-9.eE+-]+)"),
+    "median_m200c_msun": re.compile(r"median mh\s+([0-9.eE+-]+)"),
+    "n_halos": re.compile(r"Nhalos\s+(\d+)"),
+}
+
+
+@dataclass(frozen=True)
+class ProfileStack:
+    """One stacked profile. ``columns[(quantity, stat)]`` are arrays over ``radius``."""
+
+    path: str
+    radius: u.Quantity  # physical Mpc
+    columns: dict[tuple[str, str], u.Quantity]
+    n_profiles: int
+    n_halos: int
+    mean_m200c: u.Quantity  # Msun
+    median_m200c: u.Quantity
+
+    def mean(self, quantity: str) -> u.Quantity:
+        """The stack's mean profile of ``quantity`` (density, pressure, metallicity, temperature)."""
+        return self.columns[(quantity, "mean")]
+
+
+def profile_path(root: str | os.PathLike, suite: str, sim: str, snap: int, mass_bin: str) -> Path:
+    """Path of one stack file under ``root``."""
+    return Path(root) / suite / f"{suite}_{sim}_{int(snap):03d}_uw_{mass_bin}.txt"
+
+
+def read_profile_stack(path: str | os.PathLike) -> ProfileStack:
+    """Read one stack file; malformed content raises InputFileError naming the file and problem."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"profile file {path} does not exist")
+    header = {}
+    rows = []
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("#"):
+            for key, pattern in _HEADER.items():
+                m = pattern.search(text)
+                if m:
+                    header[key] = float(m.group(1))
+            continue
+        parts = text.split()
+        if len(parts) != 21:
+            raise InputFileError(f"profile file {path}, line {lineno}: expected 21 columns, got {len(parts)}")
+        try:
+            rows.append([float(p) for p in parts])
+        except ValueError as exc:
+            raise InputFileError(f"profile file {path}, line {lineno}: {exc}") from exc
+    missing = [k for k in _HEADER if k not in header]
+    if missing:
+        raise InputFileError(f"profile file {path}: header lacks {missing} (e.g. '#  Nhalos 36')")
+    if len(rows) < 3:
+        raise InputFileError(f"profile file {path}: {len(rows)} radial rows, need at least 3")
+    data = np.asarray(rows)
+    radius = data[:, 0]
+    if np.any(~np.isfinite(radius)) or np.any(radius <= 0) or np.any(np.diff(radius) <= 0):
+        raise InputFileError(f"profile file {path}: radii (column 0) must be positive and increasing")
+    columns = {}
+    for qi, quantity in enumerate(_QUANTITIES):
+        for si, stat in enumerate(_STATS):
+            unit = u.dimensionless_unscaled if stat == "std_log10" else _UNITS[quantity]
+            columns[(quantity, stat)] = data[:, 1 + 5 * qi + si] * unit
+    for quantity in ("density", "pressure"):
+        values = columns[(quantity, "mean")].value
+        if np.any(~np.isfinite(values)) or np.any(values < 0):
+            raise InputFileError(
+                f"profile file {path}: mean {quantity} has NaN or negative values")
+    return ProfileStack(
+        path=str(path), radius=radius * u.Mpc, columns=columns,
+        n_profiles=int(header["n_profiles"]), n_halos=int(header["n_halos"]),
+        mean_m200c=header["mean_m200c_msun"] * u.Msun,
+        median_m200c=header["median_m200c_msun"] * u.Msun,
+    )
+
+
+def write_profile_stack(
+    path: str | os.PathLike, radius_mpc: np.ndarray, mean_profiles: dict[str, np.ndarray],
+    n_halos: int, mean_m200c_msun: float, mass_range: tuple[float, float], n_profiles: int = 400,
+) -> Path:
+    """Write a stack file in the same format (for synthetic inputs and tests): the mean columns
+    from ``mean_profiles`` (density, pressure, metallicity, temperature, in the file's units),
+    errors 10%, std 0.3 dex, median = mean."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = [np.asarray(radius_mpc, dtype=float)]
+    for quantity in _QUANTITIES:
+        mean = np.asarray(mean_profiles[quantity], dtype=float)
+        cols += [mean, 0.1 * mean, 0.1 * mean, np.full_like(mean, 0.3), mean]
+    lines = [
+        "# R (Mpc), mean rho (Msol/kpc^3), ... (synthetic)",
+        f"#  nprofs {n_profiles}, mean mh {mean_m200c_msun:.6f}, median mh {mean_m200c_msun:.6f} ",
+        f"#  Mass range {mass_range[0]:.2f} - {mass_range[1]}",
+        f"#  Nhalos {n_halos}",
+    ]
+    lines += [" ".join(f"{v:.18e}" for v in row) for row in np.column_stack(cols)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_simulation_table(path: str | os.PathLike) -> dict[tuple[str, str], dict[str, float]]:
+    """``simulations.csv``: (suite, simulation) -> parameters (Omega_m, sigma_8, A_SN1, ...)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"simulation table {path} does not exist")
+    out = {}
+    with path.open() as fh:
+        reader = csv.DictReader(fh)
+        required = {"suite", "simulation", "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2"}
+        if not required <= set(reader.fieldnames or []):
+            raise InputFileError(
+                f"simulation table {path}: columns {sorted(required - set(reader.fieldnames or []))} missing")
+        for row in reader:
+            out[(row["suite"], row["simulation"])] = {
+                k: float(v) for k, v in row.items()
+                if k in required - {"suite", "simulation"}
+            }
+    return out
+
+
+def read_snapshot_redshifts(path: str | os.PathLike) -> dict[tuple[str, int], float]:
+    """``snapshots.csv``: (suite, snapshot number) -> redshift."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"snapshot table {path} does not exist")
+    with path.open() as fh:
+        reader = csv.DictReader(fh)
+        if not {"suite", "snapshot", "redshift"} <= set(reader.fieldnames or []):
+            raise InputFileError(f"snapshot table {path}: needs columns suite, snapshot, redshift")
+        return {(r["suite"], int(r["snapshot"])): float(r["redshift"]) for r in reader}
