@@ -77,6 +77,16 @@ def validate_config(config: dict) -> dict:
         raise ConfigError("invalid study configuration:\n" + "\n".join(lines))
 
     data = config["data"]
+    if data["kind"] == "camels":
+        from .io.layout import expand_simulation_globs
+
+        try:
+            data["suites"] = {s: expand_simulation_globs(data, s, v) for s, v in data["suites"].items()}
+        except ValueError as exc:
+            raise ConfigError(f"config key 'data.suites': {exc}") from None
+    elif any(ch in e for v in data["suites"].values() for e in v for ch in "*?["):
+        raise ConfigError("config key 'data.suites': glob patterns need data.kind: camels "
+                          "(they are matched against existing simulation directories)")
     data["suites"] = {s: expand_simulations(v) for s, v in data["suites"].items()}
     suites = set(data["suites"])
     for key in ("train_suites", "holdout_suites"):

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from astropy import units as u
 from astropy.table import Table
-from scipy.spatial import cKDTree
 
+from .apertures import HaloApertures
 from .columns import HALO_COLUMNS
 from .errors import DataError
 from .io.gadget import GroupCatalog, Snapshot
@@ -25,7 +25,7 @@ from .physics.gas import compton_y_mpc2, temperature_k
 from .physics.nfw import concentration_from_vmax_ratio
 from .provenance import provenance
 
-__all__ = ["IngestOptions", "measure_halos", "aperture_sums"]
+__all__ = ["IngestOptions", "measure_halos"]
 
 log = logging.getLogger(__name__)
 
@@ -40,51 +40,13 @@ class IngestOptions:
     star_forming_gas_in_y: include gas with StarFormationRate > 0 in Y (default: excluded, its
         effective-EOS temperature is not physical).
     chunk_particles: particles read and searched at a time (bounds memory).
+    threads: CPU threads of the particle scan (results do not depend on it).
     """
 
     log10_mass_min_msun: float = 11.5
     star_forming_gas_in_y: bool = False
     chunk_particles: int = 2_000_000
-
-
-def aperture_sums(
-    positions: np.ndarray, centres: np.ndarray, box: float,
-    weights: dict[str, np.ndarray], apertures: dict[str, np.ndarray],
-) -> dict[str, np.ndarray]:
-    """Per-halo sums of ``weights`` over particles inside spheres, with periodic boundaries.
-
-    Parameters
-    ----------
-    positions : (n, 3) array of particle positions, code length units (ckpc/h), in [0, box).
-    centres : (h, 3) array of halo centres, same units.
-    box : float, periodic box side, same units.
-    weights : name -> (n,) per-particle quantity to sum.
-    apertures : aperture name -> (h,) sphere radius of each halo, same units.
-
-    Returns ``{f"{weight}@{aperture}": (h,) sums}``. One tree query per call, out to the largest
-    aperture of each halo.
-    """
-    n_halo = len(centres)
-    out = {f"{w}@{a}": np.zeros(n_halo) for w in weights for a in apertures}
-    if len(positions) == 0 or n_halo == 0:
-        return out
-    r_search = np.max(np.vstack(list(apertures.values())), axis=0)
-    tree = cKDTree(positions, boxsize=box)
-    lists = tree.query_ball_point(centres, r=r_search, return_sorted=False)
-    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=n_halo)
-    if lengths.sum() == 0:
-        return out
-    halo = np.repeat(np.arange(n_halo), lengths)
-    part = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if len(x)])
-    dx = positions[part] - centres[halo]
-    dx -= box * np.round(dx / box)
-    r = np.sqrt(np.einsum("ij,ij->i", dx, dx))
-    for a, radius in apertures.items():
-        inside = r <= radius[halo]
-        h_in = halo[inside]
-        for w, values in weights.items():
-            out[f"{w}@{a}"] += np.bincount(h_in, values[part[inside]], minlength=n_halo)
-    return out
+    threads: int = 1
 
 
 def _find_metallicity(snapshot: Snapshot) -> str | None:
@@ -133,8 +95,11 @@ def measure_halos(
         )
     box = hdr.box_size_ckpc_h
     n = len(keep)
-    gas_apertures = {"200c": r200_code, "500c": r500_code, "half200c": 0.5 * r200_code}
-    r200_only = {"200c": r200_code}
+    gas_spheres = HaloApertures(
+        centres, {"200c": r200_code, "500c": r500_code, "half200c": 0.5 * r200_code}, box)
+    r200_spheres = HaloApertures(centres, {"200c": r200_code}, box)
+    log.info("%d haloes; search grid %d^3, %.2f%% of cells near haloes", n, gas_spheres.n,
+             100 * gas_spheres.volume_fraction)
     sums: dict[str, np.ndarray] = {}
 
     def add(res: dict[str, np.ndarray]) -> None:
@@ -147,11 +112,11 @@ def measure_halos(
     if hdr.num_part_total[0] == 0:
         raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0): Y undefined")
     for chunk in snap.iter_fields(0, gas_fields, options.chunk_particles):
-        pos = np.mod(chunk["Coordinates"].astype(float), box)
-        mass = chunk["Masses"].astype(float) * hdr.mass_to_msun
-        xe = chunk["ElectronAbundance"].astype(float)
-        temp = temperature_k(chunk["InternalEnergy"].astype(float), xe)
-        star_forming = chunk["StarFormationRate"] > 0
+        sel = gas_spheres.select(chunk["Coordinates"], options.threads)
+        mass = chunk["Masses"][sel].astype(float) * hdr.mass_to_msun
+        xe = chunk["ElectronAbundance"][sel].astype(float)
+        temp = temperature_k(chunk["InternalEnergy"][sel].astype(float), xe)
+        star_forming = chunk["StarFormationRate"][sel] > 0
         y = compton_y_mpc2(mass, xe, temp)
         if not options.star_forming_gas_in_y:
             y = np.where(star_forming, 0.0, y)
@@ -159,20 +124,17 @@ def measure_halos(
         weights = {"mgas": mass, "y": y, "mhot": mass_hot, "mhot_t": mass_hot * temp,
                    "ngas": np.ones(len(mass))}
         if z_field:
-            metal = chunk[z_field].astype(float)
+            metal = chunk[z_field][sel].astype(float)
             if metal.ndim == 2:
                 metal = metal[:, 0]
             weights["mz"] = mass * metal
-        add(aperture_sums(pos, centres, box, weights, gas_apertures))
-    for chunk in snap.iter_fields(1, ["Coordinates", "Masses"], options.chunk_particles):
-        pos = np.mod(chunk["Coordinates"].astype(float), box)
-        mass = chunk["Masses"].astype(float) * hdr.mass_to_msun
-        add(aperture_sums(pos, centres, box, {"mdm": mass}, r200_only))
+        add(gas_spheres.sums(chunk["Coordinates"][sel], weights))
+    for ptype, key in ((1, "mdm"), (4, "mstar")):
+        for chunk in snap.iter_fields(ptype, ["Coordinates", "Masses"], options.chunk_particles):
+            sel = r200_spheres.select(chunk["Coordinates"], options.threads)
+            mass = chunk["Masses"][sel].astype(float) * hdr.mass_to_msun
+            add(r200_spheres.sums(chunk["Coordinates"][sel], {key: mass}))
     has_stars = hdr.num_part_total[4] > 0
-    for chunk in snap.iter_fields(4, ["Coordinates", "Masses"], options.chunk_particles):
-        pos = np.mod(chunk["Coordinates"].astype(float), box)
-        mass = chunk["Masses"].astype(float) * hdr.mass_to_msun
-        add(aperture_sums(pos, centres, box, {"mstar": mass}, r200_only))
 
     def total(key: str) -> np.ndarray:
         return np.asarray(sums.get(key, np.zeros(n)), dtype=float)

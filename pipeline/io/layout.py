@@ -18,6 +18,13 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "catalog": "FOF_Subfind/{suite}/{sim}/fof_subhalo_tab_{snap:03d}.hdf5",
         "params": "Sims/{suite}/CosmoAstroSeed_{suite}_{volume}_{set}.txt",
     },
+    # IllustrisTNG public data: <root>/<sim>/output/snapdir_099/snap_099.<i>.hdf5 (chunked);
+    # no parameter file (the physics of a TNG run is its name)
+    "tng": {
+        "snapshot": "{sim}/output/snapdir_{snap:03d}/snap_{snap:03d}.hdf5",
+        "catalog": "{sim}/output/groups_{snap:03d}/fof_subhalo_tab_{snap:03d}.hdf5",
+        "params": "{sim}/CosmoAstroSeed_{suite}.txt",
+    },
 }
 
 
@@ -43,6 +50,30 @@ def catalog_path(data: dict, suite: str, sim: str, snap: int) -> str:
 def params_path(data: dict, suite: str) -> str:
     """Parameter file of the suite's simulation set."""
     return _fill(data, "params", suite=suite)
+
+
+def expand_simulation_globs(data: dict, suite: str, entries: list[str]) -> list[str]:
+    """Replace entries with glob characters (``LH_*``, ``1P_p1_?``) by the simulations whose
+    directory exists in the snapshot tree of ``data`` (natural sort order); a pattern that matches
+    nothing raises ValueError naming the directory searched."""
+    import glob
+    import re
+
+    out: list[str] = []
+    for entry in entries:
+        if not any(ch in entry for ch in "*?["):
+            out.append(entry)
+            continue
+        probe = Path(snapshot_path(data, suite, "\0", 0))
+        parts = probe.parts
+        depth = parts.index("\0")
+        base = Path(*parts[:depth])
+        found = sorted((Path(p).name for p in glob.glob(str(base / entry)) if Path(p).is_dir()),
+                       key=lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)])
+        if not found:
+            raise ValueError(f"simulation pattern {entry!r} of suite {suite} matches no directory in {base}")
+        out.extend(found)
+    return out
 
 
 def truth_path(data: dict, suite: str, sim: str, snap: int) -> str:

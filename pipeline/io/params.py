@@ -8,10 +8,13 @@ from pathlib import Path
 from ..errors import InputFileError
 from .atomic import atomic_path
 
-__all__ = ["read_simulation_params", "write_simulation_params", "PARAM_COLUMNS"]
+__all__ = ["read_simulation_params", "write_simulation_params", "PARAM_COLUMNS", "PARAM_ALIASES"]
 
 #: Columns of the LH/CV/1P parameter files of the CAMELS 2022-2023 releases.
 PARAM_COLUMNS = ["Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2", "seed"]
+#: Names used by the newer 28-parameter files (SB28, IllustrisTNG 1P) for the same quantities.
+#: Their feedback parameters keep their code names (WindEnergyIn1e51erg, ...).
+PARAM_ALIASES = {"Omega0": "Omega_m", "OmegaM": "Omega_m", "sigma8": "sigma_8"}
 
 
 def read_simulation_params(path: str | os.PathLike) -> dict[str, dict[str, float]]:
@@ -28,7 +31,7 @@ def read_simulation_params(path: str | os.PathLike) -> dict[str, dict[str, float
         raise InputFileError(
             f"parameter file {path}: first line must be a '#Name ...' header naming the columns"
         )
-    names = lines[0].lstrip("#").split()[1:]
+    names = [PARAM_ALIASES.get(n, n) for n in lines[0].lstrip("#").split()[1:]]
     out: dict[str, dict[str, float]] = {}
     for lineno, line in enumerate(lines[1:], start=2):
         if line.startswith("#"):

@@ -45,6 +45,9 @@ class MockOptions:
     gas_particle_mass_msun_h: float = 3.0e8
     log10_halo_mass_min_msun: float = 11.7
     background_particles: int = 20000
+    #: if set, the smooth background fills dark matter and gas up to this many particles each
+    #: (e.g. 256**3 for a CAMELS-size snapshot); else ``background_particles`` of each
+    total_particles_per_type: int | None = None
     files_per_snapshot: int = 1
     multiphase_scatter_dex: float = 0.1
     snapshots: dict[int, float] = field(default_factory=lambda: {90: 0.0})
@@ -141,9 +144,12 @@ def write_mock_snapshot(
     pos_star = pop.centre_mpc[idx_star] + isotropic_offsets(rng, x_s * pop.r200c_mpc[idx_star])
 
     # smooth background outside haloes
-    n_bg = options.background_particles
-    pos_bg_dm = rng.uniform(0, box_mpc, (n_bg, 3))
-    pos_bg_gas = rng.uniform(0, box_mpc, (n_bg, 3))
+    n_bg_dm = n_bg_gas = options.background_particles
+    if options.total_particles_per_type:
+        n_bg_dm = max(options.total_particles_per_type - len(r_dm), 0)
+        n_bg_gas = max(options.total_particles_per_type - len(x_g), 0)
+    pos_bg_dm = rng.uniform(0, box_mpc, (n_bg_dm, 3))
+    pos_bg_gas = rng.uniform(0, box_mpc, (n_bg_gas, 3))
 
     to_code_len = h / a * 1000.0  # physical Mpc -> ckpc/h
     to_code_mass = h / 1.0e10  # Msun -> 1e10 Msun/h
@@ -154,12 +160,12 @@ def write_mock_snapshot(
 
     pos_dm_all = np.concatenate([code_pos(pos_dm), code_pos(pos_bg_dm)])
     pos_gas_all = np.concatenate([code_pos(pos_gas), code_pos(pos_bg_gas)])
-    u_all = np.concatenate([u_gas, np.full(n_bg, internal_energy_km2_s2(10**4.5, 1.0))])
-    xe_all = np.concatenate([xe_gas, np.ones(n_bg)])
-    mgas_all = np.concatenate([mass_gas, np.full(n_bg, m_gas)])
-    sfr_all = np.concatenate([sfr, np.zeros(n_bg)])
-    z_all = np.concatenate([metallicity, np.full(n_bg, 1e-4)])
-    rho_all = np.concatenate([rho_gas, np.full(n_bg, 200.0 * 1.0)])  # rough IGM density
+    u_all = np.concatenate([u_gas, np.full(n_bg_gas, internal_energy_km2_s2(10**4.5, 1.0))])
+    xe_all = np.concatenate([xe_gas, np.ones(n_bg_gas)])
+    mgas_all = np.concatenate([mass_gas, np.full(n_bg_gas, m_gas)])
+    sfr_all = np.concatenate([sfr, np.zeros(n_bg_gas)])
+    z_all = np.concatenate([metallicity, np.full(n_bg_gas, 1e-4)])
+    rho_all = np.concatenate([rho_gas, np.full(n_bg_gas, 200.0 * 1.0)])  # rough IGM density
     rho_code = rho_all * to_code_mass / to_code_len**3
 
     n_dm_tot, n_gas_tot, n_star_tot = len(pos_dm_all), len(pos_gas_all), len(pos_star)
@@ -174,8 +180,8 @@ def write_mock_snapshot(
     def vel(n, sigma):
         return (rng.standard_normal((n, 3)) * sigma[:, None]).astype(np.float32)
 
-    sigma_dm = np.concatenate([v200[idx_dm] / np.sqrt(2), np.full(n_bg, 50.0)])
-    sigma_gas = np.concatenate([v200[idx_gas] / np.sqrt(3), np.full(n_bg, 50.0)])
+    sigma_dm = np.concatenate([v200[idx_dm] / np.sqrt(2), np.full(n_bg_dm, 50.0)])
+    sigma_gas = np.concatenate([v200[idx_gas] / np.sqrt(3), np.full(n_bg_gas, 50.0)])
     gas = {
         "Coordinates": pos_gas_all[order_gas],
         "Velocities": vel(n_gas_tot, sigma_gas)[order_gas],

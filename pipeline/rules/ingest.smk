@@ -52,7 +52,7 @@ rule ingest:
         f"{RES}/benchmarks/ingest/{{suite}}/{{sim}}_{{snap}}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: config["ingest"]["threads"]
     resources:
         mem_mb=2500,
         runtime=30,

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from astropy.table import Table
 from conftest import REPO
@@ -123,3 +124,59 @@ def test_profiles_study_end_to_end(tmp_path):
 
         cfg = load_config(REPO / "studies" / study)
         assert cfg["data"]["kind"] == "profiles" and len(cfg["targets"]) == 3
+
+
+def _legacy_tree(root: Path) -> None:
+    """Two suites x two simulations in the CAMELS legacy layout (IllustrisTNG chunked)."""
+    from pipeline.io.params import write_simulation_params
+    from pipeline.mock.simulate import MockOptions, write_mock_snapshot
+
+    for suite, n_files in (("IllustrisTNG", 2), ("SIMBA", 1)):
+        params = {}
+        for i, sim in enumerate(("LH_0", "LH_1")):
+            params[sim] = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 0.5 + i, "A_AGN1": 1.0,
+                           "A_SN2": 1.0, "A_AGN2": 1.0, "seed": i}
+            write_mock_snapshot(
+                root / f"Sims/{suite}/{sim}/snap_033.hdf5",
+                root / f"FOF_Subfind/{suite}/{sim}/fof_subhalo_tab_033.hdf5",
+                root / f"truth/{suite}_{sim}.h5", suite, sim, 33, params[sim],
+                MockOptions(seed=i, log10_halo_mass_min_msun=12.2, background_particles=500,
+                            files_per_snapshot=n_files, snapshots={33: 0.0}))
+        write_simulation_params(root / f"Sims/{suite}/CosmoAstroSeed_{suite}_L25n256_LH.txt", params)
+
+
+def _legacy_config(root: Path, snapshot: int = 33) -> str:
+    return f"""
+study: legacy
+data: {{kind: camels, root: {root}, layout: camels_legacy,
+        suites: {{IllustrisTNG: ["LH_*"], SIMBA: [LH_0, LH_1]}}, snapshots: [{snapshot}]}}
+train_suites: [IllustrisTNG]
+holdout_suites: [SIMBA]
+ingest: {{log10_mass_min_msun: 12.2, chunk_particles: 20000}}
+selection: {{log10_mass_min_msun: 12.2, min_gas_particles: 10}}
+targets: [{{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}}]
+features: [log10_Y200c_ss, c_gas]
+rank: {{top_k: 2}}
+"""
+
+
+def test_real_layout_ingest_and_assemble(tmp_path):
+    _legacy_tree(tmp_path / "sims")
+    assert (tmp_path / "sims/Sims/IllustrisTNG/LH_1/snap_033.1.hdf5").exists()  # chunked
+    (tmp_path / "study.yaml").write_text(_legacy_config(tmp_path / "sims"))
+    snakemake("results/legacy/halos.h5", "--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
+    halos = Table.read(tmp_path / "results/legacy/halos.h5", path="table")
+    assert set(halos["suite"].astype(str)) == {"IllustrisTNG", "SIMBA"}
+    assert set(halos["sim"].astype(str)) == {"LH_0", "LH_1"}
+    tng = halos[(halos["suite"].astype(str) == "IllustrisTNG") & (halos["sim"].astype(str) == "LH_1")]
+    assert np.all(tng["A_SN1"] == 1.5)  # joined from the parameter file
+    per_snap = Table.read(tmp_path / "results/legacy/halos/IllustrisTNG/LH_1_033.h5", path="table")
+    assert len(per_snap.meta["snapshot_files"]) == 2
+
+
+def test_missing_snapshot_number_names_the_file(tmp_path):
+    _legacy_tree(tmp_path / "sims")
+    (tmp_path / "study.yaml").write_text(_legacy_config(tmp_path / "sims", snapshot=32))
+    proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "snap_032.hdf5" in proc.stdout + proc.stderr
