@@ -42,6 +42,15 @@ def _min_image(d, box):
     return d
 
 
+@njit(cache=True, nogil=True)
+def _distance2(x, y, z, centres, h, box):
+    """Squared minimum-image distance of (x, y, z) from the centre of halo h."""
+    dx = _min_image(x - centres[h, 0], box)
+    dy = _min_image(y - centres[h, 1], box)
+    dz = _min_image(z - centres[h, 2], box)
+    return dx * dx + dy * dy + dz * dz
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _select_kernel(pos, box, inv_cell, n, cell_slot, slot_start, slot_halo, centres, r2_search):
     out = np.zeros(pos.shape[0], dtype=np.bool_)
@@ -51,11 +60,7 @@ def _select_kernel(pos, box, inv_cell, n, cell_slot, slot_start, slot_halo, cent
         if s < 0:
             continue
         for k in range(slot_start[s], slot_start[s + 1]):
-            h = slot_halo[k]
-            dx = _min_image(x - centres[h, 0], box)
-            dy = _min_image(y - centres[h, 1], box)
-            dz = _min_image(z - centres[h, 2], box)
-            if dx * dx + dy * dy + dz * dz <= r2_search[h]:
+            if _distance2(x, y, z, centres, slot_halo[k], box) <= r2_search[slot_halo[k]]:
                 out[i] = True
                 break
     return out
@@ -73,10 +78,7 @@ def _accumulate_kernel(pos, weights, box, inv_cell, n, cell_slot, slot_start, sl
             continue
         for k in range(slot_start[s], slot_start[s + 1]):
             h = slot_halo[k]
-            dx = _min_image(x - centres[h, 0], box)
-            dy = _min_image(y - centres[h, 1], box)
-            dz = _min_image(z - centres[h, 2], box)
-            d2 = dx * dx + dy * dy + dz * dz
+            d2 = _distance2(x, y, z, centres, h, box)
             for a in range(n_ap):
                 if d2 <= r2[h, a]:
                     for w in range(n_w):
