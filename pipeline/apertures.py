@@ -115,16 +115,19 @@ class HaloApertures:
             n_cells = int(np.clip(self.box / (4 * max(np.median(r_search), 1e-12)), 8, 48))
         self.n = int(n_cells)
         self.inv_cell = self.n / self.box
-        cells, haloes = [], []
-        for h, (c, r) in enumerate(zip(self.centres, r_search, strict=True)):
-            lo = np.floor((c - r) * self.inv_cell).astype(np.int64)
-            hi = np.floor((c + r) * self.inv_cell).astype(np.int64)
-            ix, iy, iz = (np.unique(np.arange(lo[d], hi[d] + 1) % self.n) for d in range(3))
-            flat = ((ix[:, None, None] * self.n + iy[None, :, None]) * self.n + iz[None, None, :])
-            cells.append(flat.ravel())
-            haloes.append(np.full(flat.size, h, dtype=np.int64))
-        cells_all = np.concatenate(cells) if cells else np.zeros(0, np.int64)
-        halo_all = np.concatenate(haloes) if haloes else np.zeros(0, np.int64)
+        # every (cell, halo) pair whose cell overlaps the halo's bounding box, built without a
+        # Python loop: per halo an (Lx, Ly, Lz) block of cells, wrapped periodically
+        lo = np.floor((self.centres - r_search[:, None]) * self.inv_cell).astype(np.int64)
+        hi = np.floor((self.centres + r_search[:, None]) * self.inv_cell).astype(np.int64)
+        extent = np.minimum(hi - lo + 1, self.n)  # a sphere wider than the box covers each cell once
+        count = extent.prod(axis=1)
+        halo_all = np.repeat(np.arange(len(count), dtype=np.int64), count)
+        k = np.arange(count.sum(), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        ex, ey, ez = (extent[halo_all, d] for d in range(3))
+        ix = (lo[halo_all, 0] + k // (ey * ez)) % self.n
+        iy = (lo[halo_all, 1] + (k // ez) % ey) % self.n
+        iz = (lo[halo_all, 2] + k % ez) % self.n
+        cells_all = (ix * self.n + iy) * self.n + iz
         order = np.argsort(cells_all, kind="stable")
         cells_all, halo_all = cells_all[order], halo_all[order]
         unique_cells, starts = np.unique(cells_all, return_index=True)
