@@ -12,6 +12,8 @@ table (at most 0.5 MB).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from numba import get_num_threads, njit, prange, set_num_threads
 
@@ -66,23 +68,40 @@ def _select_kernel(pos, box, inv_cell, n, cell_slot, slot_start, slot_halo, cent
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _accumulate_kernel(pos, weights, box, inv_cell, n, cell_slot, slot_start, slot_halo,
-                       centres, r2, sums):
-    n_ap = r2.shape[1]
+                       centres, r2, n_blocks):
+    # fixed blocks of particles, each with its own partial sums: deterministic for a given
+    # n_blocks, whatever the scheduling of the threads
+    n_halo, n_ap = r2.shape
     n_w = weights.shape[0]
-    for i in range(pos.shape[0]):
-        flat, x, y, z = _cell_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n)
-        s = cell_slot[flat]
-        if s < 0:
-            continue
-        for k in range(slot_start[s], slot_start[s + 1]):
-            h = slot_halo[k]
-            d2 = _distance2(x, y, z, centres, h, box)
-            for a in range(n_ap):
-                if d2 <= r2[h, a]:
-                    for w in range(n_w):
-                        sums[h, a, w] += weights[w, i]
+    n_part = pos.shape[0]
+    partial = np.zeros((n_blocks, n_halo, n_ap, n_w))
+    for b in prange(n_blocks):
+        for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
+            flat, x, y, z = _cell_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n)
+            s = cell_slot[flat]
+            if s < 0:
+                continue
+            for k in range(slot_start[s], slot_start[s + 1]):
+                h = slot_halo[k]
+                d2 = _distance2(x, y, z, centres, h, box)
+                for a in range(n_ap):
+                    if d2 <= r2[h, a]:
+                        for w in range(n_w):
+                            partial[b, h, a, w] += weights[w, i]
+    return partial.sum(axis=0)
+
+
+@contextlib.contextmanager
+def _threads(threads: int):
+    """Run numba's parallel loops on ``threads`` threads (at most what numba has)."""
+    previous = get_num_threads()
+    set_num_threads(max(1, min(threads, previous)))
+    try:
+        yield
+    finally:
+        set_num_threads(previous)
 
 
 class HaloApertures:
@@ -147,20 +166,20 @@ class HaloApertures:
         threads of the scan (the result does not depend on it)."""
         if len(positions) == 0 or len(self.centres) == 0:
             return np.zeros(0, dtype=np.int64)
-        previous = get_num_threads()
-        set_num_threads(max(1, min(threads, previous)))
-        try:
+        with _threads(threads):
             inside = _select_kernel(np.ascontiguousarray(positions), *self._grid(), self.r2_search)
-        finally:
-            set_num_threads(previous)
         return np.flatnonzero(inside)
 
-    def sums(self, positions: np.ndarray, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def sums(self, positions: np.ndarray, weights: dict[str, np.ndarray],
+             threads: int = 1) -> dict[str, np.ndarray]:
         """Per-halo sums ``{f"{weight}@{aperture}": (h,) array}`` of per-particle ``weights``
-        over the particles at ``positions`` inside each aperture."""
+        over the particles at ``positions`` inside each aperture. With ``threads`` > 1 the
+        particles are summed in that many blocks (results equal to rounding)."""
         out = np.zeros((len(self.centres), len(self.names), len(weights)))
         if len(positions) and len(self.centres):
             w = np.ascontiguousarray(np.vstack([np.asarray(v, dtype=np.float64) for v in weights.values()]))
-            _accumulate_kernel(np.ascontiguousarray(positions), w, *self._grid(), self.r2, out)
+            with _threads(threads):
+                out = _accumulate_kernel(np.ascontiguousarray(positions), w, *self._grid(), self.r2,
+                                         max(1, threads))
         return {f"{name}@{a}": out[:, j, k] for k, name in enumerate(weights)
                 for j, a in enumerate(self.names)}

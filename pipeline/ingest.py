@@ -40,7 +40,8 @@ class IngestOptions:
     star_forming_gas_in_y: include gas with StarFormationRate > 0 in Y (default: excluded, its
         effective-EOS temperature is not physical).
     chunk_particles: particles read and searched at a time (bounds memory).
-    threads: CPU threads of the particle scan (results do not depend on it).
+    threads: CPU threads of the particle scan (sums are formed in that many blocks, so results
+        agree to rounding across thread counts and are identical for the same count).
     """
 
     log10_mass_min_msun: float = 11.5
@@ -128,12 +129,12 @@ def measure_halos(
             if metal.ndim == 2:
                 metal = metal[:, 0]
             weights["mz"] = mass * metal
-        add(gas_spheres.sums(chunk["Coordinates"][sel], weights))
+        add(gas_spheres.sums(chunk["Coordinates"][sel], weights, options.threads))
+    # dark matter and stars carry only their mass: one pass over every particle, no selection
     for ptype, key in ((1, "mdm"), (4, "mstar")):
         for chunk in snap.iter_fields(ptype, ["Coordinates", "Masses"], options.chunk_particles):
-            sel = r200_spheres.select(chunk["Coordinates"], options.threads)
-            mass = chunk["Masses"][sel].astype(float) * hdr.mass_to_msun
-            add(r200_spheres.sums(chunk["Coordinates"][sel], {key: mass}))
+            masses = {key: chunk["Masses"] * hdr.mass_to_msun}
+            add(r200_spheres.sums(chunk["Coordinates"], masses, options.threads))
     has_stars = hdr.num_part_total[4] > 0
 
     def total(key: str) -> np.ndarray:

@@ -70,6 +70,14 @@ def test_star_forming_gas_excluded_from_y_by_default(tmp_path):
     assert default["Mgas200c"] == pytest.approx(included["Mgas200c"])
 
 
+def test_thread_count_changes_nothing_but_rounding(mock_snapshot):
+    snap, cat, _, _ = mock_snapshot["SIMBA"]
+    one = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=12.3, threads=1))
+    two = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=12.3, threads=2))
+    for col in ("Y200c", "Mgas200c", "Mdm200c", "Mstar200c", "T_mw200c"):
+        np.testing.assert_allclose(np.asarray(two[col]), np.asarray(one[col]), rtol=1e-12)
+
+
 def test_chunked_files_and_small_chunks_give_the_same_result(tmp_path):
     one = measure_halos(*write_sphere_halo(tmp_path / "one", seed=9)[:2],
                         IngestOptions(log10_mass_min_msun=10.0))
@@ -126,8 +134,8 @@ def test_apertures_periodic_wrap():
     assert out["n@a"][0] == 3 and out["n@b"][0] == 1
 
 
-@pytest.mark.parametrize("n_cells", [None, 1, 7, 64])
-def test_apertures_match_brute_force(n_cells):
+@pytest.mark.parametrize("n_cells, threads", [(None, 1), (1, 1), (7, 2), (64, 2)])
+def test_apertures_match_brute_force(n_cells, threads):
     rng = np.random.default_rng(11)
     box = 1000.0
     centres = rng.uniform(0, box, (40, 3))
@@ -139,9 +147,9 @@ def test_apertures_match_brute_force(n_cells):
     d -= box * np.round(d / box)
     dist = np.sqrt((d**2).sum(axis=2))
     inside = dist <= radii[None, :]
-    near = spheres.select(pos)
+    near = spheres.select(pos, threads)
     np.testing.assert_array_equal(near, np.flatnonzero(inside.any(axis=1)))
-    sums = spheres.sums(pos[near], {"w": w[near]})
+    sums = spheres.sums(pos[near], {"w": w[near]}, threads)
     np.testing.assert_allclose(sums["w@r"], (inside * w[:, None]).sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(sums["w@half"], ((dist <= 0.5 * radii) * w[:, None]).sum(axis=0),
                                rtol=1e-12)
