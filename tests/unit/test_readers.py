@@ -1,6 +1,8 @@
 """Readers of the real formats, and bad inputs: each error names the file and the field, and the
 ingest CLI leaves no output behind."""
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
@@ -139,3 +141,38 @@ def test_params_file_round_trip_and_errors(tmp_path):
         read_simulation_params(p)
     with pytest.raises(InputFileError, match="does not exist"):
         read_simulation_params(tmp_path / "nope.txt")
+
+
+def test_tng_public_layout_and_globs(tmp_path):
+    """IllustrisTNG public data: <sim>/output/snapdir_099/snap_099.<i>.hdf5, chunked."""
+    from pipeline.config import validate_config
+    from pipeline.errors import ConfigError
+    from pipeline.io.layout import catalog_path, snapshot_path
+
+    data = {"root": str(tmp_path), "layout": "tng"}
+    snap = Path(snapshot_path(data, "IllustrisTNG", "TNG50-4", 99))
+    cat = Path(catalog_path(data, "IllustrisTNG", "TNG50-4", 99))
+    assert snap == tmp_path / "TNG50-4/output/snapdir_099/snap_099.hdf5"
+    assert cat == tmp_path / "TNG50-4/output/groups_099/fof_subhalo_tab_099.hdf5"
+    from conftest import write_sphere_halo
+
+    written_snap, written_cat, _ = write_sphere_halo(tmp_path / "tmp", n_files=2)
+    snap.parent.mkdir(parents=True)
+    cat.parent.mkdir(parents=True)
+    for i in range(2):
+        (written_snap.parent / f"snap_033.{i}.hdf5").rename(snap.parent / f"snap_099.{i}.hdf5")
+        (written_cat.parent / f"fof_subhalo_tab_033.{i}.hdf5").rename(
+            cat.parent / f"fof_subhalo_tab_099.{i}.hdf5")
+    t = measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0))
+    assert len(t) == 1 and len(t.meta["snapshot_files"]) == 2
+    # globs are matched against the simulation directories; an empty match names the directory
+    (tmp_path / "TNG50-3").mkdir()
+    cfg = {"study": "s", "data": {"kind": "camels", "root": str(tmp_path), "layout": "tng",
+                                  "suites": {"TNG": ["TNG50-*"], "Other": ["TNG300-*"]}},
+           "train_suites": ["TNG"], "holdout_suites": ["Other"],
+           "targets": [{"name": "t", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": 0.6}],
+           "features": ["c_gas"], "rank": {"top_k": 1}}
+    with pytest.raises(ConfigError, match=r"'TNG300-\*' of suite Other matches no directory"):
+        validate_config(cfg)
+    cfg["data"]["suites"]["Other"] = ["TNG100-1"]
+    assert validate_config(cfg)["data"]["suites"]["TNG"] == ["TNG50-3", "TNG50-4"]
