@@ -13,9 +13,17 @@ table (at most 0.5 MB).
 from __future__ import annotations
 
 import contextlib
+import os
 
 import numpy as np
-from numba import get_num_threads, njit, prange, set_num_threads
+
+# numba caches compiled kernels beside this file; where the installed package is read-only (a
+# shared software environment on a cluster) it would recompile in every job, so use a user cache
+if "NUMBA_CACHE_DIR" not in os.environ and not os.access(os.path.dirname(__file__), os.W_OK):
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "scaling-pipeline", "numba")
+
+from numba import get_num_threads, njit, prange, set_num_threads  # noqa: E402
 
 __all__ = ["HaloApertures"]
 
