@@ -20,9 +20,8 @@ from .apertures import HaloApertures
 from .columns import HALO_COLUMNS
 from .errors import DataError
 from .io.gadget import GroupCatalog, Snapshot
-from .mock.particles import G_MPC_KM2_S2_MSUN
 from .physics.gas import compton_y_mpc2, temperature_k
-from .physics.nfw import concentration_from_vmax_ratio
+from .physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from .provenance import provenance
 
 __all__ = ["IngestOptions", "measure_halos"]

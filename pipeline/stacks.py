@@ -30,8 +30,8 @@ from .io.profiles import (
     read_simulation_table,
     read_snapshot_redshifts,
 )
-from .mock.population import duffy08_concentration, r500_over_r200
 from .physics.cosmology import flat_lcdm, halo_radius_mpc
+from .physics.nfw import duffy08_concentration, r500_over_r200
 from .physics.profiles import compton_y_from_pressure_mpc2, enclosed_integral
 from .provenance import provenance
 

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..physics.nfw import nfw_mu
+from ..physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu
 
 __all__ = [
     "sample_nfw_radii",
     "sample_hernquist_radii",
     "isotropic_offsets",
     "hydrostatic_sigma2_km2_s2",
-    "G_MPC_KM2_S2_MSUN",
 ]
-
-#: Newton's constant in Mpc (km/s)^2 / Msun.
-G_MPC_KM2_S2_MSUN = 4.300917270e-9
 
 _Y_TABLE = np.concatenate([[0.0], np.geomspace(1e-5, 500.0, 4000)])
 _MU_TABLE = nfw_mu(_Y_TABLE)

@@ -12,16 +12,14 @@ import numpy as np
 from astropy.cosmology import FlatLambdaCDM
 
 from ..physics.cosmology import halo_radius_mpc
-from ..physics.nfw import nfw_mu
+from ..physics.nfw import duffy08_concentration
 from .suites import SuiteModel
 
 __all__ = [
     "HaloPopulation",
     "draw_halo_masses",
-    "duffy08_concentration",
     "moster13_stellar_fraction",
     "draw_population",
-    "r500_over_r200",
 ]
 
 
@@ -71,11 +69,6 @@ def draw_halo_masses(
     return 10 ** np.interp(rng.uniform(0, cdf[-1], n), cdf, log_m)
 
 
-def duffy08_concentration(m200c_msun: np.ndarray, redshift: float, h: float) -> np.ndarray:
-    """Mean c200c(M, z) of Duffy et al. (2008, Table 1, full sample, 200c)."""
-    return 5.71 * (np.asarray(m200c_msun) * h / 2.0e12) ** -0.084 * (1.0 + redshift) ** -0.47
-
-
 def moster13_stellar_fraction(m200c_msun: np.ndarray, redshift: float) -> np.ndarray:
     """Mean M*/M of Moster, Naab & White (2013, Eqs. 2, 11-14)."""
     zf = redshift / (1.0 + redshift)
@@ -85,18 +78,6 @@ def moster13_stellar_fraction(m200c_msun: np.ndarray, redshift: float) -> np.nda
     gamma = 0.608 + 0.329 * zf
     x = np.asarray(m200c_msun) / 10**log_m1
     return 2.0 * norm / (x**-beta + x**gamma)
-
-
-def r500_over_r200(c200c: np.ndarray) -> np.ndarray:
-    """R500c / R200c of an NFW halo: root of m(c x) / m(c) = (500/200) x^3, by bisection."""
-    c = np.asarray(c200c, dtype=float)
-    lo, hi = np.full_like(c, 0.2), np.ones_like(c)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        above = nfw_mu(c * mid) / nfw_mu(c) > 2.5 * mid**3
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    return 0.5 * (lo + hi)
 
 
 def _correlated_normal(rng, base: np.ndarray, rho: float) -> np.ndarray:

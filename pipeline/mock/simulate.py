@@ -15,15 +15,14 @@ from ..io.gadget_writer import write_group_catalog, write_snapshot
 from ..io.tables import write_table
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.gas import GAMMA, internal_energy_km2_s2
-from ..physics.nfw import nfw_mu, vmax_over_v200
+from ..physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu, r500_over_r200, vmax_over_v200
 from .particles import (
-    G_MPC_KM2_S2_MSUN,
     hydrostatic_sigma2_km2_s2,
     isotropic_offsets,
     sample_hernquist_radii,
     sample_nfw_radii,
 )
-from .population import HaloPopulation, draw_population, r500_over_r200
+from .population import HaloPopulation, draw_population
 from .suites import suite_model
 
 __all__ = ["MockOptions", "simulation_rng", "write_mock_snapshot"]

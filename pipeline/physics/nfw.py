@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import interp1d
 
-__all__ = ["nfw_mu", "nfw_enclosed_fraction", "vmax_over_v200", "concentration_from_vmax_ratio"]
+__all__ = [
+    "G_MPC_KM2_S2_MSUN", "nfw_mu", "nfw_enclosed_fraction", "vmax_over_v200",
+    "concentration_from_vmax_ratio", "duffy08_concentration", "r500_over_r200",
+]
+
+#: Newton's constant in Mpc (km/s)^2 / Msun.
+G_MPC_KM2_S2_MSUN = 4.300917270e-9
 
 #: x_max / r_s of the NFW circular-velocity peak (root of ln(1+x) = x(1+2x)/(1+x)^2).
 _X_VMAX = 2.162581587064612
@@ -43,3 +49,20 @@ def concentration_from_vmax_ratio(ratio: np.ndarray) -> np.ndarray:
     below the NFW minimum, the result is NaN (a halo that is not NFW-like), never clipped.
     """
     return np.asarray(_RATIO_TO_C(np.asarray(ratio, dtype=float)), dtype=float)
+
+
+def duffy08_concentration(m200c_msun: np.ndarray, redshift: float, h: float) -> np.ndarray:
+    """Mean c200c(M, z) of Duffy et al. (2008, Table 1, full sample, 200c)."""
+    return 5.71 * (np.asarray(m200c_msun) * h / 2.0e12) ** -0.084 * (1.0 + redshift) ** -0.47
+
+
+def r500_over_r200(c200c: np.ndarray) -> np.ndarray:
+    """R500c / R200c of an NFW halo: root of m(c x) / m(c) = (500/200) x^3, by bisection."""
+    c = np.asarray(c200c, dtype=float)
+    lo, hi = np.full_like(c, 0.2), np.ones_like(c)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        above = nfw_mu(c * mid) / nfw_mu(c) > 2.5 * mid**3
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return 0.5 * (lo + hi)

@@ -5,15 +5,10 @@ import pytest
 
 from pipeline.io.gadget import Snapshot
 from pipeline.mock.parameters import latin_hypercube_params
-from pipeline.mock.population import (
-    draw_halo_masses,
-    duffy08_concentration,
-    moster13_stellar_fraction,
-    r500_over_r200,
-)
+from pipeline.mock.population import draw_halo_masses, moster13_stellar_fraction
 from pipeline.mock.suites import suite_model
 from pipeline.physics.cosmology import flat_lcdm
-from pipeline.physics.nfw import nfw_mu
+from pipeline.physics.nfw import duffy08_concentration, nfw_mu, r500_over_r200
 
 
 def test_mass_function_abundance_in_a_camels_box():
