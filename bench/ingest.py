@@ -6,7 +6,9 @@ cache).
 
 The snapshot is written once by the mock (CAMELS resolution and layout) to bench/_data/ and reused.
 Each ingest runs in a fresh process whose peak RSS is read with wait4. "cold" is the first call
-in a process (it includes numba's start-up, ~0.8 s); "steady" a second call in the same process.
+in a process (it includes loading the compiled kernels from numba's cache, ~0.7 s); "steady" a
+second call in the same process. The next chunk is read by a background thread while the kernels
+run, so the steady state is bound by the kernels (~30 ns per particle), not by h5py.
 Last line: ``ingest: particles_per_s=<N> ratio_to_raw_read=<R> peak_rss_mb=<M>`` (steady state).
 """
 

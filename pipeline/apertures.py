@@ -1,13 +1,16 @@
 """Spherical apertures around haloes in a periodic box, in one compiled pass over the particles.
 
 A periodic KD-tree over a full CAMELS snapshot (16.7 M gas particles) takes ~7 s to build, yet the
-haloes occupy a small part of the box. Here the box is cut into a grid; each grid cell that
-overlaps a halo's search sphere lists that halo (a compressed sparse-row table over the marked
-cells only). A compiled kernel (numba) visits every particle once: wraps it into the box, finds its
-cell, and tests it against the few haloes of that cell. Per-particle quantities (temperature, Y)
-are then computed only for the particles inside some sphere, and a second kernel adds them to the
-per-halo, per-aperture sums. Memory: the chunk's arrays plus 4 n_cells^3 bytes for the cell
-table (at most 0.5 MB).
+haloes occupy a small part of the box. Here the box is cut into a grid of about one median search
+radius per cell (at most 128^3); each cell that meets a halo's search sphere lists that halo
+(a compressed sparse-row table over those cells only), with a bit mask of the apertures that hold
+the whole cell. A compiled kernel (numba) visits every particle once: wraps it into the box,
+finds its cell through a two-level table (coarse cells, then blocks of fine cells only where
+haloes are), tests it against the few haloes of that cell and adds its weights to the per-halo,
+per-aperture sums (fixed blocks of particles per thread, so results do not depend on
+scheduling). Gas thermodynamics are fused into the same pass (:mod:`pipeline.gas_apertures`).
+Memory: the chunk's arrays, the partial sums (threads x haloes x apertures x weights doubles)
+and the cell table (well under 1 MB for a CAMELS box).
 """
 
 from __future__ import annotations
@@ -28,8 +31,18 @@ from numba import get_num_threads, njit, prange, set_num_threads  # noqa: E402
 __all__ = ["HaloApertures"]
 
 
-@njit(cache=True, nogil=True)
-def _cell_of(x, y, z, box, inv_cell, n):
+#: fine cells per side of a coarse cell. Particles come in no spatial order (Subfind orders them
+#: by halo, and within a halo by binding energy), so the kernels are bound by random access to
+#: the cell table: a flat 128^3 table (8 MB) misses the cache. Instead a coarse table (at most
+#: 32^3 int32) points to blocks of COARSE^3 fine cells kept only where haloes are; together they
+#: fit in the L2 cache.
+COARSE = 4
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot_of(x, y, z, box, inv_cell, n, coarse_block, block_slot):
+    """Slot of the cell holding (x, y, z) in the cell table (-1: no halo near), and the position
+    wrapped into the box."""
     # snapshots store positions inside the box: the (slow) floor-modulo only for the rare others
     if x < 0.0 or x >= box:
         x = x % box
@@ -40,7 +53,10 @@ def _cell_of(x, y, z, box, inv_cell, n):
     ix = min(int(x * inv_cell), n - 1)
     iy = min(int(y * inv_cell), n - 1)
     iz = min(int(z * inv_cell), n - 1)
-    return (ix * n + iy) * n + iz, x, y, z
+    blk = coarse_block[ix // COARSE, iy // COARSE, iz // COARSE]
+    if blk < 0:
+        return -1, x, y, z
+    return block_slot[blk, ((ix % COARSE) * COARSE + iy % COARSE) * COARSE + iz % COARSE], x, y, z
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -50,33 +66,40 @@ def _min_image(d, box):
     return d - box * (d > 0.5 * box) + box * (d < -0.5 * box)
 
 
-@njit(cache=True, nogil=True)
-def _distance2(x, y, z, centres, h, box):
-    """Squared minimum-image distance of (x, y, z) from the centre of halo h."""
-    dx = _min_image(x - centres[h, 0], box)
-    dy = _min_image(y - centres[h, 1], box)
-    dz = _min_image(z - centres[h, 2], box)
-    return dx * dx + dy * dy + dz * dz
+@njit(cache=True, nogil=True, inline="always")
+def _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box):
+    """Bit mask of the apertures of the halo of cell-table entry ``k`` that hold (x, y, z)."""
+    h = slot_halo[k]
+    n_ap = r2.shape[1]
+    inside = slot_inside[k]
+    if inside != (1 << n_ap) - 1:
+        dx = _min_image(x - centres[h, 0], box)
+        dy = _min_image(y - centres[h, 1], box)
+        dz = _min_image(z - centres[h, 2], box)
+        d2 = dx * dx + dy * dy + dz * dz
+        for a in range(n_ap):
+            inside |= (d2 <= r2[h, a]) << a
+    return inside
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _select_kernel(pos, box, inv_cell, n, cell_slot, slot_start, slot_halo, centres, r2_search):
+def _select_kernel(pos, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, slot_inside,
+                   centres, r2):
     out = np.zeros(pos.shape[0], dtype=np.bool_)
     for i in prange(pos.shape[0]):  # particles are independent: the result does not depend on threads
-        flat, x, y, z = _cell_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n)
-        s = cell_slot[flat]
+        s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block, block_slot)
         if s < 0:
             continue
-        hit = False
         for k in range(slot_start[s], slot_start[s + 1]):
-            hit |= _distance2(x, y, z, centres, slot_halo[k], box) <= r2_search[slot_halo[k]]
-        out[i] = hit
+            if _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box):
+                out[i] = True
+                break
     return out
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _accumulate_kernel(pos, weights, box, inv_cell, n, cell_slot, slot_start, slot_halo,
-                       centres, r2, n_blocks):
+def _accumulate_kernel(pos, weights, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo,
+                       slot_inside, centres, r2, n_blocks):
     # fixed blocks of particles, each with its own partial sums: deterministic for a given
     # n_blocks, whatever the scheduling of the threads
     n_halo, n_ap = r2.shape
@@ -85,17 +108,18 @@ def _accumulate_kernel(pos, weights, box, inv_cell, n, cell_slot, slot_start, sl
     partial = np.zeros((n_blocks, n_halo, n_ap, n_w))
     for b in prange(n_blocks):
         for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
-            flat, x, y, z = _cell_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n)
-            s = cell_slot[flat]
+            s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
+                                  block_slot)
             if s < 0:
                 continue
             for k in range(slot_start[s], slot_start[s + 1]):
+                inside = _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box)
                 h = slot_halo[k]
-                d2 = _distance2(x, y, z, centres, h, box)
                 for a in range(n_ap):
-                    if d2 <= r2[h, a]:
-                        for w in range(n_w):
-                            partial[b, h, a, w] += weights[w, i]
+                    # adding zero is cheaper than a branch mispredicted at random sphere edges
+                    held = 1.0 * ((inside >> a) & 1)
+                    for w in range(n_w):
+                        partial[b, h, a, w] += held * weights[w, i]
     return partial.sum(axis=0)
 
 
@@ -118,9 +142,8 @@ class HaloApertures:
     centres : (h, 3) array, halo centres in code length units (ckpc/h).
     apertures : aperture name -> (h,) radius of each halo's sphere, same units.
     box : periodic box side, same units.
-    n_cells : grid cells per side (default: a quarter of the box over the median search radius,
-        between 8 and 48, so that the cell table stays in the CPU cache: the kernel is bound by
-        the random access to it).
+    n_cells : grid cells per side (default: the box over the median search radius, between 8
+        and 128: smaller cells mean fewer distance tests, a larger table more cache misses).
     """
 
     def __init__(self, centres: np.ndarray, apertures: dict[str, np.ndarray], box: float,
@@ -131,40 +154,69 @@ class HaloApertures:
         radii = np.column_stack([np.asarray(apertures[a], dtype=np.float64) for a in self.names])
         if radii.shape[0] != len(self.centres):
             raise ValueError("every aperture needs one radius per halo")
+        if radii.shape[1] > 30:
+            raise ValueError("at most 30 apertures (one bit each in the cell table)")
         if np.any(~(radii > 0)):
             raise ValueError("aperture radii must be positive")
         self.r2 = np.ascontiguousarray(radii**2)
         r_search = radii.max(axis=1)
         self.r2_search = r_search**2
         if n_cells is None:
-            n_cells = int(np.clip(self.box / (4 * max(np.median(r_search), 1e-12)), 8, 48))
+            n_cells = int(np.clip(self.box / max(np.median(r_search), 1e-12), 8, 128))
         self.n = int(n_cells)
         self.inv_cell = self.n / self.box
-        # every (cell, halo) pair whose cell overlaps the halo's bounding box, built without a
-        # Python loop: per halo an (Lx, Ly, Lz) block of cells, wrapped periodically
+        self._build_cell_table(r_search)
+
+    def _build_cell_table(self, r_search: np.ndarray) -> None:
+        """Every (cell, halo) pair whose cell meets the halo's search sphere, with a bit mask of
+        the apertures that contain the whole cell (their particles need no distance test).
+        Built without a Python loop: per halo an (Lx, Ly, Lz) block of cells of its bounding box,
+        in unwrapped cell indices (so the geometry needs no periodic images), wrapped at the end."""
+        n, cell = self.n, self.box / self.n
         lo = np.floor((self.centres - r_search[:, None]) * self.inv_cell).astype(np.int64)
         hi = np.floor((self.centres + r_search[:, None]) * self.inv_cell).astype(np.int64)
-        extent = np.minimum(hi - lo + 1, self.n)  # a sphere wider than the box covers each cell once
+        extent = np.minimum(hi - lo + 1, n)
+        # a sphere about as wide as the box: its block covers each cell once, no pruning
+        wide = (hi - lo + 1 >= n).any(axis=1)
         count = extent.prod(axis=1)
         halo_all = np.repeat(np.arange(len(count), dtype=np.int64), count)
         k = np.arange(count.sum(), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-        ex, ey, ez = (extent[halo_all, d] for d in range(3))
-        ix = (lo[halo_all, 0] + k // (ey * ez)) % self.n
-        iy = (lo[halo_all, 1] + (k // ez) % ey) % self.n
-        iz = (lo[halo_all, 2] + k % ez) % self.n
-        cells_all = (ix * self.n + iy) * self.n + iz
+        ey, ez = extent[halo_all, 1], extent[halo_all, 2]
+        idx = np.stack([lo[halo_all, 0] + k // (ey * ez), lo[halo_all, 1] + (k // ez) % ey,
+                        lo[halo_all, 2] + k % ez])
+        # nearest and farthest point of each cell from the centre; cells are widened by a hair
+        # so that rounding in a particle's cell index cannot put it outside its cell's bounds
+        eps = 1e-9 * cell
+        below = idx * cell - eps - self.centres[halo_all].T
+        above = below + cell + 2 * eps
+        near2 = (np.maximum(0.0, np.maximum(below, -above)) ** 2).sum(axis=0)
+        far2 = (np.maximum(np.abs(below), np.abs(above)) ** 2).sum(axis=0)
+        useful = wide[halo_all] | (near2 <= self.r2_search[halo_all])
+        contained = (far2[:, None] <= self.r2[halo_all]) & ~wide[halo_all, None]
+        mask = (contained.astype(np.int64) << np.arange(self.r2.shape[1])).sum(axis=1)
+        idx, halo_all, mask = idx[:, useful] % n, halo_all[useful], mask[useful]
+        cells_all = (idx[0] * n + idx[1]) * n + idx[2]
         order = np.argsort(cells_all, kind="stable")
-        cells_all, halo_all = cells_all[order], halo_all[order]
+        cells_all = cells_all[order]
         unique_cells, starts = np.unique(cells_all, return_index=True)
-        self.cell_slot = np.full(self.n**3, -1, dtype=np.int32)
-        self.cell_slot[unique_cells] = np.arange(len(unique_cells), dtype=np.int32)
         self.slot_start = np.append(starts, len(cells_all)).astype(np.int64)
-        self.slot_halo = halo_all
-        self.volume_fraction = len(unique_cells) / self.n**3
+        self.slot_halo = halo_all[order]
+        self.slot_inside = mask[order].astype(np.int32)
+        self.volume_fraction = len(unique_cells) / n**3
+        ix, iy, iz = unique_cells // (n * n), (unique_cells // n) % n, unique_cells % n
+        nc = -(-n // COARSE)
+        coarse_flat = ((ix // COARSE) * nc + iy // COARSE) * nc + iz // COARSE
+        blocks, block_of = np.unique(coarse_flat, return_inverse=True)
+        self.coarse_block = np.full(nc**3, -1, dtype=np.int32)
+        self.coarse_block[blocks] = np.arange(len(blocks), dtype=np.int32)
+        self.coarse_block = self.coarse_block.reshape(nc, nc, nc)
+        self.block_slot = np.full((len(blocks), COARSE**3), -1, dtype=np.int32)
+        fine = ((ix % COARSE) * COARSE + iy % COARSE) * COARSE + iz % COARSE
+        self.block_slot[block_of, fine] = np.arange(len(unique_cells), dtype=np.int32)
 
     def _grid(self):
-        return (self.box, self.inv_cell, self.n, self.cell_slot, self.slot_start, self.slot_halo,
-                self.centres)
+        return (self.box, self.inv_cell, self.n, self.coarse_block, self.block_slot, self.slot_start,
+                self.slot_halo, self.slot_inside, self.centres)
 
     def select(self, positions: np.ndarray, threads: int = 1) -> np.ndarray:
         """Indices of the particles inside at least one halo's largest aperture. ``positions``
@@ -173,7 +225,11 @@ class HaloApertures:
         if len(positions) == 0 or len(self.centres) == 0:
             return np.zeros(0, dtype=np.int64)
         with _threads(threads):
-            inside = _select_kernel(np.ascontiguousarray(positions), *self._grid(), self.r2_search)
+            # one aperture, the search sphere, which holds a cell when any aperture does
+            box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = self._grid()
+            inside = _select_kernel(np.ascontiguousarray(positions), box, inv_cell, n, coarse_block,
+                                    block_slot, start, halo, (self.slot_inside != 0).astype(np.int32),
+                                    centres, self.r2_search[:, None])
         return np.flatnonzero(inside)
 
     def sums(self, positions: np.ndarray, weights: dict[str, np.ndarray],
@@ -183,7 +239,9 @@ class HaloApertures:
         particles are summed in that many blocks (results equal to rounding)."""
         out = np.zeros((len(self.centres), len(self.names), len(weights)))
         if len(positions) and len(self.centres):
-            w = np.ascontiguousarray(np.vstack([np.asarray(v, dtype=np.float64) for v in weights.values()]))
+            columns = [np.asarray(v, dtype=np.float64) for v in weights.values()]
+            # one weight (dark matter, stars): a view, not a copy
+            w = columns[0].reshape(1, -1) if len(columns) == 1 else np.vstack(columns)
             with _threads(threads):
                 out = _accumulate_kernel(np.ascontiguousarray(positions), w, *self._grid(), self.r2,
                                          max(1, threads))

@@ -2,8 +2,10 @@
 
 Apertures are spheres of R200c and R500c (from the catalog) around ``GroupPos``, filled by a
 periodic neighbour search over *all* particles of each type, not only FoF members. Particles are
-streamed in chunks of ``chunk_particles``; per-halo sums are accumulated across chunks, so memory is
-bounded by the chunk size plus per-halo accumulators.
+streamed in chunks of ``chunk_particles``, the next chunk read by a background thread while the
+compiled kernels (which release the GIL) work on the current one; per-halo sums are accumulated
+across chunks, so memory is bounded by two chunks plus per-halo accumulators, whatever the
+snapshot size (peak RSS ~0.5 GB at the default 2e6 particles per chunk, most of it libraries).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from astropy.table import Table
 from .apertures import HaloApertures
 from .columns import HALO_COLUMNS
 from .errors import DataError
+from .gas_apertures import gas_sums
 from .io.gadget import GroupCatalog, Snapshot
-from .physics.gas import compton_y_mpc2, temperature_k
+from .io.prefetch import prefetch
 from .physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from .provenance import provenance
 
@@ -111,27 +114,17 @@ def measure_halos(
                   "StarFormationRate"] + ([z_field] if z_field else [])
     if hdr.num_part_total[0] == 0:
         raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0): Y undefined")
-    for chunk in snap.iter_fields(0, gas_fields, options.chunk_particles):
-        sel = gas_spheres.select(chunk["Coordinates"], options.threads)
-        mass = chunk["Masses"][sel].astype(float) * hdr.mass_to_msun
-        xe = chunk["ElectronAbundance"][sel].astype(float)
-        temp = temperature_k(chunk["InternalEnergy"][sel].astype(float), xe)
-        star_forming = chunk["StarFormationRate"][sel] > 0
-        y = compton_y_mpc2(mass, xe, temp)
-        if not options.star_forming_gas_in_y:
-            y = np.where(star_forming, 0.0, y)
-        mass_hot = np.where(star_forming, 0.0, mass)
-        weights = {"mgas": mass, "y": y, "mhot": mass_hot, "mhot_t": mass_hot * temp,
-                   "ngas": np.ones(len(mass))}
-        if z_field:
-            metal = chunk[z_field][sel].astype(float)
-            if metal.ndim == 2:
-                metal = metal[:, 0]
-            weights["mz"] = mass * metal
-        add(gas_spheres.sums(chunk["Coordinates"][sel], weights, options.threads))
+    for chunk in prefetch(snap.iter_fields(0, gas_fields, options.chunk_particles)):
+        metal = chunk[z_field] if z_field else None
+        if metal is not None and metal.ndim == 2:
+            metal = metal[:, 0]  # SIMBA-style: total metal mass fraction, then species
+        add(gas_sums(gas_spheres, chunk["Coordinates"], chunk["Masses"], chunk["InternalEnergy"],
+                     chunk["ElectronAbundance"], chunk["StarFormationRate"], metal,
+                     hdr.mass_to_msun, options.star_forming_gas_in_y, options.threads))
     # dark matter and stars carry only their mass: one pass over every particle, no selection
     for ptype, key in ((1, "mdm"), (4, "mstar")):
-        for chunk in snap.iter_fields(ptype, ["Coordinates", "Masses"], options.chunk_particles):
+        for chunk in prefetch(snap.iter_fields(ptype, ["Coordinates", "Masses"],
+                                               options.chunk_particles)):
             masses = {key: chunk["Masses"] * hdr.mass_to_msun}
             add(r200_spheres.sums(chunk["Coordinates"], masses, options.threads))
     has_stars = hdr.num_part_total[4] > 0

@@ -19,6 +19,8 @@ __all__ = [
     "electron_count",
     "compton_y_mpc2",
     "Y_PER_ELECTRON_KELVIN_MPC2",
+    "KELVIN_PER_MU_KM2_S2",
+    "ELECTRONS_PER_MSUN_PER_XE",
     "thermal_to_electron_pressure",
 ]
 
@@ -27,6 +29,11 @@ GAMMA = 5.0 / 3.0
 _M_P_KG = const.m_p.to_value(u.kg)
 _K_B = const.k_B.to_value(u.J / u.K)
 _MSUN_KG = const.M_sun.to_value(u.kg)
+
+#: T [K] per mu per u [(km/s)^2]: T = this x mu x u (ideal monatomic gas).
+KELVIN_PER_MU_KM2_S2 = (GAMMA - 1.0) * 1.0e6 * _M_P_KG / _K_B
+#: free electrons per Msun of gas per unit electron abundance x_e: N_e = this x x_e x m [Msun].
+ELECTRONS_PER_MSUN_PER_XE = X_H * _MSUN_KG / _M_P_KG
 
 #: sigma_T k_B / (m_e c^2) in Mpc^2 per (electron x Kelvin): Y = this x sum_i N_e,i T_i.
 Y_PER_ELECTRON_KELVIN_MPC2 = (
@@ -43,9 +50,8 @@ def temperature_k(
     internal_energy_km2_s2: np.ndarray, electron_abundance: np.ndarray, x_h: float = X_H
 ) -> np.ndarray:
     """Gas temperature [K] from specific internal energy u [(km/s)^2]: T = (gamma-1) u mu m_p / k_B."""
-    u_si = np.asarray(internal_energy_km2_s2, dtype=float) * 1.0e6
     mu = mean_molecular_weight(electron_abundance, x_h)
-    return (GAMMA - 1.0) * u_si * mu * _M_P_KG / _K_B
+    return KELVIN_PER_MU_KM2_S2 * mu * np.asarray(internal_energy_km2_s2, dtype=float)
 
 
 def internal_energy_km2_s2(

@@ -153,3 +153,52 @@ def test_apertures_match_brute_force(n_cells, threads):
     np.testing.assert_allclose(sums["w@r"], (inside * w[:, None]).sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(sums["w@half"], ((dist <= 0.5 * radii) * w[:, None]).sum(axis=0),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("sf_in_y, with_metals, threads", [(False, True, 1), (True, False, 2)])
+def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):
+    """The compiled gas kernel (search and thermodynamics fused) against the numpy functions of
+    pipeline.physics.gas applied to a brute-force selection."""
+    from pipeline.gas_apertures import gas_sums
+    from pipeline.physics.gas import compton_y_mpc2, temperature_k
+
+    rng = np.random.default_rng(5)
+    box, n = 500.0, 30000
+    centres = rng.uniform(0, box, (12, 3))
+    radii = rng.uniform(10, 80, 12)
+    pos = rng.uniform(0, box, (n, 3)).astype(np.float32)
+    mass = rng.uniform(0.5, 1.5, n).astype(np.float32)
+    u_km2_s2 = 10 ** rng.uniform(2, 6, n).astype(np.float32)
+    xe = rng.uniform(0.5, 1.2, n).astype(np.float32)
+    sfr = np.where(rng.uniform(size=n) < 0.2, 1.0, 0.0).astype(np.float32)
+    metal = rng.uniform(0, 0.03, n).astype(np.float32) if with_metals else None
+    to_msun = 1.49e10
+    spheres = HaloApertures(centres, {"r": radii, "half": 0.5 * radii}, box)
+    out = gas_sums(spheres, pos, mass, u_km2_s2, xe, sfr, metal, to_msun, sf_in_y, threads)
+
+    d = pos[:, None, :].astype(float) - centres[None]
+    d -= box * np.round(d / box)
+    dist = np.sqrt((d**2).sum(axis=2))
+    m = mass.astype(float) * to_msun
+    temp = temperature_k(u_km2_s2, xe)
+    y = compton_y_mpc2(m, xe, temp)
+    if not sf_in_y:
+        y = np.where(sfr > 0, 0.0, y)
+    hot = np.where(sfr > 0, 0.0, m)
+    expected = {"mgas": m, "y": y, "mhot": hot, "mhot_t": hot * temp, "ngas": np.ones(n),
+                "mz": m * metal.astype(float) if with_metals else np.zeros(n)}
+    for ap, scale in (("r", 1.0), ("half", 0.5)):
+        inside = dist <= scale * radii[None, :]
+        assert inside.sum() > 100
+        for name, w in expected.items():
+            np.testing.assert_allclose(out[f"{name}@{ap}"], (inside * w[:, None]).sum(axis=0),
+                                       rtol=1e-9, err_msg=f"{name}@{ap}")
+
+
+def test_gas_sums_reject_misshapen_fields():
+    from pipeline.gas_apertures import gas_sums
+
+    spheres = HaloApertures(np.array([[5.0, 5, 5]]), {"r": np.array([1.0])}, 10.0)
+    ones = np.ones(4)
+    with pytest.raises(ValueError, match="metallicity has shape"):
+        gas_sums(spheres, np.ones((4, 3)), ones, ones, ones, ones, np.ones((4, 2)), 1.0)
