@@ -1,10 +1,24 @@
 """Rank: which halo properties explain the deviation from a self-similar relation.
 
 A random forest predicts the residual y - slope * x from the candidate features on the training
-suites. Importances: impurity (mean decrease, with its spread over trees) and permutation (drop in
-R^2 on a held-out split, mean and std over repeats). Top-k rule: the k features with the largest
-mean permutation importance (impurity importance is biased towards continuous, high-variance
-features; permutation on unseen data is not).
+suites, in K-fold cross-validation (``folds`` forests, each scored on the fold it did not see).
+
+Importances, all measured on held-out folds:
+
+- permutation: drop in R^2 when one feature is shuffled (``repeats`` shuffles per fold); mean and
+  a 68% interval over the folds x repeats values (percentiles);
+- grouped permutation: the same with every feature of a correlated group shuffled together.
+  Shuffling one of two strongly correlated features barely hurts a forest (the other stands in),
+  so both look unimportant alone; the group's importance shows what they carry together;
+- impurity (mean decrease over the trees of the folds' forests), for reference only: it is biased
+  towards continuous, high-variance features.
+
+Correlated groups: features joined (single linkage) when |Spearman rho| >= ``group_threshold``.
+
+Top-k rule: walk the features by decreasing mean permutation importance; take a feature when its
+68% interval lies above zero and no feature of its correlated group was taken already (its
+partners add little that it does not carry, and they would make SR's search redundant), or when
+it is the group's representative by grouped importance; stop at ``top_k``.
 """
 
 from __future__ import annotations
@@ -14,75 +28,164 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from astropy.table import Table
+from scipy.stats import spearmanr
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.inspection import permutation_importance
-from sklearn.model_selection import train_test_split
+from sklearn.metrics import r2_score
+from sklearn.model_selection import KFold
 
 from .errors import DataError
 from .provenance import provenance
 
-__all__ = ["RankOptions", "rank_features"]
+__all__ = ["RankOptions", "rank_features", "correlated_groups"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RankOptions:
-    n_estimators: int = 300
+    """Options of the ranking stage.
+
+    n_estimators: trees per forest. top_k: features passed to symbolic regression (at most).
+    repeats: shuffles per feature and fold. folds: cross-validation folds (>= 2).
+    group_threshold: |Spearman rho| at or above which two features are in one correlated group.
+    min_samples_leaf: forest regularisation. seed: folds, forests and shuffles.
+    threads: CPU threads of the forests.
+    """
+
+    n_estimators: int = 200
     top_k: int = 3
-    repeats: int = 10
-    test_fraction: float = 0.25
+    repeats: int = 5
+    folds: int = 5
+    group_threshold: float = 0.8
     min_samples_leaf: int = 5
     seed: int = 0
     threads: int = 1
 
 
+def correlated_groups(x: np.ndarray, threshold: float) -> tuple[list[list[int]], np.ndarray]:
+    """Groups of column indices of ``x`` (n, k) linked by |Spearman rho| >= ``threshold`` (single
+    linkage: a chain of strong correlations is one group), and the (k, k) |rho| matrix."""
+    k = x.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.ones((1, 1)) if k == 1 else np.abs(np.atleast_2d(spearmanr(x).statistic))
+    rho = np.nan_to_num(rho, nan=0.0)  # a constant column correlates with nothing
+    label = list(range(k))
+    for i in range(k):
+        for j in range(i + 1, k):
+            if rho[i, j] >= threshold and label[i] != label[j]:
+                old, new = label[j], label[i]
+                label = [new if v == old else v for v in label]
+    groups: dict[int, list[int]] = {}
+    for i, g in enumerate(label):
+        groups.setdefault(g, []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0]), rho
+
+
+def _permutation_drops(forest, x: np.ndarray, y: np.ndarray, columns: list[list[int]],
+                       repeats: int, rng: np.random.Generator) -> np.ndarray:
+    """(len(columns), repeats) drops in R^2 when the columns of each set are shuffled together
+    (rows permuted jointly, so the group's internal correlations survive)."""
+    base = r2_score(y, forest.predict(x))
+    drops = np.empty((len(columns), repeats))
+    for c, cols in enumerate(columns):
+        for r in range(repeats):
+            shuffled = x.copy()
+            shuffled[:, cols] = x[rng.permutation(len(x))][:, cols]
+            drops[c, r] = base - r2_score(y, forest.predict(shuffled))
+    return drops
+
+
 def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions) -> Table:
     """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,).
 
-    Returns a table sorted by decreasing permutation importance with columns feature,
-    impurity_mean, impurity_std, permutation_mean, permutation_std, rank, selected;
-    ``meta['r2_test']`` is the forest's R^2 on the held-out split.
+    Returns a table sorted by decreasing mean permutation importance, columns: feature,
+    permutation_mean, permutation_std, permutation_lo, permutation_hi (68% interval),
+    group (correlated-group id), group_importance (grouped permutation, mean), impurity_mean,
+    impurity_std, rank, selected. ``meta``: r2_cv (mean), r2_cv_std, r2_folds, groups
+    (lists of names), group_importance_lo/hi, the top-k rule, provenance.
     """
     if x.shape[1] != len(names):
         raise ValueError(f"x has {x.shape[1]} columns but {len(names)} names were given")
     if len(y) < 20:
         raise DataError(f"rank: only {len(y)} haloes; at least 20 are needed for a forest")
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=options.test_fraction, random_state=options.seed
-    )
-    forest = RandomForestRegressor(
-        n_estimators=options.n_estimators, min_samples_leaf=options.min_samples_leaf,
-        random_state=options.seed, n_jobs=options.threads,
-    ).fit(x_tr, y_tr)
-    per_tree = np.array([t.feature_importances_ for t in forest.estimators_])
-    perm = permutation_importance(
-        forest, x_te, y_te, n_repeats=options.repeats, random_state=options.seed,
-        n_jobs=options.threads,
-    )
-    order = np.argsort(-perm.importances_mean, kind="stable")
+    if options.folds < 2:
+        raise ValueError(f"rank.folds must be >= 2, got {options.folds}")
+    bad = ~np.isfinite(x).all(axis=1) | ~np.isfinite(y)
+    if bad.any():
+        raise DataError(f"rank: {int(bad.sum())} halo(es) with NaN/inf features or target; "
+                        "the assemble stage should have dropped them")
+    groups, rho = correlated_groups(x, options.group_threshold)
+    group_of = np.empty(x.shape[1], dtype=int)
+    for g, members in enumerate(groups):
+        group_of[members] = g
+    rng = np.random.default_rng(options.seed)
+    folds = KFold(n_splits=min(options.folds, len(y) // 5), shuffle=True, random_state=options.seed)
+    single, grouped, impurity, r2 = [], [], [], []
+    for k, (tr, te) in enumerate(folds.split(x)):
+        forest = RandomForestRegressor(
+            n_estimators=options.n_estimators, min_samples_leaf=options.min_samples_leaf,
+            random_state=options.seed + k, n_jobs=options.threads,
+        ).fit(x[tr], y[tr])
+        r2.append(float(forest.score(x[te], y[te])))
+        single.append(_permutation_drops(forest, x[te], y[te], [[i] for i in range(x.shape[1])],
+                                         options.repeats, rng))
+        grouped.append(_permutation_drops(forest, x[te], y[te], groups, options.repeats, rng))
+        impurity.extend(t.feature_importances_ for t in forest.estimators_)
+    single_all = np.concatenate(single, axis=1)  # (features, folds x repeats)
+    grouped_all = np.concatenate(grouped, axis=1)
+    impurity = np.array(impurity)
+    mean = single_all.mean(axis=1)
+    lo, hi = np.percentile(single_all, [16, 84], axis=1)
+    group_mean = grouped_all.mean(axis=1)
+    order = np.argsort(-mean, kind="stable")
+
+    selected = np.zeros(len(names), dtype=bool)
+    taken_groups: set[int] = set()
+    for i in order:
+        if selected.sum() >= options.top_k:
+            break
+        if lo[i] > 0 and group_of[i] not in taken_groups:
+            selected[i] = True
+            taken_groups.add(group_of[i])
     table = Table(
         {
             "feature": np.asarray(names)[order],
-            "impurity_mean": forest.feature_importances_[order],
-            "impurity_std": per_tree.std(axis=0)[order],
-            "permutation_mean": perm.importances_mean[order],
-            "permutation_std": perm.importances_std[order],
+            "permutation_mean": mean[order],
+            "permutation_std": single_all.std(axis=1)[order],
+            "permutation_lo": lo[order],
+            "permutation_hi": hi[order],
+            "group": group_of[order],
+            "group_importance": group_mean[group_of[order]],
+            "impurity_mean": impurity.mean(axis=0)[order],
+            "impurity_std": impurity.std(axis=0)[order],
             "rank": np.arange(1, len(names) + 1),
+            "selected": selected[order],
         }
     )
-    table["selected"] = table["rank"] <= options.top_k
-    r2 = float(forest.score(x_te, y_te))
+    glo, ghi = np.percentile(grouped_all, [16, 84], axis=1)
     table.meta.update(
         {
-            "r2_test": r2,
-            "n_train": len(y_tr),
-            "n_test": len(y_te),
+            "r2_cv": float(np.mean(r2)),
+            "r2_cv_std": float(np.std(r2)),
+            "r2_folds": r2,
+            "r2_test": float(np.mean(r2)),  # name kept for readers of older tables
+            "n_haloes": len(y),
+            "folds": len(r2),
             "target_std": float(np.std(y)),
-            "top_k_rule": "k largest mean permutation importances on the held-out split",
+            "groups": [[names[i] for i in g] for g in groups],
+            "group_importance_mean": group_mean.tolist(),
+            "group_importance_lo": glo.tolist(),
+            "group_importance_hi": ghi.tolist(),
+            "spearman_abs": rho.tolist(),
+            "top_k_rule": (
+                f"up to {options.top_k} features by decreasing mean held-out permutation "
+                "importance, each with its 68% interval above zero, at most one per correlated "
+                f"group (|Spearman rho| >= {options.group_threshold})"
+            ),
             "provenance": provenance("rank", asdict(options), {"rank.seed": options.seed}),
         }
     )
-    top = list(table["feature"][: options.top_k])
-    log.info("forest R^2 on held-out split = %.3f; top features %s", r2, top)
+    log.info("forest cross-validated R^2 = %.3f +- %.3f; selected %s; correlated groups %s",
+             np.mean(r2), np.std(r2), list(table["feature"][table["selected"]]),
+             [g for g in table.meta["groups"] if len(g) > 1])
     return table

@@ -106,6 +106,21 @@ def summary_numbers(evaluation: Table, holdout_suites: list[str]) -> list[dict]:
     return out
 
 
+def _forest_skill(rank) -> str:
+    if "r2_cv" in rank.meta:
+        return f"{rank.meta['r2_cv']:.2f} +- {rank.meta['r2_cv_std']:.2f}"
+    return f"{rank.meta['r2_test']:.2f}"
+
+
+def _groups_sentence(rank) -> str:
+    shared = [g for g in rank.meta.get("groups", []) if len(g) > 1]
+    if not shared:
+        return ""
+    listed = "; ".join(", ".join(g) for g in shared)
+    return (f"; correlated groups (|Spearman rho| >= threshold, at most one member selected): "
+            f"{listed}")
+
+
 def _fmt(v: float, lo: float, hi: float, pct: bool = False) -> str:
     """value [interval]; a relation that fails badly (scatter > 10, reduction < -1000%) is shown
     in exponent form rather than as a wall of digits."""
@@ -170,7 +185,7 @@ def build_report(
                 ("p", f"A random forest trained on {', '.join(train)} ranks {top} as the "
                       f"properties that best explain the deviation from the self-similar relation "
                       f"{target['y']} = {target['slope']:g} {target['x']} + b (forest R^2 on "
-                      f"held-out haloes {rank.meta['r2_test']:.2f}). Symbolic regression on them "
+                      f"held-out folds {_forest_skill(rank)}){_groups_sentence(rank)}. Symbolic regression on them "
                       f"finds the relation below. On the held-out suites, with the normalisation "
                       f"refitted, the fractional mass scatter over the full mass range changes as "
                       f"follows (68% bootstrap intervals): " + "; ".join(parts) + "."),

@@ -23,20 +23,35 @@ def label(name: str) -> str:
 
 
 def importance_figure(rank: Table, title: str) -> Figure:
-    """Horizontal bars of permutation and impurity importances (mean +- std)."""
+    """Held-out permutation importance per feature (mean, 68% interval over folds x shuffles),
+    the grouped importance of its correlated group, and impurity importance for reference."""
     fig = Figure(figsize=(7.0, 3.6))
     ax = fig.add_subplot()
     n = len(rank)
     yy = np.arange(n)[::-1]
-    ax.barh(yy + 0.2, rank["permutation_mean"], 0.4, xerr=rank["permutation_std"],
-            color=DISC_COLOUR, label="permutation (held-out split)")
+    mean = np.asarray(rank["permutation_mean"], dtype=float)
+    if "permutation_lo" in rank.colnames:
+        err = np.vstack([mean - rank["permutation_lo"], rank["permutation_hi"] - mean])
+    else:
+        err = np.asarray(rank["permutation_std"], dtype=float)
+    ax.barh(yy + 0.2, mean, 0.4, xerr=np.clip(err, 0, None), color=DISC_COLOUR,
+            label="permutation (held-out folds, 68%)")
     ax.barh(yy - 0.2, rank["impurity_mean"], 0.4, xerr=rank["impurity_std"],
             color=BASE_COLOUR, label="impurity (spread over trees)")
-    names = [label(f) + (" *" if s else "") for f, s in zip(rank["feature"], rank["selected"], strict=True)]
+    groups = rank.meta.get("groups", [])
+    shared = {f: i for i, g in enumerate(groups) if len(g) > 1 for f in g}
+    if "group_importance" in rank.colnames and shared:
+        rows = [i for i, f in enumerate(rank["feature"]) if f in shared]
+        ax.scatter(np.asarray(rank["group_importance"])[rows], yy[rows] + 0.2, marker="D",
+                   color="k", s=14, zorder=3, label="its correlated group, shuffled together")
+    names = []
+    for f, s in zip(rank["feature"], rank["selected"], strict=True):
+        tag = f" [g{shared[f] + 1}]" if f in shared else ""
+        names.append(label(f) + tag + (" *" if s else ""))
     ax.set_yticks(yy, names)
     ax.set_xlabel("importance (permutation: drop in $R^2$; impurity: normalised)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
 

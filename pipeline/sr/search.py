@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 
 from ..errors import DataError
 from ..provenance import provenance
+from .constants import free_constants, refit_constants
 from .expressions import node_count, parse_expression, to_callable, to_latex
 
 __all__ = ["SROptions", "discover", "choose_equation", "fit_engine"]
@@ -145,11 +146,22 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
         }
     )
     table["chosen"] = np.arange(len(front)) == chosen
+    # the engine tuned the constants on the training split; the final ones use every halo
+    refit = refit_constants(front[chosen]["expr"], list(names), x, y)
+    template, symbols, _ = free_constants(refit.expr)
     table.meta.update(
         {
             "features": list(names),
-            "chosen": str(front[chosen]["expr"]),
-            "chosen_latex": to_latex(front[chosen]["expr"]),
+            "chosen": str(refit.expr),
+            "chosen_latex": to_latex(refit.expr),
+            "chosen_engine": str(front[chosen]["expr"]),
+            "chosen_template_latex": to_latex(template),
+            "constants": [
+                {"name": str(sym), "value": float(v), "error": float(e)}
+                for sym, v, e in zip(symbols, refit.values, refit.errors, strict=True)
+            ],
+            "constants_rule": "least-squares refit on all haloes (train + validation); 1-sigma "
+                              "errors from the Jacobian scaled by the residual variance",
             "n_train": len(y_tr),
             "n_val": len(y_val),
             "target_var_val": var_val,

@@ -10,6 +10,7 @@ from pipeline.errors import BackendUnavailableError, DataError
 from pipeline.evaluate import EvaluateOptions, bootstrap_scatter, evaluate_relation
 from pipeline.rank import RankOptions, rank_features
 from pipeline.sr.expressions import node_count, parse_expression, to_callable, to_latex
+from pipeline.sr.constants import equivalent_up_to_constants, free_constants, refit_constants
 from pipeline.sr.search import SROptions, choose_equation, discover, fit_engine
 
 
@@ -20,11 +21,46 @@ def test_rank_puts_true_features_first():
     e = a + 2.0 * rng.normal(size=n)  # weakly correlated with a, carries no extra information
     y = 1.0 * a + 0.5 * b + 0.1 * rng.normal(size=n)
     t = rank_features(np.column_stack([d, e, b, a]), y, ["d", "e", "b", "a"],
-                      RankOptions(n_estimators=100, top_k=2, repeats=5, seed=1))
+                      RankOptions(n_estimators=60, top_k=2, repeats=3, folds=3, seed=1))
     assert list(t["feature"][:2]) == ["a", "b"]
     assert set(t["feature"][t["selected"]]) == {"a", "b"}
-    assert t.meta["r2_test"] > 0.8
-    assert t["permutation_mean"][-1] < 0.05
+    assert t.meta["r2_cv"] > 0.8 and len(t.meta["r2_folds"]) == 3
+    # distractors last, their intervals reach zero; the true features' intervals do not
+    assert set(t["feature"][2:]) == {"d", "e"}
+    assert np.all(t["permutation_lo"][:2] > 0.05) and np.all(t["permutation_lo"][2:] < 0.02)
+    assert np.all(t["permutation_lo"] <= t["permutation_mean"])
+    assert np.all(t["permutation_mean"] <= t["permutation_hi"])
+
+
+def test_rank_reports_correlated_groups_and_takes_one_member():
+    """Two near-copies of the true driver: each looks weak when shuffled alone (the forest
+    uses the other), the grouped importance shows what they carry, and only one goes to SR."""
+    rng = np.random.default_rng(3)
+    n = 800
+    a, b, d = rng.normal(size=(3, n))
+    a_copy = a + 0.05 * rng.normal(size=n)
+    y = a + 0.4 * b + 0.05 * rng.normal(size=n)
+    names = ["a", "a_copy", "b", "d"]
+    t = rank_features(np.column_stack([a, a_copy, b, d]), y, names,
+                      RankOptions(n_estimators=60, top_k=3, repeats=3, folds=3, seed=0))
+    assert sorted(map(sorted, t.meta["groups"])) == [["a", "a_copy"], ["b"], ["d"]]
+    row = {f: i for i, f in enumerate(t["feature"])}
+    group_imp = t["group_importance"][row["a"]]
+    assert group_imp > 2 * max(t["permutation_mean"][row["a"]], t["permutation_mean"][row["a_copy"]])
+    chosen = set(t["feature"][t["selected"]])
+    assert "b" in chosen and len(chosen & {"a", "a_copy"}) == 1 and "d" not in chosen
+
+
+def test_correlated_groups_single_linkage():
+    from pipeline.rank import correlated_groups
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=500)
+    chain = np.column_stack([a, a + 0.3 * rng.normal(size=500), rng.normal(size=500),
+                             np.full(500, 2.0)])
+    groups, rho = correlated_groups(chain, 0.9)
+    assert groups == [[0, 1], [2], [3]]
+    assert rho.shape == (4, 4) and rho[0, 1] > 0.9
 
 
 def test_rank_needs_enough_haloes():
@@ -49,7 +85,48 @@ def test_sr_recovers_planted_relation():
     assert {str(x) for x in expr.free_symbols} == {"s", "c"}
     assert table["complexity"][0] == 1  # the constant model anchors the front
     assert np.all(np.diff(table["complexity"]) > 0)
-    assert table.meta["chosen"] == chosen["expression"]
+    # the chosen equation's constants are refitted on every halo, with 1-sigma errors
+    refit = sp.sympify(table.meta["chosen"])
+    assert len(table.meta["constants"]) == len(refit.atoms(sp.Float))
+    assert all(np.isfinite(c["error"]) and c["error"] >= 0 for c in table.meta["constants"])
+    assert equivalent_up_to_constants(refit, expr, ["s", "c", "distractor"],
+                                      np.column_stack([s, c, distractor]), rtol=0.05)
+
+
+KNOWN_PAIRS = [  # candidate, reference (its Floats are the free constants), equivalent?
+    ("2.01*x0**0.61*(1 - 0.29*x1)", "1.0*x0**0.6*(1 - 0.3*x1)", True),
+    ("x0*x1", "2.0*x0*x1", True),
+    ("log(x0) + log(x1) + 1.3", "log(2.0*x0*x1)", True),
+    ("3.0*x0*(1 + x1)**0.7", "1.0*x0*(1 + 1.0*x1)**1.0", True),
+    ("0.6*log(x0) + 0.2", "1.0*log(x0**0.5) + 1.0", True),
+    ("x0**2", "x0**3", False),
+    ("x0/(1 + x1)", "1.0*x0*(1 - 1.0*x1)", False),
+    ("0.5*x0 - 0.1*x0**2", "1.0*log(1.0*x0)", False),  # a polynomial mimicking a log
+    ("x0**0.6*exp(-0.3*x1)", "1.0*x0**0.6*(1 - 0.3*x1)", False),
+]
+
+
+@pytest.mark.parametrize("candidate, reference, expected", KNOWN_PAIRS)
+def test_equivalence_up_to_constants_on_known_pairs(candidate, reference, expected):
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.uniform(1, 10, 300), rng.uniform(0.05, 0.5, 300)])
+    names = ["x0", "x1"]
+    got = equivalent_up_to_constants(parse_expression(candidate, names),
+                                     parse_expression(reference, names), names, x)
+    assert got is expected
+
+
+def test_refit_constants_recovers_planted_values_within_errors():
+    rng = np.random.default_rng(4)
+    x = np.column_stack([rng.uniform(1, 10, 400), rng.uniform(0.05, 0.5, 400)])
+    y = 2.5 * x[:, 0] ** 0.6 * (1 - 0.3 * x[:, 1]) + 0.05 * rng.normal(size=400)
+    start = parse_expression("1.0*x0**0.5*(1 - 0.1*x1)", ["x0", "x1"])
+    fit = refit_constants(start, ["x0", "x1"], x, y)
+    truth = {1.0: 2.5, 0.5: 0.6, 0.1: 0.3}  # start value -> planted value
+    _, _, start_values = free_constants(start)
+    for s0, v, e in zip(start_values, fit.values, fit.errors, strict=True):
+        assert abs(abs(v) - truth[abs(s0)]) < 4 * e and e < 0.1 * truth[abs(s0)]
+    assert fit.rms == pytest.approx(0.05, rel=0.15)
 
 
 def test_choice_rule():

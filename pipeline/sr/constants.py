@@ -1,0 +1,117 @@
+"""Constants of a discovered expression: least-squares refit with uncertainties, and equivalence
+of two expressions up to the values of their constants.
+
+A "constant" is every floating-point number in the sympy tree (``sp.Float``); integers and
+rationals (the 2 of a square, the 1/2 of a square root) are structure, not constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import least_squares
+
+__all__ = ["free_constants", "RefitResult", "refit_constants", "equivalent_up_to_constants"]
+
+
+def free_constants(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Symbol], np.ndarray]:
+    """``expr`` with each occurrence of a Float replaced by its own symbol ``_c0, _c1, ...`` (in
+    tree order; two equal numbers stay two constants), the symbols, and the original values."""
+    symbols: list[sp.Symbol] = []
+    values: list[float] = []
+
+    def replace(node: sp.Basic) -> sp.Basic:
+        if isinstance(node, sp.Float):
+            symbols.append(sp.Symbol(f"_c{len(symbols)}"))
+            values.append(float(node))
+            return symbols[-1]
+        if not node.args:
+            return node
+        return node.func(*[replace(a) for a in node.args], evaluate=False)
+
+    return replace(expr), symbols, np.array(values)
+
+
+def _residual_function(template: sp.Expr, names: list[str], symbols: list[sp.Symbol],
+                       x: np.ndarray, target: np.ndarray):
+    fn = sp.lambdify([*(sp.Symbol(n) for n in names), *symbols], template, modules="numpy")
+    columns = [x[:, i] for i in range(x.shape[1])]
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            pred = np.broadcast_to(np.asarray(fn(*columns, *theta), dtype=float), target.shape)
+        out = pred - target
+        return np.where(np.isfinite(out), out, 1e6)  # steer the solver out of invalid regions
+
+    return residual
+
+
+@dataclass(frozen=True)
+class RefitResult:
+    """Refitted expression, its constants [same units as they enter the expression] with
+    1-sigma uncertainties (from the Jacobian, scaled by the residual variance), and the RMS
+    residual of the refit."""
+
+    expr: sp.Expr
+    values: np.ndarray
+    errors: np.ndarray
+    rms: float
+
+
+def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarray) -> RefitResult:
+    """Least-squares refit of the constants of ``expr`` (over the columns ``names`` of ``x``) to
+    ``y``, starting from the engine's values."""
+    template, symbols, start = free_constants(expr)
+    if not symbols:
+        pred = np.broadcast_to(np.asarray(
+            sp.lambdify([sp.Symbol(n) for n in names], expr, "numpy")(*x.T), dtype=float), y.shape)
+        return RefitResult(expr, start, start, float(np.sqrt(np.mean((pred - y) ** 2))))
+    residual = _residual_function(template, names, symbols, x, y)
+    fit = least_squares(residual, start, method="lm" if len(y) > len(start) else "trf")
+    dof = max(len(y) - len(start), 1)
+    s2 = float(np.sum(fit.fun**2) / dof)
+    jtj = fit.jac.T @ fit.jac
+    try:
+        cov = np.linalg.inv(jtj) * s2
+        errors = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:  # degenerate constants (e.g. c0 * c1): no separate errors
+        errors = np.full(len(start), np.nan)
+    refit = template.xreplace({s: sp.Float(v, 15) for s, v in zip(symbols, fit.x, strict=True)})
+    return RefitResult(refit, fit.x, errors, float(np.sqrt(np.mean(fit.fun**2))))
+
+
+def equivalent_up_to_constants(candidate: sp.Expr, reference: sp.Expr, names: list[str],
+                               x: np.ndarray, rtol: float = 1e-3) -> bool:
+    """Whether ``candidate`` equals ``reference`` for some values of the reference's constants
+    (its Floats), on the sample points ``x`` (n, len(names)) — the data's own domain.
+
+    Symbolic first (sympy simplifies the difference to zero); otherwise numeric: the reference's
+    constants are fitted to the candidate's values, and the forms are equivalent when the RMS
+    difference is below ``rtol`` x the candidate's spread (so ``2.01 x0 (1 - 0.29 x1)`` matches
+    ``a x0 (1 - b x1)``, but a polynomial that only approximates a logarithm does not).
+    """
+    try:
+        if sp.simplify(candidate - reference) == 0:
+            return True
+    except (TypeError, ValueError, RecursionError):
+        pass
+    fn = sp.lambdify([sp.Symbol(n) for n in names], candidate, modules="numpy")
+    with np.errstate(all="ignore"):
+        target = np.broadcast_to(np.asarray(fn(*x.T), dtype=float), (len(x),)).copy()
+    if not np.isfinite(target).all():
+        return False
+    scale = float(np.std(target)) or float(np.sqrt(np.mean(target**2))) or 1.0
+    template, symbols, start = free_constants(reference)
+    residual = _residual_function(template, names, symbols, x, target)
+    if not symbols:
+        return float(np.sqrt(np.mean(residual(np.zeros(0)) ** 2))) <= rtol * scale
+    best = np.inf
+    # a few starts: the candidate's constants may sit far from the reference's defaults
+    for guess in (start, np.ones_like(start), -start):
+        fit = least_squares(residual, guess, method="trf", x_scale="jac", max_nfev=2000)
+        best = min(best, float(np.sqrt(np.mean(fit.fun**2))))
+        if best <= rtol * scale:
+            return True
+    return False
