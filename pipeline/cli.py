@@ -139,7 +139,13 @@ def cmd_evaluate(a) -> None:
     halos = read_table(a.halos)
     relation = (Target.from_config(o["target"]), sr.meta["chosen"], list(sr.meta["features"]),
                 o["train_suites"], o["holdout_suites"])
-    table = evaluate_relation(halos, *relation, EvaluateOptions(**o["evaluate"]))
+    floor = None
+    if a.truth:  # mock data: the intrinsic noise floor from the latent halo properties
+        from .noise_floor import noise_floor_residuals
+
+        floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], relation[0],
+                                      seed=o["evaluate"].get("seed", 0))
+    table = evaluate_relation(halos, *relation, EvaluateOptions(**o["evaluate"]), floor)
     write_table(halo_residuals(halos, *relation), a.residuals)
     write_table(table, a.out)
 
@@ -199,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=f"{name} stage for one target")
         for arg in ["--halos", "--options", "--out"] + extra:
             s.add_argument(arg, required=True)
+        if name == "evaluate":
+            s.add_argument("--truth", nargs="*", default=[],
+                           help="mock truth tables: adds the intrinsic noise floor")
         s.set_defaults(func=func)
 
     s = sub.add_parser("report", help="write the PDF report")

@@ -24,6 +24,7 @@ from astropy.table import Table
 
 from .dataset import Target, baseline_intercept, rows_of_suites
 from .errors import DataError
+from .noise_floor import __doc__ as FLOOR_DEFINITION
 from .provenance import provenance
 from .sr.expressions import to_callable
 
@@ -125,9 +126,17 @@ def halo_residuals(
 def evaluate_relation(
     table: Table, target: Target, expression: str, features: list[str],
     train_suites: list[str], holdout_suites: list[str], options: EvaluateOptions,
+    floor_resid: np.ndarray | None = None,
 ) -> Table:
-    """Scatter table: one row per (suite, mass bin, constants), bins plus an 'all' row."""
+    """Scatter table: one row per (suite, mass bin, constants), bins plus an 'all' row.
+
+    ``floor_resid``: per-row residuals [dex] of the mock's intrinsic noise floor
+    (:func:`pipeline.noise_floor.noise_floor_residuals`); adds columns floor_frac and floor_log
+    (NaN without it), the scatter that no relation can remove from the same haloes.
+    """
     residuals, b_train = _relation_functions(table, target, expression, features, train_suites)
+    table = table.copy(copy_data=False)
+    table["_floor_resid"] = np.full(len(table), np.nan) if floor_resid is None else floor_resid
 
     rng = np.random.default_rng(options.seed)
     edges = options.mass_bins
@@ -136,6 +145,7 @@ def evaluate_relation(
         sub = rows_of_suites(table, [suite])
         rb_all, rd_all, ok = residuals(sub)
         lm = np.asarray(sub["log10_M200c"], dtype=float)[ok]
+        floor_all = np.asarray(sub["_floor_resid"], dtype=float)[ok]
         shift = {"frozen": (0.0, 0.0), "refit": (np.mean(rb_all), np.mean(rd_all))}
         bins = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)] + [(edges[0], edges[-1])]
         for lo, hi in bins:
@@ -159,6 +169,11 @@ def evaluate_relation(
                 for k, (v, lo_ci, hi_ci) in stats.items():
                     row[k], row[f"{k}_lo"], row[f"{k}_hi"] = v, lo_ci, hi_ci
                 row["base_bias_log"], row["disc_bias_log"] = bias_b, bias_d
+                floor = floor_all[in_bin]
+                floor = floor[np.isfinite(floor)]
+                enough = len(floor) >= max(options.min_halos_per_bin, 2)
+                row["floor_frac"] = _frac(floor) if enough else np.nan
+                row["floor_log"] = _dex(floor) if enough else np.nan
                 rows.append(row)
     if not rows:
         raise DataError("evaluate: no suite to evaluate")
@@ -169,6 +184,7 @@ def evaluate_relation(
             "expression": expression,
             "features": list(features),
             "baseline_intercept_train": b_train,
+            "noise_floor": "none (real data)" if floor_resid is None else FLOOR_DEFINITION,
             "definitions": __doc__,
             "provenance": provenance("evaluate", asdict(options), {"evaluate.seed": options.seed}),
         }

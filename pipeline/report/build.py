@@ -106,6 +106,16 @@ def summary_numbers(evaluation: Table, holdout_suites: list[str]) -> list[dict]:
     return out
 
 
+def _constants_sentence(meta) -> str:
+    """'c_0 = 0.6001 +- 0.004, ...' in the order of the template's symbols."""
+    parts = []
+    for c in meta["constants"]:
+        err = c["error"]
+        parts.append(f"{c['name']} = {c['value']:.4g}"
+                     + (f" +- {err:.2g}" if np.isfinite(err) else " (degenerate)"))
+    return ", ".join(parts)
+
+
 def _forest_skill(rank) -> str:
     if "r2_cv" in rank.meta:
         return f"{rank.meta['r2_cv']:.2f} +- {rank.meta['r2_cv_std']:.2f}"
@@ -185,14 +195,29 @@ def build_report(
                 ("p", f"A random forest trained on {', '.join(train)} ranks {top} as the "
                       f"properties that best explain the deviation from the self-similar relation "
                       f"{target['y']} = {target['slope']:g} {target['x']} + b (forest R^2 on "
-                      f"held-out folds {_forest_skill(rank)}){_groups_sentence(rank)}. Symbolic regression on them "
-                      f"finds the relation below. On the held-out suites, with the normalisation "
-                      f"refitted, the fractional mass scatter over the full mass range changes as "
-                      f"follows (68% bootstrap intervals): " + "; ".join(parts) + "."),
+                      f"held-out folds {_forest_skill(rank)}){_groups_sentence(rank)}. "
+                      f"Symbolic regression on them finds the relation below. On the held-out "
+                      f"suites, with the normalisation refitted, the fractional mass scatter over "
+                      f"the full mass range changes as follows (68% bootstrap intervals): "
+                      + "; ".join(parts) + "."),
                 ("m", f"${label(target['y']).strip('$')} = {target['slope']:g}\\,"
                       f"{label(target['x']).strip('$')} + f$"),
                 ("m", f"$f = {sr.meta['chosen_latex']}$"),
             ]
+            if sr.meta.get("constants"):
+                blocks += [("m", f"$f = {sr.meta['chosen_template_latex']}$"),
+                           ("p", "with constants refitted by least squares on every halo of the "
+                                 "training suites (1-sigma errors): "
+                                 + _constants_sentence(sr.meta) + ".")]
+            floor = [r for r in refit if np.isfinite(r.get("floor_log", np.nan))]
+            if floor:
+                blocks.append(("p", "Intrinsic noise floor of the mock (scatter left when the "
+                                    "latent halo properties it drew are known, see evaluate "
+                                    "table): " + "; ".join(
+                                        f"{r['suite']} {r['floor_frac']:.3f} "
+                                        f"({r['floor_log']:.3f} dex) vs discovered "
+                                        f"{r['disc_frac']:.3f} ({r['disc_log']:.3f} dex)"
+                                        for r in floor) + "."))
         counts_before = halos.meta.get("halos_before_cuts", {})
         counts_after = halos.meta.get("halos_after_cuts", {})
         data_lines = []
@@ -226,9 +251,11 @@ def build_report(
             _figure_page(pdf, importance_figure(rank, f"Feature ranking — {name}"),
                          f"Figure: importance of each candidate property for the residual "
                          f"{target['y']} - {target['slope']:g} {target['x']} on the training suites "
-                         f"({', '.join(train)}); error bars are the std over "
-                         f"{config['rank']['repeats']} permutation repeats and over trees. "
-                         f"* = selected (top {config['rank']['top_k']} by permutation importance).")
+                         f"({', '.join(train)}). Permutation: drop in R^2 on held-out folds, "
+                         f"68% interval over {config['rank']['folds']} folds x "
+                         f"{config['rank']['repeats']} shuffles; diamonds: the feature's correlated "
+                         f"group [g] shuffled together; impurity: std over trees. * = selected "
+                         f"({rank.meta.get('top_k_rule', 'top k')}).")
             _figure_page(pdf, pareto_figure(sr, f"Pareto front — {name}"),
                          f"Figure: merged Pareto front of {len(config['sr']['seeds'])} seeded "
                          f"{config['sr']['backend']} runs. Choice rule: {sr.meta['choice_rule']}.")

@@ -67,6 +67,18 @@ def halo_tables():
     ]
 
 
+def mock_truth_tables():
+    """The mock's latent halo properties (for the intrinsic noise floor); none for real data."""
+    if not IS_MOCK:
+        return []
+    return [
+        layout.truth_path(DATA, suite, sim, snap)
+        for suite, sims in DATA["suites"].items()
+        for sim in sims
+        for snap in SNAPSHOTS
+    ]
+
+
 def snapshot_files(wildcards):
     """The snapshot's files: the single file, or its chunks (.0, .1, ...) if that is absent."""
     path = layout.snapshot_path(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap))

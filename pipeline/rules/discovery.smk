@@ -65,6 +65,7 @@ rule evaluate:
     input:
         halos=f"{RES}/halos.h5",
         sr=f"{RES}/sr/{{target}}.ecsv",
+        truth=mock_truth_tables(),
     output:
         scatter=f"{RES}/evaluate/{{target}}.ecsv",
         residuals=f"{RES}/evaluate/{{target}}_residuals.h5",
@@ -91,4 +92,4 @@ rule evaluate:
     shell:
         "{params.cli} evaluate --halos {input.halos} --sr {input.sr} "
         "--options {params.options:q} --out {output.scatter} "
-        "--residuals {output.residuals} > {log} 2>&1"
+        "--residuals {output.residuals} --truth {input.truth} > {log} 2>&1"

@@ -51,13 +51,14 @@ def _residual_function(template: sp.Expr, names: list[str], symbols: list[sp.Sym
 @dataclass(frozen=True)
 class RefitResult:
     """Refitted expression, its constants [same units as they enter the expression] with
-    1-sigma uncertainties (from the Jacobian, scaled by the residual variance), and the RMS
-    residual of the refit."""
+    1-sigma uncertainties (from the Jacobian, scaled by the residual variance), the RMS
+    residual of the refit, and the template whose symbols ``_c0, _c1, ...`` the values fill."""
 
     expr: sp.Expr
     values: np.ndarray
     errors: np.ndarray
     rms: float
+    template: sp.Expr
 
 
 def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarray) -> RefitResult:
@@ -67,7 +68,7 @@ def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarra
     if not symbols:
         pred = np.broadcast_to(np.asarray(
             sp.lambdify([sp.Symbol(n) for n in names], expr, "numpy")(*x.T), dtype=float), y.shape)
-        return RefitResult(expr, start, start, float(np.sqrt(np.mean((pred - y) ** 2))))
+        return RefitResult(expr, start, start, float(np.sqrt(np.mean((pred - y) ** 2))), template)
     residual = _residual_function(template, names, symbols, x, y)
     fit = least_squares(residual, start, method="lm" if len(y) > len(start) else "trf")
     dof = max(len(y) - len(start), 1)
@@ -79,13 +80,18 @@ def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarra
     except np.linalg.LinAlgError:  # degenerate constants (e.g. c0 * c1): no separate errors
         errors = np.full(len(start), np.nan)
     refit = template.xreplace({s: sp.Float(v, 15) for s, v in zip(symbols, fit.x, strict=True)})
-    return RefitResult(refit, fit.x, errors, float(np.sqrt(np.mean(fit.fun**2))))
+    return RefitResult(refit, fit.x, errors, float(np.sqrt(np.mean(fit.fun**2))), template)
 
 
 def equivalent_up_to_constants(candidate: sp.Expr, reference: sp.Expr, names: list[str],
-                               x: np.ndarray, rtol: float = 1e-3) -> bool:
+                               x: np.ndarray, rtol: float = 1e-3,
+                               offset_and_scale: bool = True) -> bool:
     """Whether ``candidate`` equals ``reference`` for some values of the reference's constants
-    (its Floats), on the sample points ``x`` (n, len(names)) — the data's own domain.
+    (its Floats), on the sample points ``x`` (n, len(names)), the data's own domain.
+
+    With ``offset_and_scale`` (default), as SRBench's symbolic-solution criterion, the two may
+    also differ by an additive constant and an overall factor: engines that scale every
+    candidate linearly (operon) return ``a f(x) + b`` with a small, noise-fitted ``b``.
 
     Symbolic first (sympy simplifies the difference to zero); otherwise numeric: the reference's
     constants are fitted to the candidate's values, and the forms are equivalent when the RMS
@@ -104,6 +110,10 @@ def equivalent_up_to_constants(candidate: sp.Expr, reference: sp.Expr, names: li
         return False
     scale = float(np.std(target)) or float(np.sqrt(np.mean(target**2))) or 1.0
     template, symbols, start = free_constants(reference)
+    if offset_and_scale:
+        gain, offset = sp.Symbol("_gain"), sp.Symbol("_offset")
+        template, symbols = gain * template + offset, [*symbols, gain, offset]
+        start = np.append(start, [1.0, 0.0])
     residual = _residual_function(template, names, symbols, x, target)
     if not symbols:
         return float(np.sqrt(np.mean(residual(np.zeros(0)) ** 2))) <= rtol * scale

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import BackendUnavailableError
 
-__all__ = ["check_pysr_available", "pysr_options", "fit_pysr"]
+__all__ = ["check_pysr_available", "pysr_options", "fit_pysr", "read_pysr_equations"]
 
 _UNARY = {"log", "exp", "sqrt", "abs", "sin", "cos", "tanh", "square", "cube"}
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
@@ -34,8 +34,10 @@ def pysr_options(options, seed: int) -> dict:
         "population_size": options.population_size,
         "timeout_in_seconds": options.time_budget_s,
         "random_state": seed,
-        "deterministic": True,
-        "parallelism": "serial",
+        # reproducible for a seed only when serial (PySR's rule); threads are used otherwise
+        "deterministic": options.threads <= 1,
+        "parallelism": "serial" if options.threads <= 1 else "multithreading",
+        **({"procs": options.threads} if options.threads > 1 else {}),
         "progress": False,
     }
 
@@ -58,6 +60,27 @@ def check_pysr_available() -> None:
         )
 
 
+def read_pysr_equations(source) -> list[dict]:
+    """PySR's equations as ``[{"complexity", "loss", "equation"}]`` sorted by complexity, from
+    ``PySRRegressor.equations_`` (a DataFrame with lower-case columns) or from the hall-of-fame
+    CSV PySR writes next to a run (``Complexity,Loss,Equation``; path or DataFrame). Equation
+    strings are in PySR's syntax (``^`` for powers, ``square``/``cube``), which
+    :func:`pipeline.sr.expressions.parse_expression` reads."""
+    import pandas as pd
+
+    frame = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)
+    columns = {c.lower(): c for c in frame.columns}
+    missing = [c for c in ("complexity", "loss", "equation") if c not in columns]
+    if missing:
+        raise ValueError(f"PySR equation table lacks column(s) {missing}; has {list(frame.columns)}")
+    rows = [
+        {"complexity": int(r[columns["complexity"]]), "loss": float(r[columns["loss"]]),
+         "equation": str(r[columns["equation"]])}
+        for _, r in frame.iterrows()
+    ]
+    return sorted(rows, key=lambda r: r["complexity"])
+
+
 def fit_pysr(x: np.ndarray, y: np.ndarray, options, seed: int) -> list[str]:
     """Run PySR and return its hall-of-fame expressions over ``x0 .. x{k-1}``."""
     check_pysr_available()
@@ -65,4 +88,4 @@ def fit_pysr(x: np.ndarray, y: np.ndarray, options, seed: int) -> list[str]:
 
     model = PySRRegressor(**pysr_options(options, seed))
     model.fit(x, y, variable_names=[f"x{i}" for i in range(x.shape[1])])
-    return [str(e) for e in model.equations_["equation"]]
+    return [r["equation"] for r in read_pysr_equations(model.equations_)]

@@ -9,6 +9,7 @@ with the highest score. This prefers the simplest equation that buys a real drop
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from ..errors import DataError
 from ..provenance import provenance
-from .constants import free_constants, refit_constants
+from .constants import refit_constants
 from .expressions import node_count, parse_expression, to_callable, to_latex
 
 __all__ = ["SROptions", "discover", "choose_equation", "fit_engine"]
@@ -148,17 +149,18 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
     table["chosen"] = np.arange(len(front)) == chosen
     # the engine tuned the constants on the training split; the final ones use every halo
     refit = refit_constants(front[chosen]["expr"], list(names), x, y)
-    template, symbols, _ = free_constants(refit.expr)
     table.meta.update(
         {
             "features": list(names),
             "chosen": str(refit.expr),
             "chosen_latex": to_latex(refit.expr),
             "chosen_engine": str(front[chosen]["expr"]),
-            "chosen_template_latex": to_latex(template),
+            # constants typeset c_0, c_1, ... in the order of meta['constants']
+            "chosen_template_latex": re.sub(r"\\mathrm\{\\_c(\d+)\}", r"c_{\1}",
+                                            to_latex(refit.template)),
             "constants": [
-                {"name": str(sym), "value": float(v), "error": float(e)}
-                for sym, v, e in zip(symbols, refit.values, refit.errors, strict=True)
+                {"name": f"c_{i}", "value": float(v), "error": float(e)}
+                for i, (v, e) in enumerate(zip(refit.values, refit.errors, strict=True))
             ],
             "constants_rule": "least-squares refit on all haloes (train + validation); 1-sigma "
                               "errors from the Jacobian scaled by the residual variance",

@@ -9,8 +9,8 @@ from pipeline.dataset import Target
 from pipeline.errors import BackendUnavailableError, DataError
 from pipeline.evaluate import EvaluateOptions, bootstrap_scatter, evaluate_relation
 from pipeline.rank import RankOptions, rank_features
-from pipeline.sr.expressions import node_count, parse_expression, to_callable, to_latex
 from pipeline.sr.constants import equivalent_up_to_constants, free_constants, refit_constants
+from pipeline.sr.expressions import node_count, parse_expression, to_callable, to_latex
 from pipeline.sr.search import SROptions, choose_equation, discover, fit_engine
 
 
@@ -116,6 +116,16 @@ def test_equivalence_up_to_constants_on_known_pairs(candidate, reference, expect
     assert got is expected
 
 
+def test_equivalence_allows_offset_and_scale_only_when_asked():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 10, (300, 1))
+    linearly_scaled = parse_expression("2.1*x0**1.64 - 0.157", ["x0"])
+    power_law = parse_expression("2.0*x0**1.667", ["x0"])
+    assert equivalent_up_to_constants(linearly_scaled, power_law, ["x0"], x)
+    assert not equivalent_up_to_constants(linearly_scaled, power_law, ["x0"], x,
+                                          offset_and_scale=False)
+
+
 def test_refit_constants_recovers_planted_values_within_errors():
     rng = np.random.default_rng(4)
     x = np.column_stack([rng.uniform(1, 10, 400), rng.uniform(0.05, 0.5, 400)])
@@ -166,6 +176,85 @@ def test_pysr_adapter_up_to_the_julia_boundary(monkeypatch):
         check_pysr_available()
     with pytest.raises(BackendUnavailableError):
         fit_engine(np.ones((30, 1)), np.ones(30), SROptions(backend="pysr"), 0)
+    threaded = pysr_options(SROptions(threads=4), 0)
+    assert threaded["parallelism"] == "multithreading" and threaded["procs"] == 4
+    assert threaded["deterministic"] is False  # PySR is reproducible only when serial
+
+
+# as PySR writes it next to a run (hall_of_fame_<date>.csv): Julia syntax, ^ for powers
+PYSR_HALL_OF_FAME = """Complexity,Loss,Equation
+1,0.52,"2.2871"
+3,0.11,"(x0 * 0.5213)"
+5,0.0023,"((x0 ^ 0.6) * 1.1017)"
+9,1.2e-7,"((x0 ^ 0.6) * (1.5 - (x1 * 1.2)))"
+11,1.1e-7,"(((x0 ^ 0.6) * (1.5 - (x1 * 1.2))) + (square(x1) * 1.0e-5))"
+"""
+
+
+def test_pysr_equation_table_is_parsed_into_the_pareto_table(tmp_path, monkeypatch):
+    """Everything up to the Julia boundary: a stand-in for PySRRegressor returns PySR's
+    equation table; the pipeline maps options, parses the equations and builds its front."""
+    import sys
+    import types
+
+    import pandas as pd
+
+    from pipeline.sr import pysr_backend
+
+    hof = tmp_path / "hall_of_fame.csv"
+    hof.write_text(PYSR_HALL_OF_FAME)
+    rows = pysr_backend.read_pysr_equations(hof)
+    assert [r["complexity"] for r in rows] == [1, 3, 5, 9, 11]
+    assert rows[3]["equation"] == "((x0 ^ 0.6) * (1.5 - (x1 * 1.2)))"
+    with pytest.raises(ValueError, match="lacks column"):
+        pysr_backend.read_pysr_equations(pd.DataFrame({"equation": ["x0"]}))
+
+    seen_kwargs = {}
+
+    class FakePySRRegressor:  # what PySR hands back after a fit: equations_ (lower-case columns)
+        def __init__(self, **kwargs):
+            seen_kwargs.update(kwargs)
+
+        def fit(self, x, y, variable_names):
+            assert variable_names == ["x0", "x1", "x2"]
+            self.equations_ = pd.read_csv(hof).rename(columns=str.lower)
+            return self
+
+    monkeypatch.setitem(sys.modules, "pysr", types.SimpleNamespace(PySRRegressor=FakePySRRegressor))
+    monkeypatch.setattr(pysr_backend, "check_pysr_available", lambda: None)
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.uniform(1, 10, 200), rng.uniform(0.1, 0.6, 200), rng.normal(size=200)])
+    y = 1.5 * x[:, 0] ** 0.6 * (1 - 0.8 * x[:, 1])
+    table = discover(x, y, ["Y", "c_gas", "noise"],
+                     SROptions(backend="pysr", seeds=[7], allowed_symbols="add,sub,mul,div,pow,square"))
+    assert seen_kwargs["random_state"] == 7 and seen_kwargs["binary_operators"] == ["+", "-", "*", "/", "^"]
+    assert seen_kwargs["unary_operators"] == ["square"]
+    chosen = sp.sympify(table.meta["chosen"])
+    assert {str(v) for v in chosen.free_symbols} == {"Y", "c_gas"}
+    truth = parse_expression("1.0*Y**0.6*(1 - 1.0*c_gas)", ["Y", "c_gas", "noise"])
+    assert equivalent_up_to_constants(chosen, truth, ["Y", "c_gas", "noise"], x)
+
+
+def _pysr_runs() -> str | None:
+    from pipeline.sr.pysr_backend import check_pysr_available
+
+    try:
+        check_pysr_available()
+    except BackendUnavailableError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.skipif(_pysr_runs() is not None,
+                    reason="PySR's fit runs in Julia, which cannot be installed on these machines "
+                           "(no download allowed); everything before it is tested above")
+def test_pysr_fit_recovers_a_planted_power_law():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(1, 10, (300, 2))
+    y = 2.0 * x[:, 0] ** 0.6
+    table = discover(x, y, ["a", "b"], SROptions(backend="pysr", generations=20, seeds=[0]))
+    truth = parse_expression("1.0*a**0.6", ["a", "b"])
+    assert equivalent_up_to_constants(sp.sympify(table.meta["chosen"]), truth, ["a", "b"], x)
 
 
 def test_bootstrap_interval_covers_true_scatter():
@@ -224,3 +313,35 @@ def test_sr_is_reproducible_for_fixed_seeds():
     a = discover(x, y, ["a", "b"], opts)
     b = discover(x, y, ["a", "b"], opts)
     assert list(a["expression"]) == list(b["expression"])
+
+
+def test_noise_floor_from_latent_properties_is_what_the_relation_cannot_remove():
+    """Planted: y = 0.6 x + 0.3 latent + measurement noise (0.02 dex). Given the latent property
+    the floor is the measurement noise; a relation that misses the latent sits well above it."""
+    from pipeline.noise_floor import LATENT_COLUMNS, noise_floor_residuals
+
+    rng = np.random.default_rng(8)
+    n = 600
+    x = rng.uniform(-6, -4, n)
+    latent = rng.normal(0, 0.3, n)
+    y = 0.6 * x + 17.0 + 0.3 * latent + 0.02 * rng.normal(size=n)
+    halos = Table({"suite": ["A"] * n, "sim": ["LH_0"] * n, "snapshot": np.full(n, 90),
+                   "group_index": np.arange(n), "log10_M200c": y, "log10_Y200c_ss": x})
+    truth = Table({"group_index": np.arange(n), "M200c": np.full(n, 1e13)},
+                  meta={"suite": "A", "sim": "LH_0", "snapshot": 90})
+    for c in LATENT_COLUMNS:
+        truth[c] = rng.uniform(0.5, 1.5, n) * (1e12 if c in ("Mgas200c", "Mstar200c") else 1.0)
+    truth["nonthermal_fraction_r200"] = latent
+    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
+    floor = noise_floor_residuals(halos, [truth], target)
+    assert np.isfinite(floor).all()
+    assert np.std(floor) == pytest.approx(0.02, rel=0.35)
+    ev = evaluate_relation(halos, target, "17.0 + 0*log10_Y200c_ss", ["log10_Y200c_ss"], ["A"], [],
+                           EvaluateOptions(mass_bins=[10.0, 20.0], bootstrap=50), floor)
+    row = ev[(ev["bin"] == "all") & (ev["constants"] == "refit")][0]
+    assert row["floor_log"] == pytest.approx(np.std(floor, ddof=1))
+    assert row["disc_log"] > 3 * row["floor_log"]  # the latent's 0.09 dex is still there
+    missing = truth.copy()
+    del missing["c200c"]
+    with pytest.raises(DataError, match="c200c"):
+        noise_floor_residuals(halos, [missing], target)

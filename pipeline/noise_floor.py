@@ -1,0 +1,83 @@
+"""The mock's intrinsic noise floor: the scatter no relation can remove.
+
+The mock knows the latent properties it drew for every halo (true gas and stellar mass, gas
+concentration, non-thermal pressure support, NFW concentration and formation offset; see
+``pipeline.mock.population``). Given them, what remains of the target's scatter comes only from
+the measurement itself: particle sampling, the multiphase temperature scatter, apertures. We
+estimate it per suite as the out-of-fold scatter of a random forest that predicts the residual
+from the self-similar relation, y - slope x, from x and those latent properties (5-fold
+cross-validation within the suite). A discovered relation whose held-out scatter reaches this
+floor has found everything the mock put there; the gap to the floor is what is left to find.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.table import Table
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.model_selection import KFold, cross_val_predict
+
+from .dataset import Target
+from .errors import DataError
+
+__all__ = ["LATENT_COLUMNS", "latent_features", "noise_floor_residuals"]
+
+#: Truth-table columns used as latent properties, and how they enter the forest.
+LATENT_COLUMNS = ("Mgas200c", "Mstar200c", "gas_concentration", "nonthermal_fraction_r200",
+                  "c200c", "formation_offset")
+
+_KEY = ("suite", "sim", "snapshot", "group_index")
+
+
+def latent_features(halos: Table, truths: list[Table]) -> np.ndarray:
+    """(n_halos, k) latent properties of each row of ``halos`` from the mock truth tables
+    (matched on suite, sim, snapshot, group_index; NaN rows where a halo has no truth)."""
+    index: dict[tuple, tuple[Table, int]] = {}
+    for t in truths:
+        missing = [c for c in ("group_index", "M200c", *LATENT_COLUMNS) if c not in t.colnames]
+        if missing:
+            raise DataError(f"mock truth table {t.meta.get('suite')}/{t.meta.get('sim')} lacks "
+                            f"column(s) {missing}")
+        for i, g in enumerate(np.asarray(t["group_index"])):
+            index[(str(t.meta["suite"]), str(t.meta["sim"]), int(t.meta["snapshot"]), int(g))] = (t, i)
+    missing = [c for c in _KEY if c not in halos.colnames]
+    if missing:
+        raise DataError(f"halo table lacks column(s) {missing} needed to match the mock truth")
+    out = np.full((len(halos), len(LATENT_COLUMNS)), np.nan)
+    for row, key in enumerate(zip(*(np.asarray(halos[c]) for c in _KEY), strict=True)):
+        hit = index.get((str(key[0]), str(key[1]), int(key[2]), int(key[3])))
+        if hit is None:
+            continue
+        t, i = hit
+        m = float(np.asarray(t["M200c"])[i])
+        out[row] = [
+            np.log10(float(np.asarray(t["Mgas200c"])[i]) / m),
+            np.log10(max(float(np.asarray(t["Mstar200c"])[i]), 1.0) / m),
+            *(float(np.asarray(t[c])[i]) for c in LATENT_COLUMNS[2:]),
+        ]
+    return out
+
+
+def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
+                          seed: int = 0) -> np.ndarray:
+    """Per-row out-of-fold residual [dex] of the best prediction of ``target.y`` from
+    ``target.x`` and the latent properties, fitted within each suite (NaN where the halo has no
+    truth or its suite has fewer than 50 matched haloes)."""
+    latent = latent_features(halos, truths)
+    x = np.asarray(halos[target.x], dtype=float)
+    y = np.asarray(halos[target.y], dtype=float)
+    features = np.column_stack([x, latent])
+    ok = np.isfinite(features).all(axis=1) & np.isfinite(y)
+    resid = np.full(len(halos), np.nan)
+    suites = np.asarray(halos["suite"]).astype(str)
+    for suite in np.unique(suites):
+        rows = np.flatnonzero(ok & (suites == suite))
+        if len(rows) < 50:
+            continue
+        forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=5, random_state=seed,
+                                       n_jobs=1)
+        target_resid = y[rows] - target.slope * x[rows]
+        pred = cross_val_predict(forest, features[rows], target_resid,
+                                 cv=KFold(5, shuffle=True, random_state=seed))
+        resid[rows] = pred - target_resid
+    return resid
