@@ -14,9 +14,12 @@ that fraction; 0 = exact). Engines, in the same run on the same data:
   0.001, functions add, sub, mul, div, log, sqrt), if installed (``pip install -e '.[bench]'``);
 - pysr: where PySR and Julia are present (:func:`pipeline.sr.pysr_backend.check_pysr_available`).
 
-Recovered = the engine's final equation uses no distractor and equals the planted one up to
-the values of its constants (:func:`pipeline.sr.constants.equivalent_up_to_constants`, on the
-data's domain, rtol 1e-3). Held-out R^2 is measured on fresh noisy data from the same relation.
+Recovered = the engine's final equation (1) uses no distractor, (2) has the planted form up to
+the values of its constants, an offset and a factor
+(:func:`pipeline.sr.constants.equivalent_up_to_constants`, on the data's domain, rtol 1e-3), and
+(3) reproduces the noiseless planted function on fresh data with R^2 >= 0.999. (2) alone would
+accept sub-forms (a constant fitted to zero drops a term; a free exponent turns x^1.67 into
+x^2); (3) alone would accept look-alikes. Held-out R^2 ("R2") is measured on fresh noisy data.
 Last line: ``recovery: operon=<a>/<n> gplearn=<b>/<n> operon_median_s=<t>``.
 """
 
@@ -126,16 +129,20 @@ def recovered(expr, truth, names, x) -> bool:
     uses = {str(s) for s in expr.free_symbols}
     if not uses or not uses <= {str(s) for s in truth.free_symbols}:
         return False
+    exact = to_callable(truth, names)(x)
+    if held_out_r2(expr, names, x, exact) < 0.999:
+        return False
     return equivalent_up_to_constants(expr, truth, names, x, rtol=1e-3)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.1])
+    ap.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01, 0.1])
     ap.add_argument("--relations", nargs="+", default=[r.name for r in RELATIONS])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--n", type=int, default=500, help="haloes per planted data set")
+    ap.add_argument("--n", type=int, default=1000,
+                    help="haloes per planted data set (the default study selects ~1500)")
     ap.add_argument("--skip-gplearn", action="store_true")
     ap.add_argument("--symbols", default=None,
                     help="operon's allowed_symbols (default: the pipeline's sr.allowed_symbols)")
@@ -177,7 +184,7 @@ def main() -> None:
                     print(f"  {engine} failed on {rel.name}: {exc}")
                     expr = sp.Float(np.mean(y))
                 seconds = time.perf_counter() - t0
-                ok = recovered(expr, truth, names, x)
+                ok = recovered(expr, truth, names, x_test)
                 r2 = held_out_r2(expr, names, x_test, y_test)
                 results[engine].append((ok, r2, seconds))
                 found[engine] = expr
