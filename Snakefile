@@ -12,6 +12,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+report: "pipeline/report/captions/workflow.rst"
+
+
 include: "pipeline/rules/common.smk"
 include: "pipeline/rules/mock.smk"
 include: "pipeline/rules/ingest.smk"

@@ -150,6 +150,13 @@ def cmd_evaluate(a) -> None:
     write_table(table, a.out)
 
 
+def cmd_report_assets(a) -> None:
+    from .report.assets import write_target_assets
+
+    o = _options(a.options)
+    write_target_assets(a.out_dir, o["target"], a.rank, a.sr, a.evaluate, a.residuals, o["suites"])
+
+
 def cmd_report(a) -> None:
     from .report.build import build_report
 
@@ -209,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--truth", nargs="*", default=[],
                            help="mock truth tables: adds the intrinsic noise floor")
         s.set_defaults(func=func)
+
+    s = sub.add_parser("report-assets", help="one target's figures and tables for snakemake --report")
+    for arg in ("--rank", "--sr", "--evaluate", "--residuals", "--options", "--out-dir"):
+        s.add_argument(arg, required=True)
+    s.set_defaults(func=cmd_report_assets)
 
     s = sub.add_parser("report", help="write the PDF report")
     s.add_argument("--halos", required=True)

@@ -79,6 +79,35 @@ def bootstrap_scatter(
     }
 
 
+#: The published correction (Wadekar et al. 2023, PNAS 120, e2202074120): M ∝ Y^{3/5} (1 - A c_gas),
+#: i.e. log10 M = slope log10 Y + log10(1 - A c_gas) + b, with A and b fitted on the training suites.
+PUBLISHED_FORM = "log10 M = 0.6 log10 Y + log10(1 - A c_gas) + b (Wadekar et al. 2023)"
+
+
+def published_form_applies(table: Table, target: Target) -> bool:
+    """The published form is a mass-from-Y relation using c_gas."""
+    return (target.y.startswith("log10_M") and target.x.startswith("log10_Y")
+            and "c_gas" in table.colnames)
+
+
+def fit_published_form(table: Table, target: Target) -> tuple[float, float]:
+    """(A, b) of :data:`PUBLISHED_FORM` by least squares on ``table`` (the training suites)."""
+    from scipy.optimize import least_squares
+
+    r = target.residual(table)
+    c = np.asarray(table["c_gas"], dtype=float)
+    ok = np.isfinite(r) & np.isfinite(c)
+    if ok.sum() < 3:
+        raise DataError("published form: fewer than 3 haloes with finite c_gas and residual")
+    r, c = r[ok], c[ok]
+
+    def resid(p):
+        return np.log10(np.clip(1.0 - p[0] * c, 1e-6, None)) + p[1] - r
+
+    fit = least_squares(resid, [0.1, float(np.mean(r))])
+    return float(fit.x[0]), float(fit.x[1])
+
+
 def _relation_functions(table: Table, target: Target, expression: str, features: list[str],
                         train_suites: list[str]):
     f = to_callable(sp.sympify(expression, locals={n: sp.Symbol(n) for n in features}), features)
@@ -135,6 +164,9 @@ def evaluate_relation(
     (NaN without it), the scatter that no relation can remove from the same haloes.
     """
     residuals, b_train = _relation_functions(table, target, expression, features, train_suites)
+    published = None
+    if published_form_applies(table, target):
+        published = fit_published_form(rows_of_suites(table, train_suites), target)
     table = table.copy(copy_data=False)
     table["_floor_resid"] = np.full(len(table), np.nan) if floor_resid is None else floor_resid
 
@@ -146,7 +178,15 @@ def evaluate_relation(
         rb_all, rd_all, ok = residuals(sub)
         lm = np.asarray(sub["log10_M200c"], dtype=float)[ok]
         floor_all = np.asarray(sub["_floor_resid"], dtype=float)[ok]
+        pub_all = np.full(len(lm), np.nan)
+        if published is not None:
+            a_pub, b_pub = published
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pub_all = (target.slope * np.asarray(sub[target.x], dtype=float)
+                           + np.log10(1.0 - a_pub * np.asarray(sub["c_gas"], dtype=float)) + b_pub
+                           - np.asarray(sub[target.y], dtype=float))[ok]
         shift = {"frozen": (0.0, 0.0), "refit": (np.mean(rb_all), np.mean(rd_all))}
+        pub_shift = {"frozen": 0.0, "refit": float(np.nanmean(pub_all)) if published else 0.0}
         bins = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)] + [(edges[0], edges[-1])]
         for lo, hi in bins:
             in_bin = (lm >= lo) & (lm < hi)
@@ -169,6 +209,16 @@ def evaluate_relation(
                 for k, (v, lo_ci, hi_ci) in stats.items():
                     row[k], row[f"{k}_lo"], row[f"{k}_hi"] = v, lo_ci, hi_ci
                 row["base_bias_log"], row["disc_bias_log"] = bias_b, bias_d
+                pub = pub_all[in_bin] - pub_shift[constants]
+                pub = pub[np.isfinite(pub)]
+                if len(pub) >= max(options.min_halos_per_bin, 2):
+                    pub_stats = bootstrap_scatter(pub, pub, options.bootstrap, options.confidence, rng)
+                    for k in ("frac", "log"):
+                        v, lo_ci, hi_ci = pub_stats[f"base_{k}"]
+                        row[f"pub_{k}"], row[f"pub_{k}_lo"], row[f"pub_{k}_hi"] = v, lo_ci, hi_ci
+                else:
+                    for k in ("frac", "log"):
+                        row[f"pub_{k}"] = row[f"pub_{k}_lo"] = row[f"pub_{k}_hi"] = np.nan
                 floor = floor_all[in_bin]
                 floor = floor[np.isfinite(floor)]
                 enough = len(floor) >= max(options.min_halos_per_bin, 2)
@@ -184,6 +234,8 @@ def evaluate_relation(
             "expression": expression,
             "features": list(features),
             "baseline_intercept_train": b_train,
+            "published_form": PUBLISHED_FORM if published else "not applicable",
+            "published_form_A_b": list(published) if published else None,
             "noise_floor": "none (real data)" if floor_resid is None else FLOOR_DEFINITION,
             "definitions": __doc__,
             "provenance": provenance("evaluate", asdict(options), {"evaluate.seed": options.seed}),

@@ -209,6 +209,15 @@ def build_report(
                            ("p", "with constants refitted by least squares on every halo of the "
                                  "training suites (1-sigma errors): "
                                  + _constants_sentence(sr.meta) + ".")]
+            pub = [r for r in refit if np.isfinite(r.get("pub_frac", np.nan))]
+            if pub:
+                a_pub, _ = ev.meta["published_form_A_b"]
+                blocks.append(("p", f"Published form for comparison, {ev.meta['published_form']}, "
+                                    f"fitted on the training suites (A = {a_pub:.3f}): held-out "
+                                    "scatter " + "; ".join(
+                                        f"{r['suite']} "
+                                        f"{_fmt(r['pub_frac'], r['pub_frac_lo'], r['pub_frac_hi'])}"
+                                        f" vs discovered {r['disc_frac']:.3f}" for r in pub) + "."))
             floor = [r for r in refit if np.isfinite(r.get("floor_log", np.nan))]
             if floor:
                 blocks.append(("p", "Intrinsic noise floor of the mock (scatter left when the "
@@ -273,7 +282,8 @@ def build_report(
                 _figure_page(pdf, scatter_figure(ev, suites_all, constants,
                                                  f"Scatter vs mass — {name} ({constants})"),
                              f"Figure: std of M_pred/M_true - 1 per mass bin for the self-similar "
-                             f"baseline (grey) and the discovered relation (red), {what}; error "
+                             f"baseline (grey), the discovered relation (red) and, for mass-from-Y "
+                             f"targets, the published Y^(3/5)(1 - A c_gas) form (blue), {what}; error "
                              f"bars: {int(100 * config['evaluate']['confidence'])}% bootstrap "
                              f"intervals ({config['evaluate']['bootstrap']} resamples).")
             if residual_paths:

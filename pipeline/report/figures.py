@@ -75,6 +75,9 @@ def pareto_figure(front: Table, title: str) -> Figure:
     return fig
 
 
+PUB_COLOUR = "#3465a4"
+
+
 def scatter_figure(evaluation: Table, suites: list[str], constants: str, title: str) -> Figure:
     """Fractional scatter per mass bin for each suite: baseline vs discovered, with intervals."""
     fig = Figure(figsize=(7.0, 2.6 * ((len(suites) + 1) // 2) + 0.6))
@@ -86,8 +89,11 @@ def scatter_figure(evaluation: Table, suites: list[str], constants: str, title: 
                          & (evaluation["bin"] == "bin")]
         mid = 0.5 * (np.asarray(sel["log10_M_lo"]) + np.asarray(sel["log10_M_hi"]))
         half = 0.5 * (np.asarray(sel["log10_M_hi"]) - np.asarray(sel["log10_M_lo"]))
-        for key, colour, name, dx in (("base_frac", BASE_COLOUR, "self-similar", -0.02),
-                                      ("disc_frac", DISC_COLOUR, "discovered", 0.02)):
+        series = [("base_frac", BASE_COLOUR, "self-similar", -0.03),
+                  ("disc_frac", DISC_COLOUR, "discovered", 0.03)]
+        if "pub_frac" in sel.colnames and np.isfinite(np.asarray(sel["pub_frac"], float)).any():
+            series.insert(1, ("pub_frac", PUB_COLOUR, r"$Y^{3/5}(1-Ac_{\rm gas})$ (W23)", 0.0))
+        for key, colour, name, dx in series:
             v = np.asarray(sel[key], dtype=float)
             err = np.vstack([v - np.asarray(sel[f"{key}_lo"]), np.asarray(sel[f"{key}_hi"]) - v])
             ax.errorbar(mid + dx, v, yerr=err, xerr=half, fmt="o", color=colour, label=name,

@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 from pipeline.config import validate_config
 from pipeline.errors import ConfigError
 from pipeline.io import layout
+from pipeline.report import ASSET_FILES
 
 try:
     _validated = validate_config(dict(config))
@@ -21,6 +22,8 @@ config.update(_validated)
 DATA = config["data"]
 STUDY = config["study"]
 RES = f"results/{STUDY}"
+ASSETS = f"reports/{STUDY}/assets"
+CAPTIONS = os.path.join(workflow.basedir, "pipeline", "report", "captions")
 
 
 def _uses_conda():
@@ -121,4 +124,6 @@ def profile_files(wildcards):
 
 
 def final_outputs():
-    return [f"reports/{STUDY}/report.pdf"]
+    return [f"reports/{STUDY}/report.pdf"] + [
+        f"{ASSETS}/{target}/{name}" for target in TARGETS for name in ASSET_FILES
+    ]

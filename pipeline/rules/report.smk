@@ -9,7 +9,8 @@ rule report:
         evaluate=expand(f"{RES}/evaluate/{{target}}.ecsv", target=TARGETS),
         residuals=expand(f"{RES}/evaluate/{{target}}_residuals.h5", target=TARGETS),
     output:
-        f"reports/{STUDY}/report.pdf",
+        report(f"reports/{STUDY}/report.pdf", caption=f"{CAPTIONS}/report_pdf.rst",
+               category="Report"),
     params:
         cli=CLI,
         options=as_json(config),
@@ -28,3 +29,42 @@ rule report:
         "--sr {input.sr} --evaluate {input.evaluate} --residuals {input.residuals} "
         "--options {params.options:q} "
         "--out {output} > {log} 2>&1"
+
+
+rule report_assets:
+    input:
+        rank=f"{RES}/rank/{{target}}.ecsv",
+        sr=f"{RES}/sr/{{target}}.ecsv",
+        evaluate=f"{RES}/evaluate/{{target}}.ecsv",
+        residuals=f"{RES}/evaluate/{{target}}_residuals.h5",
+    output:
+        **{
+            name.replace(".", "_"): report(
+                f"{ASSETS}/{{target}}/{name}",
+                caption=f"{CAPTIONS}/{name.split('.')[0]}.rst",
+                category="{target}",
+                subcategory="tables" if name.endswith(".csv") else "figures",
+            )
+            for name in ASSET_FILES
+        },
+    params:
+        cli=CLI,
+        out_dir=lambda wc: f"{ASSETS}/{wc.target}",
+        options=lambda wc: as_json(
+            {"target": wc.target,
+             "suites": list(config["train_suites"]) + list(config["holdout_suites"])}
+        ),
+    log:
+        f"{RES}/logs/report_assets/{{target}}.log",
+    benchmark:
+        f"{RES}/benchmarks/report_assets/{{target}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "{params.cli} report-assets --rank {input.rank} --sr {input.sr} "
+        "--evaluate {input.evaluate} --residuals {input.residuals} "
+        "--options {params.options:q} --out-dir {params.out_dir} > {log} 2>&1"

@@ -66,6 +66,24 @@ def test_tiny_study_produces_report_and_tables(tiny_run):
     assert (tiny_run / "data/mock/FOF_Subfind/SIMBA/L25n256/LH/LH_1/groups_090.hdf5").exists()
 
 
+def test_snakemake_report_has_every_figure_and_table_with_its_caption(tiny_run):
+    from pipeline.report import ASSET_FILES
+
+    html = tiny_run / "study.html"
+    proc = snakemake("--report", str(html), cwd=tiny_run)
+    log = proc.stdout + proc.stderr
+    text = html.read_text()
+    for name in (*ASSET_FILES, "report.pdf"):
+        assert f"Adding {name}" in log, name
+        assert (tiny_run / "reports/tiny/assets/M_from_Y" / name).exists() or name == "report.pdf"
+    captions = REPO / "pipeline" / "report" / "captions"
+    for name in ASSET_FILES:
+        caption = (captions / f"{Path(name).stem}.rst").read_text()
+        first_words = " ".join(caption.split()[:2])
+        assert first_words in text, name
+    assert "Scaling-relation discovery for study" in text
+
+
 def test_report_text_has_sections_and_numbers(tiny_run):
     from pypdf import PdfReader
 
@@ -77,6 +95,9 @@ def test_report_text_has_sections_and_numbers(tiny_run):
     row = ev[(ev["suite"] == "SIMBA") & (ev["bin"] == "all") & (ev["constants"] == "refit")][0]
     assert f"{row['base_frac']:.3f}" in text
     assert f"{row['disc_frac']:.3f}" in text
+    # the published M ∝ Y^(3/5)(1 - A c_gas) form, fitted on the training suite, and the floor
+    assert "Published form" in text and f"{row['pub_frac']:.3f}" in text
+    assert "noise floor" in text and np.isfinite(row["floor_frac"])
 
 
 def test_second_run_has_nothing_to_do(tiny_run):

@@ -1,0 +1,66 @@
+"""One target's figures (SVG) and tables (CSV) as separate files, for ``snakemake --report``.
+
+The PDF report (:mod:`pipeline.report.build`) holds the same figures; Snakemake's HTML report
+needs them as files, each with its caption (``pipeline/report/captions/*.rst``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from astropy.table import Table  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..io.atomic import atomic_path  # noqa: E402
+from ..io.tables import read_table  # noqa: E402
+from . import ASSET_FILES  # noqa: E402
+from .figures import (  # noqa: E402
+    importance_figure,
+    pareto_figure,
+    residual_parameter_figure,
+    scatter_figure,
+)
+
+__all__ = ["ASSET_FILES", "write_target_assets"]
+
+
+
+def _save(fig: Figure, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip("."))
+
+
+def _save_csv(table: Table, path: Path) -> None:
+    flat = Table({c: table[c] for c in table.colnames if table[c].ndim == 1})
+    with atomic_path(path) as tmp:
+        flat.write(tmp, format="ascii.csv", overwrite=True)
+
+
+def write_target_assets(out_dir: str | Path, target: str, rank_path: str, sr_path: str,
+                        evaluate_path: str, residuals_path: str, suites: list[str]) -> None:
+    """Write :data:`ASSET_FILES` for ``target`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rank, sr = read_table(rank_path), read_table(sr_path)
+    ev, resid = read_table(evaluate_path), read_table(residuals_path)
+    _save(importance_figure(rank, f"Feature ranking — {target}"), out / "importance.svg")
+    _save(pareto_figure(sr, f"Pareto front — {target}"), out / "pareto.svg")
+    for constants in ("refit", "frozen"):
+        _save(scatter_figure(ev, suites, constants, f"Scatter vs mass — {target} ({constants})"),
+              out / f"scatter_{constants}.svg")
+    fig = residual_parameter_figure(resid, suites, f"Residuals vs feedback parameters — {target}")
+    if fig is None:  # no feedback parameter varies: say so rather than leave a hole
+        fig = Figure(figsize=(6, 1.5))
+        fig.text(0.5, 0.5, "No feedback parameter varies in this study.", ha="center")
+    _save(fig, out / "residuals.svg")
+    _save_csv(rank, out / "ranking.csv")
+    front = sr.copy()
+    front["expression"] = [str(e) for e in front["expression"]]
+    _save_csv(front[[c for c in front.colnames if c != "latex"]], out / "front.csv")
+    keep = [c for c in ev.colnames if not np.issubdtype(ev[c].dtype, np.object_)]
+    _save_csv(ev[keep], out / "scatter.csv")
