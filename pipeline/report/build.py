@@ -14,6 +14,7 @@ import sympy as sp  # noqa: E402
 import yaml  # noqa: E402
 from astropy.table import Table  # noqa: E402
 from matplotlib import mathtext  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -47,6 +48,7 @@ def _text_page(pdf: PdfPages, title: str, blocks: list[tuple[str, str]]) -> None
     """A page of text blocks: (kind, text) with kind 'h' heading, 'p' paragraph, 'm' math,
     'pre' monospace."""
     fig = Figure(figsize=_A4)
+    renderer = FigureCanvasAgg(fig).get_renderer()
     y = 0.95
     fig.text(0.07, y, title, fontsize=15, weight="bold", va="top")
     y -= 0.05
@@ -63,7 +65,11 @@ def _text_page(pdf: PdfPages, title: str, blocks: list[tuple[str, str]]) -> None
             y -= 0.016 * (wrapped.count("\n") + 1) + 0.01
         elif kind == "m":
             if _math_ok(text):
-                fig.text(0.09, y, text, fontsize=12, va="top")
+                artist = fig.text(0.09, y, text, fontsize=12, va="top")
+                # long equations shrink to the text width (down to 6 pt) instead of running off
+                width = artist.get_window_extent(renderer).width / (fig.dpi * _A4[0])
+                if width > 0.86:
+                    artist.set_fontsize(max(6.0, 12 * 0.86 / width))
                 y -= 0.045
             else:
                 wrapped = textwrap.fill(text, 95)
@@ -197,7 +203,8 @@ def build_report(
                       f"{target['y']} = {target['slope']:g} {target['x']} + b (forest R^2 on "
                       f"held-out folds {_forest_skill(rank)}){_groups_sentence(rank)}. "
                       f"Symbolic regression on them finds the relation below. On the held-out "
-                      f"suites, with the normalisation refitted, the fractional mass scatter over "
+                      f"suites, with the normalisation refitted, the fractional scatter of "
+                      f"{target['y'].removeprefix('log10_')} over "
                       f"the full mass range changes as follows (68% bootstrap intervals): "
                       + "; ".join(parts) + "."),
                 ("m", f"${label(target['y']).strip('$')} = {target['slope']:g}\\,"
