@@ -107,7 +107,9 @@ def cmd_rank(a) -> None:
     o = _options(a.options)
     target, rows = _target_and_rows(a, o)
     x, y, _ = design_matrix(rows, o["features"], target)
-    table = rank_features(x, y, o["features"], RankOptions(**o["rank"]))
+    # the relation's own x is in every candidate relation: a feature correlated with it (as most
+    # halo properties are, through mass) is not redundant for symbolic regression
+    table = rank_features(x, y, o["features"], RankOptions(**o["rank"]), ungrouped=[target.x])
     table.meta["target"] = o["target"]
     write_table(table, a.out)
 

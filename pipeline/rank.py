@@ -13,7 +13,9 @@ Importances, all measured on held-out folds:
 - impurity (mean decrease over the trees of the folds' forests), for reference only: it is biased
   towards continuous, high-variance features.
 
-Correlated groups: features joined (single linkage) when |Spearman rho| >= ``group_threshold``.
+Correlated groups: features joined (single linkage) when |Spearman rho| >= ``group_threshold``;
+the relation's own x is never grouped (it is in every candidate relation, and most halo
+properties correlate with it through mass).
 
 Top-k rule: walk the features by decreasing mean permutation importance; take a feature when its
 68% interval lies above zero and no feature of its correlated group was taken already (its
@@ -62,9 +64,11 @@ class RankOptions:
     threads: int = 1
 
 
-def correlated_groups(x: np.ndarray, threshold: float) -> tuple[list[list[int]], np.ndarray]:
+def correlated_groups(x: np.ndarray, threshold: float,
+                      alone: tuple[int, ...] = ()) -> tuple[list[list[int]], np.ndarray]:
     """Groups of column indices of ``x`` (n, k) linked by |Spearman rho| >= ``threshold`` (single
-    linkage: a chain of strong correlations is one group), and the (k, k) |rho| matrix."""
+    linkage: a chain of strong correlations is one group), and the (k, k) |rho| matrix. Columns
+    in ``alone`` stay in groups of their own."""
     k = x.shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.ones((1, 1)) if k == 1 else np.abs(np.atleast_2d(spearmanr(x).statistic))
@@ -72,7 +76,7 @@ def correlated_groups(x: np.ndarray, threshold: float) -> tuple[list[list[int]],
     label = list(range(k))
     for i in range(k):
         for j in range(i + 1, k):
-            if rho[i, j] >= threshold and label[i] != label[j]:
+            if rho[i, j] >= threshold and label[i] != label[j] and i not in alone and j not in alone:
                 old, new = label[j], label[i]
                 label = [new if v == old else v for v in label]
     groups: dict[int, list[int]] = {}
@@ -95,8 +99,10 @@ def _permutation_drops(forest, x: np.ndarray, y: np.ndarray, columns: list[list[
     return drops
 
 
-def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions) -> Table:
-    """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,).
+def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions,
+                  ungrouped: list[str] = ()) -> Table:
+    """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,). Features named in
+    ``ungrouped`` (the relation's own x) are never put in a correlated group.
 
     Returns a table sorted by decreasing mean permutation importance, columns: feature,
     permutation_mean, permutation_std, permutation_lo, permutation_hi (68% interval),
@@ -114,7 +120,8 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
     if bad.any():
         raise DataError(f"rank: {int(bad.sum())} halo(es) with NaN/inf features or target; "
                         "the assemble stage should have dropped them")
-    groups, rho = correlated_groups(x, options.group_threshold)
+    alone = tuple(i for i, n in enumerate(names) if n in set(ungrouped))
+    groups, rho = correlated_groups(x, options.group_threshold, alone)
     group_of = np.empty(x.shape[1], dtype=int)
     for g, members in enumerate(groups):
         group_of[members] = g

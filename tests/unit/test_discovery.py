@@ -373,3 +373,13 @@ def test_published_form_is_fitted_on_training_suites_and_scored_on_held_out():
     assert row["pub_log_lo"] <= row["pub_log"] <= row["pub_log_hi"]
     assert row["base_log"] > 5 * row["pub_log"]
     assert "Wadekar" in ev.meta["published_form"]
+
+
+def test_features_correlated_with_the_relations_own_x_are_not_grouped_with_it():
+    from pipeline.rank import correlated_groups
+
+    rng = np.random.default_rng(2)
+    mass = rng.normal(size=400)
+    x = np.column_stack([mass, mass + 0.1 * rng.normal(size=400), rng.normal(size=400)])
+    assert correlated_groups(x, 0.8)[0] == [[0, 1], [2]]
+    assert correlated_groups(x, 0.8, alone=(0,))[0] == [[0], [1], [2]]
