@@ -202,6 +202,8 @@ class HaloApertures:
         self.slot_start = np.append(starts, len(cells_all)).astype(np.int64)
         self.slot_halo = halo_all[order]
         self.slot_inside = mask[order].astype(np.int32)
+        # for select(): one aperture, the search sphere, which holds a cell when any aperture does
+        self._search_inside = (self.slot_inside != 0).astype(np.int32)
         self.volume_fraction = len(unique_cells) / n**3
         ix, iy, iz = unique_cells // (n * n), (unique_cells // n) % n, unique_cells % n
         nc = -(-n // COARSE)
@@ -225,11 +227,10 @@ class HaloApertures:
         if len(positions) == 0 or len(self.centres) == 0:
             return np.zeros(0, dtype=np.int64)
         with _threads(threads):
-            # one aperture, the search sphere, which holds a cell when any aperture does
             box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = self._grid()
             inside = _select_kernel(np.ascontiguousarray(positions), box, inv_cell, n, coarse_block,
-                                    block_slot, start, halo, (self.slot_inside != 0).astype(np.int32),
-                                    centres, self.r2_search[:, None])
+                                    block_slot, start, halo, self._search_inside, centres,
+                                    self.r2_search[:, None])
         return np.flatnonzero(inside)
 
     def sums(self, positions: np.ndarray, weights: dict[str, np.ndarray],

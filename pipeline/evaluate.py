@@ -90,6 +90,16 @@ def published_form_applies(table: Table, target: Target) -> bool:
             and "c_gas" in table.colnames)
 
 
+def published_correction(c_gas: np.ndarray, a: float, floor: float | None = None) -> np.ndarray:
+    """log10(1 - A c_gas) [dex]; NaN where 1 - A c_gas <= 0, or that clipped at ``floor`` (so
+    that a fit can move through such values)."""
+    factor = 1.0 - a * np.asarray(c_gas, dtype=float)
+    if floor is not None:
+        factor = np.maximum(factor, floor)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(factor > 0, np.log10(np.where(factor > 0, factor, 1.0)), np.nan)
+
+
 def fit_published_form(table: Table, target: Target) -> tuple[float, float]:
     """(A, b) of :data:`PUBLISHED_FORM` by least squares on ``table`` (the training suites)."""
     from scipy.optimize import least_squares
@@ -102,7 +112,7 @@ def fit_published_form(table: Table, target: Target) -> tuple[float, float]:
     r, c = r[ok], c[ok]
 
     def resid(p):
-        return np.log10(np.clip(1.0 - p[0] * c, 1e-6, None)) + p[1] - r
+        return published_correction(c, p[0], floor=1e-6) + p[1] - r
 
     fit = least_squares(resid, [0.1, float(np.mean(r))])
     return float(fit.x[0]), float(fit.x[1])
@@ -181,10 +191,8 @@ def evaluate_relation(
         pub_all = np.full(len(lm), np.nan)
         if published is not None:
             a_pub, b_pub = published
-            with np.errstate(invalid="ignore", divide="ignore"):
-                pub_all = (target.slope * np.asarray(sub[target.x], dtype=float)
-                           + np.log10(1.0 - a_pub * np.asarray(sub["c_gas"], dtype=float)) + b_pub
-                           - np.asarray(sub[target.y], dtype=float))[ok]
+            # predicted - true: slope x + log10(1 - A c_gas) + b - y
+            pub_all = (published_correction(sub["c_gas"], a_pub) - target.residual(sub, b_pub))[ok]
         shift = {"frozen": (0.0, 0.0), "refit": (np.mean(rb_all), np.mean(rd_all))}
         pub_shift = {"frozen": 0.0, "refit": float(np.nanmean(pub_all)) if published else 0.0}
         bins = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)] + [(edges[0], edges[-1])]

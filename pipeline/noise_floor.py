@@ -32,29 +32,29 @@ _KEY = ("suite", "sim", "snapshot", "group_index")
 def latent_features(halos: Table, truths: list[Table]) -> np.ndarray:
     """(n_halos, k) latent properties of each row of ``halos`` from the mock truth tables
     (matched on suite, sim, snapshot, group_index; NaN rows where a halo has no truth)."""
-    index: dict[tuple, tuple[Table, int]] = {}
+    index: dict[tuple, tuple[np.ndarray, int]] = {}
     for t in truths:
         missing = [c for c in ("group_index", "M200c", *LATENT_COLUMNS) if c not in t.colnames]
         if missing:
             raise DataError(f"mock truth table {t.meta.get('suite')}/{t.meta.get('sim')} lacks "
                             f"column(s) {missing}")
+        column = {c: np.asarray(t[c], dtype=float) for c in ("M200c", *LATENT_COLUMNS)}
+        latent = np.column_stack([
+            np.log10(column["Mgas200c"] / column["M200c"]),
+            np.log10(np.maximum(column["Mstar200c"], 1.0) / column["M200c"]),
+            *(column[c] for c in LATENT_COLUMNS[2:]),
+        ])
+        sim_key = (str(t.meta["suite"]), str(t.meta["sim"]), int(t.meta["snapshot"]))
         for i, g in enumerate(np.asarray(t["group_index"])):
-            index[(str(t.meta["suite"]), str(t.meta["sim"]), int(t.meta["snapshot"]), int(g))] = (t, i)
+            index[(*sim_key, int(g))] = (latent, i)
     missing = [c for c in _KEY if c not in halos.colnames]
     if missing:
         raise DataError(f"halo table lacks column(s) {missing} needed to match the mock truth")
     out = np.full((len(halos), len(LATENT_COLUMNS)), np.nan)
     for row, key in enumerate(zip(*(np.asarray(halos[c]) for c in _KEY), strict=True)):
         hit = index.get((str(key[0]), str(key[1]), int(key[2]), int(key[3])))
-        if hit is None:
-            continue
-        t, i = hit
-        m = float(np.asarray(t["M200c"])[i])
-        out[row] = [
-            np.log10(float(np.asarray(t["Mgas200c"])[i]) / m),
-            np.log10(max(float(np.asarray(t["Mstar200c"])[i]), 1.0) / m),
-            *(float(np.asarray(t[c])[i]) for c in LATENT_COLUMNS[2:]),
-        ]
+        if hit is not None:
+            out[row] = hit[0][hit[1]]
     return out
 
 

@@ -83,15 +83,18 @@ def test_missing_dataset_names_file_and_key(sphere_halo, tmp_path):
     assert not out.exists()
 
 
+def _add_to_header_count(snap, attr: str, ptype: int, extra: int) -> None:
+    """Corrupt Header/<attr>[ptype] of ``snap`` by ``extra`` particles."""
+    with h5py.File(snap, "a") as fh:
+        counts = fh["Header"].attrs[attr].copy()
+        counts[ptype] += extra
+        fh["Header"].attrs[attr] = counts
+
+
 def test_numpart_inconsistent_with_data(sphere_halo):
     snap, cat, _ = sphere_halo
-    with h5py.File(snap, "a") as fh:
-        n = fh["Header"].attrs["NumPart_ThisFile"].copy()
-        n[4] += 5
-        fh["Header"].attrs["NumPart_ThisFile"] = n
-        tot = fh["Header"].attrs["NumPart_Total"].copy()
-        tot[4] += 5
-        fh["Header"].attrs["NumPart_Total"] = tot
+    _add_to_header_count(snap, "NumPart_ThisFile", 4, 5)
+    _add_to_header_count(snap, "NumPart_Total", 4, 5)
     with pytest.raises(InputFileError, match=r"'PartType4/Coordinates' has 100 rows but "
                                              r"Header/NumPart_ThisFile\[4\] is 105"):
         measure_halos(snap, cat)
@@ -99,10 +102,7 @@ def test_numpart_inconsistent_with_data(sphere_halo):
 
 def test_numpart_total_inconsistent_with_files(sphere_halo):
     snap, _, _ = sphere_halo
-    with h5py.File(snap, "a") as fh:
-        tot = fh["Header"].attrs["NumPart_Total"].copy()
-        tot[0] += 1
-        fh["Header"].attrs["NumPart_Total"] = tot
+    _add_to_header_count(snap, "NumPart_Total", 0, 1)
     with pytest.raises(InputFileError, match="NumPart_Total"):
         Snapshot(snap)
 
