@@ -37,11 +37,12 @@ def add_derived_columns(table: Table) -> Table:
     return table
 
 
-def _one(path: Path) -> Table:
+def _one(path: Path, suite_params: dict[str, dict[str, dict[str, float]]]) -> Table:
     """A halo table with per-row suite, sim, snapshot, redshift, E(z) and parameter columns.
 
-    Per-snapshot ingest tables carry these in their metadata; per-suite tables (stacked
-    profiles) already carry them as columns.
+    Per-snapshot ingest tables carry these in their metadata, the simulation parameters there or
+    in ``suite_params`` (suite -> sim -> parameters, from the suite's parameter file); per-suite
+    tables (stacked profiles) already carry them as columns.
     """
     table = read_table(path, required=["M200c", "Y200c", "N_gas200c"])
     meta = table.meta
@@ -54,7 +55,15 @@ def _one(path: Path) -> Table:
                 f"halo table {path} has neither a '{key}' column nor metadata (written by ingest?)")
         table[key] = [meta[key]] * n if key in ("suite", "sim") else np.full(n, meta[key])
     cosmology = meta.get("cosmology", {})
-    params = meta.get("params", {})
+    params = meta.get("params") or {}
+    suite = str(table["suite"][0]) if n else meta.get("suite")
+    if not params and suite in suite_params:
+        sims = suite_params[suite]
+        sim = str(table["sim"][0]) if n else meta.get("sim")
+        if n and sim not in sims:
+            raise DataError(f"halo table {path}: simulation {sim} of suite {suite} has no row in "
+                            f"the suite's parameter file (rows: {sorted(sims)[:5]}...)")
+        params = sims.get(sim, {})
     for name in PARAMETER_COLUMNS:
         if name not in table.colnames:
             table[name] = np.full(n, float(params.get(name, np.nan)))
@@ -68,15 +77,22 @@ def _one(path: Path) -> Table:
     return table
 
 
-def assemble_halos(paths: Sequence[str | Path], selection: dict) -> Table:
+def assemble_halos(paths: Sequence[str | Path], selection: dict,
+                   params_files: dict[str, str | Path] | None = None) -> Table:
     """One table of all haloes passing ``selection`` (keys of the config's ``selection``).
 
+    ``params_files`` maps a suite to its parameter file (CAMELS ``CosmoAstroSeed_*.txt``): the
+    simulation parameters of that suite's tables are joined here, once per suite, rather than
+    by each ingest job (an edited parameter file then re-runs assemble, not every ingest).
     Cuts: log10_mass_min_msun <= log10 M200c < log10_mass_max_msun, at least
     ``min_gas_particles`` gas particles in R200c, Y200c > 0.
     """
+    from .io.params import read_simulation_params
+
     if not paths:
         raise DataError("assemble: no halo tables given")
-    tables = [_one(Path(p)) for p in paths]
+    suite_params = {suite: read_simulation_params(f) for suite, f in (params_files or {}).items()}
+    tables = [_one(Path(p), suite_params) for p in paths]
     for t in tables:
         t.meta = {}
     table = vstack(tables, metadata_conflicts="silent")

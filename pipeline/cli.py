@@ -57,18 +57,21 @@ def cmd_mock_sim(a) -> None:
 
 def cmd_ingest(a) -> None:
     from .ingest import IngestOptions, measure_halos
+    from .io.gadget import output_name
     from .io.params import read_simulation_params
     from .io.tables import write_table
 
     o = _options(a.options)
     params = {}
     if a.params_file:
-        table = read_simulation_params(a.params_file)
+        if len(a.params_file) > 1:
+            raise PipelineError(f"ingest: one --params-file expected, got {a.params_file}")
+        table = read_simulation_params(a.params_file[0])
         if a.sim not in table:
-            raise PipelineError(f"parameter file {a.params_file} has no row for simulation {a.sim}")
+            raise PipelineError(f"parameter file {a.params_file[0]} has no row for simulation {a.sim}")
         params = table[a.sim]
     result = measure_halos(
-        a.snapshot, a.catalog, IngestOptions(**o),
+        output_name(a.snapshot), output_name(a.catalog), IngestOptions(**o),
         meta={"suite": a.suite, "sim": a.sim, "snapshot": a.snap, "params": params},
     )
     write_table(result, a.out)
@@ -87,7 +90,13 @@ def cmd_assemble(a) -> None:
     from .assemble import assemble_halos
     from .io.tables import write_table
 
-    write_table(assemble_halos(a.inputs, _options(a.options)), a.out)
+    params_files = {}
+    for pair in a.params_files or []:
+        suite, sep, path = pair.partition("=")
+        if not sep or not suite or not path:
+            raise PipelineError(f"assemble: --params-files takes SUITE=PATH pairs, got {pair!r}")
+        params_files[suite] = path
+    write_table(assemble_halos(a.inputs, _options(a.options), params_files), a.out)
 
 
 def _target_and_rows(a, o):
@@ -192,10 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_mock_sim)
 
     s = sub.add_parser("ingest", help="measure per-halo properties of one snapshot")
-    for arg in ("--snapshot", "--catalog", "--suite", "--sim", "--options", "--out"):
+    for arg in ("--snapshot", "--catalog"):  # the single file, or every chunk .0, .1, ...
+        s.add_argument(arg, required=True, nargs="+")
+    for arg in ("--suite", "--sim", "--options", "--out"):
         s.add_argument(arg, required=True)
     s.add_argument("--snap", required=True, type=int)
-    s.add_argument("--params-file", default=None)
+    s.add_argument("--params-file", nargs="*", default=None,
+                   help="the suite's parameter file (none: no feedback-parameter columns)")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("ingest-profiles", help="measure every stacked profile of one suite")
@@ -205,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("assemble", help="join halo tables and apply the selection")
     s.add_argument("--inputs", required=True, nargs="+")
+    s.add_argument("--params-files", nargs="*", help="SUITE=PATH: each suite's parameter file")
     s.add_argument("--options", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_assemble)

@@ -54,6 +54,22 @@ def resolve_chunks(path: str | os.PathLike, count_attr: str) -> list[Path]:
     return files
 
 
+def output_name(files: list[str | os.PathLike]) -> Path:
+    """The name :func:`resolve_chunks` takes for an output given as its files: the single file,
+    or all its chunks ``<stem>.0<ext>``, ``<stem>.1<ext>``, ... (as a workflow lists them)."""
+    if not files:
+        raise InputFileError("no files given for a snapshot or group catalog")
+    first = Path(files[0])
+    if len(files) == 1:
+        return first
+    stem, dot, index = first.stem.rpartition(".")
+    if not dot or index != "0":
+        raise InputFileError(
+            f"{len(files)} files given but the first, {first}, is not a chunk <name>.0{first.suffix}"
+        )
+    return first.with_name(f"{stem}{first.suffix}")
+
+
 @dataclass(frozen=True)
 class SnapshotHeader:
     """Header of a Gadget/Arepo snapshot (code units: ckpc/h, 1e10 Msun/h)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-__all__ = ["LAYOUTS", "snapshot_path", "catalog_path", "params_path", "truth_path"]
+__all__ = ["LAYOUTS", "snapshot_path", "catalog_path", "params_path", "truth_path", "wildcard_pattern"]
 
 #: Path templates relative to ``data.root``.
 LAYOUTS: dict[str, dict[str, str]] = {
@@ -34,7 +35,21 @@ def _fill(data: dict, what: str, **fields) -> str:
         raise ValueError(f"unknown data.layout {layout!r}; valid: {sorted(LAYOUTS)}")
     template = LAYOUTS[layout][what]
     rel = template.format(volume=data.get("volume", "L25n256"), set=data.get("set", "LH"), **fields)
-    return str(Path(data["root"]) / rel)
+    # plain string join: called several times per job when Snakemake builds the DAG
+    return os.path.normpath(os.path.join(data["root"], rel))
+
+
+def wildcard_pattern(data: dict, what: str) -> str:
+    """The path template of ``what`` (snapshot, catalog, params) with Snakemake wildcards
+    ``{suite}``, ``{sim}``, ``{snap}`` (the snapshot number as the zero-padded string of the
+    file names, e.g. ``090``)."""
+    layout = data.get("layout", "camels2024")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown data.layout {layout!r}; valid: {sorted(LAYOUTS)}")
+    template = LAYOUTS[layout][what].replace("{snap:03d}", "{snap}")
+    rel = template.format(volume=data.get("volume", "L25n256"), set=data.get("set", "LH"),
+                          suite="{suite}", sim="{sim}", snap="{snap}")
+    return os.path.normpath(os.path.join(data["root"], rel))
 
 
 def snapshot_path(data: dict, suite: str, sim: str, snap: int) -> str:

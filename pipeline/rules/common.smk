@@ -82,15 +82,41 @@ def mock_truth_tables():
     ]
 
 
-def snapshot_files(wildcards):
-    """The snapshot's files: the single file, or its chunks (.0, .1, ...) if that is absent."""
-    path = layout.snapshot_path(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap))
-    return _existing_or_chunks(path)
+def _chunk_finder(what):
+    """Input function: the single file of ``what`` (snapshot or catalog), or its chunks
+    .0, .1, ... if that is absent."""
+    path_of = {"snapshot": layout.snapshot_path, "catalog": layout.catalog_path}[what]
+
+    def files(wildcards):
+        return _existing_or_chunks(
+            path_of(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap))
+        )
+
+    return files
 
 
-def catalog_files(wildcards):
-    path = layout.catalog_path(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap))
-    return _existing_or_chunks(path)
+def ingest_inputs():
+    """The ingest inputs (snapshot and catalog). Where every one is a single file (and always
+    for the mock, which writes them), wildcard patterns; else functions that find chunk files.
+    Per-job callables and input files are what makes building the DAG slow with thousands of
+    simulations (bench/dag.py), so the common case has none."""
+    patterns = {what: layout.wildcard_pattern(DATA, what) for what in ("snapshot", "catalog")}
+    single = IS_MOCK or all(
+        os.path.exists(pattern.format(suite=suite, sim=sim, snap=f"{snap:03d}"))
+        for pattern in patterns.values()
+        for suite, sims in DATA["suites"].items()
+        for sim in sims
+        for snap in SNAPSHOTS
+    )
+    return patterns if single else {what: _chunk_finder(what) for what in patterns}
+
+
+def suite_params_files():
+    """suite -> its simulation parameter file, for the suites that have one (joined at assemble)."""
+    if IS_PROFILES:
+        return {}
+    files = {suite: layout.params_path(DATA, suite) for suite in SUITES}
+    return {s: f for s, f in files.items() if IS_MOCK or os.path.exists(f)}
 
 
 def _existing_or_chunks(path):
@@ -99,11 +125,6 @@ def _existing_or_chunks(path):
     stem, ext = os.path.splitext(path)
     chunks = sorted(glob.glob(f"{stem}.[0-9]*{ext}"))
     return chunks or [path]  # a missing file then fails with Snakemake's MissingInputException
-
-
-def params_file(wildcards):
-    path = layout.params_path(DATA, wildcards.suite)
-    return [path] if IS_MOCK or os.path.exists(path) else []
 
 
 def target_config(name):

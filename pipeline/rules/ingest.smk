@@ -35,17 +35,12 @@ if IS_PROFILES:
 
 rule ingest:
     input:
-        snapshot=snapshot_files,
-        catalog=catalog_files,
-        params=params_file,
+        **ingest_inputs(),
     output:
         f"{RES}/halos/{{suite}}/{{sim}}_{{snap}}.h5",
     params:
         cli=CLI,
         options=as_json(config["ingest"]),
-        snapshot=lambda wc: layout.snapshot_path(DATA, wc.suite, wc.sim, int(wc.snap)),
-        catalog=lambda wc: layout.catalog_path(DATA, wc.suite, wc.sim, int(wc.snap)),
-        params_arg=lambda wc, input: f"--params-file {input.params}" if input.params else "",
     log:
         f"{RES}/logs/ingest/{{suite}}/{{sim}}_{{snap}}.log",
     benchmark:
@@ -57,19 +52,23 @@ rule ingest:
         mem_mb=2500,
         runtime=30,
     shell:
-        "{params.cli} ingest --snapshot {params.snapshot} --catalog {params.catalog} "
+        "{params.cli} ingest --snapshot {input.snapshot:q} --catalog {input.catalog:q} "
         "--suite {wildcards.suite} --sim {wildcards.sim} --snap {wildcards.snap} "
-        "{params.params_arg} --options {params.options:q} --out {output} > {log} 2>&1"
+        "--options {params.options:q} --out {output} > {log} 2>&1"
 
 
 rule assemble:
     input:
-        halo_tables(),
+        tables=halo_tables(),
+        params=list(suite_params_files().values()),
     output:
         f"{RES}/halos.h5",
     params:
         cli=CLI,
         options=as_json(config["selection"]),
+        params_files=" ".join(
+            shlex.quote(f"{suite}={path}") for suite, path in suite_params_files().items()
+        ),
     log:
         f"{RES}/logs/assemble.log",
     benchmark:
@@ -81,5 +80,5 @@ rule assemble:
         mem_mb=2000,
         runtime=10,
     shell:
-        "{params.cli} assemble --inputs {input} --options {params.options:q} "
-        "--out {output} > {log} 2>&1"
+        "{params.cli} assemble --inputs {input.tables} --params-files {params.params_files} "
+        "--options {params.options:q} --out {output} > {log} 2>&1"

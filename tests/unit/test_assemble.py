@@ -11,7 +11,7 @@ from pipeline.io.atomic import atomic_path
 from pipeline.io.tables import read_table, write_table
 
 
-def _halo_table(path, suite, redshift, n=20, mass=1e13):
+def _halo_table(path, suite, redshift, n=20, mass=1e13, sim="LH_0", params=True):
     t = Table()
     t["M200c"] = np.full(n, mass) * u.Msun
     t["M500c"] = np.full(n, 0.7 * mass) * u.Msun
@@ -21,9 +21,9 @@ def _halo_table(path, suite, redshift, n=20, mass=1e13):
     t["Mgas200c"] = np.full(n, 1e12) * u.Msun
     t["T_mw200c"] = np.full(n, 1e7) * u.K
     t["N_gas200c"] = np.full(n, 1000)
-    t.meta = {"suite": suite, "sim": "LH_0", "snapshot": 90, "redshift": redshift,
+    t.meta = {"suite": suite, "sim": sim, "snapshot": 90, "redshift": redshift,
               "cosmology": {"h": 0.7, "Omega_m": 0.3},
-              "params": {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 2.0}}
+              "params": {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 2.0} if params else {}}
     write_table(t, path)
     return path
 
@@ -39,6 +39,30 @@ def test_assemble_scales_self_similarly(tmp_path):
     assert t["Mstar_over_Mgas"][0] == pytest.approx(0.1)
     assert t["A_SN1"][0] == 2.0 and np.isnan(t["A_AGN2"][0])
     assert t.meta["halos_after_cuts"] == {"A": 20, "B": 20}
+
+
+def test_parameters_are_joined_from_each_suites_file(tmp_path):
+    from pipeline.cli import main
+    from pipeline.io.params import write_simulation_params
+
+    sel = {"log10_mass_min_msun": 12.0, "log10_mass_max_msun": 16.0, "min_gas_particles": 50}
+    params = {f"LH_{i}": {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 0.5 * (i + 1), "A_AGN1": 1.0,
+                          "A_SN2": 1.0, "A_AGN2": 2.0, "seed": i} for i in range(2)}
+    write_simulation_params(tmp_path / "A.txt", params)
+    paths = [_halo_table(tmp_path / f"{sim}.h5", "A", 0.0, sim=sim, params=False) for sim in params]
+    t = assemble_halos(paths, sel, {"A": tmp_path / "A.txt"})
+    assert sorted(set(t["A_SN1"])) == [0.5, 1.0] and np.all(t["A_AGN2"] == 2.0)
+    out = tmp_path / "halos.h5"
+    assert main(["assemble", "--inputs", *map(str, paths), "--params-files", f"A={tmp_path / 'A.txt'}",
+                 "--options", '{"log10_mass_min_msun": 12, "log10_mass_max_msun": 16, '
+                 '"min_gas_particles": 50}', "--out", str(out)]) == 0
+    assert sorted(set(read_table(out)["A_SN1"])) == [0.5, 1.0]
+    # a simulation the parameter file lacks: named, with the file's suite
+    stray = _halo_table(tmp_path / "LH_7.h5", "A", 0.0, sim="LH_7", params=False)
+    with pytest.raises(DataError, match="LH_7 of suite A has no row"):
+        assemble_halos([*paths, stray], sel, {"A": tmp_path / "A.txt"})
+    assert main(["assemble", "--inputs", str(paths[0]), "--params-files", "A.txt", "--options", "{}",
+                 "--out", str(out)]) != 0
 
 
 def test_empty_selection_names_the_key(tmp_path):

@@ -6,12 +6,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from astropy.table import Table
 from conftest import write_sphere_halo
 
 from pipeline.cli import main
 from pipeline.errors import InputFileError
 from pipeline.ingest import IngestOptions, measure_halos
-from pipeline.io.gadget import GroupCatalog, Snapshot
+from pipeline.io.gadget import GroupCatalog, Snapshot, output_name
 from pipeline.io.params import read_simulation_params, write_simulation_params
 
 
@@ -52,6 +53,28 @@ def test_cli_ingest_writes_table(sphere_halo, tmp_path):
     out = tmp_path / "out.h5"
     assert _run_ingest(sphere_halo[0], sphere_halo[1], out) == 0
     assert out.exists()
+
+
+def test_cli_ingest_takes_the_chunk_files_a_workflow_lists(tmp_path):
+    snap, cat, _ = write_sphere_halo(tmp_path, n_files=3)
+    chunks = [str(tmp_path / f"snap_033.{i}.hdf5") for i in range(3)]
+    cat_chunks = [str(tmp_path / f"fof_subhalo_tab_033.{i}.hdf5") for i in range(3)]
+    one, many = tmp_path / "one.h5", tmp_path / "many.h5"
+    assert _run_ingest(snap, cat, one) == 0
+    assert main(["ingest", "--snapshot", *chunks, "--catalog", *cat_chunks, "--params-file",
+                 "--suite", "S", "--sim", "s", "--snap", "33", "--options",
+                 '{"log10_mass_min_msun": 10.0}', "--out", str(many)]) == 0
+    a, b = Table.read(one), Table.read(many)
+    assert np.array_equal(a["Y200c"], b["Y200c"])
+
+
+def test_output_name_of_listed_files():
+    assert str(output_name(["d/snap_099.hdf5"])) == "d/snap_099.hdf5"
+    assert str(output_name(["d/snap_099.0.hdf5", "d/snap_099.1.hdf5"])) == "d/snap_099.hdf5"
+    with pytest.raises(InputFileError, match=r"snap_099\.1\.hdf5, is not a chunk"):
+        output_name(["d/snap_099.1.hdf5", "d/snap_099.0.hdf5"])
+    with pytest.raises(InputFileError, match="no files"):
+        output_name([])
 
 
 def test_missing_snapshot(tmp_path):
