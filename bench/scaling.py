@@ -3,8 +3,8 @@ several N, each in a fresh directory, against the smallest N in the same run.
 
     python bench/scaling.py [--cores 2 16] [--sims 12] [--out DIR]
 
-The study is the default one (config.yaml) with --sims simulations per suite and the ranking and
-SR stages allowed all cores (Snakemake caps their threads at --cores). A warm-up run of the tiny
+The study is the default one (config.yaml) with --sims simulations per suite and the ranking, SR and
+evaluate stages allowed all cores (Snakemake caps their threads at --cores). A warm-up run of the tiny
 test study first fills numba's kernel cache, so no case pays the compilation. Per case: wall time,
 and the summed job times per stage from the benchmark files. Last line:
 ``scaling: cores=<N> speedup=<x>`` (largest N against the smallest).
@@ -34,6 +34,7 @@ def study_config(n_sims: int, max_threads: int) -> dict:
     config["data"]["suites"] = {suite: [f"LH_0..LH_{n_sims - 1}"] for suite in config["data"]["suites"]}
     config["rank"]["threads"] = max_threads
     config["sr"]["threads"] = max_threads
+    config.setdefault("evaluate", {})["threads"] = max_threads
     return config
 
 

@@ -155,7 +155,8 @@ def cmd_evaluate(a) -> None:
         from .noise_floor import noise_floor_residuals
 
         floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], relation[0],
-                                      seed=o["evaluate"].get("seed", 0))
+                                      seed=o["evaluate"].get("seed", 0),
+                                      threads=o["evaluate"].get("threads", 1))
     table = evaluate_relation(halos, *relation, EvaluateOptions(**o["evaluate"]), floor)
     write_table(halo_residuals(halos, *relation), a.residuals)
     write_table(table, a.out)

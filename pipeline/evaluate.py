@@ -40,6 +40,7 @@ class EvaluateOptions:
     confidence: float = 0.68
     min_halos_per_bin: int = 10
     seed: int = 0
+    threads: int = 1  # CPU threads of the mock's noise-floor forests
 
 
 def _frac(resid_log: np.ndarray) -> np.ndarray | float:

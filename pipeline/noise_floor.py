@@ -59,10 +59,11 @@ def latent_features(halos: Table, truths: list[Table]) -> np.ndarray:
 
 
 def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
-                          seed: int = 0) -> np.ndarray:
+                          seed: int = 0, threads: int = 1) -> np.ndarray:
     """Per-row out-of-fold residual [dex] of the best prediction of ``target.y`` from
     ``target.x`` and the latent properties, fitted within each suite (NaN where the halo has no
-    truth or its suite has fewer than 50 matched haloes)."""
+    truth or its suite has fewer than 50 matched haloes). ``threads``: CPU threads of the
+    forests (the trees are seeded, so the fits do not depend on it)."""
     latent = latent_features(halos, truths)
     x = np.asarray(halos[target.x], dtype=float)
     y = np.asarray(halos[target.y], dtype=float)
@@ -75,7 +76,7 @@ def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
         if len(rows) < 50:
             continue
         forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=5, random_state=seed,
-                                       n_jobs=1)
+                                       n_jobs=threads)
         target_resid = y[rows] - target.slope * x[rows]
         pred = cross_val_predict(forest, features[rows], target_resid,
                                  cv=KFold(5, shuffle=True, random_state=seed))

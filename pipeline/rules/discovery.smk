@@ -85,7 +85,7 @@ rule evaluate:
         f"{RES}/benchmarks/evaluate/{{target}}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: config["evaluate"]["threads"]
     resources:
         mem_mb=2000,
         runtime=20,
