@@ -13,16 +13,15 @@ and the summed job times per stage from the benchmark files. Last line:
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import yaml
+from resources import read_benchmarks  # bench/resources.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("mock_sim", "ingest", "assemble", "rank", "sr", "evaluate", "report_assets", "report")
@@ -49,14 +48,8 @@ def run_study(work: Path, config: dict, cores: int) -> tuple[float, dict[str, fl
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"--cores {cores} failed in {work}:\n{proc.stderr[-3000:]}")
-    stage_s: dict[str, float] = defaultdict(float)
-    for tsv in (work / "results" / config["study"] / "benchmarks").rglob("*.tsv"):
-        stage = tsv.relative_to(work / "results" / config["study"] / "benchmarks").parts[0]
-        stage = stage.removesuffix(".tsv")
-        with tsv.open() as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                stage_s[stage] += float(row["s"])
-    return wall, dict(stage_s)
+    samples = read_benchmarks(work / "results" / config["study"] / "benchmarks")
+    return wall, {stage: sum(s for s, _ in rows) for stage, rows in samples.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,22 +20,25 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "params": "Sims/{suite}/CosmoAstroSeed_{suite}_{volume}_{set}.txt",
     },
     # IllustrisTNG public data: <root>/<sim>/output/snapdir_099/snap_099.<i>.hdf5 (chunked);
-    # no parameter file (the physics of a TNG run is its name)
+    # usually no parameter file (the physics of a TNG run is its name): an optional one per suite
     "tng": {
         "snapshot": "{sim}/output/snapdir_{snap:03d}/snap_{snap:03d}.hdf5",
         "catalog": "{sim}/output/groups_{snap:03d}/fof_subhalo_tab_{snap:03d}.hdf5",
-        "params": "{sim}/CosmoAstroSeed_{suite}.txt",
+        "params": "CosmoAstroSeed_{suite}.txt",
     },
 }
 
 
 def _fill(data: dict, what: str, **fields) -> str:
+    """The path of ``what`` under ``data.root`` with the layout's template filled by ``fields``
+    (plain string join: called several times per job when Snakemake builds the DAG)."""
     layout = data.get("layout", "camels2024")
     if layout not in LAYOUTS:
         raise ValueError(f"unknown data.layout {layout!r}; valid: {sorted(LAYOUTS)}")
     template = LAYOUTS[layout][what]
+    if "snap" in fields and isinstance(fields["snap"], str):  # a wildcard, already zero-padded
+        template = template.replace("{snap:03d}", "{snap}")
     rel = template.format(volume=data.get("volume", "L25n256"), set=data.get("set", "LH"), **fields)
-    # plain string join: called several times per job when Snakemake builds the DAG
     return os.path.normpath(os.path.join(data["root"], rel))
 
 
@@ -43,13 +46,7 @@ def wildcard_pattern(data: dict, what: str) -> str:
     """The path template of ``what`` (snapshot, catalog, params) with Snakemake wildcards
     ``{suite}``, ``{sim}``, ``{snap}`` (the snapshot number as the zero-padded string of the
     file names, e.g. ``090``)."""
-    layout = data.get("layout", "camels2024")
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown data.layout {layout!r}; valid: {sorted(LAYOUTS)}")
-    template = LAYOUTS[layout][what].replace("{snap:03d}", "{snap}")
-    rel = template.format(volume=data.get("volume", "L25n256"), set=data.get("set", "LH"),
-                          suite="{suite}", sim="{sim}", snap="{snap}")
-    return os.path.normpath(os.path.join(data["root"], rel))
+    return _fill(data, what, suite="{suite}", sim="{sim}", snap="{snap}")
 
 
 def snapshot_path(data: dict, suite: str, sim: str, snap: int) -> str:

@@ -170,9 +170,10 @@ def test_tng_public_layout_and_globs(tmp_path):
     """IllustrisTNG public data: <sim>/output/snapdir_099/snap_099.<i>.hdf5, chunked."""
     from pipeline.config import validate_config
     from pipeline.errors import ConfigError
-    from pipeline.io.layout import catalog_path, snapshot_path
+    from pipeline.io.layout import catalog_path, params_path, snapshot_path
 
     data = {"root": str(tmp_path), "layout": "tng"}
+    assert Path(params_path(data, "IllustrisTNG")) == tmp_path / "CosmoAstroSeed_IllustrisTNG.txt"
     snap = Path(snapshot_path(data, "IllustrisTNG", "TNG50-4", 99))
     cat = Path(catalog_path(data, "IllustrisTNG", "TNG50-4", 99))
     assert snap == tmp_path / "TNG50-4/output/snapdir_099/snap_099.hdf5"
