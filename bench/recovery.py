@@ -5,11 +5,13 @@
 
 Twelve relations of the kind this field meets (power laws, multiplicative corrections
 ``(1 - A c)`` and ``(1 + x)^b``, ratios of masses, log-linear terms), each with distractor
-features correlated with the true ones, at each noise level (multiplicative Gaussian scatter of
-that fraction; 0 = exact). Engines, in the same run on the same data:
+features correlated with the true ones, at each noise level (log-normal scatter, as scaling
+relations scatter: y exp(sigma N(0,1)), sigma in natural-log units ~ the fractional scatter;
+0 = exact). Engines, in the same run on the same data:
 
 - operon: the pipeline's own discovery (:func:`pipeline.sr.search.discover`, default SR
-  options, the given seeds, Pareto fronts merged, equation chosen on validation data);
+  options except ``target_space: auto`` — these targets are raw quantities, not log10 residuals —
+  the given seeds, Pareto fronts merged, constants snapped, equation chosen on validation data);
 - gplearn: ``gplearn.genetic.SymbolicRegressor`` (population 1000, 20 generations, parsimony
   0.001, functions add, sub, mul, div, log, sqrt), if installed (``pip install -e '.[bench]'``);
 - pysr: where PySR and Julia are present (:func:`pipeline.sr.pysr_backend.check_pysr_available`).
@@ -82,13 +84,12 @@ def make_data(rel: Relation, noise: float, n: int, rng: np.random.Generator):
     x = np.column_stack([true, distractors])
     truth = parse_expression(rel.truth, names)
     y_true = to_callable(truth, names)(x)
-    y = y_true * (1 + noise * rng.normal(size=n))
+    y = y_true * np.exp(noise * rng.normal(size=n))
     return x, y, names, truth
 
 
-def run_operon(x, y, names, seeds, threads, symbols=None):
-    extra = {"allowed_symbols": symbols} if symbols else {}
-    table = discover(x, y, names, SROptions(seeds=list(seeds), threads=threads, **extra))
+def run_operon(x, y, names, seeds, threads, overrides=None):
+    table = discover(x, y, names, SROptions(seeds=list(seeds), threads=threads, **(overrides or {})))
     return sp.sympify(table.meta["chosen"], locals={n: sp.Symbol(n) for n in names})
 
 
@@ -144,11 +145,21 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000,
                     help="haloes per planted data set (the default study selects ~1500)")
     ap.add_argument("--skip-gplearn", action="store_true")
-    ap.add_argument("--symbols", default=None,
-                    help="operon's allowed_symbols (default: the pipeline's sr.allowed_symbols)")
+    ap.add_argument("--sr-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="override an SR option (default: the pipeline's), e.g. target_space=linear")
     a = ap.parse_args()
+    fields = SROptions.__dataclass_fields__
+    # raw quantities with multiplicative scatter: the engine searches y and ln y (see
+    # pipeline.sr.search); the study itself fits log10 residuals in linear space
+    overrides = {"target_space": "auto"}
+    for item in a.sr_option:
+        key, _, value = item.partition("=")
+        if key not in fields:
+            ap.error(f"--sr-option: unknown SR option {key!r}; known: {', '.join(fields)}")
+        kind = type(fields[key].default)
+        overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
 
-    engines = {"operon": lambda x, y, names: run_operon(x, y, names, a.seeds, a.threads, a.symbols)}
+    engines = {"operon": lambda x, y, names: run_operon(x, y, names, a.seeds, a.threads, overrides)}
     try:
         import gplearn  # noqa: F401
 

@@ -35,13 +35,18 @@ def free_constants(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Symbol], np.ndarray]
 
 
 def _residual_function(template: sp.Expr, names: list[str], symbols: list[sp.Symbol],
-                       x: np.ndarray, target: np.ndarray):
+                       x: np.ndarray, target: np.ndarray, log_space: bool = False):
+    """Residuals ``f(x; theta) - target``, or ``ln f - ln target`` with ``log_space``."""
     fn = sp.lambdify([*(sp.Symbol(n) for n in names), *symbols], template, modules="numpy")
     columns = [x[:, i] for i in range(x.shape[1])]
+    if log_space:
+        target = np.log(target)
 
     def residual(theta: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
             pred = np.broadcast_to(np.asarray(fn(*columns, *theta), dtype=float), target.shape)
+            if log_space:
+                pred = np.log(pred)
         out = pred - target
         return np.where(np.isfinite(out), out, 1e6)  # steer the solver out of invalid regions
 
@@ -61,15 +66,19 @@ class RefitResult:
     template: sp.Expr
 
 
-def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarray) -> RefitResult:
+def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarray,
+                    log_space: bool = False) -> RefitResult:
     """Least-squares refit of the constants of ``expr`` (over the columns ``names`` of ``x``) to
-    ``y``, starting from the engine's values."""
+    ``y``, starting from the engine's values.
+
+    With ``log_space`` the residuals are ``ln f - ln y`` (multiplicative scatter; ``y > 0``) and
+    ``rms`` is in natural-log units.
+    """
     template, symbols, start = free_constants(expr)
     if not symbols:
-        pred = np.broadcast_to(np.asarray(
-            sp.lambdify([sp.Symbol(n) for n in names], expr, "numpy")(*x.T), dtype=float), y.shape)
-        return RefitResult(expr, start, start, float(np.sqrt(np.mean((pred - y) ** 2))), template)
-    residual = _residual_function(template, names, symbols, x, y)
+        residual = _residual_function(template, names, [], x, y, log_space)
+        return RefitResult(expr, start, start, float(np.sqrt(np.mean(residual(start) ** 2))), template)
+    residual = _residual_function(template, names, symbols, x, y, log_space)
     fit = least_squares(residual, start, method="lm" if len(y) > len(start) else "trf")
     dof = max(len(y) - len(start), 1)
     s2 = float(np.sum(fit.fun**2) / dof)

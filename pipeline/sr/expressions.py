@@ -52,6 +52,8 @@ def parse_expression(text: str, names: list[str], engine_names: list[str] | None
 
 def to_callable(expr: sp.Expr, names: list[str]) -> Callable[[np.ndarray], np.ndarray]:
     """f(X) evaluating ``expr`` on the columns of X (n, len(names)), vectorised with numpy."""
+    if sp.sympify(expr).has(sp.zoo, sp.nan):  # e.g. an engine's division by a zero constant
+        return lambda x: np.full(x.shape[0], np.nan)
     symbols = [sp.Symbol(n) for n in names]
     fn = sp.lambdify(symbols, expr, modules="numpy")
 

@@ -1,9 +1,27 @@
-"""Symbolic-regression search: several seeded runs, merged Pareto front, documented choice.
+"""Symbolic-regression search: several seeded runs in one or two target spaces, a merged Pareto
+front, and a documented, validation-based choice.
 
-Model-choice rule (as PySR's 'best', but on validation data): order the merged Pareto front by
-complexity; score each equation by -d ln(validation MSE) / d complexity relative to the previous
-one; among equations whose validation MSE is within ``loss_tolerance`` x the lowest, choose the one
-with the highest score. This prefers the simplest equation that buys a real drop in held-out loss.
+Target spaces. The study's targets are log10 residuals already (``linear``, the default). Raw
+quantities carry multiplicative (log-normal) scatter, so with ``target_space: auto`` and a strictly
+positive target every seed is run twice: on ``y`` and on
+``ln y`` (where power laws and products become sums, which the engines find far more easily);
+a log-space candidate ``g`` enters the pool as ``exp(g)``. All candidates are then judged as
+models of ``y`` under one noise model, chosen by maximum likelihood on the validation split:
+additive Gaussian (loss = MSE of ``y``) or log-normal (loss = MSE of ``ln y``; its likelihood of
+``y`` carries the Jacobian ``1/y``, so the two are comparable). ``linear`` or ``log`` fix it.
+
+Choice rule ``paired`` (default): order the merged Pareto front (complexity = tree nodes of the
+sympy expression in ``y``) by complexity; the best equation is the one of lowest validation loss;
+choose the simplest equation whose validation loss exceeds the best one's by at most ``choice_z``
+(default 2) standard errors of the paired per-halo difference of squared residuals, and by at
+most a factor ``loss_tolerance``. This is the one-standard-error rule with a paired error: noise
+common to both equations cancels, so a real (if small) misfit is not hidden by the noise level,
+and an extra term that only fits noise is not taken; the factor guards (nearly) noiseless data.
+Before the choice, every front equation's constants are snapped to simple rationals where the
+data allow (:mod:`pipeline.sr.snapping`; the snapped forms join the pool, so complexity counts
+structure, not the engine's way of writing it); the chosen one is refitted on every halo.
+Rule ``score`` (as PySR's 'best', on validation data): among equations whose validation loss is
+within ``loss_tolerance`` x the lowest, the one of highest -d ln(loss) / d complexity.
 """
 
 from __future__ import annotations
@@ -21,8 +39,9 @@ from ..errors import DataError
 from ..provenance import provenance
 from .constants import refit_constants
 from .expressions import node_count, parse_expression, to_callable, to_latex
+from .snapping import snap_constants
 
-__all__ = ["SROptions", "discover", "choose_equation", "fit_engine"]
+__all__ = ["SROptions", "discover", "choose_equation", "choose_equation_paired", "fit_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +57,18 @@ class SROptions:
     allowed_symbols: str = "add,sub,mul,div,constant,variable,log,exp,sqrt"
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     validation_fraction: float = 0.3
+    target_space: str = "linear"
+    choice_rule: str = "paired"
+    choice_z: float = 2.0
     loss_tolerance: float = 1.5
+    snap_constants: bool = True
+    snap_max_denominator: int = 3
     threads: int = 1
     time_budget_s: int = 60
+
+
+TARGET_SPACES = ("auto", "linear", "log")
+CHOICE_RULES = ("paired", "score")
 
 
 def fit_engine(x: np.ndarray, y: np.ndarray, options: SROptions, seed: int) -> list[str]:
@@ -66,74 +94,177 @@ def _pareto_mask(complexity: np.ndarray, loss: np.ndarray) -> np.ndarray:
     return keep
 
 
-def choose_equation(complexity: np.ndarray, loss_val: np.ndarray, tolerance: float) -> tuple[int, np.ndarray]:
-    """Index of the chosen equation on a front sorted by complexity, and the scores.
-
-    See the module docstring for the rule.
-    """
-    order_ok = np.all(np.diff(complexity) >= 0)
-    if not order_ok:
-        raise ValueError("front must be sorted by complexity")
+def _score(complexity: np.ndarray, loss_val: np.ndarray) -> np.ndarray:
+    """-d ln(loss) / d complexity relative to the previous equation of the front (0 for the first)."""
     log_loss = np.log(np.maximum(loss_val, 1e-300))
     scores = np.zeros(len(loss_val))
     scores[1:] = -np.diff(log_loss) / np.maximum(np.diff(complexity), 1)
+    return scores
+
+
+def choose_equation(complexity: np.ndarray, loss_val: np.ndarray, tolerance: float) -> tuple[int, np.ndarray]:
+    """Rule ``score``: index of the chosen equation on a front sorted by complexity, and the
+    scores (see the module docstring)."""
+    if not np.all(np.diff(complexity) >= 0):
+        raise ValueError("front must be sorted by complexity")
+    scores = _score(complexity, loss_val)
     eligible = np.isfinite(loss_val) & (loss_val <= tolerance * np.nanmin(loss_val))
     candidates = np.flatnonzero(eligible)
-    best = candidates[np.argmax(scores[candidates])]
-    return int(best), scores
+    return int(candidates[np.argmax(scores[candidates])]), scores
+
+
+def choose_equation_paired(complexity: np.ndarray, sq_residuals_val: np.ndarray, z: float,
+                           tolerance: float = np.inf) -> tuple[int, np.ndarray]:
+    """Rule ``paired``: index of the simplest equation (front sorted by complexity) whose mean
+    validation loss is within ``z`` paired standard errors of the best one's and at most
+    ``tolerance`` x the best one's, and each equation's excess loss over the best in units of
+    that error (0 for the best).
+
+    ``sq_residuals_val`` is (n_equations, n_validation): squared residuals per halo. The ratio
+    cap matters for (nearly) noiseless data, where a look-alike's squared errors can be so
+    concentrated in one corner of the domain that their mean is within z errors of zero.
+    """
+    if not np.all(np.diff(complexity) >= 0):
+        raise ValueError("front must be sorted by complexity")
+    if z < 0:
+        raise ValueError(f"sr.choice_z must be >= 0, got {z}")
+    loss = sq_residuals_val.mean(axis=1)
+    best = int(np.nanargmin(loss))
+    diff = sq_residuals_val - sq_residuals_val[best]
+    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(se > 0, diff.mean(axis=1) / se, np.where(diff.mean(axis=1) > 0, np.inf, 0.0))
+    excess[best] = 0.0
+    # an absolute floor: at round-off level, ratios of losses mean nothing
+    floor = 1e-12 * float(np.max(loss[np.isfinite(loss)]))
+    eligible = (excess <= z) & (loss <= tolerance * loss[best] + floor)
+    return int(np.flatnonzero(eligible)[0]), excess
+
+
+def _search_spaces(y: np.ndarray, option: str) -> list[str]:
+    if option not in TARGET_SPACES:
+        raise ValueError(f"sr.target_space must be one of {TARGET_SPACES}, got {option!r}")
+    positive = bool(np.all(y > 0))
+    if option == "log" and not positive:
+        raise DataError(f"sr.target_space is 'log' but the target has {int(np.sum(y <= 0))} values "
+                        "<= 0; use 'linear' or 'auto'")
+    if option == "linear" or (option == "auto" and not positive):
+        return ["linear"]
+    return ["log"] if option == "log" else ["linear", "log"]
+
+
+def _noise_model(cands: list[dict], y_val: np.ndarray, spaces: list[str]) -> tuple[str, dict]:
+    """The noise model (search space) of highest validation likelihood of ``y``, with the mean
+    negative log-likelihood per halo (constants dropped) of each space's best equation."""
+    nll = {}
+    for space in spaces:
+        mse = min((float(np.mean(c["res_val"][space] ** 2)) for c in cands
+                   if np.isfinite(c["res_val"][space]).all()), default=np.inf)
+        jacobian = float(np.mean(np.log(y_val))) if space == "log" else 0.0
+        nll[space] = 0.5 * np.log(max(mse, 1e-300)) + jacobian
+    return min(nll, key=nll.get), nll
+
+
+def _residuals(pred: np.ndarray, y: np.ndarray, spaces: list[str]) -> dict[str, np.ndarray]:
+    out = {"linear": pred - y}
+    if "log" in spaces:
+        with np.errstate(all="ignore"):
+            out["log"] = np.log(pred) - np.log(y)
+    return out
+
+
+def _finite_in(c: dict, space: str) -> bool:
+    return bool(np.isfinite(c["res_tr"][space]).all() and np.isfinite(c["res_val"][space]).all())
+
+
+def _front(cands: list[dict], space: str) -> list[dict]:
+    """Pareto front of (complexity, training loss in ``space``), sorted by complexity; sets each
+    candidate's loss_train / loss_val."""
+    for c in cands:
+        c["loss_train"] = float(np.mean(c["res_tr"][space] ** 2))
+        c["loss_val"] = float(np.mean(c["res_val"][space] ** 2))
+    cands = sorted(cands, key=lambda c: (c["complexity"], c["loss_train"]))
+    comp = np.array([c["complexity"] for c in cands], dtype=float)
+    loss_tr = np.array([c["loss_train"] for c in cands])
+    return [c for c, keep in zip(cands, _pareto_mask(comp, loss_tr), strict=True) if keep]
 
 
 def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions) -> Table:
     """Search expressions y ~ f(x) and return the merged Pareto front as a table.
 
-    Columns: complexity (tree nodes), loss_train, loss_val (MSE), r2_val, score, seed,
-    expression (sympy string, full precision), latex, chosen. ``meta['chosen']`` repeats the
-    chosen expression.
+    Columns: complexity (tree nodes), loss_train, loss_val (MSE in the chosen noise model's
+    space: ``y`` or ``ln y``), r2_val (in that space), score, excess_se (validation loss above the
+    best equation's, in paired standard errors), seed, found_in (search space), expression (sympy
+    string, full precision), latex, chosen. ``meta['chosen']`` repeats the chosen expression with
+    its constants refitted on every halo; ``meta['noise_model']`` is ``linear`` or ``log``.
     """
     if len(y) < 20:
         raise DataError(f"symbolic regression: only {len(y)} haloes; at least 20 are needed")
+    if options.choice_rule not in CHOICE_RULES:
+        raise ValueError(f"sr.choice_rule must be one of {CHOICE_RULES}, got {options.choice_rule!r}")
+    spaces = _search_spaces(np.asarray(y, dtype=float), options.target_space)
     x_tr, x_val, y_tr, y_val = train_test_split(
         x, y, test_size=options.validation_fraction, random_state=options.seeds[0]
     )
     engine_names = [f"x{i}" for i in range(x.shape[1])]
+
+    def candidate(expr: sp.Expr, seed: int, space: str) -> dict | None:
+        if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            return None
+        fn = to_callable(expr, names)
+        pred_tr, pred_val = fn(x_tr), fn(x_val)
+        if not (np.isfinite(pred_tr).all() and np.isfinite(pred_val).all()):
+            return None
+        return {"expr": expr, "complexity": node_count(expr), "seed": seed, "found_in": space,
+                "res_tr": _residuals(pred_tr, y_tr, spaces), "res_val": _residuals(pred_val, y_val, spaces)}
+
     # the constant model anchors the front, so that the first real equation gets a score
-    mean = float(np.mean(y_tr))
-    seen: dict[str, dict] = {
-        "constant": {"expr": sp.Float(mean), "complexity": 1, "seed": -1,
-                     "loss_train": float(np.mean((y_tr - mean) ** 2)),
-                     "loss_val": float(np.mean((y_val - mean) ** 2))}
-    }
-    for seed in options.seeds:
-        for text in fit_engine(x_tr, y_tr, options, seed):
-            try:
-                expr = parse_expression(text, names, engine_names)
-            except ValueError as exc:
-                log.warning("skipping unparsable candidate: %s", exc)
-                continue
+    seen: dict[str, dict] = {"constant": candidate(sp.Float(float(np.mean(y_tr))), -1, "linear")}
+    if "log" in spaces:  # the geometric mean is the constant model of ln y
+        seen["log-constant"] = candidate(sp.Float(float(np.exp(np.mean(np.log(y_tr))))), -1, "log")
+    for space in spaces:
+        target_tr = np.log(y_tr) if space == "log" else y_tr
+        for seed in options.seeds:
+            for text in fit_engine(x_tr, target_tr, options, seed):
+                try:
+                    expr = parse_expression(text, names, engine_names)
+                except ValueError as exc:
+                    log.warning("skipping unparsable candidate: %s", exc)
+                    continue
+                if space == "log":
+                    expr = sp.exp(expr)  # sympy folds exp(a + b log x) into e^a x^b
+                key = sp.srepr(expr)
+                if key not in seen and (c := candidate(expr, seed, space)) is not None:
+                    seen[key] = c
+    noise_model, nll = _noise_model(list(seen.values()), y_val, spaces)
+    log_space = noise_model == "log"
+    front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
+    if options.snap_constants:
+        # canonical forms: redundant and noise-level constants snapped, so that complexity
+        # counts the structure of an equation rather than how the engine happened to write it
+        for c in list(front):
+            expr, steps = snap_constants(c["expr"], list(names), x_tr, y_tr, x_val, y_val, log_space,
+                                         z=options.choice_z, max_denominator=options.snap_max_denominator)
             key = sp.srepr(expr)
-            if key in seen:
-                continue
-            fn = to_callable(expr, names)
-            pred_tr, pred_val = fn(x_tr), fn(x_val)
-            if not (np.isfinite(pred_tr).all() and np.isfinite(pred_val).all()):
-                continue
-            seen[key] = {
-                "expr": expr,
-                "complexity": node_count(expr),
-                "loss_train": float(np.mean((pred_tr - y_tr) ** 2)),
-                "loss_val": float(np.mean((pred_val - y_val) ** 2)),
-                "seed": seed,
-            }
-    if not seen:
-        raise DataError("symbolic regression returned no finite candidate expression")
-    cands = sorted(seen.values(), key=lambda c: (c["complexity"], c["loss_train"]))
-    comp = np.array([c["complexity"] for c in cands], dtype=float)
-    loss_tr = np.array([c["loss_train"] for c in cands])
-    front = [c for c, k in zip(cands, _pareto_mask(comp, loss_tr), strict=True) if k]
+            if steps and key not in seen and (s := candidate(expr, c["seed"], c["found_in"])) is not None \
+                    and _finite_in(s, noise_model):
+                seen[key] = {**s, "snapped": steps}
+        front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
     comp = np.array([c["complexity"] for c in front], dtype=float)
     loss_val = np.array([c["loss_val"] for c in front])
-    chosen, scores = choose_equation(comp, loss_val, options.loss_tolerance)
-    var_val = float(np.var(y_val))
+    sq_val = np.array([c["res_val"][noise_model] ** 2 for c in front])
+    scores = _score(comp, loss_val)
+    chosen_paired, excess = choose_equation_paired(comp, sq_val, options.choice_z, options.loss_tolerance)
+    if options.choice_rule == "paired":
+        chosen = chosen_paired
+        rule = (f"simplest equation whose validation loss is within {options.choice_z:g} paired "
+                f"standard errors and {options.loss_tolerance:g} x of the lowest")
+    else:
+        chosen, _ = choose_equation(comp, loss_val, options.loss_tolerance)
+        rule = (f"highest score -dln(MSE_val)/dcomplexity among equations with MSE_val <= "
+                f"{options.loss_tolerance} x min")
+    val_target = np.log(y_val) if noise_model == "log" else y_val
+    var_val = float(np.var(val_target))
     table = Table(
         {
             "complexity": comp.astype(int),
@@ -141,20 +272,24 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
             "loss_val": loss_val,
             "r2_val": 1.0 - loss_val / var_val,
             "score": scores,
+            "excess_se": excess,
             "seed": [c["seed"] for c in front],
+            "found_in": [c["found_in"] for c in front],
+            "n_snapped": [len(c.get("snapped", [])) for c in front],
             "expression": [str(c["expr"]) for c in front],
             "latex": [to_latex(c["expr"]) for c in front],
         }
     )
     table["chosen"] = np.arange(len(front)) == chosen
-    # the engine tuned the constants on the training split; the final ones use every halo
-    refit = refit_constants(front[chosen]["expr"], list(names), x, y)
+    snaps = front[chosen].get("snapped", [])
+    # the constants were tuned on the training split; the final ones use every halo
+    refit = refit_constants(front[chosen]["expr"], list(names), x, y, log_space=log_space)
     table.meta.update(
         {
             "features": list(names),
             "chosen": str(refit.expr),
             "chosen_latex": to_latex(refit.expr),
-            "chosen_engine": str(front[chosen]["expr"]),
+            "chosen_engine": str(front[chosen]["expr"]),  # constants fitted on the training split
             # constants typeset c_0, c_1, ... in the order of meta['constants']
             "chosen_template_latex": re.sub(r"\\mathrm\{\\_c(\d+)\}", r"c_{\1}",
                                             to_latex(refit.template)),
@@ -162,18 +297,26 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
                 {"name": f"c_{i}", "value": float(v), "error": float(e)}
                 for i, (v, e) in enumerate(zip(refit.values, refit.errors, strict=True))
             ],
-            "constants_rule": "least-squares refit on all haloes (train + validation); 1-sigma "
-                              "errors from the Jacobian scaled by the residual variance",
+            "constants_rule": "least-squares refit on all haloes (train + validation"
+                              + ("; residuals in ln y" if noise_model == "log" else "")
+                              + "); 1-sigma errors from the Jacobian scaled by the residual variance",
+            "snapped_constants": [asdict(step) for step in snaps],
+            "snap_rule": (f"a constant within 2 sigma of a rational p/q "
+                          f"(q <= {options.snap_max_denominator}) "
+                          f"is fixed to it when the validation loss rises by <= {options.choice_z:g} "
+                          "paired standard errors" if options.snap_constants else "off"),
+            "search_spaces": spaces,
+            "noise_model": noise_model,
+            "noise_model_nll": {k: float(v) for k, v in nll.items()},
             "n_train": len(y_tr),
             "n_val": len(y_val),
             "target_var_val": var_val,
-            "n_candidates": len(cands),
-            "choice_rule": (
-                f"highest score -dln(MSE_val)/dcomplexity among equations with MSE_val <= "
-                f"{options.loss_tolerance} x min"
-            ),
+            "n_candidates": len(seen),
+            "choice_rule": rule,
             "provenance": provenance("sr", asdict(options), {"sr.seeds": list(options.seeds)}),
         }
     )
-    log.info("chosen equation: %s (val R^2 %.3f)", front[chosen]["expr"], table["r2_val"][chosen])
+    log.info("noise model %s (validation NLL per halo %s); chosen equation: %s (val R^2 %.3f)",
+             noise_model, {k: round(v, 4) for k, v in nll.items()}, front[chosen]["expr"],
+             table["r2_val"][chosen])
     return table

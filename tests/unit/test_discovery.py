@@ -11,7 +11,7 @@ from pipeline.evaluate import EvaluateOptions, bootstrap_scatter, evaluate_relat
 from pipeline.rank import RankOptions, rank_features
 from pipeline.sr.constants import equivalent_up_to_constants, free_constants, refit_constants
 from pipeline.sr.expressions import node_count, parse_expression, to_callable, to_latex
-from pipeline.sr.search import SROptions, choose_equation, discover, fit_engine
+from pipeline.sr.search import SROptions, choose_equation, choose_equation_paired, discover, fit_engine
 
 
 def test_rank_puts_true_features_first():
@@ -383,3 +383,71 @@ def test_features_correlated_with_the_relations_own_x_are_not_grouped_with_it():
     x = np.column_stack([mass, mass + 0.1 * rng.normal(size=400), rng.normal(size=400)])
     assert correlated_groups(x, 0.8)[0] == [[0, 1], [2]]
     assert correlated_groups(x, 0.8, alone=(0,))[0] == [[0], [1], [2]]
+
+
+def test_paired_rule_takes_the_simplest_equation_the_data_cannot_reject():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=400) ** 2
+    jitter = rng.normal(size=400)
+    # equation 1 differs from the best (3) by zero-mean jitter: the data cannot tell them apart
+    sq = np.array([noise + 1.0, 0.999 * noise + 0.01 * (jitter - jitter.mean()), noise, noise * 0.999])
+    idx, excess = choose_equation_paired(np.array([1, 3, 5, 9]), sq, z=1.0)
+    assert idx == 1 and abs(excess[1]) <= 1.0 and excess[0] > 10
+    # noiseless: a look-alike whose error sits in one corner is within z errors of zero,
+    # but not within the loss tolerance of the exact equation
+    corner = np.zeros(400)
+    corner[:3] = 1.0
+    idx, excess = choose_equation_paired(np.array([3, 7]), np.array([corner, np.full(400, 1e-20)]),
+                                         z=2.0, tolerance=1.5)
+    assert excess[0] < 2 and idx == 1
+    with pytest.raises(ValueError, match="sorted"):
+        choose_equation_paired(np.array([3, 1]), sq[:2], 1.0)
+
+
+def test_snapping_fixes_noise_level_constants_and_keeps_measured_ones():
+    from pipeline.sr.snapping import nearest_simple, snap_constants
+
+    assert nearest_simple(1.004) == 1 and nearest_simple(0.331) == sp.Rational(1, 3)
+    assert nearest_simple(-0.0002) == 0 and nearest_simple(37.0) is None
+    rng = np.random.default_rng(1)
+    n = 800
+    x = np.column_stack([rng.uniform(1, 10, n), rng.uniform(0.1, 1, n), rng.uniform(1, 10, n)])
+    y = 1.3 * x[:, 0] * np.exp(-0.6 * x[:, 1]) * np.exp(0.02 * rng.normal(size=n))
+    names = ["m", "c", "d"]
+    # as an engine writes it: a free exponent near 1 and a noise-fitting term in d
+    engine = parse_expression("1.29*m**1.002*exp(-0.6*c + 0.0001*d)", names)
+    snapped, steps = snap_constants(engine, names, x[:500], y[:500], x[500:], y[500:], log_space=True)
+    assert {s.to for s in steps} >= {"1", "0"}
+    assert {str(s) for s in snapped.free_symbols} == {"m", "c"}
+    exponent = [p for p in snapped.atoms(sp.Pow) if p.base == sp.Symbol("m")]
+    assert not exponent  # m**1 is m
+    assert len(snapped.atoms(sp.Float)) == 2  # the measured 1.3 and -0.6 stay free constants
+    assert all(abs(s.value - float(sp.Rational(s.to))) <= 2 * s.error for s in steps if np.isfinite(s.error))
+
+
+def test_log_space_search_finds_a_power_law_with_lognormal_scatter():
+    """y = 2 M^(5/3) x 10% log-normal scatter: the log-space search, the log-normal noise model
+    (higher validation likelihood than additive) and the snapped exponent 5/3."""
+    rng = np.random.default_rng(3)
+    n = 600
+    m = rng.uniform(1, 10, n)
+    y = 2.0 * m ** (5 / 3) * np.exp(0.1 * rng.normal(size=n))
+    x = np.column_stack([m, rng.uniform(1, 10, n)])
+    table = discover(x, y, ["m", "d"], SROptions(target_space="auto", generations=30,
+                                                 population_size=200, seeds=[0], max_evaluations=60000))
+    assert table.meta["search_spaces"] == ["linear", "log"] and table.meta["noise_model"] == "log"
+    nll = table.meta["noise_model_nll"]
+    assert nll["log"] < nll["linear"]
+    chosen = sp.sympify(table.meta["chosen"])
+    assert chosen.free_symbols == {sp.Symbol("m")}
+    assert equivalent_up_to_constants(chosen, parse_expression("1.0*m**1.5", ["m"]), ["m"], x[:, :1],
+                                      offset_and_scale=False)
+    assert set(table["found_in"]) <= {"linear", "log"} and "log" in set(table["found_in"][table["chosen"]])
+
+
+def test_log_space_needs_a_positive_target():
+    x = np.ones((50, 1))
+    with pytest.raises(DataError, match="target_space is 'log'.*values <= 0"):
+        discover(x, np.linspace(-1, 1, 50), ["a"], SROptions(target_space="log"))
+    with pytest.raises(ValueError, match="target_space must be one of"):
+        discover(x, np.linspace(1, 2, 50), ["a"], SROptions(target_space="both"))
