@@ -39,7 +39,7 @@ from ..errors import DataError
 from ..provenance import provenance
 from .constants import refit_constants
 from .expressions import node_count, parse_expression, to_callable, to_latex
-from .snapping import snap_constants
+from .snapping import paired_excess_se, snap_constants
 
 __all__ = ["SROptions", "discover", "choose_equation", "choose_equation_paired", "fit_engine"]
 
@@ -130,10 +130,7 @@ def choose_equation_paired(complexity: np.ndarray, sq_residuals_val: np.ndarray,
         raise ValueError(f"sr.choice_z must be >= 0, got {z}")
     loss = sq_residuals_val.mean(axis=1)
     best = int(np.nanargmin(loss))
-    diff = sq_residuals_val - sq_residuals_val[best]
-    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        excess = np.where(se > 0, diff.mean(axis=1) / se, np.where(diff.mean(axis=1) > 0, np.inf, 0.0))
+    excess = paired_excess_se(sq_residuals_val, sq_residuals_val[best])
     excess[best] = 0.0
     # an absolute floor: at round-off level, ratios of losses mean nothing
     floor = 1e-12 * float(np.max(loss[np.isfinite(loss)]))
@@ -209,8 +206,6 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
     engine_names = [f"x{i}" for i in range(x.shape[1])]
 
     def candidate(expr: sp.Expr, seed: int, space: str) -> dict | None:
-        if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-            return None
         fn = to_callable(expr, names)
         pred_tr, pred_val = fn(x_tr), fn(x_val)
         if not (np.isfinite(pred_tr).all() and np.isfinite(pred_val).all()):

@@ -21,7 +21,7 @@ import sympy as sp
 from .constants import refit_constants
 from .expressions import to_callable
 
-__all__ = ["nearest_simple", "snap_constants", "SnapStep"]
+__all__ = ["nearest_simple", "paired_excess_se", "snap_constants", "SnapStep"]
 
 
 def nearest_simple(value: float, max_denominator: int = 3, max_abs: float = 10.0) -> sp.Rational | None:
@@ -49,14 +49,14 @@ class SnapStep:
     excess_se: float
 
 
-def _excess_se(sq_new: np.ndarray, sq_ref: np.ndarray) -> float:
-    """Mean of ``sq_new - sq_ref`` in units of its standard error (+inf when worse and exact)."""
-    diff = sq_new - sq_ref
-    mean = float(np.mean(diff))
-    se = float(np.std(diff, ddof=1) / np.sqrt(len(diff)))
-    if se > 0:
-        return mean / se
-    return 0.0 if mean <= 0 else np.inf
+def paired_excess_se(sq: np.ndarray, sq_ref: np.ndarray) -> np.ndarray:
+    """Mean of ``sq - sq_ref`` (per-halo squared residuals; ``sq`` one row per equation) in units
+    of its standard error, per row; +inf where worse and the difference has no spread."""
+    diff = np.atleast_2d(sq) - sq_ref
+    mean = diff.mean(axis=1)
+    se = diff.std(axis=1, ddof=1) / np.sqrt(diff.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se > 0, mean / se, np.where(mean > 0, np.inf, 0.0))
 
 
 def snap_constants(expr: sp.Expr, names: list[str], x_tr: np.ndarray, y_tr: np.ndarray,
@@ -96,7 +96,7 @@ def snap_constants(expr: sp.Expr, names: list[str], x_tr: np.ndarray, y_tr: np.n
             if not trial_expr.free_symbols or trial_expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
                 continue  # a relation turned constant, or a 0 put under a log or a division
             trial = refit_constants(trial_expr, names, x_tr, y_tr, log_space)
-            excess = _excess_se(sq_residuals(trial.expr), sq_ref)
+            excess = float(paired_excess_se(sq_residuals(trial.expr), sq_ref)[0])
             if excess <= z:
                 steps.append(SnapStep(float(current.values[i]), float(current.errors[i]),
                                       str(simple), excess))
