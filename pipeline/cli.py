@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 from .errors import PipelineError
 
@@ -84,6 +85,34 @@ def cmd_ingest_profiles(a) -> None:
     o = _options(a.options)
     opts = StackOptions(**{**o["profiles"], "mass_bins": tuple(o["profiles"]["mass_bins"])})
     write_table(measure_suite_stacks(a.root, a.suite, o["sims"], o["snapshots"], opts), a.out)
+
+
+def cmd_radial_profiles(a) -> None:
+    from .io.gadget import output_name
+    from .io.tables import write_table
+    from .radial_profiles import ProfileOptions, measure_radial_profiles
+
+    o = _options(a.options)
+    opts = ProfileOptions(**{**o, "mass_bins": tuple(o.get("mass_bins", ProfileOptions.mass_bins))})
+    table = measure_radial_profiles(output_name(a.snapshot), output_name(a.catalog), opts,
+                                    meta={"suite": a.suite, "sim": a.sim, "snapshot": a.snap})
+    write_table(table, a.out)
+
+
+def cmd_gather_profiles(a) -> None:
+    from .io.tables import write_table
+    from .profile_tables import gather_profile_tables
+
+    write_table(gather_profile_tables(a.inputs), a.out)
+
+
+def cmd_calibrate_mock(a) -> None:
+    from .mock.calibration import calibrate
+
+    record = calibrate(a.reference, a.out, max_nfev=a.max_nfev)
+    for suite, fit in record["provenance"]["fits"].items():
+        log.info("%s: median |dex| %.3f over %d residuals", suite, fit["median_abs_dex"],
+                 fit["n_residuals"])
 
 
 def cmd_assemble(a) -> None:
@@ -180,8 +209,11 @@ def cmd_report(a) -> None:
         if len(paths) != len(names):
             raise PipelineError(f"report: --{flag} needs one file per target {names}")
         per_target[flag] = dict(zip(names, paths, strict=True))
+    if len(a.profiles) > 1:
+        raise PipelineError(f"report: at most one --profiles table, got {a.profiles}")
     build_report(a.out, config, a.halos, per_target["rank"], per_target["sr"],
-                 per_target["evaluate"], per_target["residuals"])
+                 per_target["evaluate"], per_target["residuals"],
+                 profiles_path=a.profiles[0] if a.profiles else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,6 +248,27 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(arg, required=True)
     s.set_defaults(func=cmd_ingest_profiles)
 
+    s = sub.add_parser("radial-profiles", help="stacked gas profiles of one snapshot")
+    for arg in ("--snapshot", "--catalog"):
+        s.add_argument(arg, required=True, nargs="+")
+    for arg in ("--suite", "--sim", "--options", "--out"):
+        s.add_argument(arg, required=True)
+    s.add_argument("--snap", required=True, type=int)
+    s.set_defaults(func=cmd_radial_profiles)
+
+    s = sub.add_parser("gather-profiles", help="one table of every snapshot's stacked profiles")
+    s.add_argument("--inputs", required=True, nargs="+")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_gather_profiles)
+
+    s = sub.add_parser("calibrate-mock",
+                       help="fit the mock's gas model to the CAMELS 1P stacks (writes package data)")
+    s.add_argument("--reference", required=True,
+                   help="directory of the CAMELS 1P stacks (simulations.csv, snapshots.csv, suites)")
+    s.add_argument("--out", default=str(Path(__file__).parent / "mock" / "data" / "gas_calibration.json"))
+    s.add_argument("--max-nfev", type=int, default=60)
+    s.set_defaults(func=cmd_calibrate_mock)
+
     s = sub.add_parser("assemble", help="join halo tables and apply the selection")
     s.add_argument("--inputs", required=True, nargs="+")
     s.add_argument("--params-files", nargs="*", help="SUITE=PATH: each suite's parameter file")
@@ -240,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("report", help="write the PDF report")
     s.add_argument("--halos", required=True)
+    s.add_argument("--profiles", nargs="*", default=[],
+                   help="the profile stage's joined table (a figure of mock vs real profiles)")
     for arg in ("--rank", "--sr", "--evaluate", "--residuals"):
         s.add_argument(arg, required=True, nargs="+")
     s.add_argument("--options", required=True)

@@ -1,7 +1,8 @@
 """The mock's intrinsic noise floor: the scatter no relation can remove.
 
 The mock knows the latent properties it drew for every halo (true gas and stellar mass, gas
-concentration, non-thermal pressure support, NFW concentration and formation offset; see
+concentration and outer slope, temperature factor, non-thermal pressure support, NFW
+concentration and formation offset; see
 ``pipeline.mock.population``). Given them, what remains of the target's scatter comes only from
 the measurement itself: particle sampling, the multiphase temperature scatter, apertures. We
 estimate it per suite as the out-of-fold scatter of a random forest that predicts the residual
@@ -24,7 +25,7 @@ __all__ = ["LATENT_COLUMNS", "latent_features", "noise_floor_residuals"]
 
 #: Truth-table columns used as latent properties, and how they enter the forest.
 LATENT_COLUMNS = ("Mgas200c", "Mstar200c", "gas_concentration", "nonthermal_fraction_r200",
-                  "c200c", "formation_offset")
+                  "c200c", "formation_offset", "gas_outer_slope", "temperature_factor")
 
 _KEY = ("suite", "sim", "snapshot", "group_index")
 

@@ -16,8 +16,8 @@ from ..io.tables import write_table
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.gas import GAMMA, internal_energy_km2_s2
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu, r500_over_r200, vmax_over_v200
+from .gas_model import calibration_provenance, gas_model, gas_profiles, interpolate_per_halo, sample_gas_radii
 from .particles import (
-    hydrostatic_sigma2_km2_s2,
     isotropic_offsets,
     sample_hernquist_radii,
     sample_nfw_radii,
@@ -79,6 +79,7 @@ def write_mock_snapshot(
     Returns the drawn halo population (physical units).
     """
     model = suite_model(suite)
+    gas_physics = gas_model(suite)
     redshift = float(options.snapshots[snapshot])
     a = 1.0 / (1.0 + redshift)
     h = options.hubble_param
@@ -87,21 +88,23 @@ def write_mock_snapshot(
     box_mpc = options.box_size_mpc_h / h * a  # physical
     pop = draw_population(
         rng, cosmo, params["sigma_8"], redshift, box_mpc, params, model,
-        options.log10_halo_mass_min_msun,
+        options.log10_halo_mass_min_msun, gas_physics,
     )
     n_halo = len(pop)
     m_dm = options.dm_particle_mass_msun_h / h
     m_gas = options.gas_particle_mass_msun_h / h
     m_star = m_gas
 
+    # gas tables on X_GRID: density, thermal P / rho and enclosed mass of every halo
+    rho_table, sigma2_table, enclosed = gas_profiles(
+        pop.m200c_msun, pop.r200c_mpc, pop.c200c, pop.mgas_msun, pop.gas, gas_physics.inner_slope)
+
     # particle counts per halo (dark matter and gas out to 2 R200c, stars to 0.3 R200c)
     x_dm, x_gas = 2.0, 2.0
     mdm_in_r200 = pop.m200c_msun - pop.mgas_msun - pop.mstar_msun
     n_dm = rng.poisson(mdm_in_r200 * nfw_mu(pop.c200c * x_dm) / nfw_mu(pop.c200c) / m_dm)
-    n_gas = rng.poisson(
-        pop.mgas_msun * nfw_mu(pop.gas_concentration * x_gas) / nfw_mu(pop.gas_concentration)
-        / m_gas
-    )
+    gas_to_x_gas = interpolate_per_halo(np.arange(n_halo), np.full(n_halo, x_gas), enclosed)
+    n_gas = rng.poisson(pop.mgas_msun * gas_to_x_gas / m_gas)
     n_star = rng.poisson(pop.mstar_msun / m_star)
 
     # dark matter
@@ -110,18 +113,11 @@ def write_mock_snapshot(
     pos_dm = pop.centre_mpc[idx_dm] + isotropic_offsets(rng, r_dm)
     v200 = np.sqrt(G_MPC_KM2_S2_MSUN * pop.m200c_msun / pop.r200c_mpc)  # km/s
 
-    # gas: positions, thermodynamics from hydrostatic equilibrium
+    # gas: positions from the calibrated density, thermodynamics from its pressure
     idx_gas = np.repeat(np.arange(n_halo), n_gas)
-    x_g = sample_nfw_radii(rng, pop.gas_concentration[idx_gas], x_gas)
+    x_g = sample_gas_radii(rng, idx_gas, enclosed, x_gas)
     pos_gas = pop.centre_mpc[idx_gas] + isotropic_offsets(rng, x_g * pop.r200c_mpc[idx_gas])
-    sigma2 = np.empty(len(x_g))
-    starts = np.concatenate([[0], np.cumsum(n_gas)])
-    for i in range(n_halo):
-        sl = slice(starts[i], starts[i + 1])
-        sigma2[sl] = hydrostatic_sigma2_km2_s2(
-            x_g[sl], pop.m200c_msun[i], pop.r200c_mpc[i], pop.c200c[i],
-            pop.gas_concentration[i], pop.nonthermal_fraction_r200[i],
-        )
+    sigma2 = interpolate_per_halo(idx_gas, x_g, sigma2_table)
     # multiphase scatter, mean-preserving in u
     s = options.multiphase_scatter_dex * np.log(10.0)
     u_gas = sigma2 / (GAMMA - 1.0) * np.exp(s * rng.standard_normal(len(x_g)) - 0.5 * s**2)
@@ -132,10 +128,7 @@ def write_mock_snapshot(
     mass_gas = m_gas * rng.uniform(0.8, 1.2, len(x_g))
     sfr = np.where(star_forming, mass_gas / 1.0e9, 0.0)  # Msun/yr: depletion time 1 Gyr
     metallicity = pop.metallicity_norm[idx_gas] * (x_g + 0.02) ** -0.3
-    yg = pop.gas_concentration[idx_gas] * x_g
-    rho_norm = pop.mgas_msun / (4 * np.pi * (pop.r200c_mpc / pop.gas_concentration) ** 3
-                                * nfw_mu(pop.gas_concentration))
-    rho_gas = rho_norm[idx_gas] / (yg * (1.0 + yg) ** 2)  # Msun / Mpc^3, physical
+    rho_gas = interpolate_per_halo(idx_gas, x_g, rho_table)  # Msun / Mpc^3, physical
 
     # stars
     idx_star = np.repeat(np.arange(n_halo), n_star)
@@ -286,10 +279,13 @@ def write_mock_snapshot(
             "Mstar200c": pop.mstar_msun * u.Msun,
             "Mgas200c": pop.mgas_msun * u.Msun,
             "gas_concentration": pop.gas_concentration,
-            "nonthermal_fraction_r200": pop.nonthermal_fraction_r200,
+            "gas_outer_slope": pop.gas.outer_slope,
+            "temperature_factor": 10.0**pop.gas.log10_eta,
+            "nonthermal_fraction_r200": pop.gas.nonthermal_fraction_r200,
         },
         meta={"suite": suite, "sim": sim, "snapshot": snapshot, "redshift": redshift,
-              "params": dict(params), "seed": options.seed},
+              "params": dict(params), "seed": options.seed,
+              "gas_model": gas_physics.as_dict(), "gas_calibration": calibration_provenance()},
     )
     write_table(truth, truth_path)
     log.info(

@@ -25,6 +25,7 @@ from .figures import (  # noqa: E402
     importance_figure,
     label,
     pareto_figure,
+    profile_comparison_figure,
     residual_parameter_figure,
     scatter_figure,
 )
@@ -164,10 +165,53 @@ def _table_figure(
     return fig
 
 
+def _reference_profiles(config: dict, redshift: float):
+    """The real CAMELS 1P fiducial stacks nearest ``redshift`` (mock studies; None when the
+    reference directory is absent), and a sentence saying what was used."""
+    from ..io.profiles import read_snapshot_redshifts
+    from ..mock.calibration import FIDUCIAL_SIM, REFERENCE_SUITES
+    from ..profile_tables import reference_profile_table
+
+    root = Path(config["radial_profiles"]["reference_root"])
+    if config["data"]["kind"] != "mock":
+        return None, ""
+    if not (root / "snapshots.csv").exists():
+        return None, (f" No real stacks shown: the reference directory {root} is absent "
+                      "(radial_profiles.reference_root).")
+    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
+    parts = []
+    for suite in REFERENCE_SUITES:
+        snap, z = min(((s, zz) for (su, s), zz in redshifts.items() if su == suite),
+                      key=lambda item: abs(item[1] - redshift))
+        parts.append(reference_profile_table(root, suite, FIDUCIAL_SIM, snap, z))
+    from astropy.table import vstack
+
+    return vstack(parts), (f" Dashed: the real CAMELS 1P fiducial stacks ({FIDUCIAL_SIM}, z = "
+                           f"{float(parts[0]['redshift'][0]):.2f}) from {root}, which the mock's "
+                           "gas model is calibrated against (pipeline.mock.calibration).")
+
+
+def _profiles_page(pdf: PdfPages, config: dict, profiles: Table) -> None:
+    """Figure of the study's stacked gas profiles, beside the real CAMELS stacks for the mock."""
+    z = float(np.min(profiles["redshift"]))
+    first = profiles[np.isclose(np.asarray(profiles["redshift"], dtype=float), z)]
+    reference, note = _reference_profiles(config, z)
+    what = "mock" if config["data"]["kind"] == "mock" else config["data"]["kind"]
+    _figure_page(pdf, profile_comparison_figure(first, reference,
+                                                f"Stacked gas profiles ({what}, z = {z:.2f})"),
+                 "Figure: mean stacked profiles of gas density, thermal pressure and "
+                 "mass-weighted temperature per halo-mass bin (profile stage, all gas particles "
+                 "in shells at the radii of the CAMELS emu stacks); solid: median over the "
+                 "study's simulations, band: 16-84% over simulations."
+                 + (" The mock places halo gas out to 2 R200c (a uniform background beyond), so "
+                    "its profiles drop there." if what == "mock" else "") + note)
+
+
 def build_report(
     out_pdf: str | Path, config: dict, halos_path: str | Path,
     rank_paths: dict[str, str], sr_paths: dict[str, str], evaluate_paths: dict[str, str],
     residual_paths: dict[str, str] | None = None, runtime_s: float | None = None,
+    profiles_path: str | Path | None = None,
 ) -> Path:
     """Write the report PDF (atomically) from the stage outputs of a study."""
     halos = read_table(halos_path)
@@ -317,6 +361,9 @@ def build_report(
                  "reduction"], rows, f"Scatter and its reduction — {name} "
                 f"(value [{int(100 * config['evaluate']['confidence'])}% interval])",
                 [0.1, 0.07, 0.07, 0.08, 0.05, 0.2, 0.2, 0.23]))
+
+        if profiles_path:
+            _profiles_page(pdf, config, read_table(profiles_path))
 
         # --- provenance
         versions = package_versions()

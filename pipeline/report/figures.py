@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from ..sr.expressions import LATEX_SYMBOLS
 
 __all__ = ["importance_figure", "pareto_figure", "scatter_figure", "residual_parameter_figure",
-           "label", "FEEDBACK_PARAMETERS"]
+           "label", "FEEDBACK_PARAMETERS", "profile_comparison_figure"]
 
 FEEDBACK_PARAMETERS = ("A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
 
@@ -156,4 +156,62 @@ def residual_parameter_figure(residuals: Table, suites: list[str], title: str) -
                 ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+_SUITE_COLOURS = {"IllustrisTNG": "#1f77b4", "SIMBA": "#ff7f0e", "Astrid": "#2ca02c"}
+_PROFILE_ROWS = (("density_mean", r"$\rho_{\rm gas}$ [M$_\odot$ kpc$^{-3}$]"),
+                 ("pressure_mean", r"$P_{\rm th}$ [M$_\odot$ kpc$^{-1}$ s$^{-2}$]"),
+                 ("temperature_mean", r"$T_{\rm mw}$ [K]"))
+
+
+def profile_comparison_figure(mock: Table, reference: Table | None, title: str) -> Figure:
+    """Stacked gas profiles of the study (per suite: median over simulations of each stack's mean
+    profile, band 16-84% over simulations) against real CAMELS fiducial stacks (dashed), per
+    mass bin (columns) and quantity (rows)."""
+    bins = list(dict.fromkeys(np.asarray(mock["mass_bin"]).tolist()))
+    fig = Figure(figsize=(max(2.1 * len(bins) + 0.8, 7.0), 6.6))
+    axes = fig.subplots(len(_PROFILE_ROWS), len(bins), sharex="col", squeeze=False)
+    for j, mass_bin in enumerate(bins):
+        for i, (col, ylabel) in enumerate(_PROFILE_ROWS):
+            ax = axes[i, j]
+            for suite in dict.fromkeys(np.asarray(mock["suite"]).tolist()):
+                sel = mock[(mock["suite"] == suite) & (mock["mass_bin"] == mass_bin)]
+                if len(sel) == 0:
+                    continue
+                r = np.unique(np.asarray(sel["r"], dtype=float))
+                per_sim = [np.interp(r, np.asarray(sel["r"][sel["sim"] == s], dtype=float),
+                                     np.asarray(sel[col][sel["sim"] == s], dtype=float))
+                           for s in np.unique(sel["sim"])]
+                with np.errstate(invalid="ignore"):
+                    lo, mid, hi = np.nanpercentile(np.asarray(per_sim), [16, 50, 84], axis=0)
+                colour = _SUITE_COLOURS.get(suite, "k")
+                ax.plot(r, mid, color=colour, lw=1.2, label=f"{suite} (study)")
+                ax.fill_between(r, lo, hi, color=colour, alpha=0.2, lw=0)
+            if reference is not None:
+                for suite in dict.fromkeys(np.asarray(reference["suite"]).tolist()):
+                    sel = reference[(reference["suite"] == suite)
+                                    & (reference["mass_bin"] == mass_bin)]
+                    if len(sel):
+                        ax.plot(np.asarray(sel["r"], dtype=float), np.asarray(sel[col], dtype=float),
+                                color=_SUITE_COLOURS.get(suite, "k"), ls="--", lw=1.0,
+                                label=f"{suite} (CAMELS 1P fiducial)")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlim(0.01, 2.5)
+            ax.tick_params(labelsize=6)
+            if i == 0:
+                ax.set_title(f"log M200c {mass_bin}", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(ylabel, fontsize=7)
+            if i == len(_PROFILE_ROWS) - 1:
+                ax.set_xlabel("r [Mpc]", fontsize=7)
+    handles, labels = [], []
+    for ax in axes.ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    axes[0, 0].legend(handles, labels, fontsize=5.5, frameon=False, loc="lower left")
+    fig.suptitle(title, fontsize=9)
     return fig

@@ -70,6 +70,23 @@ def halo_tables():
     ]
 
 
+def profile_tables():
+    """Every snapshot's stacked radial profiles (profile stage)."""
+    return [
+        f"{RES}/profiles/{suite}/{sim}_{snap:03d}.h5"
+        for suite, sims in DATA["suites"].items()
+        for sim in sims
+        for snap in SNAPSHOTS
+    ]
+
+
+def radial_profiles_table():
+    """The joined profile table the report shows, or none (stage off, or stacks as input)."""
+    if IS_PROFILES or not config["radial_profiles"]["enabled"]:
+        return []
+    return [f"{RES}/profiles.h5"]
+
+
 def mock_truth_tables():
     """The mock's latent halo properties (for the intrinsic noise floor); none for real data."""
     if not IS_MOCK:

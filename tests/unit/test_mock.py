@@ -67,19 +67,3 @@ def test_mock_is_reproducible(tmp_path):
     a = next(Snapshot(tmp_path / "a" / "s.hdf5").iter_fields(0, ["Coordinates"]))
     b = next(Snapshot(tmp_path / "b" / "s.hdf5").iter_fields(0, ["Coordinates"]))
     np.testing.assert_array_equal(a["Coordinates"], b["Coordinates"])
-
-
-def test_feedback_moves_gas_the_documented_way():
-    """IllustrisTNG-like haloes keep more gas for strong SN winds; SIMBA-like lose gas to jets."""
-    from pipeline.mock.population import draw_population
-
-    cosmo = flat_lcdm(0.6711, 0.3, 0.049)
-
-    def gas_fraction(suite, **astro):
-        a = {"A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0, "A_AGN2": 1.0, **astro}
-        pop = draw_population(np.random.default_rng(0), cosmo, 0.8, 0.0, 60.0, a,
-                              suite_model(suite), 12.3)
-        return np.median(pop.mgas_msun / pop.m200c_msun)
-
-    assert gas_fraction("IllustrisTNG", A_SN1=4.0) > 1.5 * gas_fraction("IllustrisTNG", A_SN1=0.25)
-    assert gas_fraction("SIMBA", A_AGN2=2.0) < gas_fraction("SIMBA", A_AGN2=0.5) / 1.3

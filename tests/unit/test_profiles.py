@@ -170,3 +170,21 @@ def test_real_feedback_response_of_y():
 
     assert 3.5 < y("IllustrisTNG", "1P_32") / y("IllustrisTNG", "1P_22") < 7
     assert 2.5 < y("SIMBA", "1P_55") / y("SIMBA", "1P_65") < 6
+
+
+@needs_real
+def test_reference_stacks_in_the_profile_stage_columns():
+    """The real stacks read into the profile stage's columns: same units, same numbers."""
+    from pipeline.io.profiles import MASS_BINS
+    from pipeline.profile_tables import reference_profile_table
+    from pipeline.radial_profiles import REFERENCE_RADII_MPC
+
+    table = reference_profile_table(REAL, "SIMBA", "1P_27", 33, 0.0)
+    assert set(table["mass_bin"]) == set(MASS_BINS)
+    assert table["pressure_mean"].unit == u.Msun / u.kpc / u.s**2
+    stack = read_profile_stack(REAL / "SIMBA" / "SIMBA_1P_27_033_uw_12.3-13.1.txt")
+    sel = table[table["mass_bin"] == "12.3-13.1"]
+    np.testing.assert_allclose(sel["density_mean"].value, stack.mean("density").value)
+    # the profile stage measures at the radii of the real files
+    assert np.all(np.isclose(sel["r"].value[:, None], REFERENCE_RADII_MPC[None, :],
+                             rtol=1e-6).any(axis=1))

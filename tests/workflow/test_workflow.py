@@ -12,6 +12,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.workflow
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+REAL_PROFILES = (REPO.parent / "shared" / "data" / "camels_1p_profiles").resolve()
 
 
 def snakemake(*args, cwd, check=True):
@@ -41,7 +42,10 @@ def test_default_study_dry_run(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("tiny")
-    shutil.copy(REPO / "tests" / "configs" / "tiny.yaml", work / "config.yaml")
+    text = (REPO / "tests" / "configs" / "tiny.yaml").read_text()
+    if REAL_PROFILES.exists():  # the report then overlays the real CAMELS stacks
+        text += f"radial_profiles: {{reference_root: {REAL_PROFILES}}}\n"
+    (work / "config.yaml").write_text(text)
     snakemake("--cores", "2", cwd=work)
     return work
 
@@ -98,6 +102,25 @@ def test_report_text_has_sections_and_numbers(tiny_run):
     # the published M ∝ Y^(3/5)(1 - A c_gas) form, fitted on the training suite, and the floor
     assert "Published form" in text and f"{row['pub_frac']:.3f}" in text
     assert "noise floor" in text and np.isfinite(row["floor_frac"])
+
+
+def test_profile_stage_table_and_report_figure(tiny_run):
+    """Stacked profiles per suite, simulation and mass bin, in the units of the CAMELS files,
+    and the report's page comparing them with the real stacks (when those are at hand)."""
+    from astropy import units as u
+    from pypdf import PdfReader
+
+    prof = Table.read(tiny_run / "results/tiny/profiles.h5", path="table")
+    assert set(prof["suite"]) == {"IllustrisTNG", "SIMBA"}
+    assert set(prof["sim"]) == {"LH_0", "LH_1"}
+    assert prof["density_mean"].unit == u.Msun / u.kpc**3
+    assert prof["pressure_mean"].unit == u.Msun / u.kpc / u.s**2
+    assert {"12-12.3", "12.3-13.1"} <= set(prof["mass_bin"])
+    assert list((tiny_run / "results/tiny/logs/radial_profiles").rglob("*.log"))
+    text = "\n".join(p.extract_text() for p in PdfReader(tiny_run / "reports/tiny/report.pdf").pages)
+    assert "Stacked gas profiles" in text
+    if REAL_PROFILES.exists():
+        assert "CAMELS 1P fiducial" in text
 
 
 def test_second_run_has_nothing_to_do(tiny_run):

@@ -1,0 +1,246 @@
+"""Profile stage: radial stacks of gas density, thermal pressure, temperature and metallicity.
+
+From a snapshot and its group catalog (any simulation the ingest reads: the mock, CAMELS,
+IllustrisTNG), per halo, in spherical shells around ``GroupPos`` at the physical radii of the
+CAMELS emu stacks (Moser et al. 2022; log-spaced by 0.24 dex, shells bounded at the geometric
+midpoints):
+
+    density      sum m / V_shell                               [Msun/kpc^3]
+    pressure     sum (gamma - 1) m u / V_shell  (= n k_B T)    [Msun/kpc/s^2]
+    temperature  sum m T / sum m  (T from u and x_e)           [K]
+    metallicity  sum m Z / sum m                                [mass fraction]
+
+every gas particle counted (star-forming gas too, as a snapshot stores it). Haloes are grouped in
+the mass bins of the CAMELS stacks by catalog M200c [Msun]; per bin and radius the table gives,
+over the bin's haloes, the mean, the 84th-50th and 50th-16th percentiles (err_up, err_low), the
+standard deviation of log10 (haloes with a positive value) and the median: the columns of the real
+files, so the two can be compared row by row. Memory is bounded by one particle chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from astropy import units as u
+from astropy.table import Table
+from scipy.spatial import cKDTree
+
+from .errors import DataError
+from .io.gadget import GroupCatalog, Snapshot
+from .io.prefetch import prefetch
+from .physics.gas import GAMMA, temperature_k
+from .provenance import provenance
+
+__all__ = [
+    "REFERENCE_RADII_MPC", "QUANTITIES", "STATS", "ProfileOptions", "shell_edges_mpc",
+    "halo_profiles", "stack_profiles", "measure_radial_profiles",
+]
+
+log = logging.getLogger(__name__)
+
+#: radii [physical Mpc] of the CAMELS emu stacks (every file uses a contiguous run of these).
+REFERENCE_RADII_MPC = 3.113241142682221e-3 * 10.0 ** (0.24 * np.arange(-3, 16))
+QUANTITIES = ("density", "pressure", "temperature", "metallicity")
+STATS = ("mean", "err_up", "err_low", "std_log10", "median")
+UNITS = {"density": u.Msun / u.kpc**3, "pressure": u.Msun / u.kpc / u.s**2, "temperature": u.K,
+         "metallicity": u.dimensionless_unscaled}
+_KM_PER_KPC = float((1 * u.kpc).to_value(u.km))
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """max_radius_mpc: outermost shell radius [physical Mpc] (shells beyond are not measured);
+    mass_bins: log10 M200c [Msun] bins, as "lo-hi" labels; min_halos: bins with fewer haloes are
+    left out of the table; chunk_particles: gas particles read at a time."""
+
+    max_radius_mpc: float = 2.5
+    mass_bins: tuple[str, ...] = ("11-11.5", "11.5-12", "12-12.3", "12.3-13.1")
+    min_halos: int = 1
+    chunk_particles: int = 2_000_000
+
+
+def shell_edges_mpc(radii_mpc: np.ndarray) -> np.ndarray:
+    """Shell edges around log-spaced ``radii_mpc``: geometric midpoints, extended by half a step
+    at both ends."""
+    r = np.asarray(radii_mpc, dtype=float)
+    step = np.sqrt(r[1] / r[0])
+    return np.concatenate([[r[0] / step], np.sqrt(r[1:] * r[:-1]), [r[-1] * step]])
+
+
+def _parse_bin(label: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in label.split("-"))
+    except ValueError:
+        raise ValueError(f"radial_profiles.mass_bins: {label!r} is not 'lo-hi' in log10 Msun") from None
+    if hi <= lo:
+        raise ValueError(f"radial_profiles.mass_bins: {label!r} runs backwards")
+    return lo, hi
+
+
+def halo_profiles(
+    centres_mpc: np.ndarray, box_mpc: float, radii_mpc: np.ndarray, chunks,
+) -> dict[str, np.ndarray]:
+    """Shell sums of every halo from an iterable of gas chunks, each a dict with ``pos_mpc``
+    (n, 3) physical Mpc, ``mass_msun``, ``u_km2_s2``, ``temperature_k``, ``metallicity``.
+
+    Returns (n_halo, n_shell) arrays: ``density`` [Msun/kpc^3], ``pressure`` [Msun/kpc/s^2],
+    ``temperature`` [K], ``metallicity`` (NaN in empty shells) and ``n_particles``.
+    """
+    edges = shell_edges_mpc(radii_mpc)
+    n_halo, n_shell = len(centres_mpc), len(radii_mpc)
+    sums = np.zeros((4, n_halo * n_shell))  # mass, (gamma-1) m u, m T, m Z
+    count = np.zeros(n_halo * n_shell)
+    centres = np.mod(np.asarray(centres_mpc, dtype=float), box_mpc)
+    for chunk in chunks:
+        pos = np.mod(np.asarray(chunk["pos_mpc"], dtype=float), box_mpc)
+        pos[pos >= box_mpc] = 0.0  # float rounding of the wrap
+        if len(pos) == 0:
+            continue
+        tree = cKDTree(pos, boxsize=box_mpc)
+        hits = tree.query_ball_point(centres, edges[-1], return_sorted=False)
+        lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=n_halo)
+        if lengths.sum() == 0:
+            continue
+        idx = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+        halo = np.repeat(np.arange(n_halo), lengths)
+        d = pos[idx] - centres[halo]
+        d -= box_mpc * np.round(d / box_mpc)
+        r = np.sqrt((d**2).sum(axis=1))
+        shell = np.searchsorted(edges, r, side="right") - 1
+        ok = (shell >= 0) & (shell < n_shell)
+        key = halo[ok] * n_shell + shell[ok]
+        p = idx[ok]
+        m = np.asarray(chunk["mass_msun"], dtype=float)[p]
+        weights = (m, (GAMMA - 1.0) * m * np.asarray(chunk["u_km2_s2"], dtype=float)[p],
+                   m * np.asarray(chunk["temperature_k"], dtype=float)[p],
+                   m * np.asarray(chunk["metallicity"], dtype=float)[p])
+        for j, w in enumerate(weights):
+            sums[j] += np.bincount(key, w, n_halo * n_shell)
+        count += np.bincount(key, minlength=n_halo * n_shell)
+    volume_kpc3 = 4.0 / 3.0 * np.pi * np.diff(edges**3) * 1e9
+    mass, pu, mt, mz = (s.reshape(n_halo, n_shell) for s in sums)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "density": mass / volume_kpc3,
+            "pressure": pu / volume_kpc3 / _KM_PER_KPC**2,
+            "temperature": np.where(mass > 0, mt / mass, np.nan),
+            "metallicity": np.where(mass > 0, mz / mass, np.nan),
+            "n_particles": count.reshape(n_halo, n_shell),
+        }
+
+
+def stack_profiles(profiles: np.ndarray) -> dict[str, np.ndarray]:
+    """The five statistics of the CAMELS files over haloes (axis 0) of (n_halo, n_shell) values;
+    NaN entries are left out."""
+    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        q16, q50, q84 = np.nanpercentile(profiles, [16, 50, 84], axis=0)
+        positive = np.where(profiles > 0, profiles, np.nan)
+        return {
+            "mean": np.nanmean(profiles, axis=0),
+            "err_up": q84 - q50,
+            "err_low": q50 - q16,
+            "std_log10": np.nanstd(np.log10(positive), axis=0),
+            "median": q50,
+        }
+
+
+class _quiet:
+    """Silence numpy's all-NaN-slice warnings (empty shells are expected, reported as NaN)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def _gas_chunks(snap: Snapshot, options: ProfileOptions):
+    hdr = snap.header
+    z_field = next((f for f in ("GFM_Metallicity", "Metallicity") if snap.has_field(0, f)), None)
+    fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance"]
+    fields += [z_field] if z_field else []
+    for chunk in prefetch(snap.iter_fields(0, fields, options.chunk_particles)):
+        metal = chunk[z_field] if z_field else np.zeros(len(chunk["Masses"]))
+        if metal.ndim == 2:
+            metal = metal[:, 0]
+        u_gas = np.asarray(chunk["InternalEnergy"], dtype=float)
+        yield {
+            "pos_mpc": np.asarray(chunk["Coordinates"], dtype=float) * hdr.length_to_mpc,
+            "mass_msun": np.asarray(chunk["Masses"], dtype=float) * hdr.mass_to_msun,
+            "u_km2_s2": u_gas,
+            "temperature_k": temperature_k(u_gas, chunk["ElectronAbundance"]),
+            "metallicity": metal,
+        }
+
+
+def measure_radial_profiles(
+    snapshot_path, catalog_path, options: ProfileOptions = ProfileOptions(),
+    meta: dict | None = None,
+) -> Table:
+    """One row per (mass bin, radius) of one snapshot: the stacked profiles (see the module
+    docstring), with mass_bin, n_halos, mean_m200c [Msun], r [Mpc] and the metadata in ``meta``
+    (suite, sim, snapshot, simulation parameters)."""
+    snap = Snapshot(snapshot_path)
+    cat = GroupCatalog(catalog_path)
+    cat.check_matches(snap)
+    hdr = snap.header
+    groups = cat.read("Group", ["GroupPos", "Group_M_Crit200"])
+    m200 = groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun
+    radii = REFERENCE_RADII_MPC[REFERENCE_RADII_MPC <= options.max_radius_mpc]
+    if len(radii) < 2:
+        raise ValueError(f"radial_profiles.max_radius_mpc = {options.max_radius_mpc} Mpc leaves "
+                         f"fewer than 2 radii (the smallest is {REFERENCE_RADII_MPC[0]:.4f} Mpc)")
+    bins = {label: _parse_bin(label) for label in options.mass_bins}
+    with np.errstate(divide="ignore"):
+        log_m = np.log10(m200)
+    members = {label: np.flatnonzero((log_m >= lo) & (log_m < hi)) for label, (lo, hi) in bins.items()}
+    chosen = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *members.values()]))
+    if len(chosen) == 0:
+        raise DataError(f"catalog {cat.files[0]}: no halo in the mass bins {list(bins)} "
+                        f"(log10 M200c ranges {np.nanmin(log_m):.2f}..{np.nanmax(log_m):.2f})")
+    if hdr.num_part_total[0] == 0:
+        raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0)")
+    centres = groups["GroupPos"][chosen].astype(float) * hdr.length_to_mpc
+    box_mpc = float(hdr.box_size.to_value(u.Mpc))
+    per_halo = halo_profiles(centres, box_mpc, radii, _gas_chunks(snap, options))
+    row_of = {int(g): i for i, g in enumerate(chosen)}
+    columns: dict[str, list] = {"mass_bin": [], "n_halos": [], "mean_m200c": [], "r": []}
+    stats = {(q, s): [] for q in QUANTITIES for s in STATS}
+    skipped = []
+    for label, idx in members.items():
+        if len(idx) < options.min_halos:
+            skipped.append(label)
+            continue
+        rows = [row_of[int(g)] for g in idx]
+        for q in QUANTITIES:
+            st = stack_profiles(per_halo[q][rows])
+            for s in STATS:
+                stats[(q, s)].extend(st[s])
+        columns["mass_bin"].extend([label] * len(radii))
+        columns["n_halos"].extend([len(idx)] * len(radii))
+        columns["mean_m200c"].extend([float(m200[idx].mean())] * len(radii))
+        columns["r"].extend(radii)
+    table = Table()
+    table["mass_bin"] = np.asarray(columns["mass_bin"], dtype=str)
+    table["n_halos"] = np.asarray(columns["n_halos"], dtype=np.int64)
+    table["mean_m200c"] = np.asarray(columns["mean_m200c"], dtype=float) * u.Msun
+    table["r"] = np.asarray(columns["r"], dtype=float) * u.Mpc
+    for (q, s), values in stats.items():
+        unit = u.dimensionless_unscaled if s == "std_log10" else UNITS[q]
+        table[f"{q}_{s}"] = np.asarray(values, dtype=float) * unit
+    table.meta.update(meta or {})
+    table.meta.update({
+        "redshift": hdr.redshift,
+        "mass_bins_without_halos": skipped,
+        "snapshot_files": [str(f) for f in snap.files],
+        "provenance": provenance("radial_profiles", asdict(options)),
+    })
+    log.info("%s: %d haloes in %d mass bins, %d radii", snap.files[0], len(chosen),
+             len(bins) - len(skipped), len(radii))
+    return table
