@@ -36,6 +36,7 @@ from ..physics.profiles import compton_y_from_pressure_mpc2
 from ..provenance import provenance
 from .gas_model import (
     FEEDBACK_PARAMS,
+    FREE_FIELDS,
     X_GRID,
     GasModel,
     HaloGas,
@@ -301,7 +302,7 @@ def fit_gas_model(
     predictor = StackPredictor(stacks, halos_per_stack, seed)
     names = []
     for name in start.__dataclass_fields__:
-        if name in _free_names():
+        if name in FREE_FIELDS:
             names.extend([name] * (4 if isinstance(getattr(start, name), tuple) else 1))
     lo = np.array([_BOUNDS.get(n, (-np.inf, np.inf))[0] for n in names])
     hi = np.array([_BOUNDS.get(n, (-np.inf, np.inf))[1] for n in names])
@@ -324,12 +325,6 @@ def fit_gas_model(
         "p90_abs_dex": float(np.quantile(res, 0.9)),
     }
     return model, summary
-
-
-def _free_names() -> tuple[str, ...]:
-    from .gas_model import FREE_FIELDS
-
-    return FREE_FIELDS
 
 
 def _sha256(path: Path) -> str:

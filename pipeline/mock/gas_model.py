@@ -30,7 +30,7 @@ are vectorised over haloes; masses in Msun, radii in physical Mpc, sigma^2 = P /
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from functools import cache
 from importlib import resources
 
@@ -94,7 +94,6 @@ class GasModel:
     xc_scatter_dex: float = 0.15
     eta_scatter_dex: float = 0.05
     nonthermal_fraction_r200: float = 0.15
-    extra: dict = field(default_factory=dict, compare=False)
 
     def to_vector(self) -> np.ndarray:
         """The fitted numbers (:data:`FREE_FIELDS`) as one flat vector."""
@@ -118,14 +117,13 @@ class GasModel:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out.pop("extra")
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
 #: the numbers the calibration fits (scatter and f_nt are fixed priors).
 FREE_FIELDS = tuple(
     f.name for f in fields(GasModel)
-    if f.name not in {"suite", "extra", "retention_scatter", "xc_scatter_dex", "eta_scatter_dex",
+    if f.name not in {"suite", "retention_scatter", "xc_scatter_dex", "eta_scatter_dex",
                       "nonthermal_fraction_r200"}
 )
 
@@ -175,7 +173,7 @@ def _astrid_from(tng: GasModel) -> GasModel:
 
 def model_from_dict(suite: str, values: dict) -> GasModel:
     """A :class:`GasModel` from a calibration-file entry (unknown keys are an error)."""
-    known = {f.name for f in fields(GasModel)} - {"suite", "extra"}
+    known = {f.name for f in fields(GasModel)} - {"suite"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"gas calibration of {suite}: unknown key(s) {unknown}")
