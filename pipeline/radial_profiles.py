@@ -20,6 +20,7 @@ files, so the two can be compared row by row. Memory is bounded by one particle 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -27,7 +28,7 @@ from astropy import units as u
 from astropy.table import Table
 from scipy.spatial import cKDTree
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .io.gadget import GroupCatalog, Snapshot
 from .io.prefetch import prefetch
 from .physics.gas import GAMMA, temperature_k
@@ -73,9 +74,9 @@ def _parse_bin(label: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in label.split("-"))
     except ValueError:
-        raise ValueError(f"radial_profiles.mass_bins: {label!r} is not 'lo-hi' in log10 Msun") from None
+        raise ConfigError(f"radial_profiles.mass_bins: {label!r} is not 'lo-hi' in log10 Msun") from None
     if hi <= lo:
-        raise ValueError(f"radial_profiles.mass_bins: {label!r} runs backwards")
+        raise ConfigError(f"radial_profiles.mass_bins: {label!r} runs backwards")
     return lo, hi
 
 
@@ -134,7 +135,9 @@ def halo_profiles(
 def stack_profiles(profiles: np.ndarray) -> dict[str, np.ndarray]:
     """The five statistics of the CAMELS files over haloes (axis 0) of (n_halo, n_shell) values;
     NaN entries are left out."""
-    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+    # empty shells are expected (reported as NaN): silence numpy's all-NaN-slice warnings
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         q16, q50, q84 = np.nanpercentile(profiles, [16, 50, 84], axis=0)
         positive = np.where(profiles > 0, profiles, np.nan)
         return {
@@ -144,20 +147,6 @@ def stack_profiles(profiles: np.ndarray) -> dict[str, np.ndarray]:
             "std_log10": np.nanstd(np.log10(positive), axis=0),
             "median": q50,
         }
-
-
-class _quiet:
-    """Silence numpy's all-NaN-slice warnings (empty shells are expected, reported as NaN)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
 
 
 def _gas_chunks(snap: Snapshot, options: ProfileOptions):
@@ -194,7 +183,7 @@ def measure_radial_profiles(
     m200 = groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun
     radii = REFERENCE_RADII_MPC[REFERENCE_RADII_MPC <= options.max_radius_mpc]
     if len(radii) < 2:
-        raise ValueError(f"radial_profiles.max_radius_mpc = {options.max_radius_mpc} Mpc leaves "
+        raise ConfigError(f"radial_profiles.max_radius_mpc = {options.max_radius_mpc} Mpc leaves "
                          f"fewer than 2 radii (the smallest is {REFERENCE_RADII_MPC[0]:.4f} Mpc)")
     bins = {label: _parse_bin(label) for label in options.mass_bins}
     with np.errstate(divide="ignore"):

@@ -315,7 +315,8 @@ def sample_gas_radii(
     halo's tabulated enclosed fraction, truncated at ``x_max``)."""
     n_halo = enclosed_fraction.shape[0]
     log_x = np.log(X_GRID)
-    at_max = np.array([np.interp(np.log(x_max), log_x, e) for e in enclosed_fraction])
+    at_max = interpolate_per_halo(np.arange(n_halo), np.full(n_halo, x_max), enclosed_fraction,
+                                  log_values=False)
     target = rng.uniform(0.0, 1.0, len(halo_index)) * at_max[halo_index]
     # per-halo offsets keep the flattened CDFs increasing from one halo to the next
     offset = np.concatenate([[0.0], np.cumsum(enclosed_fraction[:, -1] + 1.0)[:-1]])

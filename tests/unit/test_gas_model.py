@@ -248,3 +248,62 @@ def test_calibrate_writes_package_data_with_provenance(tmp_path):
     model = model_from_dict("IllustrisTNG", record["models"]["IllustrisTNG"])
     assert np.isfinite(model.to_vector()).all()
     assert not list(tmp_path.glob(".gas_calibration.json.*"))  # written atomically
+
+
+@pytest.fixture(scope="module")
+def small_mock(tmp_path_factory):
+    from pipeline.mock.simulate import MockOptions, write_mock_snapshot
+
+    d = tmp_path_factory.mktemp("mock")
+    params = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0,
+              "A_AGN2": 1.0}
+    write_mock_snapshot(d / "snap_090.hdf5", d / "groups_090.hdf5", d / "t.h5", "SIMBA", "LH_0",
+                        90, params, MockOptions(seed=2, log10_halo_mass_min_msun=12.5,
+                                                background_particles=100))
+    return d / "snap_090.hdf5", d / "groups_090.hdf5"
+
+
+def _run_profiles(snap, cat, out, options="{}"):
+    from pipeline.cli import main
+
+    return main(["radial-profiles", "--snapshot", str(snap), "--catalog", str(cat), "--suite",
+                 "SIMBA", "--sim", "LH_0", "--snap", "90", "--options", options, "--out", str(out)])
+
+
+def test_profile_stage_bad_input_names_file_or_key_and_writes_nothing(small_mock, tmp_path, capsys):
+    from pipeline.errors import ConfigError
+    from pipeline.radial_profiles import ProfileOptions, measure_radial_profiles
+
+    snap, cat = small_mock
+    with pytest.raises(ConfigError, match=r"radial_profiles.mass_bins: '13-12' runs backwards"):
+        measure_radial_profiles(snap, cat, ProfileOptions(mass_bins=("13-12",)))
+    with pytest.raises(ConfigError, match="radial_profiles.max_radius_mpc"):
+        measure_radial_profiles(snap, cat, ProfileOptions(max_radius_mpc=0.0001))
+    with pytest.raises(InputFileError, match=r"snap_091\.hdf5 does not exist"):
+        measure_radial_profiles(snap.with_name("snap_091.hdf5"), cat)
+    truncated = tmp_path / "snap_090.hdf5"
+    truncated.write_bytes(snap.read_bytes()[: snap.stat().st_size // 3])
+    out = tmp_path / "profiles.h5"
+    assert _run_profiles(truncated, cat, out) == 1
+    assert "snap_090.hdf5" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".profiles.h5*"))
+    assert _run_profiles(snap, cat, out, '{"mass_bins": ["11-11.5"]}') == 1  # no halo there
+    assert "no halo in the mass bins" in capsys.readouterr().err and not out.exists()
+    assert _run_profiles(snap, cat, out) == 0 and out.exists()
+
+
+def test_gather_and_calibration_file_errors_name_what_is_wrong(small_mock, tmp_path):
+    from astropy.table import Table
+
+    from pipeline.errors import DataError
+    from pipeline.io.tables import write_table
+    from pipeline.mock.gas_model import model_from_dict
+    from pipeline.profile_tables import gather_profile_tables
+
+    bare = Table({"mass_bin": ["12-12.3"], "r": [0.1], "density_mean": [1.0],
+                  "pressure_mean": [1.0]}, meta={"suite": "SIMBA"})
+    write_table(bare, tmp_path / "p.h5")
+    with pytest.raises(DataError, match=r"p\.h5: metadata lacks 'sim'"):
+        gather_profile_tables([tmp_path / "p.h5"])
+    with pytest.raises(ValueError, match=r"gas calibration of SIMBA: unknown key\(s\) \['log10_mc'\]"):
+        model_from_dict("SIMBA", {"log10_mc": 12.0})
