@@ -19,9 +19,18 @@ relations scatter: y exp(sigma N(0,1)), sigma in natural-log units ~ the fractio
 Recovered = the engine's final equation (1) uses no distractor, (2) has the planted form up to
 the values of its constants, an offset and a factor
 (:func:`pipeline.sr.constants.equivalent_up_to_constants`, on the data's domain, rtol 1e-3), and
-(3) reproduces the noiseless planted function on fresh data with R^2 >= 0.999. (2) alone would
-accept sub-forms (a constant fitted to zero drops a term; a free exponent turns x^1.67 into
-x^2); (3) alone would accept look-alikes. Held-out R^2 ("R2") is measured on fresh noisy data.
+(3) reproduces the noiseless planted function on fresh data with 1 - R^2 <= max(1e-3, 2 x that
+of the planted form itself with constants fitted to the same data): the "oracle" sets what
+estimation error alone costs at this noise and sample size. (2) alone would accept sub-forms
+(a constant fitted to zero drops a term; a free exponent turns x^1.67 into x^2); (3) alone would
+accept look-alikes. Held-out R^2 ("R2") is measured on fresh noisy data.
+
+Sample size. ``--n`` haloes per data set (default 3000, 70% for the search, 30% for the
+choice; a CAMELS LH suite or a TNG300 box gives more). At 10% scatter a look-alike such as
+``exp(-a z)`` for ``(1 - b z)`` on z in 0.1-1 differs from the truth by ~1.5% rms, which needs
+~1000 validation haloes to see at 2 standard errors; with n = 1000 four of the twelve relations
+are not identifiable at 10% (the truth's validation loss is within 1 SE of the chosen
+look-alike's): run ``--n 1000`` to see it.
 Last line: ``recovery: operon=<a>/<n> gplearn=<b>/<n> operon_median_s=<t>``.
 """
 
@@ -39,7 +48,7 @@ import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.sr.constants import equivalent_up_to_constants  # noqa: E402
+from pipeline.sr.constants import equivalent_up_to_constants, refit_constants  # noqa: E402
 from pipeline.sr.expressions import parse_expression, to_callable  # noqa: E402
 from pipeline.sr.search import SROptions, discover  # noqa: E402
 
@@ -126,12 +135,20 @@ def held_out_r2(expr, names, x, y) -> float:
     return float(1 - np.mean((pred - y) ** 2) / np.var(y))
 
 
-def recovered(expr, truth, names, x) -> bool:
+def oracle_misfit(truth, names, x_fit, y_fit, x) -> float:
+    """1 - R^2 to the noiseless truth on ``x`` of the planted form itself with its constants
+    fitted to the engine's data (in ln y, maximum likelihood for log-normal scatter, where the
+    target is positive): what estimation error alone costs at this noise level and sample size."""
+    oracle = refit_constants(truth, names, x_fit, y_fit, log_space=bool(np.all(y_fit > 0))).expr
+    return 1.0 - held_out_r2(oracle, names, x, to_callable(truth, names)(x))
+
+
+def recovered(expr, truth, names, x, oracle_1mr2: float = 0.0) -> bool:
     uses = {str(s) for s in expr.free_symbols}
     if not uses or not uses <= {str(s) for s in truth.free_symbols}:
         return False
     exact = to_callable(truth, names)(x)
-    if held_out_r2(expr, names, x, exact) < 0.999:
+    if 1.0 - held_out_r2(expr, names, x, exact) > max(1e-3, 2.0 * oracle_1mr2):
         return False
     return equivalent_up_to_constants(expr, truth, names, x, rtol=1e-3)
 
@@ -142,8 +159,8 @@ def main() -> None:
     ap.add_argument("--relations", nargs="+", default=[r.name for r in RELATIONS])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--n", type=int, default=1000,
-                    help="haloes per planted data set (the default study selects ~1500)")
+    ap.add_argument("--n", type=int, default=3000,
+                    help="haloes per planted data set (the default mock study selects ~1500 per suite)")
     ap.add_argument("--skip-gplearn", action="store_true")
     ap.add_argument("--sr-option", action="append", default=[], metavar="KEY=VALUE",
                     help="override an SR option (default: the pipeline's), e.g. target_space=linear")
@@ -185,6 +202,7 @@ def main() -> None:
             rng = np.random.default_rng(zlib.crc32(f"{rel.name}:{noise}".encode()))
             x, y, names, truth = make_data(rel, noise, a.n, rng)
             x_test, y_test, _, _ = make_data(rel, noise, a.n, rng)
+            oracle = oracle_misfit(truth, names, x, y, x_test)
             row = f"{rel.name:<9}{noise:>6.2f}  "
             found = {}
             for engine, fit in engines.items():
@@ -195,7 +213,7 @@ def main() -> None:
                     print(f"  {engine} failed on {rel.name}: {exc}")
                     expr = sp.Float(np.mean(y))
                 seconds = time.perf_counter() - t0
-                ok = recovered(expr, truth, names, x_test)
+                ok = recovered(expr, truth, names, x_test, oracle)
                 r2 = held_out_r2(expr, names, x_test, y_test)
                 results[engine].append((ok, r2, seconds))
                 found[engine] = expr

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import PipelineError
+from .errors import ConfigError, PipelineError
 
 log = logging.getLogger("pipeline")
 
@@ -163,8 +163,15 @@ def cmd_sr(a) -> None:
     target, rows = _target_and_rows(a, o)
     rank = read_table(a.rank, required=["feature", "selected"])
     features = [str(f) for f in rank["feature"][np.asarray(rank["selected"], dtype=bool)]]
-    x, y, _ = design_matrix(rows, features, target)
-    table = discover(x, y, features, SROptions(**o["sr"]))
+    x, y, used = design_matrix(rows, features, target)
+    options = SROptions(**o["sr"])
+    groups = None
+    if options.validation_groups is not None:
+        if options.validation_groups not in rows.colnames:
+            raise ConfigError(f"sr.validation_groups: the halo table has no column "
+                              f"{options.validation_groups!r} (columns: {', '.join(rows.colnames)})")
+        groups = np.asarray(rows[options.validation_groups]).astype(str)[used]
+    table = discover(x, y, features, options, groups)
     table.meta["target"] = o["target"]
     write_table(table, a.out)
 

@@ -318,7 +318,8 @@ def build_report(
                          f"({rank.meta.get('top_k_rule', 'top k')}).")
             _figure_page(pdf, pareto_figure(sr, f"Pareto front — {name}"),
                          f"Figure: merged Pareto front of {len(config['sr']['seeds'])} seeded "
-                         f"{config['sr']['backend']} runs. Choice rule: {sr.meta['choice_rule']}.")
+                         f"{config['sr']['backend']} runs. Choice rule: {sr.meta['choice_rule']}; "
+                         f"validation split {sr.meta.get('validation_split', 'by halo')}.")
             rows = []
             for r in sr:
                 expr = _rounded(r["expression"])

@@ -15,7 +15,7 @@ from ..errors import BackendUnavailableError
 
 __all__ = ["check_pysr_available", "pysr_options", "fit_pysr", "read_pysr_equations"]
 
-_UNARY = {"log", "exp", "sqrt", "abs", "sin", "cos", "tanh", "square", "cube"}
+_UNARY = {"log", "log1p", "exp", "sqrt", "abs", "sin", "cos", "tanh", "square", "cube"}
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
 
 

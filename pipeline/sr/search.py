@@ -10,6 +10,11 @@ models of ``y`` under one noise model, chosen by maximum likelihood on the valid
 additive Gaussian (loss = MSE of ``y``) or log-normal (loss = MSE of ``ln y``; its likelihood of
 ``y`` carries the Jacobian ``1/y``, so the two are comparable). ``linear`` or ``log`` fix it.
 
+Validation split. A random ``validation_fraction`` of the haloes, or with ``validation_groups``
+(a halo-table column such as ``sim``) of whole groups: haloes of one simulation share its
+feedback parameters and, across snapshots, their progenitors, so a random split lets an equation
+that fits one simulation's peculiarities look validated.
+
 Choice rule ``paired`` (default): order the merged Pareto front (complexity = tree nodes of the
 sympy expression in ``y``) by complexity; the best equation is the one of lowest validation loss;
 choose the simplest equation whose validation loss exceeds the best one's by at most ``choice_z``
@@ -33,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import sympy as sp
 from astropy.table import Table
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from ..errors import DataError
 from ..provenance import provenance
@@ -41,7 +46,8 @@ from .constants import refit_constants
 from .expressions import node_count, parse_expression, to_callable, to_latex
 from .snapping import paired_excess_se, snap_constants
 
-__all__ = ["SROptions", "discover", "choose_equation", "choose_equation_paired", "fit_engine"]
+__all__ = ["SROptions", "discover", "validation_split", "choose_equation", "choose_equation_paired",
+           "fit_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +60,17 @@ class SROptions:
     population_size: int = 500
     max_evaluations: int = 300000
     optimizer_iterations: int = 10
-    allowed_symbols: str = "add,sub,mul,div,constant,variable,log,exp,sqrt"
+    allowed_symbols: str = "add,sub,mul,div,constant,variable,log,log1p,exp,sqrt"
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     validation_fraction: float = 0.3
+    validation_groups: str | None = None
     target_space: str = "linear"
     choice_rule: str = "paired"
     choice_z: float = 2.0
     loss_tolerance: float = 1.5
     snap_constants: bool = True
     snap_max_denominator: int = 3
+    snap_n_sigma: float = 3.0
     threads: int = 1
     time_budget_s: int = 60
 
@@ -186,8 +194,43 @@ def _front(cands: list[dict], space: str) -> list[dict]:
     return [c for c, keep in zip(cands, _pareto_mask(comp, loss_tr), strict=True) if keep]
 
 
-def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions) -> Table:
+def validation_split(n: int, options: SROptions,
+                     groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and validation haloes: a random ``validation_fraction`` of the
+    haloes, or, with ``groups`` (one label per halo, e.g. its simulation), of the groups, so
+    that no group is on both sides. Seeded by the first SR seed."""
+    if groups is None:
+        return train_test_split(np.arange(n), test_size=options.validation_fraction,
+                                random_state=options.seeds[0])
+    labels = np.asarray(groups)
+    if len(labels) != n:
+        raise ValueError(f"sr.validation_groups: {len(labels)} group labels for {n} haloes")
+    n_groups = len(np.unique(labels))
+    if n_groups < 4:
+        raise DataError(f"sr.validation_groups is {options.validation_groups!r} but the training "
+                        f"haloes come from only {n_groups} group(s); at least 4 are needed to hold "
+                        "some out (set sr.validation_groups: null for a split by halo)")
+    splitter = GroupShuffleSplit(n_splits=1, test_size=options.validation_fraction,
+                                 random_state=options.seeds[0])
+    return next(splitter.split(np.zeros(n), groups=labels))
+
+
+def _split_note(options: SROptions, groups: np.ndarray | None, idx_val: np.ndarray) -> str:
+    if groups is None:
+        return "by halo"
+    labels = np.asarray(groups)
+    return (f"by {options.validation_groups}: {len(np.unique(labels[idx_val]))} of "
+            f"{len(np.unique(labels))} held out")
+
+
+def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
+             groups: np.ndarray | None = None) -> Table:
     """Search expressions y ~ f(x) and return the merged Pareto front as a table.
+
+    ``groups`` (one label per halo, e.g. its simulation; see ``sr.validation_groups``) makes the
+    validation split hold out whole groups: the choice then rewards what carries over to unseen
+    simulations, not what fits haloes whose neighbours (same simulation, adjacent snapshot) were
+    trained on.
 
     Columns: complexity (tree nodes), loss_train, loss_val (MSE in the chosen noise model's
     space: ``y`` or ``ln y``), r2_val (in that space), score, excess_se (validation loss above the
@@ -200,9 +243,8 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
     if options.choice_rule not in CHOICE_RULES:
         raise ValueError(f"sr.choice_rule must be one of {CHOICE_RULES}, got {options.choice_rule!r}")
     spaces = _search_spaces(np.asarray(y, dtype=float), options.target_space)
-    x_tr, x_val, y_tr, y_val = train_test_split(
-        x, y, test_size=options.validation_fraction, random_state=options.seeds[0]
-    )
+    idx_tr, idx_val = validation_split(len(y), options, groups)
+    x_tr, x_val, y_tr, y_val = x[idx_tr], x[idx_val], y[idx_tr], y[idx_val]
     engine_names = [f"x{i}" for i in range(x.shape[1])]
 
     def candidate(expr: sp.Expr, seed: int, space: str) -> dict | None:
@@ -239,7 +281,8 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
         # counts the structure of an equation rather than how the engine happened to write it
         for c in list(front):
             expr, steps = snap_constants(c["expr"], list(names), x_tr, y_tr, x_val, y_val, log_space,
-                                         z=options.choice_z, max_denominator=options.snap_max_denominator)
+                                         z=options.choice_z, n_sigma=options.snap_n_sigma,
+                                         max_denominator=options.snap_max_denominator)
             key = sp.srepr(expr)
             if steps and key not in seen and (s := candidate(expr, c["seed"], c["found_in"])) is not None \
                     and _finite_in(s, noise_model):
@@ -296,7 +339,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
                               + ("; residuals in ln y" if noise_model == "log" else "")
                               + "); 1-sigma errors from the Jacobian scaled by the residual variance",
             "snapped_constants": [asdict(step) for step in snaps],
-            "snap_rule": (f"a constant within 2 sigma of a rational p/q "
+            "snap_rule": (f"a constant within {options.snap_n_sigma:g} sigma of a rational p/q "
                           f"(q <= {options.snap_max_denominator}) "
                           f"is fixed to it when the validation loss rises by <= {options.choice_z:g} "
                           "paired standard errors" if options.snap_constants else "off"),
@@ -305,6 +348,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions)
             "noise_model_nll": {k: float(v) for k, v in nll.items()},
             "n_train": len(y_tr),
             "n_val": len(y_val),
+            "validation_split": _split_note(options, groups, idx_val),
             "target_var_val": var_val,
             "n_candidates": len(seen),
             "choice_rule": rule,

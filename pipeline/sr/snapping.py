@@ -1,8 +1,8 @@
 """Snapping of fitted constants to the simple numbers the data cannot tell them apart from.
 
 An engine returns every number as a fitted float: ``x0**1.005``, ``0.499*log(x1)``,
-``0.002*x2 + ...``. When a constant lies within ``n_sigma`` of its 1-sigma error of a simple
-rational ``p/q`` (``q <= max_denominator``; 0 included, which drops the term), it is fixed to that
+``0.002*x2 + ...``. When a constant lies within ``n_sigma`` (default 3) 1-sigma errors of a
+simple rational ``p/q`` (``q <= max_denominator``; 0 included, which drops the term), it is fixed to that
 number and the remaining constants are refitted, one constant at a time (closest first, in
 units of its error) — accepted only when the validation loss of the snapped equation exceeds the
 unsnapped one's by at most ``z`` standard errors of the paired per-halo difference. This is the
@@ -61,7 +61,7 @@ def paired_excess_se(sq: np.ndarray, sq_ref: np.ndarray) -> np.ndarray:
 
 def snap_constants(expr: sp.Expr, names: list[str], x_tr: np.ndarray, y_tr: np.ndarray,
                    x_val: np.ndarray, y_val: np.ndarray, log_space: bool = False, z: float = 1.0,
-                   n_sigma: float = 2.0, max_denominator: int = 3) -> tuple[sp.Expr, list[SnapStep]]:
+                   n_sigma: float = 3.0, max_denominator: int = 3) -> tuple[sp.Expr, list[SnapStep]]:
     """Snap the constants of ``expr`` as the module docstring says; constants are fitted and
     their errors estimated on the training split, the acceptance test uses the validation split.
     Residuals are in ``ln y`` with ``log_space``. Returns the snapped expression (constants

@@ -159,6 +159,9 @@ def test_expression_parsing_and_latex():
     assert node_count(sp.sympify("a + b")) == 3
     with pytest.raises(ValueError, match="cannot parse"):
         parse_expression("x0 +* (", ["a"], ["x0"])
+    # log1p as PySR writes it, and as operon prints its log1p node
+    assert parse_expression("log1p(x0 * 0.8)", ["c"], ["x0"]) == sp.log(1 + 0.8 * sp.Symbol("c"))
+    assert parse_expression("log(((-0.8) * x0)+1)", ["c"], ["x0"]) == sp.log(1 - 0.8 * sp.Symbol("c"))
 
 
 def test_pysr_adapter_up_to_the_julia_boundary(monkeypatch):
@@ -167,6 +170,7 @@ def test_pysr_adapter_up_to_the_julia_boundary(monkeypatch):
     opts = pysr_options(SROptions(allowed_symbols="add,sub,mul,div,constant,variable,log,exp"), 3)
     assert opts["binary_operators"] == ["+", "-", "*", "/"]
     assert opts["unary_operators"] == ["log", "exp"]
+    assert "log1p" in pysr_options(SROptions(), 0)["unary_operators"]  # the default operator set maps
     assert opts["random_state"] == 3 and opts["deterministic"] is True
     with pytest.raises(ValueError, match="cannot map"):
         pysr_options(SROptions(allowed_symbols="add,aq"), 0)
@@ -422,7 +426,7 @@ def test_snapping_fixes_noise_level_constants_and_keeps_measured_ones():
     exponent = [p for p in snapped.atoms(sp.Pow) if p.base == sp.Symbol("m")]
     assert not exponent  # m**1 is m
     assert len(snapped.atoms(sp.Float)) == 2  # the measured 1.3 and -0.6 stay free constants
-    assert all(abs(s.value - float(sp.Rational(s.to))) <= 2 * s.error for s in steps if np.isfinite(s.error))
+    assert all(abs(s.value - float(sp.Rational(s.to))) <= 3 * s.error for s in steps if np.isfinite(s.error))
 
 
 def test_log_space_search_finds_a_power_law_with_lognormal_scatter():
@@ -451,3 +455,51 @@ def test_log_space_needs_a_positive_target():
         discover(x, np.linspace(-1, 1, 50), ["a"], SROptions(target_space="log"))
     with pytest.raises(ValueError, match="target_space must be one of"):
         discover(x, np.linspace(1, 2, 50), ["a"], SROptions(target_space="both"))
+
+
+def test_grouped_validation_split_holds_out_whole_simulations():
+    from pipeline.sr.search import validation_split
+
+    sims = np.repeat([f"1P_{i}" for i in range(20)], 12)  # 20 simulations x 12 stacks
+    opts = SROptions(validation_groups="sim", seeds=[4])
+    idx_tr, idx_val = validation_split(len(sims), opts, sims)
+    assert not set(sims[idx_tr]) & set(sims[idx_val])
+    assert len(set(sims[idx_val])) == 6 and len(idx_tr) + len(idx_val) == len(sims)
+    again = validation_split(len(sims), opts, sims)
+    assert np.array_equal(again[1], idx_val)  # seeded
+    # by halo (no groups): the same split as scikit-learn's train_test_split with the first seed
+    plain = validation_split(240, opts)
+    assert len(plain[1]) == 72
+    with pytest.raises(DataError, match="validation_groups.*only 2 group"):
+        validation_split(24, opts, np.repeat(["a", "b"], 12))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, (240, 2))
+    table = discover(x, 2 * x[:, 0], ["a", "b"], SROptions(
+        validation_groups="sim", generations=5, population_size=50, max_evaluations=5000, seeds=[4]), sims)
+    assert table.meta["validation_split"] == "by sim: 6 of 20 held out"
+    assert table.meta["n_val"] == 72
+
+
+def test_sr_stage_names_an_unknown_validation_group_column(tmp_path, capsys):
+    import json
+
+    from astropy.table import Table
+
+    from pipeline.cli import main
+    from pipeline.io.tables import write_table
+
+    rng = np.random.default_rng(0)
+    n = 60
+    m = rng.uniform(12, 14, n)
+    halos = Table({"suite": ["A"] * n, "sim": [f"LH_{i % 6}" for i in range(n)], "log10_M200c": m,
+                   "log10_Y200c_ss": 5 / 3 * m + 0.1 * rng.normal(size=n), "c_gas": rng.uniform(0.2, 0.6, n)})
+    write_table(halos, tmp_path / "halos.h5")
+    write_table(Table({"feature": ["c_gas"], "selected": [True]}), tmp_path / "rank.ecsv")
+    options = {"target": {"name": "Y", "y": "log10_Y200c_ss", "x": "log10_M200c", "slope": 5 / 3},
+               "train_suites": ["A"], "sr": {"validation_groups": "simulation", "generations": 2}}
+    out = tmp_path / "sr.ecsv"
+    assert main(["sr", "--halos", str(tmp_path / "halos.h5"), "--options", json.dumps(options),
+                 "--rank", str(tmp_path / "rank.ecsv"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "sr.validation_groups" in err and "'simulation'" in err and "sim" in err
+    assert not out.exists()

@@ -39,3 +39,23 @@ def test_the_planted_truth_counts_as_recovered_and_its_sub_forms_do_not(rel):
                                       truth, names, x)
     # using a distractor is not
     assert not recovery.recovered(truth + 1e-6 * parse_expression("d2", names), truth, names, x)
+
+
+def test_recovery_allows_the_estimation_error_that_the_noise_implies():
+    """With 10% scatter on 200 haloes the planted form with constants fitted to the data misses
+    the noiseless truth by more than a fixed R^2 of 0.999 allows (R3: (1 + c)^0.5, c in 0.1-3);
+    the criterion scales with what the planted form itself achieves, and still rejects a sub-form."""
+    from pipeline.sr.constants import refit_constants
+
+    rel = next(r for r in recovery.RELATIONS if r.name == "R3")
+    rng = np.random.default_rng(2)
+    x, y, names, truth = recovery.make_data(rel, 0.1, 200, rng)
+    x_test, _, _, _ = recovery.make_data(rel, 0.1, 1000, rng)
+    oracle = recovery.oracle_misfit(truth, names, x, y, x_test)
+    assert oracle > 1e-3
+    fitted = refit_constants(truth, names, x, y, log_space=True).expr
+    assert not recovery.recovered(fitted, truth, names, x_test)  # the fixed 0.999 threshold
+    assert recovery.recovered(fitted, truth, names, x_test, oracle)
+    # without the c-dependence the form is not recovered, whatever the noise
+    mean_c = float(np.mean(x[:, 1]))
+    assert not recovery.recovered(fitted.subs("x1", mean_c), truth, names, x_test, oracle)

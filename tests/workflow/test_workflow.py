@@ -157,6 +157,8 @@ def test_profiles_study_end_to_end(tmp_path):
     assert len(halos) == 2 * 4 * 2 * 4  # suites x sims x snapshots x mass bins
     resid = Table.read(res / "evaluate" / "Y_from_M_residuals.h5", path="table")
     assert {"A_SN1", "resid_base_refit", "resid_disc_refit"} <= set(resid.colnames)
+    sr = Table.read(res / "sr" / "Y_from_M.ecsv")
+    assert sr.meta["validation_split"] == "by sim: 2 of 4 held out"
     from pypdf import PdfReader
 
     text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "reports/tiny-profiles/report.pdf").pages)
