@@ -133,15 +133,28 @@ def _relation_functions(table: Table, target: Target, expression: str, features:
     b_train = baseline_intercept(rows_of_suites(table, train_suites), target)
 
     def residuals(rows: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """log10 predicted - log10 true for baseline and discovered relation, and the finite mask."""
+        """log10 predicted - log10 true for baseline and discovered relation, and the finite mask.
+        Haloes where only the discovered relation is non-finite (it overflows or leaves its
+        domain on this suite) are excluded, and said so in the log."""
         x = np.column_stack([np.asarray(rows[c], dtype=float) for c in features])
         y = np.asarray(rows[target.y], dtype=float)
         base = target.slope * np.asarray(rows[target.x], dtype=float) + b_train
         disc = target.slope * np.asarray(rows[target.x], dtype=float) + f(x)
         ok = np.isfinite(base) & np.isfinite(disc) & np.isfinite(y)
+        diverged = int((np.isfinite(base) & np.isfinite(y) & ~np.isfinite(disc)).sum())
+        if diverged and len(rows):
+            log.warning("%s: the discovered relation is non-finite for %d of %d haloes; they are "
+                        "left out of its scatter (column n_disc_nonfinite)",
+                        rows["suite"][0], diverged, len(rows))
         return base[ok] - y[ok], disc[ok] - y[ok], ok
 
     return residuals, b_train
+
+
+def _finite_baseline(rows: Table, target: Target) -> np.ndarray:
+    """Mask of haloes whose target and relation x are finite (what the baseline can score)."""
+    return np.isfinite(np.asarray(rows[target.y], dtype=float)) & np.isfinite(
+        np.asarray(rows[target.x], dtype=float))
 
 
 def halo_residuals(
@@ -195,7 +208,11 @@ def evaluate_relation(
     for suite in list(train_suites) + list(holdout_suites):
         sub = rows_of_suites(table, [suite])
         rb_all, rd_all, ok = residuals(sub)
-        lm = np.asarray(sub["log10_M200c"], dtype=float)[ok]
+        lm_sub = np.asarray(sub["log10_M200c"], dtype=float)
+        lm = lm_sub[ok]
+        # the baseline and the truth are finite, the discovered relation is not
+        base_ok = _finite_baseline(sub, target)
+        lm_diverged = lm_sub[base_ok & ~ok]
         floor_all = np.asarray(sub["_floor_resid"], dtype=float)[ok]
         pub_all = np.full(len(lm), np.nan)
         if published is not None:
@@ -212,7 +229,8 @@ def evaluate_relation(
                 row = {"suite": suite, "role": "train" if suite in train_suites else "holdout",
                        "log10_M_lo": lo, "log10_M_hi": hi,
                        "bin": "all" if (lo, hi) == (edges[0], edges[-1]) else "bin",
-                       "constants": constants, "n_halos": n}
+                       "constants": constants, "n_halos": n,
+                       "n_disc_nonfinite": int(((lm_diverged >= lo) & (lm_diverged < hi)).sum())}
                 if n < options.min_halos_per_bin:
                     log.warning("%s, log10 M in [%g, %g): %d haloes < %d, scatter not computed",
                                 suite, lo, hi, n, options.min_halos_per_bin)

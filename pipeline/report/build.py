@@ -138,6 +138,12 @@ def _groups_sentence(rank) -> str:
             f"{listed}")
 
 
+def _n_scored(row) -> str:
+    """Haloes scored, with those where the discovered relation is non-finite (left out)."""
+    diverged = int(row["n_disc_nonfinite"]) if "n_disc_nonfinite" in row.colnames else 0
+    return f"{row['n_halos']} (+{diverged} NaN)" if diverged else str(row["n_halos"])
+
+
 def _fmt(v: float, lo: float, hi: float, pct: bool = False) -> str:
     """value [interval]; a relation that fails badly (scatter > 10, reduction < -1000%) is shown
     in exponent form rather than as a wall of digits."""
@@ -353,7 +359,7 @@ def build_report(
                 if not np.isfinite(r["base_frac"]):
                     continue
                 rows.append([r["suite"], r["role"], r["constants"],
-                             f"{r['log10_M_lo']:.1f}–{r['log10_M_hi']:.1f}", str(r["n_halos"]),
+                             f"{r['log10_M_lo']:.1f}–{r['log10_M_hi']:.1f}", _n_scored(r),
                              _fmt(r["base_frac"], r["base_frac_lo"], r["base_frac_hi"]),
                              _fmt(r["disc_frac"], r["disc_frac_lo"], r["disc_frac_hi"]),
                              _fmt(r["reduction_frac"], r["reduction_frac_lo"], r["reduction_frac_hi"], True)])

@@ -503,3 +503,22 @@ def test_sr_stage_names_an_unknown_validation_group_column(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "sr.validation_groups" in err and "'simulation'" in err and "sim" in err
     assert not out.exists()
+
+
+def test_evaluate_counts_haloes_where_the_relation_diverges(caplog):
+    """A relation that leaves its domain on a held-out suite (sqrt of a negative c_gas there) is
+    scored on the haloes where it is finite, and the others are counted and logged."""
+    from astropy.table import vstack
+
+    rng = np.random.default_rng(7)
+    held_out = _planted_table(rng, "B", 300)
+    held_out["c_gas"][:40] = -0.1  # outside the training suite's range
+    table = vstack([_planted_table(rng, "A", 300), held_out])
+    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
+    with caplog.at_level("WARNING"):
+        ev = evaluate_relation(table, target, "17.0 - 0.7*sqrt(c_gas)", ["c_gas"], ["A"], ["B"],
+                               EvaluateOptions(mass_bins=[0.0, 30.0], bootstrap=20))
+    rows_b = ev[(ev["suite"] == "B") & (ev["bin"] == "all")]
+    assert np.all(rows_b["n_disc_nonfinite"] == 40) and np.all(rows_b["n_halos"] == 260)
+    assert np.all(ev[ev["suite"] == "A"]["n_disc_nonfinite"] == 0)
+    assert "non-finite for 40 of 300 haloes" in caplog.text
