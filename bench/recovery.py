@@ -160,7 +160,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=3000,
-                    help="haloes per planted data set (the default mock study selects ~1500 per suite)")
+                    help="haloes per planted data set (the default mock study selects ~1500 "
+                         "over three suites)")
     ap.add_argument("--skip-gplearn", action="store_true")
     ap.add_argument("--sr-option", action="append", default=[], metavar="KEY=VALUE",
                     help="override an SR option (default: the pipeline's), e.g. target_space=linear")

@@ -132,29 +132,24 @@ def _relation_functions(table: Table, target: Target, expression: str, features:
     f = to_callable(sp.sympify(expression, locals={n: sp.Symbol(n) for n in features}), features)
     b_train = baseline_intercept(rows_of_suites(table, train_suites), target)
 
-    def residuals(rows: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """log10 predicted - log10 true for baseline and discovered relation, and the finite mask.
-        Haloes where only the discovered relation is non-finite (it overflows or leaves its
-        domain on this suite) are excluded, and said so in the log."""
+    def residuals(rows: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """log10 predicted - log10 true for baseline and discovered relation, the finite mask,
+        and the mask of haloes where only the discovered relation is non-finite (it overflows or
+        leaves its domain on this suite): excluded, and said so in the log."""
         x = np.column_stack([np.asarray(rows[c], dtype=float) for c in features])
         y = np.asarray(rows[target.y], dtype=float)
         base = target.slope * np.asarray(rows[target.x], dtype=float) + b_train
         disc = target.slope * np.asarray(rows[target.x], dtype=float) + f(x)
-        ok = np.isfinite(base) & np.isfinite(disc) & np.isfinite(y)
-        diverged = int((np.isfinite(base) & np.isfinite(y) & ~np.isfinite(disc)).sum())
-        if diverged and len(rows):
+        scored = np.isfinite(base) & np.isfinite(y)
+        ok = scored & np.isfinite(disc)
+        diverged = scored & ~ok
+        if diverged.any():
             log.warning("%s: the discovered relation is non-finite for %d of %d haloes; they are "
                         "left out of its scatter (column n_disc_nonfinite)",
-                        rows["suite"][0], diverged, len(rows))
-        return base[ok] - y[ok], disc[ok] - y[ok], ok
+                        rows["suite"][0], int(diverged.sum()), len(rows))
+        return base[ok] - y[ok], disc[ok] - y[ok], ok, diverged
 
     return residuals, b_train
-
-
-def _finite_baseline(rows: Table, target: Target) -> np.ndarray:
-    """Mask of haloes whose target and relation x are finite (what the baseline can score)."""
-    return np.isfinite(np.asarray(rows[target.y], dtype=float)) & np.isfinite(
-        np.asarray(rows[target.x], dtype=float))
 
 
 def halo_residuals(
@@ -170,7 +165,7 @@ def halo_residuals(
     parts = []
     for suite in list(train_suites) + list(holdout_suites):
         sub = rows_of_suites(table, [suite])
-        rb, rd, ok = residuals(sub)
+        rb, rd, ok, _ = residuals(sub)
         out = sub[keep][ok]
         out["role"] = "train" if suite in train_suites else "holdout"
         out["resid_base_frozen"], out["resid_disc_frozen"] = rb, rd
@@ -207,12 +202,9 @@ def evaluate_relation(
     rows = []
     for suite in list(train_suites) + list(holdout_suites):
         sub = rows_of_suites(table, [suite])
-        rb_all, rd_all, ok = residuals(sub)
+        rb_all, rd_all, ok, diverged = residuals(sub)
         lm_sub = np.asarray(sub["log10_M200c"], dtype=float)
-        lm = lm_sub[ok]
-        # the baseline and the truth are finite, the discovered relation is not
-        base_ok = _finite_baseline(sub, target)
-        lm_diverged = lm_sub[base_ok & ~ok]
+        lm, lm_diverged = lm_sub[ok], lm_sub[diverged]
         floor_all = np.asarray(sub["_floor_resid"], dtype=float)[ok]
         pub_all = np.full(len(lm), np.nan)
         if published is not None:

@@ -27,8 +27,8 @@ LATEX_SYMBOLS = {
     "A_AGN1": r"A_{\rm AGN1}", "A_AGN2": r"A_{\rm AGN2}",
 }
 
-_FUNCTIONS = {"log": sp.log, "log1p": lambda a: sp.log(1 + a), "exp": sp.exp, "sqrt": sp.sqrt, "abs": sp.Abs,
-              "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
+_FUNCTIONS = {"log": sp.log, "log1p": lambda a: sp.log(1 + a), "exp": sp.exp, "sqrt": sp.sqrt,
+              "abs": sp.Abs, "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
               "square": lambda a: a**2, "cube": lambda a: a**3,
               "aq": lambda a, b: a / sp.sqrt(1 + b**2)}
 
