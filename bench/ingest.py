@@ -59,7 +59,7 @@ def raw_read_seconds(snap: Path) -> tuple[float, int]:
 
 
 def ingest_child(snap: str, cat: str, chunk: int, threads: int) -> None:
-    from pipeline.ingest import IngestOptions, measure_halos
+    from pipeline.ingest.particles import IngestOptions, measure_halos
 
     opts = IngestOptions(log10_mass_min_msun=11.0, chunk_particles=chunk, threads=threads)
     times = []

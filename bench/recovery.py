@@ -9,16 +9,16 @@ features correlated with the true ones, at each noise level (log-normal scatter,
 relations scatter: y exp(sigma N(0,1)), sigma in natural-log units ~ the fractional scatter;
 0 = exact). Engines, in the same run on the same data:
 
-- operon: the pipeline's own discovery (:func:`pipeline.sr.search.discover`, default SR
+- operon: the pipeline's own discovery (:func:`pipeline.discovery.sr.search.discover`, default SR
   options except ``target_space: auto`` — these targets are raw quantities, not log10 residuals —
   the given seeds, Pareto fronts merged, constants snapped, equation chosen on validation data);
 - gplearn: ``gplearn.genetic.SymbolicRegressor`` (population 1000, 20 generations, parsimony
   0.001, functions add, sub, mul, div, log, sqrt), if installed (``pip install -e '.[bench]'``);
-- pysr: where PySR and Julia are present (:func:`pipeline.sr.pysr_backend.check_pysr_available`).
+- pysr: where PySR and Julia are present (:func:`pipeline.discovery.sr.pysr_backend.check_pysr_available`).
 
 Recovered = the engine's final equation (1) uses no distractor, (2) has the planted form up to
 the values of its constants, an offset and a factor
-(:func:`pipeline.sr.constants.equivalent_up_to_constants`, on the data's domain, rtol 1e-3), and
+(:func:`pipeline.discovery.sr.constants.equivalent_up_to_constants`, on the data's domain, rtol 1e-3), and
 (3) reproduces the noiseless planted function on fresh data with 1 - R^2 <= max(1e-3, 2 x that
 of the planted form itself with constants fitted to the same data): the "oracle" sets what
 estimation error alone costs at this noise and sample size. (2) alone would accept sub-forms
@@ -48,9 +48,9 @@ import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.sr.constants import equivalent_up_to_constants, refit_constants  # noqa: E402
-from pipeline.sr.expressions import parse_expression, to_callable  # noqa: E402
-from pipeline.sr.search import SROptions, discover  # noqa: E402
+from pipeline.discovery.sr.constants import equivalent_up_to_constants, refit_constants  # noqa: E402
+from pipeline.discovery.sr.expressions import parse_expression, to_callable  # noqa: E402
+from pipeline.discovery.sr.search import SROptions, discover  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def run_gplearn(x, y, names, seed, threads):
 
 
 def run_pysr(x, y, names, seed, threads):
-    from pipeline.sr.pysr_backend import fit_pysr
+    from pipeline.discovery.sr.pysr_backend import fit_pysr
 
     texts = fit_pysr(x, y, SROptions(backend="pysr", threads=threads), seed)
     return parse_expression(texts[-1], names, [f"x{i}" for i in range(len(names))])
@@ -168,7 +168,7 @@ def main() -> None:
     a = ap.parse_args()
     fields = SROptions.__dataclass_fields__
     # raw quantities with multiplicative scatter: the engine searches y and ln y (see
-    # pipeline.sr.search); the study itself fits log10 residuals in linear space
+    # pipeline.discovery.sr.search); the study itself fits log10 residuals in linear space
     overrides = {"target_space": "auto"}
     for item in a.sr_option:
         key, _, value = item.partition("=")
@@ -186,7 +186,7 @@ def main() -> None:
     except ImportError:
         print("gplearn not installed (pip install -e '.[bench]'): its column is skipped")
     try:
-        from pipeline.sr.pysr_backend import check_pysr_available
+        from pipeline.discovery.sr.pysr_backend import check_pysr_available
 
         check_pysr_available()
         engines["pysr"] = lambda x, y, names: run_pysr(x, y, names, a.seeds[0], a.threads)

@@ -1,7 +1,9 @@
 """Discovery of low-scatter astrophysical scaling relations from cosmological simulations.
 
-Stages (each a plain function with a thin CLI in :mod:`pipeline.cli`):
-``mock`` -> ``ingest`` -> ``assemble`` -> ``rank`` -> ``sr`` -> ``evaluate`` -> ``report``.
+One package per rule file (``rules/<stage>.smk`` <-> ``pipeline/<stage>/``), each stage a plain
+function with a thin CLI in :mod:`pipeline.cli`: ``mock`` -> ``ingest`` (+ ``assemble``) ->
+``radial_profiles`` (optional) -> ``discovery`` (``rank`` -> ``sr`` -> ``evaluate``) -> ``report``.
+File formats live in :mod:`pipeline.io`, formulas in :mod:`pipeline.physics`.
 """
 
 __version__ = "0.1.0"

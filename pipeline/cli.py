@@ -57,7 +57,7 @@ def cmd_mock_sim(a) -> None:
 
 
 def cmd_ingest(a) -> None:
-    from .ingest import IngestOptions, measure_halos
+    from .ingest.particles import IngestOptions, measure_halos
     from .io.gadget import output_name
     from .io.params import read_simulation_params
     from .io.tables import write_table
@@ -78,19 +78,19 @@ def cmd_ingest(a) -> None:
     write_table(result, a.out)
 
 
-def cmd_ingest_profiles(a) -> None:
+def cmd_ingest_stacks(a) -> None:
+    from .ingest.stacks import StackOptions, measure_suite_stacks
     from .io.tables import write_table
-    from .stacks import StackOptions, measure_suite_stacks
 
     o = _options(a.options)
-    opts = StackOptions(**{**o["profiles"], "mass_bins": tuple(o["profiles"]["mass_bins"])})
+    opts = StackOptions(**{**o["stacks"], "mass_bins": tuple(o["stacks"]["mass_bins"])})
     write_table(measure_suite_stacks(a.root, a.suite, o["sims"], o["snapshots"], opts), a.out)
 
 
 def cmd_radial_profiles(a) -> None:
     from .io.gadget import output_name
     from .io.tables import write_table
-    from .radial_profiles import ProfileOptions, measure_radial_profiles
+    from .radial_profiles.measure import ProfileOptions, measure_radial_profiles
 
     o = _options(a.options)
     opts = ProfileOptions(**{**o, "mass_bins": tuple(o.get("mass_bins", ProfileOptions.mass_bins))})
@@ -99,9 +99,9 @@ def cmd_radial_profiles(a) -> None:
     write_table(table, a.out)
 
 
-def cmd_gather_profiles(a) -> None:
+def cmd_gather_radial_profiles(a) -> None:
     from .io.tables import write_table
-    from .profile_tables import gather_profile_tables
+    from .radial_profiles.gather import gather_profile_tables
 
     write_table(gather_profile_tables(a.inputs), a.out)
 
@@ -116,7 +116,7 @@ def cmd_calibrate_mock(a) -> None:
 
 
 def cmd_assemble(a) -> None:
-    from .assemble import assemble_halos
+    from .ingest.assemble import assemble_halos
     from .io.tables import write_table
 
     params_files = {}
@@ -129,7 +129,7 @@ def cmd_assemble(a) -> None:
 
 
 def _target_and_rows(a, o):
-    from .dataset import Target, rows_of_suites
+    from .discovery.dataset import Target, rows_of_suites
     from .io.tables import read_table
 
     target = Target.from_config(o["target"])
@@ -138,9 +138,9 @@ def _target_and_rows(a, o):
 
 
 def cmd_rank(a) -> None:
-    from .dataset import design_matrix
+    from .discovery.dataset import design_matrix
+    from .discovery.rank import RankOptions, rank_features
     from .io.tables import write_table
-    from .rank import RankOptions, rank_features
 
     o = _options(a.options)
     target, rows = _target_and_rows(a, o)
@@ -155,9 +155,9 @@ def cmd_rank(a) -> None:
 def cmd_sr(a) -> None:
     import numpy as np
 
-    from .dataset import design_matrix
+    from .discovery.dataset import design_matrix
+    from .discovery.sr.search import SROptions, discover
     from .io.tables import read_table, write_table
-    from .sr.search import SROptions, discover
 
     o = _options(a.options)
     target, rows = _target_and_rows(a, o)
@@ -177,8 +177,8 @@ def cmd_sr(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
-    from .dataset import Target
-    from .evaluate import EvaluateOptions, evaluate_relation, halo_residuals
+    from .discovery.dataset import Target
+    from .discovery.evaluate import EvaluateOptions, evaluate_relation, halo_residuals
     from .io.tables import read_table, write_table
 
     o = _options(a.options)
@@ -188,7 +188,7 @@ def cmd_evaluate(a) -> None:
                 o["train_suites"], o["holdout_suites"])
     floor = None
     if a.truth:  # mock data: the intrinsic noise floor from the latent halo properties
-        from .noise_floor import noise_floor_residuals
+        from .discovery.noise_floor import noise_floor_residuals
 
         floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], relation[0],
                                       seed=o["evaluate"].get("seed", 0),
@@ -216,11 +216,11 @@ def cmd_report(a) -> None:
         if len(paths) != len(names):
             raise PipelineError(f"report: --{flag} needs one file per target {names}")
         per_target[flag] = dict(zip(names, paths, strict=True))
-    if len(a.profiles) > 1:
-        raise PipelineError(f"report: at most one --profiles table, got {a.profiles}")
+    if len(a.radial_profiles) > 1:
+        raise PipelineError(f"report: at most one --radial-profiles table, got {a.radial_profiles}")
     build_report(a.out, config, a.halos, per_target["rank"], per_target["sr"],
                  per_target["evaluate"], per_target["residuals"],
-                 profiles_path=a.profiles[0] if a.profiles else None)
+                 profiles_path=a.radial_profiles[0] if a.radial_profiles else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,12 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the suite's parameter file (none: no feedback-parameter columns)")
     s.set_defaults(func=cmd_ingest)
 
-    s = sub.add_parser("ingest-profiles", help="measure every stacked profile of one suite")
+    s = sub.add_parser("ingest-stacks", help="stacked gas-profile files of one suite -> halo rows")
     for arg in ("--root", "--suite", "--options", "--out"):
         s.add_argument(arg, required=True)
-    s.set_defaults(func=cmd_ingest_profiles)
+    s.set_defaults(func=cmd_ingest_stacks)
 
-    s = sub.add_parser("radial-profiles", help="stacked gas profiles of one snapshot")
+    s = sub.add_parser("radial-profiles", help="stacked radial gas profiles of one snapshot (particles)")
     for arg in ("--snapshot", "--catalog"):
         s.add_argument(arg, required=True, nargs="+")
     for arg in ("--suite", "--sim", "--options", "--out"):
@@ -263,10 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--snap", required=True, type=int)
     s.set_defaults(func=cmd_radial_profiles)
 
-    s = sub.add_parser("gather-profiles", help="one table of every snapshot's stacked profiles")
+    s = sub.add_parser("gather-radial-profiles",
+                       help="one table of every snapshot's stacked radial profiles")
     s.add_argument("--inputs", required=True, nargs="+")
     s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_gather_profiles)
+    s.set_defaults(func=cmd_gather_radial_profiles)
 
     s = sub.add_parser("calibrate-mock",
                        help="fit the mock's gas model to the CAMELS 1P stacks (writes package data)")
@@ -300,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("report", help="write the PDF report")
     s.add_argument("--halos", required=True)
-    s.add_argument("--profiles", nargs="*", default=[],
+    s.add_argument("--radial-profiles", nargs="*", default=[],
                    help="the profile stage's joined table (a figure of mock vs real profiles)")
     for arg in ("--rank", "--sr", "--evaluate", "--residuals"):
         s.add_argument(arg, required=True, nargs="+")

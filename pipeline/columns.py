@@ -77,9 +77,10 @@ def column_table_markdown() -> str:
 
 _DOC_HEADER = """# Per-halo columns
 
-Written by `ingest` (one table per snapshot, `results/<study>/halos/<suite>/<sim>_<snap>.h5`, or per
-suite for stacked profiles) and `assemble` (`results/<study>/halos.h5`, which adds the derived
-columns and `suite`, `sim`, `snapshot`). Masses and radii are physical, without h.
+Written by `ingest` (one table per snapshot, `results/<study>/halos/<suite>/<sim>_<snap>.h5`, or
+per suite for input kind `stacks`, `.../halos/<suite>/stacks.h5`) and `assemble`
+(`results/<study>/halos.h5`, which adds the derived columns and `suite`, `sim`, `snapshot`).
+Masses and radii are physical, without h.
 Generated from `pipeline/columns.py` by `python -m pipeline.columns > docs/columns.md`
 (a test keeps this file in sync).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ __all__ = [
 ]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
+log = logging.getLogger(__name__)
 _RANGE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)\.\.(?P=prefix)?(?P<stop>\d+)$")
 
 
@@ -60,6 +62,22 @@ def expand_simulations(entries: list[str]) -> list[str]:
     return out
 
 
+def _renamed_keys(config: dict) -> None:
+    """Accept the names of the stacked-profile input kind before it was called ``stacks``
+    (``data.kind: profiles`` and the ``profiles:`` section), with a warning; in place."""
+    data = config.get("data")
+    if isinstance(data, dict) and data.get("kind") == "profiles":
+        data["kind"] = "stacks"
+        log.warning("config key 'data.kind': 'profiles' is now called 'stacks' (stacked "
+                    "gas-profile files as input); read as 'stacks'")
+    if "profiles" in config:
+        if "stacks" in config:
+            raise ConfigError("config keys 'profiles' and 'stacks' are the same section (the old and "
+                              "the new name of the stacked-profile options): keep 'stacks' only")
+        config["stacks"] = config.pop("profiles")
+        log.warning("config key 'profiles' is now called 'stacks'; read as 'stacks'")
+
+
 def _path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
@@ -70,6 +88,7 @@ def validate_config(config: dict) -> dict:
     Raises ConfigError naming the key path and what was expected.
     """
     config = copy.deepcopy(config)
+    _renamed_keys(config)
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:

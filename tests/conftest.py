@@ -111,7 +111,7 @@ def write_synthetic_profiles(root: Path, suites=("TNG", "SIMBA"), n_sims: int = 
                              snapshots=((33, 0.0), (32, 0.05)), seed: int = 0) -> Path:
     """A directory of stacked-profile files in the CAMELS emu format (all four mass bins), with
     gas amplitudes that respond to A_SN1 and A_AGN2 and scatter between stacks."""
-    from pipeline.io.profiles import MASS_BINS, profile_path, write_profile_stack
+    from pipeline.io.camels_stacks import MASS_BINS, profile_path, write_profile_stack
     from pipeline.physics.cosmology import flat_lcdm, halo_radius_mpc
 
     rng = np.random.default_rng(seed)

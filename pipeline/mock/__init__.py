@@ -1,4 +1,4 @@
-"""Embedded mock: synthetic CAMELS-like suites written in the real on-disk formats.
+"""Embedded mock (``rules/mock.smk``): synthetic CAMELS-like suites in the real on-disk formats.
 
 The mock draws haloes from a mass function, gives each a dark-matter NFW profile, stars, and gas
 whose amount, concentration and temperature follow from a small physical model (baryon retention

@@ -30,9 +30,9 @@ from astropy import units as u
 
 from ..errors import InputFileError
 from ..io.atomic import atomic_path
-from ..io.profiles import MASS_BINS, profile_path, read_profile_stack, read_snapshot_redshifts
+from ..io.camels_stacks import MASS_BINS, profile_path, read_profile_stack, read_snapshot_redshifts
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
-from ..physics.profiles import compton_y_from_pressure_mpc2
+from ..physics.profile_integrals import compton_y_from_pressure_mpc2
 from ..provenance import provenance
 from .gas_model import (
     FEEDBACK_PARAMS,

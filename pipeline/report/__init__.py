@@ -1,4 +1,5 @@
-"""The PDF report of a study."""
+"""Report stage (``rules/report.smk``): every stage's tables -> the PDF report of a study, and
+per target the figures (SVG) and tables (CSV) of ``snakemake --report``."""
 
 #: Per-target files of ``snakemake --report`` (figures as SVG, tables as CSV); kept here, free of
 #: plotting imports, because the workflow reads it while building the DAG.

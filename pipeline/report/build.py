@@ -174,9 +174,9 @@ def _table_figure(
 def _reference_profiles(config: dict, redshift: float):
     """The real CAMELS 1P fiducial stacks nearest ``redshift`` (mock studies; None when the
     reference directory is absent), and a sentence saying what was used."""
-    from ..io.profiles import read_snapshot_redshifts
+    from ..io.camels_stacks import read_snapshot_redshifts
     from ..mock.calibration import FIDUCIAL_SIM, REFERENCE_SUITES
-    from ..profile_tables import reference_profile_table
+    from ..radial_profiles.reference import reference_profile_table
 
     root = Path(config["radial_profiles"]["reference_root"])
     if config["data"]["kind"] != "mock":

@@ -6,7 +6,7 @@ import numpy as np
 from astropy.table import Table
 from matplotlib.figure import Figure
 
-from ..sr.expressions import LATEX_SYMBOLS
+from ..discovery.sr.expressions import LATEX_SYMBOLS
 
 __all__ = ["importance_figure", "pareto_figure", "scatter_figure", "residual_parameter_figure",
            "label", "FEEDBACK_PARAMETERS", "profile_comparison_figure"]

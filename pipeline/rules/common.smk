@@ -44,7 +44,7 @@ SUITES = list(DATA["suites"])
 SNAPSHOTS = [int(s) for s in DATA["snapshots"]]
 TARGETS = [t["name"] for t in config["targets"]]
 IS_MOCK = DATA["kind"] == "mock"
-IS_PROFILES = DATA["kind"] == "profiles"
+IS_STACKS = DATA["kind"] == "stacks"
 
 
 wildcard_constraints:
@@ -60,8 +60,8 @@ def as_json(value):
 
 
 def halo_tables():
-    if IS_PROFILES:  # one table per suite: every stack of the suite is one row
-        return [f"{RES}/halos/{suite}/profiles.h5" for suite in SUITES]
+    if IS_STACKS:  # one table per suite: every stack of the suite is one row
+        return [f"{RES}/halos/{suite}/stacks.h5" for suite in SUITES]
     return [
         f"{RES}/halos/{suite}/{sim}_{snap:03d}.h5"
         for suite, sims in DATA["suites"].items()
@@ -70,21 +70,21 @@ def halo_tables():
     ]
 
 
-def profile_tables():
+def radial_profile_tables():
     """Every snapshot's stacked radial profiles (profile stage)."""
     return [
-        f"{RES}/profiles/{suite}/{sim}_{snap:03d}.h5"
+        f"{RES}/radial_profiles/{suite}/{sim}_{snap:03d}.h5"
         for suite, sims in DATA["suites"].items()
         for sim in sims
         for snap in SNAPSHOTS
     ]
 
 
-def radial_profiles_table():
+def gathered_radial_profiles():
     """The joined profile table the report shows, or none (stage off, or stacks as input)."""
-    if IS_PROFILES or not config["radial_profiles"]["enabled"]:
+    if IS_STACKS or not config["radial_profiles"]["enabled"]:
         return []
-    return [f"{RES}/profiles.h5"]
+    return [f"{RES}/radial_profiles.h5"]
 
 
 def mock_truth_tables():
@@ -130,7 +130,7 @@ def ingest_inputs():
 
 def suite_params_files():
     """suite -> its simulation parameter file, for the suites that have one (joined at assemble)."""
-    if IS_PROFILES:
+    if IS_STACKS:
         return {}
     files = {suite: layout.params_path(DATA, suite) for suite in SUITES}
     return {s: f for s, f in files.items() if IS_MOCK or os.path.exists(f)}
@@ -152,12 +152,13 @@ def target_features(name):
     return list(target_config(name).get("features", config["features"]))
 
 
-def profile_files(wildcards):
-    from pipeline.stacks import stack_files
+def stack_input_files(wildcards):
+    """The stacked-profile files of one suite (input kind stacks)."""
+    from pipeline.ingest.stacks import stack_files
 
     return stack_files(
         DATA["root"], wildcards.suite, DATA["suites"][wildcards.suite], SNAPSHOTS,
-        config["profiles"]["mass_bins"],
+        config["stacks"]["mass_bins"],
     )
 
 

@@ -1,13 +1,13 @@
 # Ingest: one job per (suite, simulation, snapshot) -> per-halo table with units; for stacked
-# profiles one job per suite (each stack is small).
+# profiles (input kind stacks) one job per suite (each stack is small).
 
-if IS_PROFILES:
+if IS_STACKS:
 
-    rule ingest_profiles:
+    rule ingest_stacks:
         input:
-            profile_files,
+            stack_input_files,
         output:
-            f"{RES}/halos/{{suite}}/profiles.h5",
+            f"{RES}/halos/{{suite}}/stacks.h5",
         params:
             cli=CLI,
             root=DATA["root"],
@@ -15,13 +15,13 @@ if IS_PROFILES:
                 {
                     "sims": DATA["suites"][wc.suite],
                     "snapshots": SNAPSHOTS,
-                    "profiles": config["profiles"],
+                    "stacks": config["stacks"],
                 }
             ),
         log:
-            f"{RES}/logs/ingest_profiles/{{suite}}.log",
+            f"{RES}/logs/ingest_stacks/{{suite}}.log",
         benchmark:
-            f"{RES}/benchmarks/ingest_profiles/{{suite}}.tsv"
+            f"{RES}/benchmarks/ingest_stacks/{{suite}}.tsv"
         conda:
             ENV
         threads: 1
@@ -29,7 +29,7 @@ if IS_PROFILES:
             mem_mb=1000,
             runtime=20,
         shell:
-            "{params.cli} ingest-profiles --root {params.root:q} --suite {wildcards.suite} "
+            "{params.cli} ingest-stacks --root {params.root:q} --suite {wildcards.suite} "
             "--options {params.options:q} --out {output} > {log} 2>&1"
 
 

@@ -8,7 +8,7 @@ rule report:
         sr=expand(f"{RES}/sr/{{target}}.ecsv", target=TARGETS),
         evaluate=expand(f"{RES}/evaluate/{{target}}.ecsv", target=TARGETS),
         residuals=expand(f"{RES}/evaluate/{{target}}_residuals.h5", target=TARGETS),
-        profiles=radial_profiles_table(),
+        radial_profiles=gathered_radial_profiles(),
     output:
         report(f"reports/{STUDY}/report.pdf", caption=f"{CAPTIONS}/report_pdf.rst",
                category="Report"),
@@ -28,7 +28,7 @@ rule report:
     shell:
         "{params.cli} report --halos {input.halos} --rank {input.rank} "
         "--sr {input.sr} --evaluate {input.evaluate} --residuals {input.residuals} "
-        "--profiles {input.profiles} --options {params.options:q} "
+        "--radial-profiles {input.radial_profiles} --options {params.options:q} "
         "--out {output} > {log} 2>&1"
 
 

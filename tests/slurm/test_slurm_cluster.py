@@ -61,7 +61,7 @@ def test_tiny_study_runs_on_slurm_with_grouped_ingest(slurm_cluster, tmp_path):
 
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
     # 2 mock_params, 1 group (4 mock_sim + 4 ingest + 4 radial_profiles), assemble,
-    # gather_profiles, rank, sr, evaluate, report_assets, report: 10 SLURM jobs for 21 jobs
+    # gather_radial_profiles, rank, sr, evaluate, report_assets, report: 10 SLURM jobs for 21 jobs
     assert len(submitted) == 10, log[-5000:]
     assert log.count("Group job per_simulation") == 1
     group_logs = list((tmp_path / ".snakemake" / "slurm_logs").glob("group_per_simulation*/*.log"))
@@ -72,7 +72,7 @@ def test_tiny_study_runs_on_slurm_with_grouped_ingest(slurm_cluster, tmp_path):
         for sim in ("LH_0", "LH_1"):
             assert f"results/tiny/halos/{suite}/{sim}_090.h5" in group_log
             assert f"results/tiny/logs/mock_sim/{suite}/{sim}.log" in group_log
-            assert f"results/tiny/profiles/{suite}/{sim}_090.h5" in group_log
+            assert f"results/tiny/radial_profiles/{suite}/{sim}_090.h5" in group_log
 
     pdf = tmp_path / "reports" / "tiny" / "report.pdf"
     assert pdf.stat().st_size > 10_000

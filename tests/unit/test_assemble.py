@@ -5,8 +5,8 @@ import pytest
 from astropy import units as u
 from astropy.table import Table
 
-from pipeline.assemble import assemble_halos
 from pipeline.errors import DataError, InputFileError
+from pipeline.ingest.assemble import assemble_halos
 from pipeline.io.atomic import atomic_path
 from pipeline.io.tables import read_table, write_table
 

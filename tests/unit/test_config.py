@@ -65,3 +65,17 @@ def test_simulation_ranges():
         expand_simulations(["LH_5..LH_1"])
     with pytest.raises(ConfigError, match="twice"):
         expand_simulations(["LH_0..LH_2", "LH_1"])
+
+
+def test_old_name_of_the_stacks_input_kind_is_read_with_a_warning(caplog):
+    """``data.kind: profiles`` and the ``profiles:`` section are the stacks kind's former names."""
+    cfg = yaml.safe_load((REPO / "studies/camels1p_tng_to_simba.yaml").read_text())
+    cfg["data"]["kind"] = "profiles"
+    cfg["profiles"] = cfg.pop("stacks")
+    with caplog.at_level("WARNING"):
+        out = validate_config(cfg)
+    assert out["data"]["kind"] == "stacks" and out["stacks"]["min_halos"] == 10
+    assert "profiles" not in out and "now called 'stacks'" in caplog.text
+    cfg["stacks"] = {"min_halos": 3}
+    with pytest.raises(ConfigError, match="'profiles' and 'stacks'"):
+        validate_config(cfg)

@@ -5,13 +5,19 @@ import pytest
 import sympy as sp
 from astropy.table import Table
 
-from pipeline.dataset import Target
+from pipeline.discovery.dataset import Target
+from pipeline.discovery.evaluate import EvaluateOptions, bootstrap_scatter, evaluate_relation
+from pipeline.discovery.rank import RankOptions, rank_features
+from pipeline.discovery.sr.constants import equivalent_up_to_constants, free_constants, refit_constants
+from pipeline.discovery.sr.expressions import node_count, parse_expression, to_callable, to_latex
+from pipeline.discovery.sr.search import (
+    SROptions,
+    choose_equation,
+    choose_equation_paired,
+    discover,
+    fit_engine,
+)
 from pipeline.errors import BackendUnavailableError, DataError
-from pipeline.evaluate import EvaluateOptions, bootstrap_scatter, evaluate_relation
-from pipeline.rank import RankOptions, rank_features
-from pipeline.sr.constants import equivalent_up_to_constants, free_constants, refit_constants
-from pipeline.sr.expressions import node_count, parse_expression, to_callable, to_latex
-from pipeline.sr.search import SROptions, choose_equation, choose_equation_paired, discover, fit_engine
 
 
 def test_rank_puts_true_features_first():
@@ -52,7 +58,7 @@ def test_rank_reports_correlated_groups_and_takes_one_member():
 
 
 def test_correlated_groups_single_linkage():
-    from pipeline.rank import correlated_groups
+    from pipeline.discovery.rank import correlated_groups
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=500)
@@ -165,7 +171,7 @@ def test_expression_parsing_and_latex():
 
 
 def test_pysr_adapter_up_to_the_julia_boundary(monkeypatch):
-    from pipeline.sr.pysr_backend import check_pysr_available, pysr_options
+    from pipeline.discovery.sr.pysr_backend import check_pysr_available, pysr_options
 
     opts = pysr_options(SROptions(allowed_symbols="add,sub,mul,div,constant,variable,log,exp"), 3)
     assert opts["binary_operators"] == ["+", "-", "*", "/"]
@@ -203,7 +209,7 @@ def test_pysr_equation_table_is_parsed_into_the_pareto_table(tmp_path, monkeypat
 
     import pandas as pd
 
-    from pipeline.sr import pysr_backend
+    from pipeline.discovery.sr import pysr_backend
 
     hof = tmp_path / "hall_of_fame.csv"
     hof.write_text(PYSR_HALL_OF_FAME)
@@ -240,7 +246,7 @@ def test_pysr_equation_table_is_parsed_into_the_pareto_table(tmp_path, monkeypat
 
 
 def _pysr_runs() -> str | None:
-    from pipeline.sr.pysr_backend import check_pysr_available
+    from pipeline.discovery.sr.pysr_backend import check_pysr_available
 
     try:
         check_pysr_available()
@@ -322,7 +328,7 @@ def test_sr_is_reproducible_for_fixed_seeds():
 def test_noise_floor_from_latent_properties_is_what_the_relation_cannot_remove():
     """Planted: y = 0.6 x + 0.3 latent + measurement noise (0.02 dex). Given the latent property
     the floor is the measurement noise; a relation that misses the latent sits well above it."""
-    from pipeline.noise_floor import LATENT_COLUMNS, noise_floor_residuals
+    from pipeline.discovery.noise_floor import LATENT_COLUMNS, noise_floor_residuals
 
     rng = np.random.default_rng(8)
     n = 600
@@ -356,7 +362,7 @@ def test_published_form_is_fitted_on_training_suites_and_scored_on_held_out():
     recovers A = 0.6 and leaves only the planted 0.01 dex on suite B."""
     from astropy.table import vstack
 
-    from pipeline.evaluate import fit_published_form
+    from pipeline.discovery.evaluate import fit_published_form
 
     rng = np.random.default_rng(9)
 
@@ -380,7 +386,7 @@ def test_published_form_is_fitted_on_training_suites_and_scored_on_held_out():
 
 
 def test_features_correlated_with_the_relations_own_x_are_not_grouped_with_it():
-    from pipeline.rank import correlated_groups
+    from pipeline.discovery.rank import correlated_groups
 
     rng = np.random.default_rng(2)
     mass = rng.normal(size=400)
@@ -409,7 +415,7 @@ def test_paired_rule_takes_the_simplest_equation_the_data_cannot_reject():
 
 
 def test_snapping_fixes_noise_level_constants_and_keeps_measured_ones():
-    from pipeline.sr.snapping import nearest_simple, snap_constants
+    from pipeline.discovery.sr.snapping import nearest_simple, snap_constants
 
     assert nearest_simple(1.004) == 1 and nearest_simple(0.331) == sp.Rational(1, 3)
     assert nearest_simple(-0.0002) == 0 and nearest_simple(37.0) is None
@@ -458,7 +464,7 @@ def test_log_space_needs_a_positive_target():
 
 
 def test_grouped_validation_split_holds_out_whole_simulations():
-    from pipeline.sr.search import validation_split
+    from pipeline.discovery.sr.search import validation_split
 
     sims = np.repeat([f"1P_{i}" for i in range(20)], 12)  # 20 simulations x 12 stacks
     opts = SROptions(validation_groups="sim", seeds=[4])

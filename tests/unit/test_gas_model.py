@@ -26,8 +26,8 @@ from pipeline.mock.gas_model import (
     sample_gas_radii,
 )
 from pipeline.physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu
-from pipeline.physics.profiles import enclosed_integral
-from pipeline.radial_profiles import REFERENCE_RADII_MPC, halo_profiles, shell_edges_mpc
+from pipeline.physics.profile_integrals import enclosed_integral
+from pipeline.radial_profiles.measure import REFERENCE_RADII_MPC, halo_profiles, shell_edges_mpc
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = (REPO.parent / "shared" / "data" / "camels_1p_profiles").resolve()
@@ -125,7 +125,7 @@ def test_halo_profiles_of_a_uniform_isothermal_sphere():
 def test_profile_stage_on_mock_particles_matches_the_gas_model(tmp_path):
     """The profile stage run on a mock snapshot recovers the model density it was drawn from."""
     from pipeline.mock.simulate import MockOptions, write_mock_snapshot
-    from pipeline.radial_profiles import ProfileOptions, measure_radial_profiles
+    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
 
     params = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0,
               "A_AGN2": 1.0}
@@ -216,7 +216,7 @@ def test_calibrate_writes_package_data_with_provenance(tmp_path):
     from a planted model): a calibration file the mock can load, with where it came from."""
     import json
 
-    from pipeline.io.profiles import write_profile_stack
+    from pipeline.io.camels_stacks import write_profile_stack
     from pipeline.mock.calibration import calibrate
     from pipeline.mock.gas_model import model_from_dict
 
@@ -272,7 +272,7 @@ def _run_profiles(snap, cat, out, options="{}"):
 
 def test_profile_stage_bad_input_names_file_or_key_and_writes_nothing(small_mock, tmp_path, capsys):
     from pipeline.errors import ConfigError
-    from pipeline.radial_profiles import ProfileOptions, measure_radial_profiles
+    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
 
     snap, cat = small_mock
     with pytest.raises(ConfigError, match=r"radial_profiles.mass_bins: '13-12' runs backwards"):
@@ -298,7 +298,7 @@ def test_gather_and_calibration_file_errors_name_what_is_wrong(small_mock, tmp_p
     from pipeline.errors import DataError
     from pipeline.io.tables import write_table
     from pipeline.mock.gas_model import model_from_dict
-    from pipeline.profile_tables import gather_profile_tables
+    from pipeline.radial_profiles.gather import gather_profile_tables
 
     bare = Table({"mass_bin": ["12-12.3"], "r": [0.1], "density_mean": [1.0],
                   "pressure_mean": [1.0]}, meta={"suite": "SIMBA"})

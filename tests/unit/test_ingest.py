@@ -5,8 +5,8 @@ import pytest
 from astropy import units as u
 from conftest import BOX, H, write_sphere_halo
 
-from pipeline.apertures import HaloApertures
-from pipeline.ingest import IngestOptions, measure_halos
+from pipeline.ingest.apertures import HaloApertures
+from pipeline.ingest.particles import IngestOptions, measure_halos
 from pipeline.io.gadget import Snapshot
 from pipeline.io.tables import read_table
 
@@ -159,7 +159,7 @@ def test_apertures_match_brute_force(n_cells, threads):
 def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):
     """The compiled gas kernel (search and thermodynamics fused) against the numpy functions of
     pipeline.physics.gas applied to a brute-force selection."""
-    from pipeline.gas_apertures import gas_sums
+    from pipeline.ingest.gas_kernels import gas_sums
     from pipeline.physics.gas import compton_y_mpc2, temperature_k
 
     rng = np.random.default_rng(5)
@@ -196,7 +196,7 @@ def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):
 
 
 def test_gas_sums_reject_misshapen_fields():
-    from pipeline.gas_apertures import gas_sums
+    from pipeline.ingest.gas_kernels import gas_sums
 
     spheres = HaloApertures(np.array([[5.0, 5, 5]]), {"r": np.array([1.0])}, 10.0)
     ones = np.ones(4)

@@ -10,15 +10,15 @@ from conftest import REPO
 from scipy.integrate import quad
 
 from pipeline.errors import DataError, InputFileError
-from pipeline.io.profiles import (
+from pipeline.ingest.stacks import StackOptions, measure_stack, measure_suite_stacks
+from pipeline.io.camels_stacks import (
     profile_path,
     read_profile_stack,
     read_simulation_table,
     write_profile_stack,
 )
 from pipeline.physics.cosmology import flat_lcdm, halo_radius_mpc
-from pipeline.physics.profiles import compton_y_from_pressure_mpc2, enclosed_integral
-from pipeline.stacks import StackOptions, measure_stack, measure_suite_stacks
+from pipeline.physics.profile_integrals import compton_y_from_pressure_mpc2, enclosed_integral
 
 REAL = (REPO.parent / "shared" / "data" / "camels_1p_profiles").resolve()
 needs_real = pytest.mark.skipif(not REAL.exists(), reason=f"shared CAMELS profiles absent at {REAL}")
@@ -107,7 +107,7 @@ def test_synthetic_stacks_measure_analytic_values(tmp_path):
 def test_stacks_with_few_haloes_are_dropped(tmp_path):
     root = _synthetic_root(tmp_path, n_halos=5)
     bins = ("11-11.5", "12.3-13.1")
-    with pytest.raises(DataError, match="profiles.min_halos"):
+    with pytest.raises(DataError, match="stacks.min_halos"):
         measure_suite_stacks(root, "TNG", ["1P_27"], [33], StackOptions(min_halos=10, mass_bins=bins))
     t = measure_suite_stacks(root, "TNG", ["1P_27"], [33], StackOptions(min_halos=5, mass_bins=bins))
     assert len(t) == 2 and t.meta["stacks_dropped_few_halos"] == 0
@@ -175,9 +175,9 @@ def test_real_feedback_response_of_y():
 @needs_real
 def test_reference_stacks_in_the_profile_stage_columns():
     """The real stacks read into the profile stage's columns: same units, same numbers."""
-    from pipeline.io.profiles import MASS_BINS
-    from pipeline.profile_tables import reference_profile_table
-    from pipeline.radial_profiles import REFERENCE_RADII_MPC
+    from pipeline.io.camels_stacks import MASS_BINS
+    from pipeline.radial_profiles.measure import REFERENCE_RADII_MPC
+    from pipeline.radial_profiles.reference import reference_profile_table
 
     table = reference_profile_table(REAL, "SIMBA", "1P_27", 33, 0.0)
     assert set(table["mass_bin"]) == set(MASS_BINS)

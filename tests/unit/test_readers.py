@@ -11,7 +11,7 @@ from conftest import write_sphere_halo
 
 from pipeline.cli import main
 from pipeline.errors import InputFileError
-from pipeline.ingest import IngestOptions, measure_halos
+from pipeline.ingest.particles import IngestOptions, measure_halos
 from pipeline.io.gadget import GroupCatalog, Snapshot, output_name
 from pipeline.io.params import read_simulation_params, write_simulation_params
 

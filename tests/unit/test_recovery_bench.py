@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.sr.expressions import parse_expression
+from pipeline.discovery.sr.expressions import parse_expression
 
 _spec = importlib.util.spec_from_file_location(
     "recovery_bench", Path(__file__).resolve().parents[2] / "bench" / "recovery.py")
@@ -45,7 +45,7 @@ def test_recovery_allows_the_estimation_error_that_the_noise_implies():
     """With 10% scatter on 200 haloes the planted form with constants fitted to the data misses
     the noiseless truth by more than a fixed R^2 of 0.999 allows (R3: (1 + c)^0.5, c in 0.1-3);
     the criterion scales with what the planted form itself achieves, and still rejects a sub-form."""
-    from pipeline.sr.constants import refit_constants
+    from pipeline.discovery.sr.constants import refit_constants
 
     rel = next(r for r in recovery.RELATIONS if r.name == "R3")
     rng = np.random.default_rng(2)

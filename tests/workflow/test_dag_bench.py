@@ -22,6 +22,6 @@ def test_dag_bench_plans_every_job(tmp_path, capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     match = re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+)", last)
     assert match, last
-    # 3 suites x 3 sims x 2 snapshots ingests and as many radial_profiles + gather_profiles,
+    # 3 suites x 3 sims x 2 snapshots ingests and as many radial_profiles + gather_radial_profiles,
     # assemble, rank, sr, evaluate, report, report_assets, all
     assert int(match.group(1)) == 18 + 18 + 1 + 7

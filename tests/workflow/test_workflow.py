@@ -110,7 +110,7 @@ def test_profile_stage_table_and_report_figure(tiny_run):
     from astropy import units as u
     from pypdf import PdfReader
 
-    prof = Table.read(tiny_run / "results/tiny/profiles.h5", path="table")
+    prof = Table.read(tiny_run / "results/tiny/radial_profiles.h5", path="table")
     assert set(prof["suite"]) == {"IllustrisTNG", "SIMBA"}
     assert set(prof["sim"]) == {"LH_0", "LH_1"}
     assert prof["density_mean"].unit == u.Msun / u.kpc**3
@@ -146,13 +146,13 @@ def test_bad_config_stops_with_the_key(tmp_path):
     assert not Path(tmp_path / "results").exists()
 
 
-def test_profiles_study_end_to_end(tmp_path):
+def test_stacks_study_end_to_end(tmp_path):
     from conftest import write_synthetic_profiles
 
     write_synthetic_profiles(tmp_path / "profiles")
-    shutil.copy(REPO / "tests/configs/tiny_profiles.yaml", tmp_path / "study.yaml")
+    shutil.copy(REPO / "tests/configs/tiny_stacks.yaml", tmp_path / "study.yaml")
     snakemake("--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
-    res = tmp_path / "results" / "tiny-profiles"
+    res = tmp_path / "results" / "tiny-stacks"
     halos = Table.read(res / "halos.h5", path="table")
     assert len(halos) == 2 * 4 * 2 * 4  # suites x sims x snapshots x mass bins
     resid = Table.read(res / "evaluate" / "Y_from_M_residuals.h5", path="table")
@@ -161,7 +161,7 @@ def test_profiles_study_end_to_end(tmp_path):
     assert sr.meta["validation_split"] == "by sim: 2 of 4 held out"
     from pypdf import PdfReader
 
-    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "reports/tiny-profiles/report.pdf").pages)
+    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "reports/tiny-stacks/report.pdf").pages)
     assert "Residuals vs feedback parameters" in text
     assert "profiles" in text
     # the shipped real-data studies are valid configs that plan the expected jobs
@@ -169,7 +169,7 @@ def test_profiles_study_end_to_end(tmp_path):
         from pipeline.config import load_config
 
         cfg = load_config(REPO / "studies" / study)
-        assert cfg["data"]["kind"] == "profiles" and len(cfg["targets"]) == 3
+        assert cfg["data"]["kind"] == "stacks" and len(cfg["targets"]) == 3
 
 
 def _legacy_tree(root: Path) -> None:

@@ -18,8 +18,8 @@ from astropy.table import Table
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 
+from ..errors import DataError
 from .dataset import Target
-from .errors import DataError
 
 __all__ = ["LATENT_COLUMNS", "latent_features", "noise_floor_residuals"]
 

@@ -1,10 +1,10 @@
-"""Ingest of stacked gas profiles (input kind ``profiles``): one row per stack.
+"""Ingest of stacked gas profiles (input kind ``stacks``): one row per stack.
 
 Each stack (suite, simulation, snapshot, halo-mass bin) becomes one "halo" with the bin's mean
 M200c. R200c follows from M200c and the cosmology at the snapshot's redshift; R500c from an NFW
 halo of the Duffy et al. (2008) mean concentration (the stacks carry no total-mass profile).
 Y, gas masses, c_gas and the gas-mass-weighted temperature and metallicity are volume integrals of
-the mean profiles (interpolation in :mod:`pipeline.physics.profiles`).
+the mean profiles (interpolation in :mod:`pipeline.physics.profile_integrals`).
 
 Rule for stacks of few haloes: stacks with fewer than ``min_halos`` haloes are dropped (counted in
 the table metadata); the others keep their halo count in ``n_halos`` for reference. In the real
@@ -21,19 +21,19 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from .columns import HALO_COLUMNS
-from .errors import DataError, InputFileError
-from .io.profiles import (
+from ..columns import HALO_COLUMNS
+from ..errors import DataError, InputFileError
+from ..io.camels_stacks import (
     MASS_BINS,
     profile_path,
     read_profile_stack,
     read_simulation_table,
     read_snapshot_redshifts,
 )
-from .physics.cosmology import flat_lcdm, halo_radius_mpc
-from .physics.nfw import duffy08_concentration, r500_over_r200
-from .physics.profiles import compton_y_from_pressure_mpc2, enclosed_integral
-from .provenance import provenance
+from ..physics.cosmology import flat_lcdm, halo_radius_mpc
+from ..physics.nfw import duffy08_concentration, r500_over_r200
+from ..physics.profile_integrals import compton_y_from_pressure_mpc2, enclosed_integral
+from ..provenance import provenance
 
 __all__ = ["StackOptions", "measure_stack", "measure_suite_stacks", "stack_files"]
 
@@ -117,7 +117,7 @@ def measure_suite_stacks(
                 rows.append(row)
     if not rows:
         raise DataError(
-            f"{suite}: every stack has fewer than profiles.min_halos = {options.min_halos} haloes")
+            f"{suite}: every stack has fewer than stacks.min_halos = {options.min_halos} haloes")
     table = Table(rows=rows)
     for col in HALO_COLUMNS:
         if col.name in table.colnames and col.unit:
@@ -126,10 +126,10 @@ def measure_suite_stacks(
             table[col.name].description = col.definition
     table["N_gas200c"] = np.full(len(table), -1)  # no particles: the gas-particle cut does not apply
     table.meta.update({
-        "suite": suite, "input_kind": "profiles", "root": str(root),
+        "suite": suite, "input_kind": "stacks", "root": str(root),
         "cosmology": {"h": options.hubble_param, "Omega_b": options.omega_b},
         "stacks_dropped_few_halos": dropped,
-        "provenance": provenance("ingest_profiles", asdict(options)),
+        "provenance": provenance("ingest_stacks", asdict(options)),
     })
     log.info("%s: %d stacks measured, %d dropped (fewer than %d haloes)", suite, len(rows), dropped,
              options.min_halos)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["Target", "rows_of_suites", "design_matrix", "baseline_intercept"]
 

@@ -1,13 +1,13 @@
 # Profile stage: stacked radial gas profiles per (suite, simulation, snapshot) from particles, in
 # the bins and units of the CAMELS emu stacks, then one table of all of them. Not for data.kind =
-# profiles (those are stacks already).
-if not IS_PROFILES and config["radial_profiles"]["enabled"]:
+# stacks (those are stacked profiles already).
+if not IS_STACKS and config["radial_profiles"]["enabled"]:
 
     rule radial_profiles:
         input:
             **ingest_inputs(),
         output:
-            f"{RES}/profiles/{{suite}}/{{sim}}_{{snap}}.h5",
+            f"{RES}/radial_profiles/{{suite}}/{{sim}}_{{snap}}.h5",
         params:
             cli=CLI,
             options=as_json(
@@ -32,17 +32,17 @@ if not IS_PROFILES and config["radial_profiles"]["enabled"]:
             "--catalog {input.catalog:q} --suite {wildcards.suite} --sim {wildcards.sim} "
             "--snap {wildcards.snap} --options {params.options:q} --out {output} > {log} 2>&1"
 
-    rule gather_profiles:
+    rule gather_radial_profiles:
         input:
-            profile_tables(),
+            radial_profile_tables(),
         output:
-            f"{RES}/profiles.h5",
+            f"{RES}/radial_profiles.h5",
         params:
             cli=CLI,
         log:
-            f"{RES}/logs/gather_profiles.log",
+            f"{RES}/logs/gather_radial_profiles.log",
         benchmark:
-            f"{RES}/benchmarks/gather_profiles.tsv"
+            f"{RES}/benchmarks/gather_radial_profiles.tsv"
         conda:
             ENV
         threads: 1
@@ -50,4 +50,4 @@ if not IS_PROFILES and config["radial_profiles"]["enabled"]:
             mem_mb=1000,
             runtime=10,
         shell:
-            "{params.cli} gather-profiles --inputs {input} --out {output} > {log} 2>&1"
+            "{params.cli} gather-radial-profiles --inputs {input} --out {output} > {log} 2>&1"

@@ -11,7 +11,7 @@ import shutil
 
 import numpy as np
 
-from ..errors import BackendUnavailableError
+from ...errors import BackendUnavailableError
 
 __all__ = ["check_pysr_available", "pysr_options", "fit_pysr", "read_pysr_equations"]
 
@@ -65,7 +65,7 @@ def read_pysr_equations(source) -> list[dict]:
     ``PySRRegressor.equations_`` (a DataFrame with lower-case columns) or from the hall-of-fame
     CSV PySR writes next to a run (``Complexity,Loss,Equation``; path or DataFrame). Equation
     strings are in PySR's syntax (``^`` for powers, ``square``/``cube``), which
-    :func:`pipeline.sr.expressions.parse_expression` reads."""
+    :func:`pipeline.discovery.sr.expressions.parse_expression` reads."""
     import pandas as pd
 
     frame = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)

@@ -22,10 +22,10 @@ import numpy as np
 import sympy as sp
 from astropy.table import Table
 
+from ..errors import DataError
+from ..provenance import provenance
 from .dataset import Target, baseline_intercept, rows_of_suites
-from .errors import DataError
 from .noise_floor import __doc__ as FLOOR_DEFINITION
-from .provenance import provenance
 from .sr.expressions import to_callable
 
 __all__ = ["EvaluateOptions", "evaluate_relation", "bootstrap_scatter", "halo_residuals"]
@@ -187,7 +187,7 @@ def evaluate_relation(
     """Scatter table: one row per (suite, mass bin, constants), bins plus an 'all' row.
 
     ``floor_resid``: per-row residuals [dex] of the mock's intrinsic noise floor
-    (:func:`pipeline.noise_floor.noise_floor_residuals`); adds columns floor_frac and floor_log
+    (:func:`pipeline.discovery.noise_floor.noise_floor_residuals`); adds columns floor_frac and floor_log
     (NaN without it), the scatter that no relation can remove from the same haloes.
     """
     residuals, b_train = _relation_functions(table, target, expression, features, train_suites)

@@ -18,14 +18,14 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
+from ..columns import HALO_COLUMNS
+from ..errors import DataError
+from ..io.gadget import GroupCatalog, Snapshot
+from ..io.prefetch import prefetch
+from ..physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
+from ..provenance import provenance
 from .apertures import HaloApertures
-from .columns import HALO_COLUMNS
-from .errors import DataError
-from .gas_apertures import gas_sums
-from .io.gadget import GroupCatalog, Snapshot
-from .io.prefetch import prefetch
-from .physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
-from .provenance import provenance
+from .gas_kernels import gas_sums
 
 __all__ = ["IngestOptions", "measure_halos"]
 

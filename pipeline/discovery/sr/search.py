@@ -23,7 +23,7 @@ most a factor ``loss_tolerance``. This is the one-standard-error rule with a pai
 common to both equations cancels, so a real (if small) misfit is not hidden by the noise level,
 and an extra term that only fits noise is not taken; the factor guards (nearly) noiseless data.
 Before the choice, every front equation's constants are snapped to simple rationals where the
-data allow (:mod:`pipeline.sr.snapping`; the snapped forms join the pool, so complexity counts
+data allow (:mod:`pipeline.discovery.sr.snapping`; the snapped forms join the pool, so complexity counts
 structure, not the engine's way of writing it); the chosen one is refitted on every halo.
 Rule ``score`` (as PySR's 'best', on validation data): among equations whose validation loss is
 within ``loss_tolerance`` x the lowest, the one of highest -d ln(loss) / d complexity.
@@ -40,8 +40,8 @@ import sympy as sp
 from astropy.table import Table
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from ..errors import DataError
-from ..provenance import provenance
+from ...errors import DataError
+from ...provenance import provenance
 from .constants import refit_constants
 from .expressions import node_count, parse_expression, to_callable, to_latex
 from .snapping import paired_excess_se, snap_constants

@@ -20,13 +20,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .apertures import HaloApertures, _apertures_holding, _slot_of, _threads
-from .physics.gas import (
+from ..physics.gas import (
     ELECTRONS_PER_MSUN_PER_XE,
     KELVIN_PER_MU_KM2_S2,
     X_H,
     Y_PER_ELECTRON_KELVIN_MPC2,
 )
+from .apertures import HaloApertures, _apertures_holding, _slot_of, _threads
 
 __all__ = ["GAS_WEIGHTS", "gas_sums"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, vstack
 
-from .errors import DataError
-from .io.tables import read_table
-from .provenance import provenance
+from ..errors import DataError
+from ..io.tables import read_table
+from ..provenance import provenance
 
 __all__ = ["assemble_halos", "add_derived_columns", "PARAMETER_COLUMNS"]
 
@@ -87,7 +87,7 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     Cuts: log10_mass_min_msun <= log10 M200c < log10_mass_max_msun, at least
     ``min_gas_particles`` gas particles in R200c, Y200c > 0.
     """
-    from .io.params import read_simulation_params
+    from ..io.params import read_simulation_params
 
     if not paths:
         raise DataError("assemble: no halo tables given")

@@ -35,8 +35,8 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
 
-from .errors import DataError
-from .provenance import provenance
+from ..errors import DataError
+from ..provenance import provenance
 
 __all__ = ["RankOptions", "rank_features", "correlated_groups"]
 

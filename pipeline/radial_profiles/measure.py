@@ -28,11 +28,11 @@ from astropy import units as u
 from astropy.table import Table
 from scipy.spatial import cKDTree
 
-from .errors import ConfigError, DataError
-from .io.gadget import GroupCatalog, Snapshot
-from .io.prefetch import prefetch
-from .physics.gas import GAMMA, temperature_k
-from .provenance import provenance
+from ..errors import ConfigError, DataError
+from ..io.gadget import GroupCatalog, Snapshot
+from ..io.prefetch import prefetch
+from ..physics.gas import GAMMA, temperature_k
+from ..provenance import provenance
 
 __all__ = [
     "REFERENCE_RADII_MPC", "QUANTITIES", "STATS", "ProfileOptions", "shell_edges_mpc",

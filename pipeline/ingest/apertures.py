@@ -8,7 +8,7 @@ the whole cell. A compiled kernel (numba) visits every particle once: wraps it i
 finds its cell through a two-level table (coarse cells, then blocks of fine cells only where
 haloes are), tests it against the few haloes of that cell and adds its weights to the per-halo,
 per-aperture sums (fixed blocks of particles per thread, so results do not depend on
-scheduling). Gas thermodynamics are fused into the same pass (:mod:`pipeline.gas_apertures`).
+scheduling). Gas thermodynamics are fused into the same pass (:mod:`pipeline.ingest.gas_kernels`).
 Memory: the chunk's arrays, the partial sums (threads x haloes x apertures x weights doubles)
 and the cell table (well under 1 MB for a CAMELS box).
 """
