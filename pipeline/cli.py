@@ -138,16 +138,18 @@ def _target_and_rows(a, o):
 
 
 def cmd_rank(a) -> None:
-    from .discovery.dataset import design_matrix
+    from .discovery.dataset import design_matrix, features_with_values, simulation_ids
     from .discovery.rank import RankOptions, rank_features
     from .io.tables import write_table
 
     o = _options(a.options)
     target, rows = _target_and_rows(a, o)
-    x, y, _ = design_matrix(rows, o["features"], target)
+    features, dropped = features_with_values(rows, o["features"])
+    x, y, used = design_matrix(rows, features, target)
     # the relation's own x is in every candidate relation: a feature correlated with it (as most
     # halo properties are, through mass) is not redundant for symbolic regression
-    table = rank_features(x, y, o["features"], RankOptions(**o["rank"]), ungrouped=[target.x])
+    table = rank_features(x, y, features, RankOptions(**o["rank"]), ungrouped=[target.x],
+                          sims=simulation_ids(rows)[used], dropped=dropped)
     table.meta["target"] = o["target"]
     write_table(table, a.out)
 
@@ -178,31 +180,34 @@ def cmd_sr(a) -> None:
 
 def cmd_evaluate(a) -> None:
     from .discovery.dataset import Target
-    from .discovery.evaluate import EvaluateOptions, evaluate_relation, halo_residuals
+    from .discovery.evaluate import EvaluateOptions, evaluate_study
     from .io.tables import read_table, write_table
 
     o = _options(a.options)
     sr = read_table(a.sr, required=["expression", "chosen"])
     halos = read_table(a.halos)
-    relation = (Target.from_config(o["target"]), sr.meta["chosen"], list(sr.meta["features"]),
-                o["train_suites"], o["holdout_suites"])
+    target = Target.from_config(o["target"])
+    options = EvaluateOptions(**o["evaluate"])
     floor = None
     if a.truth:  # mock data: the intrinsic noise floor from the latent halo properties
         from .discovery.noise_floor import noise_floor_residuals
 
-        floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], relation[0],
-                                      seed=o["evaluate"].get("seed", 0),
-                                      threads=o["evaluate"].get("threads", 1))
-    table = evaluate_relation(halos, *relation, EvaluateOptions(**o["evaluate"]), floor)
-    write_table(halo_residuals(halos, *relation), a.residuals)
-    write_table(table, a.out)
+        floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], target,
+                                      seed=options.seed, threads=options.threads)
+    metrics, residuals, per_sim = evaluate_study(
+        halos, target, sr.meta["chosen"], list(sr.meta["features"]), o["train_suites"],
+        o["holdout_suites"], options, floor)
+    write_table(residuals, a.residuals)
+    write_table(per_sim, a.per_sim)
+    write_table(metrics, a.out)
 
 
 def cmd_report_assets(a) -> None:
     from .report.assets import write_target_assets
 
     o = _options(a.options)
-    write_target_assets(a.out_dir, o["target"], a.rank, a.sr, a.evaluate, a.residuals, o["suites"])
+    write_target_assets(a.out_dir, o["target"], a.rank, a.sr, a.evaluate, a.residuals, a.per_sim,
+                        o["suites"])
 
 
 def cmd_report(a) -> None:
@@ -212,14 +217,14 @@ def cmd_report(a) -> None:
     names = [t["name"] for t in config["targets"]]
     per_target = {}
     for flag, paths in (("rank", a.rank), ("sr", a.sr), ("evaluate", a.evaluate),
-                        ("residuals", a.residuals)):
+                        ("residuals", a.residuals), ("per_sim", a.per_sim)):
         if len(paths) != len(names):
-            raise PipelineError(f"report: --{flag} needs one file per target {names}")
+            raise PipelineError(f"report: --{flag.replace('_', '-')} needs one file per target {names}")
         per_target[flag] = dict(zip(names, paths, strict=True))
     if len(a.radial_profiles) > 1:
         raise PipelineError(f"report: at most one --radial-profiles table, got {a.radial_profiles}")
     build_report(a.out, config, a.halos, per_target["rank"], per_target["sr"],
-                 per_target["evaluate"], per_target["residuals"],
+                 per_target["evaluate"], per_target["residuals"], per_target["per_sim"],
                  profiles_path=a.radial_profiles[0] if a.radial_profiles else None)
 
 
@@ -285,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_assemble)
 
     for name, func, extra in (("rank", cmd_rank, []), ("sr", cmd_sr, ["--rank"]),
-                              ("evaluate", cmd_evaluate, ["--sr", "--residuals"])):
+                              ("evaluate", cmd_evaluate, ["--sr", "--residuals", "--per-sim"])):
         s = sub.add_parser(name, help=f"{name} stage for one target")
         for arg in ["--halos", "--options", "--out"] + extra:
             s.add_argument(arg, required=True)
@@ -295,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.set_defaults(func=func)
 
     s = sub.add_parser("report-assets", help="one target's figures and tables for snakemake --report")
-    for arg in ("--rank", "--sr", "--evaluate", "--residuals", "--options", "--out-dir"):
+    for arg in ("--rank", "--sr", "--evaluate", "--residuals", "--per-sim", "--options", "--out-dir"):
         s.add_argument(arg, required=True)
     s.set_defaults(func=cmd_report_assets)
 
@@ -303,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--halos", required=True)
     s.add_argument("--radial-profiles", nargs="*", default=[],
                    help="the profile stage's joined table (a figure of mock vs real profiles)")
-    for arg in ("--rank", "--sr", "--evaluate", "--residuals"):
+    for arg in ("--rank", "--sr", "--evaluate", "--residuals", "--per-sim"):
         s.add_argument(arg, required=True, nargs="+")
     s.add_argument("--options", required=True)
     s.add_argument("--out", required=True)

@@ -10,7 +10,8 @@ from astropy.table import Table
 
 from ..errors import DataError
 
-__all__ = ["Target", "rows_of_suites", "design_matrix", "baseline_intercept"]
+__all__ = ["Target", "rows_of_suites", "design_matrix", "baseline_intercept", "simulation_ids",
+           "features_with_values"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def design_matrix(
     missing = [c for c in features + [target.x, target.y] if c not in table.colnames]
     if missing:
         raise DataError(f"halo table lacks column(s) {missing}")
-    x = np.column_stack([np.asarray(table[f], dtype=float) for f in features])
+    x = (np.column_stack([np.asarray(table[f], dtype=float) for f in features]) if features
+         else np.empty((len(table), 0)))
     y = target.residual(table)
     ok = np.isfinite(x).all(axis=1) & np.isfinite(y)
     if not ok.any():
@@ -79,3 +81,29 @@ def baseline_intercept(table: Table, target: Target) -> float:
     if len(r) == 0:
         raise DataError(f"no finite {target.y} / {target.x} pair to fit the baseline")
     return float(np.mean(r))
+
+
+def simulation_ids(table: Table) -> np.ndarray:
+    """Each row's simulation as ``suite/sim`` (the same name in two suites is two simulations):
+    the sampling unit of cross-validation and resampling."""
+    missing = [c for c in ("suite", "sim") if c not in table.colnames]
+    if missing:
+        raise DataError(f"halo table lacks column(s) {missing} naming each halo's simulation")
+    return np.char.add(np.char.add(np.asarray(table["suite"]).astype(str), "/"),
+                       np.asarray(table["sim"]).astype(str))
+
+
+def features_with_values(table: Table, features: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``features`` without those that have no finite value in ``table`` (which would otherwise
+    drop every row), and name -> reason of the ones left out (logged as a warning)."""
+    missing = [c for c in features if c not in table.colnames]
+    if missing:
+        raise DataError(f"halo table lacks column(s) {missing}")
+    dropped = {f: "no finite value" for f in features
+               if not np.isfinite(np.asarray(table[f], dtype=float)).any()}
+    if dropped:
+        log.warning("feature(s) %s have no finite value in the training haloes and are dropped",
+                    sorted(dropped))
+    if len(dropped) == len(features):
+        raise DataError(f"no feature has a finite value in the training haloes: {features}")
+    return [f for f in features if f not in dropped], dropped

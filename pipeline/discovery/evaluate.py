@@ -1,16 +1,26 @@
-"""Evaluate: scatter of the self-similar baseline and of the discovered relation, per suite and
-mass bin, with bootstrap confidence intervals.
+"""Evaluate: how well each relation predicts the target on every suite, per mass bin and over all
+masses, with intervals from resampling simulations.
 
-Relations (y = log10 of the predicted quantity):
-  self-similar: y = slope * x + b, b fitted on the training suites;
-  discovered:   y = slope * x + f(features), f from symbolic regression on the training suites.
-Constants ``frozen``: exactly as fitted on the training suites (a held-out suite also pays for any
-normalisation offset). Constants ``refit``: the normalisation (an additive constant in log space)
-is refitted on each suite, the form and all other constants kept: this isolates the scatter.
+Relations (:mod:`pipeline.discovery.relations`, all fitted on the training suites): the
+self-similar ``baseline``, the ``discovered`` equation, a ``blackbox`` forest on the same
+features, the ``published`` form where it applies, and (mock) the noise ``floor``. Every one goes
+through the same path: predictions -> per-halo residuals r = log10 predicted - log10 true [dex]
+-> metrics (:mod:`pipeline.discovery.metrics`: bias_log, scatter_log, scatter_frac, rms_log,
+reduction against the baseline) -> paired cluster-bootstrap intervals over simulations.
 
-Scatter: ``scatter_frac`` = std(M_pred / M_true - 1) (Wadekar et al. 2023) and ``scatter_log`` =
-std(log10 M_pred - log10 M_true) [dex]. Intervals: percentile bootstrap over haloes; the scatter
-reduction 1 - sigma_discovered / sigma_baseline is bootstrapped on the same resamples (paired).
+Constants are as fitted on the training suites. ``bias_log`` and ``rms_log`` judge them as they
+are (a held-out suite pays for a normalisation that does not transfer); ``scatter_log`` and
+``scatter_frac`` are taken about each set's own mean, i.e. what a normalisation refitted per
+suite would leave (the form and every other constant kept).
+
+Divergence: a halo counts as diverged for a relation when its prediction is non-finite or its
+residual exceeds ``divergence_dex`` (default 1 dex, a factor 10 in the predicted quantity, which
+is 5-10 times the baseline scatter of these relations). Diverged haloes are left out of that
+relation's metrics, counted in ``n_diverged`` and named in the log and the report's summary.
+
+Extrapolation: per held-out suite, the fraction of haloes outside the training range (min-max
+over the training haloes) of each feature a relation reads (table meta ``extrapolation``), and
+per row ``extrap_frac``, the fraction outside the range of at least one of them.
 """
 
 from __future__ import annotations
@@ -19,253 +29,339 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import sympy as sp
-from astropy.table import Table
+from astropy.table import Table, vstack
 
 from ..errors import DataError
 from ..provenance import provenance
-from .dataset import Target, baseline_intercept, rows_of_suites
+from .dataset import Target, rows_of_suites
+from .metrics import (
+    LEVELS,
+    METRICS,
+    cluster_sums,
+    interval_columns,
+    metrics_from_sums,
+    reduction,
+    resample_counts,
+)
+from .metrics import __doc__ as METRIC_DEFINITIONS
 from .noise_floor import __doc__ as FLOOR_DEFINITION
-from .sr.expressions import to_callable
+from .relations import (
+    Relation,
+    baseline_relation,
+    blackbox_relation,
+    discovered_relation,
+    floor_relation,
+    published_relation,
+)
 
-__all__ = ["EvaluateOptions", "evaluate_relation", "bootstrap_scatter", "halo_residuals"]
+__all__ = ["EvaluateOptions", "evaluate_study", "study_relations", "residual_table",
+           "evaluate_relations", "per_simulation_table", "extrapolation_fractions"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EvaluateOptions:
+    """Options of the evaluate stage.
+
+    mass_bins: edges in log10 M200c [Msun]. bootstrap: resamples per interval.
+    min_halos_per_bin: fewer haloes in a bin -> NaN metrics (with a warning).
+    min_sims_for_cluster_bootstrap: fewer simulations in a set -> haloes are resampled instead.
+    divergence_dex: |residual| above which a halo counts as diverged [dex].
+    seed: resampling and the forests (black box, noise floor). threads: CPU threads of the
+    forests. blackbox: add the black-box reference.
+    """
+
     mass_bins: list[float] = field(default_factory=lambda: [12.0, 12.5, 13.0, 15.0])
     bootstrap: int = 1000
-    confidence: float = 0.68
     min_halos_per_bin: int = 10
+    min_sims_for_cluster_bootstrap: int = 5
+    divergence_dex: float = 1.0
     seed: int = 0
-    threads: int = 1  # CPU threads of the mock's noise-floor forests
+    threads: int = 1
+    blackbox: bool = True
 
 
-def _frac(resid_log: np.ndarray) -> np.ndarray | float:
-    """Fractional scatter std(10^r - 1) along the last axis (one value per row of a 2-D array)."""
-    out = np.std(10.0**resid_log - 1.0, ddof=1, axis=-1)
-    return float(out) if np.ndim(out) == 0 else out
+def _suite_role(suite: str, train_suites: list[str]) -> str:
+    return "train" if suite in train_suites else "holdout"
 
 
-def _dex(resid_log: np.ndarray) -> np.ndarray | float:
-    """Scatter std(r) [dex] along the last axis."""
-    out = np.std(resid_log, ddof=1, axis=-1)
-    return float(out) if np.ndim(out) == 0 else out
-
-
-def bootstrap_scatter(
-    resid_base: np.ndarray, resid_disc: np.ndarray, n_boot: int, confidence: float,
-    rng: np.random.Generator,
-) -> dict[str, tuple[float, float, float]]:
-    """Scatter of two paired residual sets (log10 predicted - log10 true) and their ratio.
-
-    Returns name -> (value, low, high) for base_frac, disc_frac, base_log, disc_log and
-    reduction_frac = 1 - disc_frac / base_frac, with a central ``confidence`` percentile interval.
-    The resamples are drawn as one (n_boot, n) index array and evaluated row-wise, in blocks
-    that bound the memory to ~10^6 residuals.
-    """
-    n = len(resid_base)
-    stats = {
-        "base_frac": lambda b, d: _frac(b), "disc_frac": lambda b, d: _frac(d),
-        "base_log": lambda b, d: _dex(b), "disc_log": lambda b, d: _dex(d),
-        "reduction_frac": lambda b, d: 1.0 - _frac(d) / _frac(b),
-    }
-    idx = rng.integers(0, n, size=(n_boot, n))
-    draws = {k: np.empty(n_boot) for k in stats}
-    block = max(1, 1_000_000 // max(n, 1))
-    for start in range(0, n_boot, block):
-        rows = idx[start:start + block]
-        b, d = resid_base[rows], resid_disc[rows]
-        for k, f in stats.items():
-            draws[k][start:start + block] = f(b, d)
-    tail = 50.0 * (1.0 - confidence)
-    return {
-        k: (float(f(resid_base, resid_disc)), float(np.percentile(draws[k], tail)),
-            float(np.percentile(draws[k], 100.0 - tail)))
-        for k, f in stats.items()
-    }
-
-
-#: The published correction (Wadekar et al. 2023, PNAS 120, e2202074120): M ∝ Y^{3/5} (1 - A c_gas),
-#: i.e. log10 M = slope log10 Y + log10(1 - A c_gas) + b, with A and b fitted on the training suites.
-PUBLISHED_FORM = "log10 M = 0.6 log10 Y + log10(1 - A c_gas) + b (Wadekar et al. 2023)"
-
-
-def published_form_applies(table: Table, target: Target) -> bool:
-    """The published form is a mass-from-Y relation using c_gas."""
-    return (target.y.startswith("log10_M") and target.x.startswith("log10_Y")
-            and "c_gas" in table.colnames)
-
-
-def published_correction(c_gas: np.ndarray, a: float, floor: float | None = None) -> np.ndarray:
-    """log10(1 - A c_gas) [dex]; NaN where 1 - A c_gas <= 0, or that clipped at ``floor`` (so
-    that a fit can move through such values)."""
-    factor = 1.0 - a * np.asarray(c_gas, dtype=float)
-    if floor is not None:
-        factor = np.maximum(factor, floor)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(factor > 0, np.log10(np.where(factor > 0, factor, 1.0)), np.nan)
-
-
-def fit_published_form(table: Table, target: Target) -> tuple[float, float]:
-    """(A, b) of :data:`PUBLISHED_FORM` by least squares on ``table`` (the training suites)."""
-    from scipy.optimize import least_squares
-
-    r = target.residual(table)
-    c = np.asarray(table["c_gas"], dtype=float)
-    ok = np.isfinite(r) & np.isfinite(c)
-    if ok.sum() < 3:
-        raise DataError("published form: fewer than 3 haloes with finite c_gas and residual")
-    r, c = r[ok], c[ok]
-
-    def resid(p):
-        return published_correction(c, p[0], floor=1e-6) + p[1] - r
-
-    fit = least_squares(resid, [0.1, float(np.mean(r))])
-    return float(fit.x[0]), float(fit.x[1])
-
-
-def _relation_functions(table: Table, target: Target, expression: str, features: list[str],
-                        train_suites: list[str]):
-    f = to_callable(sp.sympify(expression, locals={n: sp.Symbol(n) for n in features}), features)
-    b_train = baseline_intercept(rows_of_suites(table, train_suites), target)
-
-    def residuals(rows: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """log10 predicted - log10 true for baseline and discovered relation, the finite mask,
-        and the mask of haloes where only the discovered relation is non-finite (it overflows or
-        leaves its domain on this suite): excluded, and said so in the log."""
-        x = np.column_stack([np.asarray(rows[c], dtype=float) for c in features])
-        y = np.asarray(rows[target.y], dtype=float)
-        base = target.slope * np.asarray(rows[target.x], dtype=float) + b_train
-        disc = target.slope * np.asarray(rows[target.x], dtype=float) + f(x)
-        scored = np.isfinite(base) & np.isfinite(y)
-        ok = scored & np.isfinite(disc)
-        diverged = scored & ~ok
-        if diverged.any():
-            log.warning("%s: the discovered relation is non-finite for %d of %d haloes; they are "
-                        "left out of its scatter (column n_disc_nonfinite)",
-                        rows["suite"][0], int(diverged.sum()), len(rows))
-        return base[ok] - y[ok], disc[ok] - y[ok], ok, diverged
-
-    return residuals, b_train
-
-
-def halo_residuals(
-    table: Table, target: Target, expression: str, features: list[str],
-    train_suites: list[str], holdout_suites: list[str],
-) -> Table:
-    """Per-halo residuals (log10 predicted - log10 true) of the baseline and the discovered
-    relation, constants frozen and with the normalisation refitted per suite, with the halo's
-    suite, simulation, mass, redshift and simulation parameters (for residual-vs-parameter plots)."""
-    residuals, _ = _relation_functions(table, target, expression, features, train_suites)
-    keep = [c for c in ("suite", "sim", "snapshot", "redshift", "log10_M200c", "Omega_m",
-                        "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2") if c in table.colnames]
+def residual_table(halos: Table, target: Target, relations: list[Relation],
+                   suites: list[str], train_suites: list[str], divergence_dex: float) -> Table:
+    """Per-halo residuals of every relation on ``suites``: columns ``resid_<relation>`` [dex]
+    (log10 predicted - log10 true, as predicted), ``diverged_<relation>`` (non-finite, or
+    |residual| > ``divergence_dex``) and ``extrap_<relation>`` (outside the training range of a
+    feature the relation reads), with the halo's suite, role, simulation, mass, redshift and
+    simulation parameters. Haloes whose true y or x is non-finite are not scored (logged)."""
+    keep = [c for c in ("suite", "sim", "snapshot", "group_index", "redshift", "log10_M200c",
+                        "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+            if c in halos.colnames]
+    train = rows_of_suites(halos, train_suites)
     parts = []
-    for suite in list(train_suites) + list(holdout_suites):
-        sub = rows_of_suites(table, [suite])
-        rb, rd, ok, _ = residuals(sub)
-        out = sub[keep][ok]
-        out["role"] = "train" if suite in train_suites else "holdout"
-        out["resid_base_frozen"], out["resid_disc_frozen"] = rb, rd
-        out["resid_base_refit"], out["resid_disc_refit"] = rb - rb.mean(), rd - rd.mean()
+    for suite in suites:
+        rows = rows_of_suites(halos, [suite])
+        truth = np.asarray(rows[target.y], dtype=float)
+        scored = np.isfinite(truth) & np.isfinite(np.asarray(rows[target.x], dtype=float))
+        if (~scored).any():
+            log.warning("%s: %d of %d haloes have a non-finite %s or %s and are not scored",
+                        suite, int((~scored).sum()), len(rows), target.y, target.x)
+        rows = rows[scored]
+        out = rows[keep]
+        out["role"] = _suite_role(suite, train_suites)
+        for rel in relations:
+            r = rel.predict(rows) - np.asarray(rows[target.y], dtype=float)
+            bad = ~np.isfinite(r) | (np.abs(np.where(np.isfinite(r), r, 0.0)) > divergence_dex)
+            out[f"resid_{rel.name}"] = r
+            out[f"diverged_{rel.name}"] = bad
+            if rel.features:
+                out[f"extrap_{rel.name}"] = _outside_training(rows, train, rel.features)
+            if bad.any():
+                log.warning("%s: relation %s diverges on %d of %d haloes (non-finite or |residual| "
+                            "> %g dex); they are left out of its metrics and counted", suite,
+                            rel.name, int(bad.sum()), len(rows), divergence_dex)
         parts.append(out)
-    from astropy.table import vstack
+    table = vstack(parts)
+    table.meta = {"target": asdict(target), "divergence_dex": divergence_dex,
+                  "relations": {rel.name: rel.description for rel in relations},
+                  "definition": "resid_<relation> = log10 predicted - log10 true of target.y "
+                                "[dex], constants as fitted on the training suites"}
+    return table
 
-    result = vstack(parts)
-    result.meta = {"target": asdict(target), "expression": expression,
-                   "definition": "log10 predicted - log10 true of target.y"}
-    return result
+
+def extrapolation_fractions(halos: Table, relations: list[Relation], train_suites: list[str],
+                            suites: list[str]) -> dict[str, dict[str, float]]:
+    """suite -> feature -> fraction of the suite's haloes outside the training range
+    [min, max over the training haloes] of that feature, for every feature a relation reads."""
+    features = list(dict.fromkeys(f for rel in relations for f in rel.features))
+    train = rows_of_suites(halos, train_suites)
+    ranges = {}
+    for f in features:
+        v = np.asarray(train[f], dtype=float)
+        v = v[np.isfinite(v)]
+        ranges[f] = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
+    out = {}
+    for suite in suites:
+        rows = rows_of_suites(halos, [suite])
+        out[suite] = {}
+        for f in features:
+            v = np.asarray(rows[f], dtype=float)
+            lo, hi = ranges[f]
+            out[suite][f] = float(np.mean((v < lo) | (v > hi))) if len(v) else np.nan
+    return out
 
 
-def evaluate_relation(
-    table: Table, target: Target, expression: str, features: list[str],
-    train_suites: list[str], holdout_suites: list[str], options: EvaluateOptions,
-    floor_resid: np.ndarray | None = None,
-) -> Table:
-    """Scatter table: one row per (suite, mass bin, constants), bins plus an 'all' row.
+def _outside_training(table: Table, train: Table, features) -> np.ndarray:
+    """Per row: outside the training range of at least one of ``features``."""
+    out = np.zeros(len(table), dtype=bool)
+    for f in features:
+        t = np.asarray(train[f], dtype=float)
+        t = t[np.isfinite(t)]
+        v = np.asarray(table[f], dtype=float)
+        if t.size:
+            out |= (v < t.min()) | (v > t.max())
+    return out
 
-    ``floor_resid``: per-row residuals [dex] of the mock's intrinsic noise floor
-    (:func:`pipeline.discovery.noise_floor.noise_floor_residuals`); adds columns floor_frac and floor_log
-    (NaN without it), the scatter that no relation can remove from the same haloes.
-    """
-    residuals, b_train = _relation_functions(table, target, expression, features, train_suites)
-    published = None
-    if published_form_applies(table, target):
-        published = fit_published_form(rows_of_suites(table, train_suites), target)
-    table = table.copy(copy_data=False)
-    table["_floor_resid"] = np.full(len(table), np.nan) if floor_resid is None else floor_resid
 
+def _clusters(sims: np.ndarray, min_clusters: int) -> tuple[np.ndarray, int, str]:
+    """Cluster index of each halo, their number and the resampling unit: simulations, or haloes
+    (with the reason) where there are fewer than ``min_clusters`` simulations."""
+    names, index = np.unique(sims, return_inverse=True)
+    if len(names) >= min_clusters:
+        return index, len(names), "sim"
+    return (np.arange(len(sims)), len(sims),
+            f"halo ({len(names)} simulation(s) < {min_clusters})")
+
+
+def _set_metrics(resid: Table, relations: list[Relation], options: EvaluateOptions,
+                 rng: np.random.Generator) -> list[dict]:
+    """One row per relation: metrics, n, n_diverged, paired reduction and intervals, for the
+    haloes of ``resid`` (one suite and mass range)."""
+    n = len(resid)
+    cluster, n_clusters, unit = _clusters(np.asarray(resid["sim"]).astype(str),
+                                          options.min_sims_for_cluster_bootstrap)
+    counts = resample_counts(n_clusters, options.bootstrap, rng)
+    base_ok = ~np.asarray(resid["diverged_baseline"], dtype=bool)
+    rows = []
+    for rel in relations:
+        r = np.asarray(resid[f"resid_{rel.name}"], dtype=float)
+        ok = ~np.asarray(resid[f"diverged_{rel.name}"], dtype=bool)
+        row = {"relation": rel.name, "n_halos": n, "n_diverged": int((~ok).sum()),
+               "n_sims": len(np.unique(np.asarray(resid["sim"]).astype(str))),
+               "resample_unit": unit}
+        own = cluster_sums(r[ok], cluster[ok], n_clusters)
+        value = metrics_from_sums(own.total())
+        draws = metrics_from_sums(own.resampled(counts))
+        for m in METRICS:
+            row[m] = float(value[m])
+            row.update(interval_columns(m, draws[m]))
+        # reduction against the baseline on the haloes both score, same resamples (paired)
+        both = ok & base_ok
+        rb = np.asarray(resid["resid_baseline"], dtype=float)
+        pair_rel = cluster_sums(r[both], cluster[both], n_clusters)
+        pair_base = cluster_sums(rb[both], cluster[both], n_clusters)
+        for m, key in (("scatter_log", "reduction_log"), ("scatter_frac", "reduction_frac")):
+            v = reduction(metrics_from_sums(pair_rel.total())[m],
+                          metrics_from_sums(pair_base.total())[m])
+            d = reduction(metrics_from_sums(pair_rel.resampled(counts))[m],
+                          metrics_from_sums(pair_base.resampled(counts))[m])
+            row[key] = float(v)
+            row.update(interval_columns(key, d))
+        rows.append(row)
+    return rows
+
+
+def _nan_rows(relations: list[Relation], n: int, n_sims: int, reason: str) -> list[dict]:
+    return [{"relation": rel.name, "n_halos": n, "n_diverged": 0, "n_sims": n_sims,
+             "resample_unit": reason} for rel in relations]
+
+
+def evaluate_relations(resid: Table, relations: list[Relation], options: EvaluateOptions,
+                       train_suites: list[str], holdout_suites: list[str]) -> Table:
+    """The metric table: one row per (suite, mass bin, relation), the bins of
+    ``options.mass_bins`` plus an ``all`` row over the whole range, from the per-halo residuals
+    of :func:`residual_table`.
+
+    Columns: suite, role, bin ('bin' or 'all'), log10_M_lo, log10_M_hi, relation, n_halos,
+    n_diverged, n_sims, resample_unit, extrap_frac, the metrics of
+    :mod:`pipeline.discovery.metrics` and the reductions against the baseline, each with
+    ``_lo68``, ``_hi68``, ``_lo95``, ``_hi95``."""
+    if not any(rel.name == "baseline" for rel in relations):
+        raise ValueError("evaluate: the relations must include the baseline")
     rng = np.random.default_rng(options.seed)
-    edges = options.mass_bins
+    edges = list(options.mass_bins)
+    bins = [(edges[i], edges[i + 1], "bin") for i in range(len(edges) - 1)]
+    bins.append((edges[0], edges[-1], "all"))
     rows = []
     for suite in list(train_suites) + list(holdout_suites):
-        sub = rows_of_suites(table, [suite])
-        rb_all, rd_all, ok, diverged = residuals(sub)
-        lm_sub = np.asarray(sub["log10_M200c"], dtype=float)
-        lm, lm_diverged = lm_sub[ok], lm_sub[diverged]
-        floor_all = np.asarray(sub["_floor_resid"], dtype=float)[ok]
-        pub_all = np.full(len(lm), np.nan)
-        if published is not None:
-            a_pub, b_pub = published
-            # predicted - true: slope x + log10(1 - A c_gas) + b - y
-            pub_all = (published_correction(sub["c_gas"], a_pub) - target.residual(sub, b_pub))[ok]
-        shift = {"frozen": (0.0, 0.0), "refit": (np.mean(rb_all), np.mean(rd_all))}
-        pub_shift = {"frozen": 0.0, "refit": float(np.nanmean(pub_all)) if published else 0.0}
-        bins = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)] + [(edges[0], edges[-1])]
-        for lo, hi in bins:
+        sub = resid[np.asarray(resid["suite"]).astype(str) == suite]
+        if len(sub) == 0:
+            raise DataError(f"evaluate: no scored halo of suite {suite}")
+        lm = np.asarray(sub["log10_M200c"], dtype=float)
+        for lo, hi, kind in bins:
             in_bin = (lm >= lo) & (lm < hi)
             n = int(in_bin.sum())
-            for constants, (sb, sd) in shift.items():
-                row = {"suite": suite, "role": "train" if suite in train_suites else "holdout",
-                       "log10_M_lo": lo, "log10_M_hi": hi,
-                       "bin": "all" if (lo, hi) == (edges[0], edges[-1]) else "bin",
-                       "constants": constants, "n_halos": n,
-                       "n_disc_nonfinite": int(((lm_diverged >= lo) & (lm_diverged < hi)).sum())}
-                if n < options.min_halos_per_bin:
-                    log.warning("%s, log10 M in [%g, %g): %d haloes < %d, scatter not computed",
-                                suite, lo, hi, n, options.min_halos_per_bin)
-                    stats = {k: (np.nan,) * 3 for k in
-                             ("base_frac", "disc_frac", "base_log", "disc_log", "reduction_frac")}
-                    bias_b = bias_d = np.nan
-                else:
-                    rb, rd = rb_all[in_bin] - sb, rd_all[in_bin] - sd
-                    stats = bootstrap_scatter(rb, rd, options.bootstrap, options.confidence, rng)
-                    bias_b, bias_d = float(np.median(rb)), float(np.median(rd))
-                for k, (v, lo_ci, hi_ci) in stats.items():
-                    row[k], row[f"{k}_lo"], row[f"{k}_hi"] = v, lo_ci, hi_ci
-                row["base_bias_log"], row["disc_bias_log"] = bias_b, bias_d
-                pub = pub_all[in_bin] - pub_shift[constants]
-                pub = pub[np.isfinite(pub)]
-                if len(pub) >= max(options.min_halos_per_bin, 2):
-                    pub_stats = bootstrap_scatter(pub, pub, options.bootstrap, options.confidence, rng)
-                    for k in ("frac", "log"):
-                        v, lo_ci, hi_ci = pub_stats[f"base_{k}"]
-                        row[f"pub_{k}"], row[f"pub_{k}_lo"], row[f"pub_{k}_hi"] = v, lo_ci, hi_ci
-                else:
-                    for k in ("frac", "log"):
-                        row[f"pub_{k}"] = row[f"pub_{k}_lo"] = row[f"pub_{k}_hi"] = np.nan
-                floor = floor_all[in_bin]
-                floor = floor[np.isfinite(floor)]
-                enough = len(floor) >= max(options.min_halos_per_bin, 2)
-                row["floor_frac"] = _frac(floor) if enough else np.nan
-                row["floor_log"] = _dex(floor) if enough else np.nan
+            n_sims = len(np.unique(np.asarray(sub["sim"])[in_bin].astype(str)))
+            if n < options.min_halos_per_bin:
+                log.warning("%s, log10 M in [%g, %g): %d haloes < evaluate.min_halos_per_bin = %d; "
+                            "metrics not computed", suite, lo, hi, n, options.min_halos_per_bin)
+                set_rows = _nan_rows(relations, n, n_sims, "none (too few haloes)")
+            else:
+                set_rows = _set_metrics(sub[in_bin], relations, options, rng)
+            for row in set_rows:
+                column = f"extrap_{row['relation']}"
+                row.update({"suite": suite, "role": _suite_role(suite, train_suites), "bin": kind,
+                            "log10_M_lo": lo, "log10_M_hi": hi,
+                            "extrap_frac": float(np.mean(np.asarray(sub[column])[in_bin]))
+                            if column in sub.colnames and n else np.nan})
                 rows.append(row)
-    if not rows:
-        raise DataError("evaluate: no suite to evaluate")
-    out = Table(rows=rows)
-    out.meta.update(
-        {
-            "target": asdict(target),
-            "expression": expression,
-            "features": list(features),
-            "baseline_intercept_train": b_train,
-            "published_form": PUBLISHED_FORM if published else "not applicable",
-            "published_form_A_b": list(published) if published else None,
-            "noise_floor": "none (real data)" if floor_resid is None else FLOOR_DEFINITION,
-            "definitions": __doc__,
-            "provenance": provenance("evaluate", asdict(options), {"evaluate.seed": options.seed}),
-        }
-    )
+    columns = ["suite", "role", "bin", "log10_M_lo", "log10_M_hi", "relation", "n_halos",
+               "n_diverged", "n_sims", "resample_unit", "extrap_frac"]
+    for m in (*METRICS, "reduction_log", "reduction_frac"):
+        columns.append(m)
+        for level in LEVELS:
+            columns += [f"{m}_lo{level}", f"{m}_hi{level}"]
+    out = Table(rows=[[row.get(c, np.nan) for c in columns] for row in rows], names=columns)
+    units = {row["resample_unit"] for row in rows if not row["resample_unit"].startswith("none")}
+    out.meta["resample_unit"] = "sim" if units == {"sim"} else "; ".join(sorted(units)) or "none"
     return out
+
+
+def per_simulation_table(resid: Table, relations: list[Relation], suites: list[str],
+                         mass_range: tuple[float, float]) -> Table:
+    """One row per (suite, simulation, relation) over ``mass_range`` (log10 M200c): n_halos,
+    n_diverged, bias_log, scatter_log, rms_log and reduction_log against the baseline, so that a
+    reader sees how uneven a reduction is from one simulation to the next."""
+    rows = []
+    lm = np.asarray(resid["log10_M200c"], dtype=float)
+    in_range = (lm >= mass_range[0]) & (lm < mass_range[1])
+    for suite in suites:
+        sel = in_range & (np.asarray(resid["suite"]).astype(str) == suite)
+        sims = np.asarray(resid["sim"]).astype(str)
+        for sim in np.unique(sims[sel]):
+            one = resid[sel & (sims == sim)]
+            base_ok = ~np.asarray(one["diverged_baseline"], dtype=bool)
+            rb = np.asarray(one["resid_baseline"], dtype=float)
+            for rel in relations:
+                r = np.asarray(one[f"resid_{rel.name}"], dtype=float)
+                ok = ~np.asarray(one[f"diverged_{rel.name}"], dtype=bool)
+                zeros = np.zeros(int(ok.sum()), dtype=int)
+                m = metrics_from_sums(cluster_sums(r[ok], zeros, 1).total())
+                both = ok & base_ok
+                zb = np.zeros(int(both.sum()), dtype=int)
+                red = reduction(
+                    metrics_from_sums(cluster_sums(r[both], zb, 1).total())["scatter_log"],
+                    metrics_from_sums(cluster_sums(rb[both], zb, 1).total())["scatter_log"])
+                rows.append({"suite": suite, "role": str(one["role"][0]), "sim": sim,
+                             "relation": rel.name, "n_halos": len(one),
+                             "n_diverged": int((~ok).sum()),
+                             **{k: float(m[k]) for k in ("bias_log", "scatter_log", "rms_log")},
+                             "reduction_log": float(red)})
+    names = ["suite", "role", "sim", "relation", "n_halos", "n_diverged", "bias_log",
+             "scatter_log", "rms_log", "reduction_log"]
+    return Table(rows=[[row[c] for c in names] for row in rows], names=names)
+
+
+def evaluation_meta(target: Target, relations: list[Relation], options: EvaluateOptions,
+                    extrapolation: dict, has_floor: bool) -> dict:
+    """Table metadata shared by the evaluate outputs."""
+    return {
+        "target": asdict(target),
+        "relations": {rel.name: rel.description for rel in relations},
+        "fitted": {rel.name: rel.fitted for rel in relations if rel.fitted},
+        "features": {rel.name: list(rel.features) for rel in relations},
+        "extrapolation": extrapolation,
+        "divergence_dex": options.divergence_dex,
+        "interval_levels": list(LEVELS),
+        "noise_floor": FLOOR_DEFINITION if has_floor else "none (real data)",
+        "definitions": __doc__ + "\n" + METRIC_DEFINITIONS,
+        "provenance": provenance("evaluate", asdict(options), {"evaluate.seed": options.seed}),
+    }
+
+
+def study_relations(halos: Table, target: Target, expression: str, features: list[str],
+                    train_suites: list[str], options: EvaluateOptions,
+                    floor_column: str | None = None) -> list[Relation]:
+    """The relations of a study, all fitted on ``train_suites``: baseline, discovered, black box
+    (``options.blackbox``), published form (where it applies) and noise floor (``floor_column``
+    of ``halos`` holds its residuals)."""
+    train = rows_of_suites(halos, train_suites)
+    relations = [baseline_relation(train, target), discovered_relation(target, expression, features)]
+    if options.blackbox and features:
+        relations.append(blackbox_relation(train, target, features, seed=options.seed,
+                                           threads=options.threads))
+    elif options.blackbox:
+        log.warning("no black box: the discovered relation uses no feature")
+    published = published_relation(train, target)
+    if published is not None:
+        relations.append(published)
+    if floor_column is not None:
+        relations.append(floor_relation(target, floor_column))
+    return relations
+
+
+def evaluate_study(halos: Table, target: Target, expression: str, features: list[str],
+                   train_suites: list[str], holdout_suites: list[str], options: EvaluateOptions,
+                   floor_resid: np.ndarray | None = None) -> tuple[Table, Table, Table]:
+    """The evaluate stage: (metric table, per-halo residual table, per-simulation table).
+
+    ``floor_resid``: per-row residuals [dex] of the mock's noise floor
+    (:func:`pipeline.discovery.noise_floor.noise_floor_residuals`), or None (real data)."""
+    halos = halos.copy(copy_data=False)
+    floor_column = None
+    if floor_resid is not None:
+        floor_column = "_floor_resid"
+        halos[floor_column] = floor_resid
+    suites = list(train_suites) + list(holdout_suites)
+    relations = study_relations(halos, target, expression, features, train_suites, options,
+                                floor_column)
+    resid = residual_table(halos, target, relations, suites, train_suites, options.divergence_dex)
+    metrics = evaluate_relations(resid, relations, options, train_suites, holdout_suites)
+    edges = options.mass_bins
+    per_sim = per_simulation_table(resid, relations, suites, (edges[0], edges[-1]))
+    meta = evaluation_meta(target, relations, options,
+                           extrapolation_fractions(halos, relations, train_suites, suites),
+                           floor_resid is not None)
+    meta["expression"], meta["features_sr"] = expression, list(features)
+    for table in (metrics, resid, per_sim):
+        table.meta.update(meta)
+    return metrics, resid, per_sim

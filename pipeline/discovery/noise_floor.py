@@ -7,7 +7,8 @@ concentration and formation offset; see
 the measurement itself: particle sampling, the multiphase temperature scatter, apertures. We
 estimate it per suite as the out-of-fold scatter of a random forest that predicts the residual
 from the self-similar relation, y - slope x, from x and those latent properties (5-fold
-cross-validation within the suite). A discovered relation whose held-out scatter reaches this
+cross-validation within the suite, folds by simulation as everywhere else: a simulation's haloes
+are never on both sides). A discovered relation whose held-out scatter reaches this
 floor has found everything the mock put there; the gap to the floor is what is left to find.
 """
 
@@ -16,10 +17,11 @@ from __future__ import annotations
 import numpy as np
 from astropy.table import Table
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.model_selection import KFold, cross_val_predict
 
 from ..errors import DataError
 from .dataset import Target
+from .folds import simulation_folds
+from .forests import forest_predict
 
 __all__ = ["LATENT_COLUMNS", "latent_features", "noise_floor_residuals"]
 
@@ -72,14 +74,17 @@ def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
     ok = np.isfinite(features).all(axis=1) & np.isfinite(y)
     resid = np.full(len(halos), np.nan)
     suites = np.asarray(halos["suite"]).astype(str)
+    sims = np.asarray(halos["sim"]).astype(str) if "sim" in halos.colnames else None
     for suite in np.unique(suites):
         rows = np.flatnonzero(ok & (suites == suite))
         if len(rows) < 50:
             continue
-        forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=5, random_state=seed,
-                                       n_jobs=threads)
         target_resid = y[rows] - target.slope * x[rows]
-        pred = cross_val_predict(forest, features[rows], target_resid,
-                                 cv=KFold(5, shuffle=True, random_state=seed))
-        resid[rows] = pred - target_resid
+        folds, _ = simulation_folds(None if sims is None else sims[rows], len(rows), 5, seed)
+        for k, (tr, te) in enumerate(folds):
+            forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=5,
+                                           random_state=seed + k, n_jobs=threads)
+            forest.fit(features[rows[tr]], target_resid[tr])
+            pred = forest_predict(forest, features[rows[te]], threads)
+            resid[rows[te]] = pred - target_resid[te]
     return resid

@@ -1,7 +1,14 @@
 """Rank: which halo properties explain the deviation from a self-similar relation.
 
 A random forest predicts the residual y - slope * x from the candidate features on the training
-suites, in K-fold cross-validation (``folds`` forests, each scored on the fold it did not see).
+suites, in K-fold cross-validation by simulation (``folds`` forests, each scored on the fold it
+did not see; a simulation's haloes are never on both sides, :mod:`pipeline.discovery.folds`).
+The forest's skill is the R^2 of the pooled out-of-fold predictions (every halo predicted by the
+forest that did not see its simulation), with the spread of the per-fold R^2.
+
+Features that cannot inform a forest are dropped before it, with a logged warning naming them
+(table meta ``dropped_features``): constant ones (e.g. ``redshift`` with one snapshot) and, in
+the stage's CLI, those with no finite value.
 
 Importances, all measured on held-out folds:
 
@@ -19,8 +26,8 @@ properties correlate with it through mass).
 
 Top-k rule: walk the features by decreasing mean permutation importance; take a feature when its
 68% interval lies above zero and no feature of its correlated group was taken already (its
-partners add little that it does not carry, and they would make SR's search redundant), or when
-it is the group's representative by grouped importance; stop at ``top_k``.
+partners add little that it does not carry, and they would make SR's search redundant); stop at
+``top_k``. The first member of a group met in this walk is thus the group's representative.
 """
 
 from __future__ import annotations
@@ -30,13 +37,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from astropy.table import Table
-from scipy.stats import spearmanr
+from scipy.stats import rankdata
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
-from sklearn.model_selection import KFold
 
 from ..errors import DataError
 from ..provenance import provenance
+from .folds import simulation_folds
+from .forests import forest_predict
 
 __all__ = ["RankOptions", "rank_features", "correlated_groups"]
 
@@ -70,8 +78,11 @@ def correlated_groups(x: np.ndarray, threshold: float,
     linkage: a chain of strong correlations is one group), and the (k, k) |rho| matrix. Columns
     in ``alone`` stay in groups of their own."""
     k = x.shape[1]
+    # Spearman's rho as Pearson's r of the ranks, for any k (scipy's spearmanr returns a
+    # scalar for two columns)
+    ranks = np.column_stack([rankdata(x[:, i]) for i in range(k)])
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.ones((1, 1)) if k == 1 else np.abs(np.atleast_2d(spearmanr(x).statistic))
+        rho = np.abs(np.atleast_2d(np.corrcoef(ranks, rowvar=False)))
     rho = np.nan_to_num(rho, nan=0.0)  # a constant column correlates with nothing
     label = list(range(k))
     for i in range(k):
@@ -86,11 +97,11 @@ def correlated_groups(x: np.ndarray, threshold: float,
 
 
 def _permutation_drops(forest, x: np.ndarray, y: np.ndarray, columns: list[list[int]],
-                       repeats: int, rng: np.random.Generator) -> np.ndarray:
+                       repeats: int, rng: np.random.Generator, threads: int) -> np.ndarray:
     """(len(columns), repeats) drops in R^2 when the columns of each set are shuffled together
     (rows permuted jointly, so the group's internal correlations survive). All shuffled copies
-    go through the forest in one predict call: per-call overhead (a thread pool per call with
-    n_jobs > 1) otherwise dominates, and made more threads slower."""
+    go through the forest in one predict call: per-call overhead (a thread pool per call)
+    otherwise dominates, and made more threads slower."""
     n = len(x)
     shuffled = np.empty((1 + len(columns) * repeats, n, x.shape[1]), dtype=x.dtype)
     shuffled[:] = x
@@ -98,22 +109,38 @@ def _permutation_drops(forest, x: np.ndarray, y: np.ndarray, columns: list[list[
         for r in range(repeats):
             block = shuffled[1 + c * repeats + r]
             block[:, cols] = x[rng.permutation(n)][:, cols]
-    pred = forest.predict(shuffled.reshape(-1, x.shape[1])).reshape(len(shuffled), n)
+    pred = forest_predict(forest, shuffled.reshape(-1, x.shape[1]), threads)
+    pred = pred.reshape(len(shuffled), n)
     base = r2_score(y, pred[0])
     scores = np.array([r2_score(y, p) for p in pred[1:]])
     return (base - scores).reshape(len(columns), repeats)
 
 
+def constant_columns(x: np.ndarray) -> list[int]:
+    """Indices of the columns of ``x`` with a single value (over their finite entries)."""
+    out = []
+    for i in range(x.shape[1]):
+        v = x[:, i][np.isfinite(x[:, i])]
+        if v.size == 0 or np.all(v == v[0]):
+            out.append(i)
+    return out
+
+
 def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions,
-                  ungrouped: list[str] = ()) -> Table:
+                  ungrouped: list[str] = (), sims: np.ndarray | None = None,
+                  dropped: dict[str, str] | None = None) -> Table:
     """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,). Features named in
-    ``ungrouped`` (the relation's own x) are never put in a correlated group.
+    ``ungrouped`` (the relation's own x) are never put in a correlated group. ``sims``: each
+    row's simulation (suite and name), the unit of the cross-validation folds (None: folds by
+    halo). Constant columns are dropped with a warning; ``dropped`` (name -> reason) lists
+    features the caller dropped before, for the table meta.
 
     Returns a table sorted by decreasing mean permutation importance, columns: feature,
     permutation_mean, permutation_std, permutation_lo, permutation_hi (68% interval),
     group (correlated-group id), group_importance (grouped permutation, mean), impurity_mean,
-    impurity_std, rank, selected. ``meta``: r2_cv (mean), r2_cv_std, r2_folds, groups
-    (lists of names), group_importance_lo/hi, the top-k rule, provenance.
+    impurity_std, rank, selected. ``meta``: r2_cv (pooled out-of-fold), r2_cv_std (over
+    folds), r2_folds, cv_split, groups (lists of names), group_importance_lo/hi,
+    dropped_features, the top-k rule, provenance.
     """
     if x.shape[1] != len(names):
         raise ValueError(f"x has {x.shape[1]} columns but {len(names)} names were given")
@@ -125,23 +152,37 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
     if bad.any():
         raise DataError(f"rank: {int(bad.sum())} halo(es) with NaN/inf features or target; "
                         "the assemble stage should have dropped them")
+    dropped = dict(dropped or {})
+    constant = constant_columns(x)
+    for i in constant:
+        dropped[names[i]] = f"constant ({x[0, i]:g} for every halo)"
+    if constant:
+        log.warning("rank: feature(s) %s are constant over the training haloes and are dropped",
+                    [names[i] for i in constant])
+        keep = [i for i in range(x.shape[1]) if i not in constant]
+        x, names = x[:, keep], [names[i] for i in keep]
+    if not names:
+        raise DataError(f"rank: no feature left to rank (dropped: {dropped})")
     alone = tuple(i for i, n in enumerate(names) if n in set(ungrouped))
-    groups, rho = correlated_groups(x, options.group_threshold, alone)
+    groups_of_features, rho = correlated_groups(x, options.group_threshold, alone)
     group_of = np.empty(x.shape[1], dtype=int)
-    for g, members in enumerate(groups):
+    for g, members in enumerate(groups_of_features):
         group_of[members] = g
     rng = np.random.default_rng(options.seed)
-    folds = KFold(n_splits=min(options.folds, len(y) // 5), shuffle=True, random_state=options.seed)
+    folds, cv_split = simulation_folds(sims, len(y), options.folds, options.seed)
     single, grouped, impurity, r2 = [], [], [], []
-    for k, (tr, te) in enumerate(folds.split(x)):
+    oof = np.full(len(y), np.nan)
+    for k, (tr, te) in enumerate(folds):
         forest = RandomForestRegressor(
             n_estimators=options.n_estimators, min_samples_leaf=options.min_samples_leaf,
             random_state=options.seed + k, n_jobs=options.threads,
         ).fit(x[tr], y[tr])
-        r2.append(float(forest.score(x[te], y[te])))
+        oof[te] = forest_predict(forest, x[te], options.threads)
+        r2.append(float(r2_score(y[te], oof[te])))
         single.append(_permutation_drops(forest, x[te], y[te], [[i] for i in range(x.shape[1])],
-                                         options.repeats, rng))
-        grouped.append(_permutation_drops(forest, x[te], y[te], groups, options.repeats, rng))
+                                         options.repeats, rng, options.threads))
+        grouped.append(_permutation_drops(forest, x[te], y[te], groups_of_features,
+                                          options.repeats, rng, options.threads))
         impurity.extend(t.feature_importances_ for t in forest.estimators_)
     single_all = np.concatenate(single, axis=1)  # (features, folds x repeats)
     grouped_all = np.concatenate(grouped, axis=1)
@@ -177,14 +218,18 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
     glo, ghi = np.percentile(grouped_all, [16, 84], axis=1)
     table.meta.update(
         {
-            "r2_cv": float(np.mean(r2)),
+            "r2_cv": float(r2_score(y, oof)),
             "r2_cv_std": float(np.std(r2)),
             "r2_folds": r2,
-            "r2_test": float(np.mean(r2)),  # name kept for readers of older tables
+            "r2_definition": "R^2 of the pooled out-of-fold predictions (each halo predicted by "
+                             "the forest that did not see its simulation); r2_cv_std: spread of "
+                             "the per-fold R^2",
+            "cv_split": cv_split,
             "n_haloes": len(y),
             "folds": len(r2),
+            "dropped_features": dropped,
             "target_std": float(np.std(y)),
-            "groups": [[names[i] for i in g] for g in groups],
+            "groups": [[names[i] for i in g] for g in groups_of_features],
             "group_importance_mean": group_mean.tolist(),
             "group_importance_lo": glo.tolist(),
             "group_importance_hi": ghi.tolist(),
@@ -197,7 +242,8 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
             "provenance": provenance("rank", asdict(options), {"rank.seed": options.seed}),
         }
     )
-    log.info("forest cross-validated R^2 = %.3f +- %.3f; selected %s; correlated groups %s",
-             np.mean(r2), np.std(r2), list(table["feature"][table["selected"]]),
+    log.info("forest out-of-fold R^2 = %.3f (per fold +- %.3f, %s); selected %s; correlated "
+             "groups %s", table.meta["r2_cv"], np.std(r2), cv_split,
+             list(table["feature"][table["selected"]]),
              [g for g in table.meta["groups"] if len(g) > 1])
     return table

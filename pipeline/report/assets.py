@@ -22,6 +22,7 @@ from . import ASSET_FILES  # noqa: E402
 from .figures import (  # noqa: E402
     importance_figure,
     pareto_figure,
+    per_simulation_figure,
     residual_parameter_figure,
     scatter_figure,
 )
@@ -42,21 +43,24 @@ def _save_csv(table: Table, path: Path) -> None:
 
 
 def write_target_assets(out_dir: str | Path, target: str, rank_path: str, sr_path: str,
-                        evaluate_path: str, residuals_path: str, suites: list[str]) -> None:
+                        evaluate_path: str, residuals_path: str, per_sim_path: str,
+                        suites: list[str]) -> None:
     """Write :data:`ASSET_FILES` for ``target`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rank, sr = read_table(rank_path), read_table(sr_path)
-    ev, resid = read_table(evaluate_path), read_table(residuals_path)
+    ev, resid, per_sim = read_table(evaluate_path), read_table(residuals_path), read_table(per_sim_path)
     _save(importance_figure(rank, f"Feature ranking — {target}"), out / "importance.svg")
     _save(pareto_figure(sr, f"Pareto front — {target}"), out / "pareto.svg")
-    for constants in ("refit", "frozen"):
-        _save(scatter_figure(ev, suites, constants, f"Scatter vs mass — {target} ({constants})"),
-              out / f"scatter_{constants}.svg")
-    fig = residual_parameter_figure(resid, suites, f"Residuals vs feedback parameters — {target}")
-    if fig is None:  # no feedback parameter varies: say so rather than leave a hole
+    for metric in ("scatter_log", "rms_log"):
+        _save(scatter_figure(ev, suites, metric, f"{metric} vs mass — {target}"),
+              out / f"{metric}.svg")
+    _save(per_simulation_figure(per_sim, ev, suites, f"Reduction per simulation — {target}"),
+          out / "per_sim.svg")
+    fig = residual_parameter_figure(resid, suites, f"Residuals vs simulation parameters — {target}")
+    if fig is None:  # no parameter varies: say so rather than leave a hole
         fig = Figure(figsize=(6, 1.5))
-        fig.text(0.5, 0.5, "No feedback parameter varies in this study.", ha="center")
+        fig.text(0.5, 0.5, "No simulation parameter varies in this study.", ha="center")
     _save(fig, out / "residuals.svg")
     _save_csv(rank, out / "ranking.csv")
     front = sr.copy()
@@ -64,3 +68,4 @@ def write_target_assets(out_dir: str | Path, target: str, rank_path: str, sr_pat
     _save_csv(front[[c for c in front.colnames if c != "latex"]], out / "front.csv")
     keep = [c for c in ev.colnames if not np.issubdtype(ev[c].dtype, np.object_)]
     _save_csv(ev[keep], out / "scatter.csv")
+    _save_csv(per_sim, out / "per_sim_table.csv")

@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..discovery.definitions import definitions_text  # noqa: E402
 from ..io.atomic import atomic_path  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
@@ -25,12 +26,13 @@ from .figures import (  # noqa: E402
     importance_figure,
     label,
     pareto_figure,
+    per_simulation_figure,
     profile_comparison_figure,
     residual_parameter_figure,
     scatter_figure,
 )
 
-__all__ = ["build_report", "summary_numbers"]
+__all__ = ["build_report", "summary_sentences"]
 
 matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9})
 _A4 = (8.27, 11.69)
@@ -46,40 +48,56 @@ def _math_ok(text: str) -> bool:
 
 
 def _text_page(pdf: PdfPages, title: str, blocks: list[tuple[str, str]]) -> None:
-    """A page of text blocks: (kind, text) with kind 'h' heading, 'p' paragraph, 'm' math,
-    'pre' monospace."""
+    """Pages of text blocks: (kind, text) with kind 'h' heading, 'p' paragraph, 'm' math,
+    'pre' monospace; a block that does not fit starts a new page (long 'pre' blocks are split)."""
     fig = Figure(figsize=_A4)
     renderer = FigureCanvasAgg(fig).get_renderer()
     y = 0.95
     fig.text(0.07, y, title, fontsize=15, weight="bold", va="top")
     y -= 0.05
-    for kind, text in blocks:
-        if y < 0.04:
-            break
+    queue = list(blocks)
+    while queue:
+        kind, text = queue.pop(0)
+        if kind == "pre":
+            lines = text.splitlines()
+            room = int((y - 0.04) / 0.0125)
+            if len(lines) > room and room >= 5:  # fill this page, the rest on the next
+                queue.insert(0, ("pre", "\n".join(lines[room:])))
+                text, lines = "\n".join(lines[:room]), lines[:room]
+            height = 0.0125 * len(lines) + 0.01
+        elif kind == "p":
+            text = textwrap.fill(text, 100)
+            height = 0.016 * (text.count("\n") + 1) + 0.01
+        elif kind == "m" and not _math_ok(text):
+            kind, text = "mono", textwrap.fill(text, 95)
+            height = 0.016 * (text.count("\n") + 1) + 0.01
+        else:
+            height = 0.045 if kind == "m" else 0.04
+        if y - height < 0.04 and y < 0.85:  # does not fit: next page
+            pdf.savefig(fig)
+            fig = Figure(figsize=_A4)
+            renderer = FigureCanvasAgg(fig).get_renderer()
+            y = 0.95
         if kind == "h":
             y -= 0.01
             fig.text(0.07, y, text, fontsize=11.5, weight="bold", va="top")
             y -= 0.03
         elif kind == "p":
-            wrapped = textwrap.fill(text, 100)
-            fig.text(0.07, y, wrapped, fontsize=9, va="top")
-            y -= 0.016 * (wrapped.count("\n") + 1) + 0.01
+            fig.text(0.07, y, text, fontsize=9, va="top")
+            y -= height
         elif kind == "m":
-            if _math_ok(text):
-                artist = fig.text(0.09, y, text, fontsize=12, va="top")
-                # long equations shrink to the text width (down to 6 pt) instead of running off
-                width = artist.get_window_extent(renderer).width / (fig.dpi * _A4[0])
-                if width > 0.86:
-                    artist.set_fontsize(max(6.0, 12 * 0.86 / width))
-                y -= 0.045
-            else:
-                wrapped = textwrap.fill(text, 95)
-                fig.text(0.09, y, wrapped, fontsize=8.5, va="top", family="monospace")
-                y -= 0.016 * (wrapped.count("\n") + 1) + 0.01
+            artist = fig.text(0.09, y, text, fontsize=12, va="top")
+            # long equations shrink to the text width (down to 6 pt) instead of running off
+            width = artist.get_window_extent(renderer).width / (fig.dpi * _A4[0])
+            if width > 0.86:
+                artist.set_fontsize(max(6.0, 12 * 0.86 / width))
+            y -= height
+        elif kind == "mono":
+            fig.text(0.09, y, text, fontsize=8.5, va="top", family="monospace")
+            y -= height
         elif kind == "pre":
-            lines = text.splitlines()
-            fig.text(0.07, y, "\n".join(lines), fontsize=7, va="top", family="monospace")
-            y -= 0.0125 * len(lines) + 0.01
+            fig.text(0.07, y, text, fontsize=7, va="top", family="monospace")
+            y -= height
     pdf.savefig(fig)
 
 
@@ -101,15 +119,62 @@ def _rounded(expression: str, digits: int = 3) -> str:
                               for f in expr.atoms(sp.Float)}))
 
 
-def summary_numbers(evaluation: Table, holdout_suites: list[str]) -> list[dict]:
-    """Whole-mass-range scatter of every held-out suite (normalisation refit and frozen)."""
+def _all_masses(evaluation: Table, suite: str, relation: str):
+    sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "all")
+                     & (evaluation["relation"] == relation)]
+    return sel[0] if len(sel) else None
+
+
+def _interval(row, key: str, level: int, pct: bool = False) -> str:
+    scale = 100.0 if pct else 1.0
+    digits = 0 if pct else 3
+    return (f"{scale * row[f'{key}_lo{level}']:.{digits}f} to "
+            f"{scale * row[f'{key}_hi{level}']:.{digits}f}")
+
+
+def summary_sentences(evaluation: Table, holdout_suites: list[str]) -> list[str]:
+    """One sentence per held-out suite with the numbers a reader quotes: log scatter over all
+    masses of the baseline, the discovered relation (68% interval), the reduction (68% and 95%),
+    the black box, the published form and the noise floor where present, the bias of the
+    relations as trained, divergences and extrapolation. Every number is the evaluate table's."""
     out = []
     for suite in holdout_suites:
-        for constants in ("refit", "frozen"):
-            sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "all")
-                             & (evaluation["constants"] == constants)]
-            if len(sel):
-                out.append({k: sel[0][k] for k in sel.colnames})
+        base = _all_masses(evaluation, suite, "baseline")
+        disc = _all_masses(evaluation, suite, "discovered")
+        if base is None or disc is None or not np.isfinite(disc["scatter_log"]):
+            out.append(f"{suite}: too few haloes to evaluate (evaluate.min_halos_per_bin).")
+            continue
+        unit = str(disc["resample_unit"])
+        unit_text = (f"{disc['n_sims']} simulations resampled" if unit == "sim"
+                     else f"haloes resampled: {unit}")
+        text = (f"{suite} ({disc['n_halos']} haloes, {unit_text}): log scatter "
+                f"{base['scatter_log']:.3f} dex self-similar -> {disc['scatter_log']:.3f} dex "
+                f"discovered (68% interval {_interval(disc, 'scatter_log', 68)}), a reduction of "
+                f"{100 * disc['reduction_log']:.0f}% (68% interval "
+                f"{_interval(disc, 'reduction_log', 68, True)}%, 95% interval "
+                f"{_interval(disc, 'reduction_log', 95, True)}%)")
+        others = []
+        for rel, name in (("blackbox", "black box (forest, same features)"),
+                          ("published", "published Y^(3/5)(1 - A c_gas)"),
+                          ("floor", "mock noise floor")):
+            row = _all_masses(evaluation, suite, rel)
+            if row is not None and np.isfinite(row["scatter_log"]):
+                others.append(f"{name} {row['scatter_log']:.3f} dex")
+        if others:
+            text += "; for comparison " + ", ".join(others)
+        text += (f". With constants as trained (no refit on {suite}) the bias is "
+                 f"{base['bias_log']:+.3f} dex self-similar and {disc['bias_log']:+.3f} dex "
+                 f"discovered (rms {base['rms_log']:.3f} -> {disc['rms_log']:.3f} dex).")
+        if disc["n_diverged"]:
+            text += (f" The discovered relation DIVERGES on {disc['n_diverged']} of "
+                     f"{disc['n_halos']} haloes (non-finite or off by more than the divergence "
+                     "bound); they are left out of its numbers above.")
+        else:
+            text += " No halo diverges."
+        if np.isfinite(disc["extrap_frac"]) and disc["extrap_frac"] > 0:
+            text += (f" {100 * disc['extrap_frac']:.1f}% of its haloes lie outside the training "
+                     "range of a feature the relation uses.")
+        out.append(text)
     return out
 
 
@@ -138,10 +203,17 @@ def _groups_sentence(rank) -> str:
             f"{listed}")
 
 
+def _dropped_sentence(rank) -> str:
+    dropped = rank.meta.get("dropped_features") or {}
+    if not dropped:
+        return ""
+    return "; not ranked: " + ", ".join(f"{k} ({v})" for k, v in dropped.items())
+
+
 def _n_scored(row) -> str:
-    """Haloes scored, with those where the discovered relation is non-finite (left out)."""
-    diverged = int(row["n_disc_nonfinite"]) if "n_disc_nonfinite" in row.colnames else 0
-    return f"{row['n_halos']} (+{diverged} NaN)" if diverged else str(row["n_halos"])
+    """Haloes, with those where the relation diverged (left out of its metrics)."""
+    diverged = int(row["n_diverged"])
+    return f"{row['n_halos']} ({diverged} div.)" if diverged else str(row["n_halos"])
 
 
 def _fmt(v: float, lo: float, hi: float, pct: bool = False) -> str:
@@ -216,8 +288,8 @@ def _profiles_page(pdf: PdfPages, config: dict, profiles: Table) -> None:
 def build_report(
     out_pdf: str | Path, config: dict, halos_path: str | Path,
     rank_paths: dict[str, str], sr_paths: dict[str, str], evaluate_paths: dict[str, str],
-    residual_paths: dict[str, str] | None = None, runtime_s: float | None = None,
-    profiles_path: str | Path | None = None,
+    residual_paths: dict[str, str] | None = None, per_sim_paths: dict[str, str] | None = None,
+    runtime_s: float | None = None, profiles_path: str | Path | None = None,
 ) -> Path:
     """Write the report PDF (atomically) from the stage outputs of a study."""
     halos = read_table(halos_path)
@@ -231,32 +303,31 @@ def build_report(
         "Creator": "scaling-relations-pipeline",
     }) as pdf:
         # --- page 1: summary and data
-        blocks: list[tuple[str, str]] = []
+        blocks: list[tuple[str, str]] = [("h", "Summary")]
         for target in config["targets"]:
             name = target["name"]
             ev = read_table(evaluate_paths[name])
             sr = read_table(sr_paths[name])
             rank = read_table(rank_paths[name])
-            nums = summary_numbers(ev, holdout)
-            refit = [r for r in nums if r["constants"] == "refit"]
-            parts = [
-                f"{r['suite']}: scatter {r['base_frac']:.3f} -> {r['disc_frac']:.3f} "
-                "(reduction "
-                f"{_fmt(r['reduction_frac'], r['reduction_frac_lo'], r['reduction_frac_hi'], True)})"
-                for r in refit
-            ]
             top = ", ".join(rank["feature"][np.asarray(rank["selected"], bool)])
+            found = (f"ranks {top} as the properties that best explain" if top else
+                     "finds no property whose held-out importance is above zero (68% interval) "
+                     "to explain")
             blocks += [
                 ("h", f"Target {name}: {target['y']} from {target['x']}"),
-                ("p", f"A random forest trained on {', '.join(train)} ranks {top} as the "
-                      f"properties that best explain the deviation from the self-similar relation "
-                      f"{target['y']} = {target['slope']:g} {target['x']} + b (forest R^2 on "
-                      f"held-out folds {_forest_skill(rank)}){_groups_sentence(rank)}. "
-                      f"Symbolic regression on them finds the relation below. On the held-out "
-                      f"suites, with the normalisation refitted, the fractional scatter of "
-                      f"{target['y'].removeprefix('log10_')} over "
-                      f"the full mass range changes as follows (68% bootstrap intervals): "
-                      + "; ".join(parts) + "."),
+                ("p", f"A random forest trained on {', '.join(train)} {found} the deviation from "
+                      f"the self-similar relation {target['y']} = {target['slope']:g} "
+                      f"{target['x']} + b (out-of-fold R^2 {_forest_skill(rank)}, "
+                      f"{rank.meta.get('cv_split', 'folds by halo')}){_groups_sentence(rank)}"
+                      f"{_dropped_sentence(rank)}. "
+                      + ("Symbolic regression on them finds the relation below. " if top else
+                         "The relation below is therefore the self-similar one. ")
+                      + "Held-out numbers, "
+                      "all masses (log scatter: std of log10 predicted/true about the suite's "
+                      "own mean; intervals from resampling simulations):"),
+            ]
+            blocks += [("p", "- " + s) for s in summary_sentences(ev, holdout)]
+            blocks += [
                 ("m", f"${label(target['y']).strip('$')} = {target['slope']:g}\\,"
                       f"{label(target['x']).strip('$')} + f$"),
                 ("m", f"$f = {sr.meta['chosen_latex']}$"),
@@ -266,28 +337,17 @@ def build_report(
                            ("p", "with constants refitted by least squares on every halo of the "
                                  "training suites (1-sigma errors): "
                                  + _constants_sentence(sr.meta) + ".")]
-            pub = [r for r in refit if np.isfinite(r.get("pub_frac", np.nan))]
-            if pub:
-                a_pub, _ = ev.meta["published_form_A_b"]
-                blocks.append(("p", f"Published form for comparison, {ev.meta['published_form']}, "
-                                    f"fitted on the training suites (A = {a_pub:.3f}): held-out "
-                                    "scatter " + "; ".join(
-                                        f"{r['suite']} "
-                                        f"{_fmt(r['pub_frac'], r['pub_frac_lo'], r['pub_frac_hi'])}"
-                                        f" vs discovered {r['disc_frac']:.3f}" for r in pub) + "."))
-            floor = [r for r in refit if np.isfinite(r.get("floor_log", np.nan))]
-            if floor:
-                blocks.append(("p", "Intrinsic noise floor of the mock (scatter left when the "
-                                    "latent halo properties it drew are known, see evaluate "
-                                    "table): " + "; ".join(
-                                        f"{r['suite']} {r['floor_frac']:.3f} "
-                                        f"({r['floor_log']:.3f} dex) vs discovered "
-                                        f"{r['disc_frac']:.3f} ({r['disc_log']:.3f} dex)"
-                                        for r in floor) + "."))
+            fitted = ev.meta.get("fitted", {}).get("published")
+            if fitted:
+                blocks.append(("p", f"Published form: {ev.meta['relations']['published']}, "
+                                    f"fitted on the training suites: A = {fitted['A']:.3f}, "
+                                    f"b = {fitted['b']:.3f}."))
         counts_before = halos.meta.get("halos_before_cuts", {})
         counts_after = halos.meta.get("halos_after_cuts", {})
         data_lines = []
-        for suite, sims in config["data"]["suites"].items():
+        suites = config["data"]["suites"]
+        for suite in [*train, *holdout, *(s for s in suites if s not in suites_all)]:
+            sims = suites[suite]
             role = "train" if suite in train else ("held out" if suite in holdout else "unused")
             data_lines.append(
                 f"{suite:14s} {role:9s} {len(sims):4d} simulations  haloes measured "
@@ -335,42 +395,74 @@ def build_report(
             pdf.savefig(_table_figure(
                 ["complexity", "MSE val", "R² val", "expression (constants to 3 digits)", "chosen"],
                 rows, f"Pareto-front equations — {name}", [0.09, 0.09, 0.07, 0.68, 0.07]))
-            for constants, what in (("refit", "normalisation refitted per suite"),
-                                    ("frozen", "all constants frozen at their training values")):
-                _figure_page(pdf, scatter_figure(ev, suites_all, constants,
-                                                 f"Scatter vs mass — {name} ({constants})"),
-                             f"Figure: std of M_pred/M_true - 1 per mass bin for the self-similar "
-                             f"baseline (grey), the discovered relation (red) and, for mass-from-Y "
-                             f"targets, the published Y^(3/5)(1 - A c_gas) form (blue), {what}; error "
-                             f"bars: {int(100 * config['evaluate']['confidence'])}% bootstrap "
-                             f"intervals ({config['evaluate']['bootstrap']} resamples).")
+            interval_note = (f"error bars: 68% intervals of a paired bootstrap over simulations "
+                             f"({config['evaluate']['bootstrap']} resamples; haloes where a suite "
+                             f"has fewer than {config['evaluate']['min_sims_for_cluster_bootstrap']} "
+                             "simulations)")
+            relations_note = ("self-similar baseline (grey), discovered relation (red), black-box "
+                              "forest on the same features (black, open), published "
+                              "Y^(3/5)(1 - A c_gas) form where it applies (blue) and, on the mock, "
+                              "the noise floor (green, open); all fitted on the training suites")
+            _figure_page(pdf, scatter_figure(ev, suites_all, "scatter_log",
+                                             f"Scatter vs mass — {name}"),
+                         "Figure: log scatter per mass bin, std of log10 predicted - log10 true "
+                         "about the bin's own mean [dex] (what a normalisation refitted on the bin "
+                         f"would leave), for the {relations_note}; {interval_note}.")
+            _figure_page(pdf, scatter_figure(ev, suites_all, "rms_log",
+                                             f"RMS error vs mass, constants as trained — {name}"),
+                         "Figure: root mean square of log10 predicted - log10 true per mass bin "
+                         "[dex], every constant as fitted on the training suites, so that a "
+                         "held-out suite also pays for a normalisation that does not transfer "
+                         f"(rms^2 = bias^2 + scatter^2); same relations; {interval_note}.")
+            if per_sim_paths:
+                _figure_page(pdf, per_simulation_figure(read_table(per_sim_paths[name]), ev,
+                                                        suites_all,
+                                                        f"Reduction per simulation — {name}"),
+                             "Figure: scatter reduction 1 - scatter / scatter(self-similar) of "
+                             "log10 predicted/true over all masses in each simulation (filled: "
+                             "discovered relation, open: black box), beside the reduction pooled "
+                             "over the suite with its 68% (dark) and 95% (light) intervals from "
+                             "resampling simulations. Their spread is why the intervals resample "
+                             "simulations, not haloes.")
             if residual_paths:
                 fig = residual_parameter_figure(read_table(residual_paths[name]), suites_all,
-                                                f"Residuals vs feedback parameters — {name}")
+                                                f"Residuals vs simulation parameters — {name}")
                 if fig is not None:
                     _figure_page(pdf, fig,
-                                 f"Figure: mean residual of {target['y']} (predicted - true), "
-                                 "normalisation refitted per suite, against each feedback parameter "
-                                 "that varies, for the self-similar baseline (grey) and the "
-                                 "discovered relation (red); error bars: standard error of the mean. "
-                                 "A flat red curve means the relation absorbs that parameter's effect.")
+                                 f"Figure: mean residual of {target['y']} (predicted - true, "
+                                 "about its suite's mean), against each simulation parameter "
+                                 "that varies (cosmological and feedback), for the self-similar "
+                                 "baseline (grey) and the discovered relation (red); error bars: "
+                                 "standard error of the mean. A flat red curve means the relation "
+                                 "absorbs that parameter's effect.")
             rows = []
             for r in ev:
-                if not np.isfinite(r["base_frac"]):
+                if not np.isfinite(r["scatter_log"]):
                     continue
-                rows.append([r["suite"], r["role"], r["constants"],
-                             f"{r['log10_M_lo']:.1f}–{r['log10_M_hi']:.1f}", _n_scored(r),
-                             _fmt(r["base_frac"], r["base_frac_lo"], r["base_frac_hi"]),
-                             _fmt(r["disc_frac"], r["disc_frac_lo"], r["disc_frac_hi"]),
-                             _fmt(r["reduction_frac"], r["reduction_frac_lo"], r["reduction_frac_hi"], True)])
-            pdf.savefig(_table_figure(
-                ["suite", "role", "constants", "log10 M", "N", "σ self-similar", "σ discovered",
-                 "reduction"], rows, f"Scatter and its reduction — {name} "
-                f"(value [{int(100 * config['evaluate']['confidence'])}% interval])",
-                [0.1, 0.07, 0.07, 0.08, 0.05, 0.2, 0.2, 0.23]))
+                bin_text = ("all" if r["bin"] == "all" else
+                            f"{r['log10_M_lo']:.1f}–{r['log10_M_hi']:.1f}")
+                rows.append([f"{r['suite']} ({r['role']})", bin_text, r["relation"], _n_scored(r),
+                             f"{r['bias_log']:+.3f}",
+                             _fmt(r["scatter_log"], r["scatter_log_lo68"], r["scatter_log_hi68"]),
+                             f"{r['rms_log']:.3f}",
+                             "" if r["relation"] == "baseline" else
+                             _fmt(r["reduction_log"], r["reduction_log_lo95"],
+                                  r["reduction_log_hi95"], True),
+                             "" if not np.isfinite(r["extrap_frac"]) else
+                             f"{100 * r['extrap_frac']:.1f}%"])
+            for start in range(0, len(rows), 40):
+                pdf.savefig(_table_figure(
+                    ["suite", "log10 M", "relation", "N", "bias [dex]", "scatter [dex] [68%]",
+                     "rms [dex]", "reduction [95%]", "extrap."], rows[start:start + 40],
+                    f"Metrics per suite, mass bin and relation — {name}"
+                    + (" (continued)" if start else ""),
+                    [0.15, 0.08, 0.09, 0.07, 0.08, 0.18, 0.07, 0.2, 0.07]))
 
         if profiles_path:
             _profiles_page(pdf, config, read_table(profiles_path))
+
+        # --- definitions
+        _text_page(pdf, "Definitions", [("pre", definitions_text())])
 
         # --- provenance
         versions = package_versions()
@@ -384,8 +476,6 @@ def build_report(
             ("pre", "\n".join(f"{k:28s} {v}" for k, v in versions.items())),
         ]
         _text_page(pdf, "Provenance", prov)
-        config_lines = yaml.safe_dump(config, sort_keys=False, width=110).splitlines()
-        for start in range(0, len(config_lines), 95):
-            _text_page(pdf, "Configuration (validated, defaults filled)",
-                       [("pre", "\n".join(config_lines[start:start + 95]))])
+        _text_page(pdf, "Configuration (validated, defaults filled)",
+                   [("pre", yaml.safe_dump(config, sort_keys=False, width=110))])
     return Path(out_pdf)

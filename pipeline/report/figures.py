@@ -1,4 +1,5 @@
-"""Figures of the report: feature importances, Pareto front, scatter versus mass."""
+"""Figures of the report: feature importances, Pareto front, metrics versus mass, the reduction
+per simulation, residuals versus simulation parameters, stacked profiles."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from matplotlib.figure import Figure
 
 from ..discovery.sr.expressions import LATEX_SYMBOLS
 
-__all__ = ["importance_figure", "pareto_figure", "scatter_figure", "residual_parameter_figure",
-           "label", "FEEDBACK_PARAMETERS", "profile_comparison_figure"]
+__all__ = ["importance_figure", "pareto_figure", "scatter_figure", "per_simulation_figure",
+           "residual_parameter_figure", "label", "FEEDBACK_PARAMETERS", "SIMULATION_PARAMETERS",
+           "RELATION_STYLE", "profile_comparison_figure"]
 
 FEEDBACK_PARAMETERS = ("A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+#: Every simulation parameter a residual is shown against when it varies in the study.
+SIMULATION_PARAMETERS = ("Omega_m", "sigma_8", *FEEDBACK_PARAMETERS)
 
 BASE_COLOUR, DISC_COLOUR = "#7f7f7f", "#d62728"
 
@@ -75,37 +79,101 @@ def pareto_figure(front: Table, title: str) -> Figure:
     return fig
 
 
-PUB_COLOUR = "#3465a4"
+#: How each relation of the evaluate stage is drawn: (colour, marker, label).
+RELATION_STYLE = {
+    "baseline": (BASE_COLOUR, "o", "self-similar"),
+    "discovered": (DISC_COLOUR, "o", "discovered"),
+    "blackbox": ("#000000", "s", "black box (forest, same features)"),
+    "published": ("#3465a4", "D", r"$Y^{3/5}(1-Ac_{\rm gas})$ (W23)"),
+    "floor": ("#2ca02c", "v", "noise floor (mock latents)"),
+}
+
+METRIC_LABELS = {
+    "scatter_log": r"scatter [dex] (std of $\log_{10}$ pred/true)",
+    "rms_log": r"rms [dex] (constants as trained)",
+    "bias_log": r"bias [dex] (mean $\log_{10}$ pred/true)",
+    "scatter_frac": r"$\sigma$(pred/true) / mean",
+}
 
 
-def scatter_figure(evaluation: Table, suites: list[str], constants: str, title: str) -> Figure:
-    """Fractional scatter per mass bin for each suite: baseline vs discovered, with intervals."""
-    fig = Figure(figsize=(7.0, 2.6 * ((len(suites) + 1) // 2) + 0.6))
+def _relations_in(evaluation: Table) -> list[str]:
+    present = list(dict.fromkeys(np.asarray(evaluation["relation"]).astype(str).tolist()))
+    return [r for r in RELATION_STYLE if r in present] + [r for r in present
+                                                           if r not in RELATION_STYLE]
+
+
+def scatter_figure(evaluation: Table, suites: list[str], metric: str, title: str) -> Figure:
+    """``metric`` (scatter_log, rms_log, bias_log, scatter_frac) per mass bin for every relation of
+    the evaluate table, one panel per suite, error bars: 68% cluster-bootstrap intervals."""
     ncol = 2 if len(suites) > 1 else 1
     nrow = (len(suites) + ncol - 1) // ncol
+    fig = Figure(figsize=(7.0, 2.6 * nrow + 0.6))
+    relations = _relations_in(evaluation)
+    offsets = np.linspace(-0.05, 0.05, max(len(relations), 1))
     for i, suite in enumerate(suites):
         ax = fig.add_subplot(nrow, ncol, i + 1)
-        sel = evaluation[(evaluation["suite"] == suite) & (evaluation["constants"] == constants)
-                         & (evaluation["bin"] == "bin")]
-        mid = 0.5 * (np.asarray(sel["log10_M_lo"]) + np.asarray(sel["log10_M_hi"]))
-        half = 0.5 * (np.asarray(sel["log10_M_hi"]) - np.asarray(sel["log10_M_lo"]))
-        series = [("base_frac", BASE_COLOUR, "self-similar", -0.03),
-                  ("disc_frac", DISC_COLOUR, "discovered", 0.03)]
-        if "pub_frac" in sel.colnames and np.isfinite(np.asarray(sel["pub_frac"], float)).any():
-            series.insert(1, ("pub_frac", PUB_COLOUR, r"$Y^{3/5}(1-Ac_{\rm gas})$ (W23)", 0.0))
-        for key, colour, name, dx in series:
-            v = np.asarray(sel[key], dtype=float)
-            err = np.vstack([v - np.asarray(sel[f"{key}_lo"]), np.asarray(sel[f"{key}_hi"]) - v])
-            ax.errorbar(mid + dx, v, yerr=err, xerr=half, fmt="o", color=colour, label=name,
-                        capsize=2, lw=1)
-        role = sel["role"][0] if len(sel) else ""
-        ax.set_title(f"{suite} ({role})", fontsize=9)
+        for rel, dx in zip(relations, offsets, strict=True):
+            sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "bin")
+                             & (evaluation["relation"] == rel)]
+            if len(sel) == 0:
+                continue
+            lo_m, hi_m = np.asarray(sel["log10_M_lo"], float), np.asarray(sel["log10_M_hi"], float)
+            v = np.asarray(sel[metric], dtype=float)
+            err = np.vstack([v - np.asarray(sel[f"{metric}_lo68"], float),
+                             np.asarray(sel[f"{metric}_hi68"], float) - v])
+            colour, marker, name = RELATION_STYLE.get(rel, ("#999999", "x", rel))
+            ax.errorbar(0.5 * (lo_m + hi_m) + dx, v, yerr=np.clip(err, 0, None),
+                        xerr=0.5 * (hi_m - lo_m), fmt=marker, ms=4, color=colour, label=name,
+                        capsize=2, lw=1, mfc="none" if rel in ("blackbox", "floor") else colour)
+        role = evaluation["role"][evaluation["suite"] == suite]
+        ax.set_title(f"{suite} ({role[0] if len(role) else ''})", fontsize=9)
         ax.set_xlabel(r"$\log_{10}(M_{200c}/M_\odot)$")
-        ax.set_ylabel(r"$\sigma(M_{\rm pred}/M_{\rm true}-1)$")
-        ax.set_ylim(bottom=0)
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric), fontsize=8)
+        if metric == "bias_log":
+            ax.axhline(0.0, color="k", lw=0.5)
+        else:
+            ax.set_ylim(bottom=0)
         if i == 0:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def per_simulation_figure(per_sim: Table, evaluation: Table, suites: list[str],
+                          title: str) -> Figure:
+    """Scatter reduction of the discovered relation (filled) and the black box (open) in each
+    simulation (all masses), one row per suite, beside the pooled reduction of the suite with its
+    68% (dark) and 95% (light) cluster-bootstrap intervals."""
+    fig = Figure(figsize=(7.0, 0.9 * len(suites) + 1.0))
+    ax = fig.add_subplot()
+    for i, suite in enumerate(suites):
+        y0 = len(suites) - 1 - i
+        pooled = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "all")
+                            & (evaluation["relation"] == "discovered")]
+        if len(pooled):
+            row = pooled[0]
+            for level, alpha in ((95, 0.15), (68, 0.35)):
+                ax.fill_betweenx([y0 - 0.35, y0 + 0.35], 100 * row[f"reduction_log_lo{level}"],
+                                 100 * row[f"reduction_log_hi{level}"], color=DISC_COLOUR,
+                                 alpha=alpha, lw=0)
+            ax.plot([100 * row["reduction_log"]] * 2, [y0 - 0.35, y0 + 0.35], color=DISC_COLOUR)
+        for rel, dy, filled in (("discovered", 0.1, True), ("blackbox", -0.1, False)):
+            sel = per_sim[(per_sim["suite"] == suite) & (per_sim["relation"] == rel)]
+            if len(sel) == 0:
+                continue
+            colour = RELATION_STYLE[rel][0]
+            ax.plot(100 * np.asarray(sel["reduction_log"], float), np.full(len(sel), y0 + dy),
+                    "o", ms=4, color=colour, mfc=colour if filled else "none",
+                    label=RELATION_STYLE[rel][2] if i == 0 else None)
+    ax.axvline(0.0, color="k", lw=0.5)
+    roles = {s: evaluation["role"][evaluation["suite"] == s] for s in suites}
+    ax.set_yticks(range(len(suites))[::-1],
+                  [f"{s} ({roles[s][0] if len(roles[s]) else ''})" for s in suites], fontsize=8)
+    ax.set_ylim(-0.6, len(suites) - 0.4)
+    ax.set_xlabel(r"reduction of the log scatter, 1 - $\sigma/\sigma_{\rm self-similar}$ [%]")
+    ax.legend(fontsize=6, loc="lower left")
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -127,12 +195,18 @@ def _binned_mean(x: np.ndarray, y: np.ndarray, max_unique: int = 15, n_bins: int
     return centres, mean, err
 
 
+def varies(values: np.ndarray) -> bool:
+    """More than one value, beyond the rounding of a parameter file (relative 1e-6)."""
+    v = values[np.isfinite(values)]
+    return v.size > 1 and float(np.ptp(v)) > 1e-6 * max(float(np.max(np.abs(v))), 1e-300)
+
+
 def residual_parameter_figure(residuals: Table, suites: list[str], title: str) -> Figure | None:
-    """Mean residual (normalisation refitted) against each feedback parameter that varies, for
-    the baseline and the discovered relation; one row of panels per suite. None if no parameter
-    varies."""
-    params = [p for p in FEEDBACK_PARAMETERS
-              if p in residuals.colnames and np.nanstd(np.asarray(residuals[p], dtype=float)) > 0]
+    """Mean residual (about its suite's mean: a normalisation refitted per suite) against each
+    simulation parameter that varies, for the baseline and the discovered relation; one row of
+    panels per suite, diverged haloes left out. None if no parameter varies."""
+    params = [p for p in SIMULATION_PARAMETERS
+              if p in residuals.colnames and varies(np.asarray(residuals[p], dtype=float))]
     if not params:
         return None
     fig = Figure(figsize=(7.0, 1.9 * len(suites) + 0.7))
@@ -141,14 +215,19 @@ def residual_parameter_figure(residuals: Table, suites: list[str], title: str) -
         for j, p in enumerate(params):
             ax = fig.add_subplot(len(suites), len(params), i * len(params) + j + 1)
             x = np.asarray(sub[p], dtype=float)
-            for key, colour, name, dx in (("resid_base_refit", BASE_COLOUR, "self-similar", -0.01),
-                                          ("resid_disc_refit", DISC_COLOUR, "discovered", 0.01)):
-                c, m, e = _binned_mean(np.log10(x), np.asarray(sub[key], dtype=float))
-                ax.errorbar(c + dx, m, yerr=e, fmt="o-", ms=3, lw=1, color=colour, label=name,
-                            capsize=1.5)
+            for rel, dx in (("baseline", -0.01), ("discovered", 0.01)):
+                r = np.asarray(sub[f"resid_{rel}"], dtype=float)
+                ok = ~np.asarray(sub[f"diverged_{rel}"], dtype=bool)
+                if not ok.any():
+                    continue
+                colour, _, name = RELATION_STYLE[rel]
+                xx = np.log10(x[ok]) if p.startswith("A_") else x[ok]
+                c, m, e = _binned_mean(xx, r[ok] - r[ok].mean())
+                ax.errorbar(c + dx * (1 if p.startswith("A_") else 0), m, yerr=e, fmt="o-", ms=3,
+                            lw=1, color=colour, label=name, capsize=1.5)
             ax.axhline(0.0, color="k", lw=0.5)
             if i == len(suites) - 1:
-                ax.set_xlabel(r"$\log_{10}$" + label(p))
+                ax.set_xlabel((r"$\log_{10}$" if p.startswith("A_") else "") + label(p))
             if j == 0:
                 ax.set_ylabel(f"{suite}\nmean residual [dex]", fontsize=8)
             ax.tick_params(labelsize=7)

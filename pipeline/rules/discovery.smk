@@ -69,6 +69,7 @@ rule evaluate:
     output:
         scatter=f"{RES}/evaluate/{{target}}.ecsv",
         residuals=f"{RES}/evaluate/{{target}}_residuals.h5",
+        per_sim=f"{RES}/evaluate/{{target}}_per_sim.ecsv",
     params:
         cli=CLI,
         options=lambda wc: as_json(
@@ -92,4 +93,5 @@ rule evaluate:
     shell:
         "{params.cli} evaluate --halos {input.halos} --sr {input.sr} "
         "--options {params.options:q} --out {output.scatter} "
-        "--residuals {output.residuals} --truth {input.truth} > {log} 2>&1"
+        "--residuals {output.residuals} --per-sim {output.per_sim} --truth {input.truth} "
+        "> {log} 2>&1"

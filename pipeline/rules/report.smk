@@ -8,6 +8,7 @@ rule report:
         sr=expand(f"{RES}/sr/{{target}}.ecsv", target=TARGETS),
         evaluate=expand(f"{RES}/evaluate/{{target}}.ecsv", target=TARGETS),
         residuals=expand(f"{RES}/evaluate/{{target}}_residuals.h5", target=TARGETS),
+        per_sim=expand(f"{RES}/evaluate/{{target}}_per_sim.ecsv", target=TARGETS),
         radial_profiles=gathered_radial_profiles(),
     output:
         report(f"reports/{STUDY}/report.pdf", caption=f"{CAPTIONS}/report_pdf.rst",
@@ -28,7 +29,7 @@ rule report:
     shell:
         "{params.cli} report --halos {input.halos} --rank {input.rank} "
         "--sr {input.sr} --evaluate {input.evaluate} --residuals {input.residuals} "
-        "--radial-profiles {input.radial_profiles} --options {params.options:q} "
+        "--per-sim {input.per_sim} --radial-profiles {input.radial_profiles} --options {params.options:q} "
         "--out {output} > {log} 2>&1"
 
 
@@ -38,6 +39,7 @@ rule report_assets:
         sr=f"{RES}/sr/{{target}}.ecsv",
         evaluate=f"{RES}/evaluate/{{target}}.ecsv",
         residuals=f"{RES}/evaluate/{{target}}_residuals.h5",
+        per_sim=f"{RES}/evaluate/{{target}}_per_sim.ecsv",
     output:
         **{
             name.replace(".", "_"): report(
@@ -67,5 +69,5 @@ rule report_assets:
         runtime=10,
     shell:
         "{params.cli} report-assets --rank {input.rank} --sr {input.sr} "
-        "--evaluate {input.evaluate} --residuals {input.residuals} "
+        "--evaluate {input.evaluate} --residuals {input.residuals} --per-sim {input.per_sim} "
         "--options {params.options:q} --out-dir {params.out_dir} > {log} 2>&1"

@@ -5,8 +5,6 @@ import pytest
 import sympy as sp
 from astropy.table import Table
 
-from pipeline.discovery.dataset import Target
-from pipeline.discovery.evaluate import EvaluateOptions, bootstrap_scatter, evaluate_relation
 from pipeline.discovery.rank import RankOptions, rank_features
 from pipeline.discovery.sr.constants import equivalent_up_to_constants, free_constants, refit_constants
 from pipeline.discovery.sr.expressions import node_count, parse_expression, to_callable, to_latex
@@ -267,54 +265,6 @@ def test_pysr_fit_recovers_a_planted_power_law():
     assert equivalent_up_to_constants(sp.sympify(table.meta["chosen"]), truth, ["a", "b"], x)
 
 
-def test_bootstrap_interval_covers_true_scatter():
-    rng = np.random.default_rng(4)
-    base = 0.1 * rng.normal(size=2000)
-    disc = 0.05 * rng.normal(size=2000)
-    out = bootstrap_scatter(base, disc, 300, 0.95, rng)
-    assert out["base_log"][1] < 0.1 < out["base_log"][2]
-    assert out["disc_log"][1] < 0.05 < out["disc_log"][2]
-    assert out["reduction_frac"][0] == pytest.approx(0.5, abs=0.05)
-
-
-def _planted_table(rng, suite, n, shift=0.0):
-    x = rng.uniform(-6, -4, n)
-    c = rng.uniform(0.3, 0.7, n)
-    noise = 0.01 * rng.normal(size=n)
-    y = 0.6 * x + 17.0 - 0.5 * c + shift + noise
-    return Table({"suite": [suite] * n, "log10_Y200c_ss": x, "c_gas": c,
-                  "log10_M200c": y + 0.0 * x, "noise": noise})
-
-
-def test_evaluate_planted_relation():
-    rng = np.random.default_rng(5)
-    from astropy.table import vstack
-
-    table = vstack([_planted_table(rng, "A", 600), _planted_table(rng, "B", 400, shift=0.05)])
-    # put haloes into mass bins: log10 M is y itself here
-    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
-    edges = [float(np.min(table["log10_M200c"])), 13.0, float(np.max(table["log10_M200c"])) + 1]
-    ev = evaluate_relation(table, target, "17.0 - 0.5*c_gas", ["c_gas"], ["A"], ["B"],
-                           EvaluateOptions(mass_bins=edges, bootstrap=200, min_halos_per_bin=5))
-    refit_all = ev[(ev["bin"] == "all") & (ev["constants"] == "refit") & (ev["suite"] == "B")][0]
-    assert refit_all["disc_log"] == pytest.approx(0.01, rel=0.15)
-    assert refit_all["base_log"] > 0.05
-    assert refit_all["reduction_frac_lo"] > 0.7
-    frozen = ev[(ev["bin"] == "all") & (ev["constants"] == "frozen") & (ev["suite"] == "B")][0]
-    assert frozen["disc_bias_log"] == pytest.approx(-0.05, abs=0.01)  # the offset is reported
-    assert set(ev["role"]) == {"train", "holdout"}
-
-
-def test_evaluate_sparse_bin_gives_nan_not_crash():
-    rng = np.random.default_rng(6)
-    table = _planted_table(rng, "A", 100)
-    target = Target("t", "log10_M200c", "log10_Y200c_ss", 0.6)
-    ev = evaluate_relation(table, target, "17.0 - 0.5*c_gas", ["c_gas"], ["A"], [],
-                           EvaluateOptions(mass_bins=[0.0, 1.0, 30.0], bootstrap=20))
-    empty = ev[(ev["log10_M_hi"] == 1.0)]
-    assert np.all(empty["n_halos"] == 0) and np.all(np.isnan(empty["base_frac"]))
-
-
 def test_sr_is_reproducible_for_fixed_seeds():
     rng = np.random.default_rng(8)
     x = rng.uniform(0.1, 1.0, (200, 2))
@@ -323,66 +273,6 @@ def test_sr_is_reproducible_for_fixed_seeds():
     a = discover(x, y, ["a", "b"], opts)
     b = discover(x, y, ["a", "b"], opts)
     assert list(a["expression"]) == list(b["expression"])
-
-
-def test_noise_floor_from_latent_properties_is_what_the_relation_cannot_remove():
-    """Planted: y = 0.6 x + 0.3 latent + measurement noise (0.02 dex). Given the latent property
-    the floor is the measurement noise; a relation that misses the latent sits well above it."""
-    from pipeline.discovery.noise_floor import LATENT_COLUMNS, noise_floor_residuals
-
-    rng = np.random.default_rng(8)
-    n = 600
-    x = rng.uniform(-6, -4, n)
-    latent = rng.normal(0, 0.3, n)
-    y = 0.6 * x + 17.0 + 0.3 * latent + 0.02 * rng.normal(size=n)
-    halos = Table({"suite": ["A"] * n, "sim": ["LH_0"] * n, "snapshot": np.full(n, 90),
-                   "group_index": np.arange(n), "log10_M200c": y, "log10_Y200c_ss": x})
-    truth = Table({"group_index": np.arange(n), "M200c": np.full(n, 1e13)},
-                  meta={"suite": "A", "sim": "LH_0", "snapshot": 90})
-    for c in LATENT_COLUMNS:
-        truth[c] = rng.uniform(0.5, 1.5, n) * (1e12 if c in ("Mgas200c", "Mstar200c") else 1.0)
-    truth["nonthermal_fraction_r200"] = latent
-    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
-    floor = noise_floor_residuals(halos, [truth], target)
-    assert np.isfinite(floor).all()
-    assert np.std(floor) == pytest.approx(0.02, rel=0.35)
-    ev = evaluate_relation(halos, target, "17.0 + 0*log10_Y200c_ss", ["log10_Y200c_ss"], ["A"], [],
-                           EvaluateOptions(mass_bins=[10.0, 20.0], bootstrap=50), floor)
-    row = ev[(ev["bin"] == "all") & (ev["constants"] == "refit")][0]
-    assert row["floor_log"] == pytest.approx(np.std(floor, ddof=1))
-    assert row["disc_log"] > 3 * row["floor_log"]  # the latent's 0.09 dex is still there
-    missing = truth.copy()
-    del missing["c200c"]
-    with pytest.raises(DataError, match="c200c"):
-        noise_floor_residuals(halos, [missing], target)
-
-
-def test_published_form_is_fitted_on_training_suites_and_scored_on_held_out():
-    """Haloes that follow M ∝ Y^{3/5} (1 - 0.6 c_gas): the published form fitted on suite A
-    recovers A = 0.6 and leaves only the planted 0.01 dex on suite B."""
-    from astropy.table import vstack
-
-    from pipeline.discovery.evaluate import fit_published_form
-
-    rng = np.random.default_rng(9)
-
-    def suite(name, n):
-        x = rng.uniform(-6, -4, n)
-        c = rng.uniform(0.2, 0.8, n)
-        y = 0.6 * x + 17.0 + np.log10(1 - 0.6 * c) + 0.01 * rng.normal(size=n)
-        return Table({"suite": [name] * n, "log10_M200c": y, "log10_Y200c_ss": x, "c_gas": c})
-
-    table = vstack([suite("A", 500), suite("B", 300)])
-    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
-    a, b = fit_published_form(table[table["suite"] == "A"], target)
-    assert a == pytest.approx(0.6, abs=0.02) and b == pytest.approx(17.0, abs=0.01)
-    ev = evaluate_relation(table, target, "17.0 + 0*c_gas", ["c_gas"], ["A"], ["B"],
-                           EvaluateOptions(mass_bins=[10.0, 20.0], bootstrap=100))
-    row = ev[(ev["suite"] == "B") & (ev["bin"] == "all") & (ev["constants"] == "refit")][0]
-    assert row["pub_log"] == pytest.approx(0.01, rel=0.2)
-    assert row["pub_log_lo"] <= row["pub_log"] <= row["pub_log_hi"]
-    assert row["base_log"] > 5 * row["pub_log"]
-    assert "Wadekar" in ev.meta["published_form"]
 
 
 def test_features_correlated_with_the_relations_own_x_are_not_grouped_with_it():
@@ -489,8 +379,6 @@ def test_grouped_validation_split_holds_out_whole_simulations():
 def test_sr_stage_names_an_unknown_validation_group_column(tmp_path, capsys):
     import json
 
-    from astropy.table import Table
-
     from pipeline.cli import main
     from pipeline.io.tables import write_table
 
@@ -511,20 +399,82 @@ def test_sr_stage_names_an_unknown_validation_group_column(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_evaluate_counts_haloes_where_the_relation_diverges(caplog):
-    """A relation that leaves its domain on a held-out suite (sqrt of a negative c_gas there) is
-    scored on the haloes where it is finite, and the others are counted and logged."""
-    from astropy.table import vstack
+def test_rank_folds_never_share_a_simulation():
+    from pipeline.discovery.folds import simulation_folds
 
-    rng = np.random.default_rng(7)
-    held_out = _planted_table(rng, "B", 300)
-    held_out["c_gas"][:40] = -0.1  # outside the training suite's range
-    table = vstack([_planted_table(rng, "A", 300), held_out])
-    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
+    sims = np.repeat([f"A/LH_{i}" for i in range(7)], 30)
+    folds, text = simulation_folds(sims, len(sims), 5, seed=0)
+    assert len(folds) == 5 and text == "5 folds by simulation (7 simulations)"
+    seen = []
+    for train, test in folds:
+        assert not set(sims[train]) & set(sims[test])
+        seen.extend(test)
+    assert sorted(seen) == list(range(len(sims)))
+    # with one simulation there is nothing to group by: folds by halo, and said so
+    _, text = simulation_folds(np.array(["A/LH_0"] * 50), 50, 5, seed=0)
+    assert "by halo" in text
+
+
+def test_rank_by_simulation_does_not_reward_a_feature_that_only_names_the_simulation():
+    """Each simulation has its own offset (its feedback); a feature constant within a simulation
+    but unrelated to the offset identifies the simulation. Folds by halo let the forest look the
+    offset up through it; folds by simulation do not."""
+    rng = np.random.default_rng(4)
+    n_sims, per = 12, 80
+    sim = np.repeat(np.arange(n_sims), per)
+    a = rng.normal(size=n_sims * per)
+    label = rng.permutation(n_sims)[sim] + 0.01 * rng.normal(size=n_sims * per)
+    y = 0.5 * a + rng.normal(0, 0.3, n_sims)[sim] + 0.05 * rng.normal(size=n_sims * per)
+    x = np.column_stack([a, label])
+    opts = RankOptions(n_estimators=60, top_k=2, repeats=3, folds=4, seed=0)
+    by_halo = rank_features(x, y, ["a", "label"], opts)
+    by_sim = rank_features(x, y, ["a", "label"], opts, sims=np.array([f"S/{s}" for s in sim]))
+    lo = {t.meta["cv_split"]: dict(zip(t["feature"], t["permutation_lo"], strict=True))
+          for t in (by_halo, by_sim)}
+    assert by_sim.meta["cv_split"] == "4 folds by simulation (12 simulations)"
+    assert lo[by_halo.meta["cv_split"]]["label"] > 0.2  # looks important, and is selected
+    assert list(by_halo["feature"][by_halo["selected"]]) == ["a", "label"]
+    assert lo[by_sim.meta["cv_split"]]["label"] < 0  # its interval reaches zero: not selected
+    assert by_sim.meta["r2_cv"] < by_halo.meta["r2_cv"] - 0.15  # the leak inflated the skill
+    assert list(by_sim["feature"][by_sim["selected"]]) == ["a"]
+
+
+def test_rank_drops_constant_features_and_ranks_two_features(caplog):
+    """A constant column (e.g. redshift with one snapshot) used to crash the Spearman matrix."""
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(2, 300))
+    y = a + 0.05 * rng.normal(size=300)
+    x = np.column_stack([a, np.zeros(300), b])
     with caplog.at_level("WARNING"):
-        ev = evaluate_relation(table, target, "17.0 - 0.7*sqrt(c_gas)", ["c_gas"], ["A"], ["B"],
-                               EvaluateOptions(mass_bins=[0.0, 30.0], bootstrap=20))
-    rows_b = ev[(ev["suite"] == "B") & (ev["bin"] == "all")]
-    assert np.all(rows_b["n_disc_nonfinite"] == 40) and np.all(rows_b["n_halos"] == 260)
-    assert np.all(ev[ev["suite"] == "A"]["n_disc_nonfinite"] == 0)
-    assert "non-finite for 40 of 300 haloes" in caplog.text
+        t = rank_features(x, y, ["a", "redshift", "b"], RankOptions(n_estimators=30, folds=3, top_k=2))
+    assert list(t["feature"]) == ["a", "b"] and list(t["feature"][t["selected"]]) == ["a"]
+    assert t.meta["dropped_features"] == {"redshift": "constant (0 for every halo)"}
+    assert "redshift" in caplog.text
+    assert np.isfinite(t.meta["r2_cv"])
+
+
+def test_rank_stage_drops_a_feature_without_values(tmp_path, caplog):
+    """Through the stage's CLI: a feature column that is NaN for every training halo is dropped
+    with a warning instead of dropping every halo."""
+    import json
+
+    from pipeline.cli import main
+    from pipeline.io.tables import read_table, write_table
+
+    rng = np.random.default_rng(6)
+    n = 200
+    m = rng.uniform(12, 14, n)
+    halos = Table({"suite": ["A"] * n, "sim": [f"LH_{i % 5}" for i in range(n)], "log10_M200c": m,
+                   "log10_Y200c_ss": 5 / 3 * m + 0.1 * rng.normal(size=n),
+                   "c_gas": rng.uniform(0.2, 0.6, n), "Z_mw200c": np.full(n, np.nan)})
+    write_table(halos, tmp_path / "halos.h5")
+    options = {"target": {"name": "Y", "y": "log10_Y200c_ss", "x": "log10_M200c", "slope": 5 / 3},
+               "features": ["log10_M200c", "c_gas", "Z_mw200c"], "train_suites": ["A"],
+               "rank": {"n_estimators": 20, "folds": 3, "top_k": 1}}
+    with caplog.at_level("WARNING"):
+        assert main(["rank", "--halos", str(tmp_path / "halos.h5"), "--options", json.dumps(options),
+                     "--out", str(tmp_path / "rank.ecsv")]) == 0
+    t = read_table(tmp_path / "rank.ecsv")
+    assert t.meta["dropped_features"] == {"Z_mw200c": "no finite value"}
+    assert "Z_mw200c" in caplog.text and len(t) == 2 and t.meta["n_haloes"] == n
+    assert t.meta["cv_split"] == "3 folds by simulation (5 simulations)"

@@ -92,16 +92,26 @@ def test_report_text_has_sections_and_numbers(tiny_run):
     from pypdf import PdfReader
 
     text = "\n".join(p.extract_text() for p in PdfReader(tiny_run / "reports/tiny/report.pdf").pages)
+    assert text.index("Summary") < text.index("Data")  # the report opens with its summary
     for heading in ("Scaling-relation study 'tiny'", "Data", "Feature ranking", "Pareto front",
-                    "Scatter vs mass", "Scatter and its reduction", "Provenance"):
+                    "Scatter vs mass", "RMS error vs mass", "Reduction per simulation",
+                    "Metrics per suite, mass bin and relation", "Definitions", "Provenance"):
         assert heading in text, heading
     ev = Table.read(tiny_run / "results/tiny/evaluate/M_from_Y.ecsv")
-    row = ev[(ev["suite"] == "SIMBA") & (ev["bin"] == "all") & (ev["constants"] == "refit")][0]
-    assert f"{row['base_frac']:.3f}" in text
-    assert f"{row['disc_frac']:.3f}" in text
-    # the published M ∝ Y^(3/5)(1 - A c_gas) form, fitted on the training suite, and the floor
-    assert "Published form" in text and f"{row['pub_frac']:.3f}" in text
-    assert "noise floor" in text and np.isfinite(row["floor_frac"])
+    held = ev[(ev["suite"] == "SIMBA") & (ev["bin"] == "all")]
+    row = {r["relation"]: r for r in held}
+    # the summary quotes the evaluate table's numbers: baseline, discovered and its intervals,
+    # the reduction, the black box, the published M ∝ Y^(3/5)(1 - A c_gas) form and the floor
+    summary = " ".join(text[text.index("Summary"):text.index("Data")].split())
+    for rel in ("baseline", "discovered", "blackbox", "published", "floor"):
+        assert f"{row[rel]['scatter_log']:.3f} dex" in summary, rel
+    disc = row["discovered"]
+    assert f"{disc['scatter_log_lo68']:.3f} to {disc['scatter_log_hi68']:.3f}" in summary
+    assert f"reduction of {100 * disc['reduction_log']:.0f}%" in summary
+    assert f"{100 * disc['reduction_log_lo95']:.0f} to {100 * disc['reduction_log_hi95']:.0f}%" in summary
+    # two simulations per suite: the intervals resample haloes, and the summary says so
+    assert disc["resample_unit"] == "halo (2 simulation(s) < 5)"
+    assert "haloes resampled: halo (2 simulation(s) < 5)" in summary
 
 
 def test_profile_stage_table_and_report_figure(tiny_run):
@@ -149,20 +159,21 @@ def test_bad_config_stops_with_the_key(tmp_path):
 def test_stacks_study_end_to_end(tmp_path):
     from conftest import write_synthetic_profiles
 
-    write_synthetic_profiles(tmp_path / "profiles")
+    write_synthetic_profiles(tmp_path / "profiles", n_sims=6)
     shutil.copy(REPO / "tests/configs/tiny_stacks.yaml", tmp_path / "study.yaml")
     snakemake("--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
     res = tmp_path / "results" / "tiny-stacks"
     halos = Table.read(res / "halos.h5", path="table")
-    assert len(halos) == 2 * 4 * 2 * 4  # suites x sims x snapshots x mass bins
+    assert len(halos) == 2 * 6 * 2 * 4  # suites x sims x snapshots x mass bins
     resid = Table.read(res / "evaluate" / "Y_from_M_residuals.h5", path="table")
-    assert {"A_SN1", "resid_base_refit", "resid_disc_refit"} <= set(resid.colnames)
+    assert {"A_SN1", "resid_baseline", "resid_discovered", "diverged_discovered"} <= set(resid.colnames)
     sr = Table.read(res / "sr" / "Y_from_M.ecsv")
-    assert sr.meta["validation_split"] == "by sim: 2 of 4 held out"
+    assert sr.meta["validation_split"] == "by sim: 2 of 6 held out"
+    assert list(sr.meta["features"]) and "cv_split" in Table.read(res / "rank" / "Y_from_M.ecsv").meta
     from pypdf import PdfReader
 
     text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "reports/tiny-stacks/report.pdf").pages)
-    assert "Residuals vs feedback parameters" in text
+    assert "Residuals vs simulation parameters" in text
     assert "profiles" in text
     # the shipped real-data studies are valid configs that plan the expected jobs
     for study in ("camels1p_tng_to_simba.yaml", "camels1p_simba_to_tng.yaml"):

@@ -259,7 +259,10 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     seen: dict[str, dict] = {"constant": candidate(sp.Float(float(np.mean(y_tr))), -1, "linear")}
     if "log" in spaces:  # the geometric mean is the constant model of ln y
         seen["log-constant"] = candidate(sp.Float(float(np.exp(np.mean(np.log(y_tr))))), -1, "log")
-    for space in spaces:
+    if x.shape[1] == 0:
+        log.warning("symbolic regression: no feature to search (the ranking selected none); "
+                    "the relation is the constant model, i.e. the self-similar baseline")
+    for space in spaces if x.shape[1] else ():
         target_tr = np.log(y_tr) if space == "log" else y_tr
         for seed in options.seeds:
             for text in fit_engine(x_tr, target_tr, options, seed):
