@@ -37,6 +37,21 @@ def cmd_mock_params(a) -> None:
     write_simulation_params(a.out, params)
 
 
+def cmd_check_config(a) -> None:
+    from .config import load_config
+
+    config = load_config(a.config)
+    print(f"{a.config}: valid study '{config['study']}' (data.kind {config['data']['kind']}, "
+          f"{sum(len(v) for v in config['data']['suites'].values())} simulations, "
+          f"{len(config['targets'])} target(s))")
+
+
+def cmd_mock_root(a) -> None:
+    from .mock.root import write_marker
+
+    write_marker(a.out, a.seed)
+
+
 def cmd_mock_sim(a) -> None:
     from .io.params import read_simulation_params
     from .mock.simulate import MockOptions, write_mock_snapshot
@@ -237,6 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--options", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_mock_params)
+
+    s = sub.add_parser("check-config", help="validate a study config: YAML syntax (file, line, "
+                       "column) and every key against the schema")
+    s.add_argument("config")
+    s.set_defaults(func=cmd_check_config)
+
+    s = sub.add_parser("mock-root", help="mark a directory as the mock's (data.root)")
+    s.add_argument("--seed", required=True, type=int)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_mock_root)
 
     s = sub.add_parser("mock-sim", help="write one mock simulation's snapshots and catalogs")
     for arg in ("--suite", "--sim", "--params-file", "--options"):

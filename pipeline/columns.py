@@ -26,17 +26,22 @@ HALO_COLUMNS: tuple[Column, ...] = (
     Column("M500c", "solMass", "mass inside R500c (catalog Group_M_Crit500)"),
     Column("R500c", "Mpc", "radius enclosing 500 rho_c(z) (catalog Group_R_Crit500), physical"),
     Column("Y200c", "Mpc2", "integrated Compton-y of gas in the sphere R200c, sigma_T/(m_e c^2) "
-           "sum N_e k_B T; star-forming gas excluded unless configured"),
-    Column("Y500c", "Mpc2", "as Y200c, sphere R500c"),
-    Column("Mgas200c", "solMass", "gas mass in the sphere R200c (all gas)"),
-    Column("Mgas500c", "solMass", "gas mass in the sphere R500c"),
-    Column("Mgas_half200c", "solMass", "gas mass in the sphere 0.5 R200c"),
-    Column("Mstar200c", "solMass", "stellar mass (PartType4) in the sphere R200c; NaN if the "
-           "snapshot has no star particles"),
+           "sum N_e k_B T; star-forming gas (SFR > 0) left out with star_forming_gas: exclude "
+           "(default), kept with include; input kind stacks: from the stacks' mean pressure, "
+           "which includes it"),
+    Column("Y500c", "Mpc2", "as Y200c, sphere R500c (same star-forming-gas rule)"),
+    Column("Mgas200c", "solMass", "gas mass in the sphere R200c (all gas, star-forming included)"),
+    Column("Mgas500c", "solMass", "gas mass in the sphere R500c (all gas)"),
+    Column("Mgas_half200c", "solMass", "gas mass in the sphere 0.5 R200c (all gas)"),
+    Column("Mstar200c", "solMass", "stellar mass in the sphere R200c: PartType4 particles with "
+           "GFM_StellarFormationTime > 0 where the snapshot has that field (IllustrisTNG keeps "
+           "wind-phase cells in PartType4 with times <= 0; they are not stars), else every "
+           "PartType4 particle; NaN if the snapshot has no star particles"),
     Column("Mdm200c", "solMass", "dark-matter mass in the sphere R200c"),
-    Column("T_mw200c", "K", "gas-mass-weighted temperature in R200c, star-forming gas excluded"),
-    Column("Z_mw200c", "", "gas-mass-weighted metallicity (mass fraction) in R200c; NaN if the "
-           "snapshot has no metallicity field"),
+    Column("T_mw200c", "K", "gas-mass-weighted temperature in R200c; star-forming gas left out "
+           "or kept as for Y200c"),
+    Column("Z_mw200c", "", "gas-mass-weighted metallicity (mass fraction) in R200c, all gas; NaN "
+           "if the snapshot has no metallicity field"),
     Column("c_gas", "", "gas concentration Mgas(<0.5 R200c) / Mgas(<R200c) (Wadekar+23)"),
     Column("f_gas200c", "", "gas fraction Mgas200c / M200c"),
     Column("Vmax", "km / s", "maximum circular velocity of the central subhalo (SubhaloVmax)"),

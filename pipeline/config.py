@@ -14,8 +14,8 @@ from .columns import DERIVED_COLUMNS, HALO_COLUMNS
 from .errors import ConfigError
 
 __all__ = [
-    "SCHEMA_PATH", "load_config", "validate_config", "expand_simulations", "known_columns",
-    "target_features",
+    "SCHEMA_PATH", "load_config", "read_yaml_file", "validate_config", "expand_simulations",
+    "known_columns", "target_features",
 ]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
@@ -58,7 +58,9 @@ def expand_simulations(entries: list[str]) -> list[str]:
         else:
             out.append(entry)
     if len(set(out)) != len(out):
-        raise ConfigError(f"simulation list {entries} names a simulation twice")
+        twice = sorted({s for s in out if out.count(s) > 1})
+        raise ConfigError(f"simulation list {entries} names {twice} twice (after expanding "
+                          "ranges): every halo would be counted twice")
     return out
 
 
@@ -76,6 +78,27 @@ def _renamed_keys(config: dict) -> None:
                               "the new name of the stacked-profile options): keep 'stacks' only")
         config["stacks"] = config.pop("profiles")
         log.warning("config key 'profiles' is now called 'stacks'; read as 'stacks'")
+    ingest = config.get("ingest")
+    if isinstance(ingest, dict) and "star_forming_gas_in_y" in ingest:
+        if "star_forming_gas" in config:
+            raise ConfigError("config keys 'ingest.star_forming_gas_in_y' and 'star_forming_gas' "
+                              "say the same thing: keep 'star_forming_gas' only")
+        config["star_forming_gas"] = "include" if ingest.pop("star_forming_gas_in_y") else "exclude"
+        log.warning("config key 'ingest.star_forming_gas_in_y' is now 'star_forming_gas: "
+                    "%s' (one rule for every stage that measures gas)", config["star_forming_gas"])
+
+
+def _star_forming_gas_for_stacks(config: dict) -> None:
+    """Input kind stacks: the CAMELS stack files include star-forming gas, so the study's rule
+    is ``include`` (the default there); asking for ``exclude`` is an error."""
+    data = config.get("data")
+    if not (isinstance(data, dict) and data.get("kind") == "stacks"):
+        return
+    if config.get("star_forming_gas", "include") != "include":
+        raise ConfigError("config key 'star_forming_gas': 'exclude' is not possible with "
+                          "data.kind: stacks; the stacked-profile files include the star-forming "
+                          "gas (set 'include' or leave the key out)")
+    config["star_forming_gas"] = "include"
 
 
 def _path(error) -> str:
@@ -89,6 +112,7 @@ def validate_config(config: dict) -> dict:
     """
     config = copy.deepcopy(config)
     _renamed_keys(config)
+    _star_forming_gas_for_stacks(config)
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -106,7 +130,13 @@ def validate_config(config: dict) -> dict:
     elif any(ch in e for v in data["suites"].values() for e in v for ch in "*?["):
         raise ConfigError("config key 'data.suites': glob patterns need data.kind: camels "
                           "(they are matched against existing simulation directories)")
-    data["suites"] = {s: expand_simulations(v) for s, v in data["suites"].items()}
+    expanded = {}
+    for suite, entries in data["suites"].items():
+        try:
+            expanded[suite] = expand_simulations(entries)
+        except ConfigError as exc:
+            raise ConfigError(f"config key 'data.suites.{suite}': {exc}") from None
+    data["suites"] = expanded
     suites = set(data["suites"])
     for key in ("train_suites", "holdout_suites"):
         unknown = [s for s in config[key] if s not in suites]
@@ -149,6 +179,11 @@ def validate_config(config: dict) -> dict:
                 f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
                 f"features of target {t['name']!r} ({len(features)})"
             )
+    sel = config["selection"]
+    if sel["log10_mass_max_msun"] <= sel["log10_mass_min_msun"]:
+        raise ConfigError(
+            f"config key 'selection.log10_mass_max_msun' = {sel['log10_mass_max_msun']} must exceed "
+            f"'selection.log10_mass_min_msun' = {sel['log10_mass_min_msun']}: no halo could be selected")
     edges = config["evaluate"]["mass_bins"]
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise ConfigError(f"config key 'evaluate.mass_bins' must increase strictly, got {edges}")
@@ -174,15 +209,28 @@ def target_features(config: dict, target: dict) -> list[str]:
     return list(target.get("features", config["features"]))
 
 
-def load_config(path: str | Path) -> dict:
-    """Read and validate the YAML study configuration at ``path``."""
+def read_yaml_file(path: str | Path) -> dict:
+    """The mapping in the YAML file at ``path``; ConfigError naming the file, and the line and
+    column of a syntax error, otherwise."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = " ".join(str(s) for s in (exc.context, exc.problem) if s)
+        raise ConfigError(f"config file {path}{where}: not valid YAML ({what})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not a text file") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping, got {type(raw).__name__}")
-    return validate_config(raw)
+    return raw
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate the YAML study configuration at ``path``."""
+    return validate_config(read_yaml_file(path))

@@ -66,11 +66,22 @@ def write_sphere_halo(
     snap = directory / "snap_033.hdf5"
     cat = directory / "fof_subhalo_tab_033.hdf5"
     write_snapshot(snap, header(redshift), {0: gas, 1: dm, 4: stars}, n_files=n_files)
+    # the catalog's masses are those of the particles inside R200c / R500c, as Subfind's are
+    # (the ingest checks that catalog and snapshot agree)
+    def inside(points, radius):
+        d = points - np.asarray(centre)
+        d -= BOX * np.round(d / BOX)
+        return np.linalg.norm(d, axis=1) < radius
+
+    def mass_inside(radius):
+        return (inside(pos, radius).sum() * m_code + inside(dm["Coordinates"], radius).sum() * 0.01
+                + inside(stars["Coordinates"], radius).sum() * m_code)
+
     groups = {
         "GroupPos": np.asarray([centre], dtype=np.float32),
-        "Group_M_Crit200": np.asarray([1e4], dtype=np.float32),
+        "Group_M_Crit200": np.asarray([mass_inside(r200)], dtype=np.float32),
         "Group_R_Crit200": np.asarray([r200], dtype=np.float32),
-        "Group_M_Crit500": np.asarray([7e3], dtype=np.float32),
+        "Group_M_Crit500": np.asarray([mass_inside(r500)], dtype=np.float32),
         "Group_R_Crit500": np.asarray([r500], dtype=np.float32),
         "GroupFirstSub": np.asarray([0], dtype=np.int32),
     }
@@ -79,7 +90,8 @@ def write_sphere_halo(
     write_group_catalog(cat, cat_header, groups, subs, n_files=n_files)
     truth = {"n_gas": n_gas, "gas_mass_msun": n_gas * m_code * 1e10 / H,
              "temperature_k": temperature_k, "xe": xe, "star_mass_msun": 100 * m_code * 1e10 / H,
-             "dm_mass_msun": 5000 * 0.01 * 1e10 / H}
+             "dm_mass_msun": 5000 * 0.01 * 1e10 / H,
+             "m200c_msun": float(groups["Group_M_Crit200"][0]) * 1e10 / H}
     return snap, cat, truth
 
 

@@ -237,6 +237,14 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
         if len(sub) == 0:
             raise DataError(f"evaluate: no scored halo of suite {suite}")
         lm = np.asarray(sub["log10_M200c"], dtype=float)
+        n_all = int(np.sum((lm >= edges[0]) & (lm < edges[-1])))
+        if n_all < options.min_halos_per_bin:
+            raise DataError(
+                f"evaluate: suite {suite} has {n_all} halo(es) with log10 M200c in "
+                f"[{edges[0]:g}, {edges[-1]:g}) (evaluate.mass_bins), fewer than "
+                f"evaluate.min_halos_per_bin = {options.min_halos_per_bin}: nothing to evaluate. Its "
+                f"haloes span log10 M200c = {np.min(lm):.2f}..{np.max(lm):.2f}; widen "
+                "evaluate.mass_bins or lower evaluate.min_halos_per_bin")
         for lo, hi, kind in bins:
             in_bin = (lm >= lo) & (lm < hi)
             n = int(in_bin.sum())

@@ -77,6 +77,70 @@ def _one(path: Path, suite_params: dict[str, dict[str, dict[str, float]]]) -> Ta
     return table
 
 
+def _refuse_duplicates(table: Table) -> None:
+    """The same halo twice (a snapshot or simulation listed twice) would count twice."""
+    key_columns = [c for c in ("suite", "sim", "snapshot", "group_index", "mass_bin")
+                   if c in table.colnames]
+    if not {"group_index", "mass_bin"} & set(key_columns):
+        return  # nothing names a halo within its snapshot
+    keys = list(zip(*(np.asarray(table[c]).astype(str).tolist() for c in key_columns), strict=True))
+    if len(set(keys)) != len(keys):
+        seen, twice = set(), []
+        for k in keys:
+            if k in seen:
+                twice.append(k)
+            seen.add(k)
+        raise DataError(f"assemble: {len(twice)} halo(es) appear twice ({', '.join(key_columns)}: "
+                        f"{twice[:3]}); is a snapshot or simulation listed twice?")
+
+
+def _cuts(table: Table, selection: dict) -> dict[str, np.ndarray]:
+    """Each cut of the selection as a mask of the haloes it keeps, in the order applied."""
+    lm = np.asarray(table["log10_M200c"])
+    n_gas = np.asarray(table["N_gas200c"])
+    with np.errstate(invalid="ignore"):
+        return {
+            f"log10 M200c < {selection['log10_mass_min_msun']:g}": lm >= selection["log10_mass_min_msun"],
+            f"log10 M200c >= {selection['log10_mass_max_msun']:g}": lm < selection["log10_mass_max_msun"],
+            # particle-free inputs (stacked profiles) mark N_gas200c = -1: the cut does not apply
+            f"fewer than {selection['min_gas_particles']} gas particles":
+                (n_gas >= selection["min_gas_particles"]) | (n_gas < 0),
+            "Y200c not positive": np.asarray(table["Y200c"]) > 0,
+        }
+
+
+def _log_cuts(table: Table, cuts: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """Log, per suite and simulation, how many haloes each cut removed (a halo counts for the
+    first cut it fails), warn where the quality cuts (gas particles, Y) remove most of a
+    simulation's haloes in the mass range or a simulation loses every halo; return the counts
+    per suite and cut."""
+    names = list(cuts)
+    first_fail = np.full(len(table), -1)
+    for i, name in enumerate(names):
+        first_fail[(first_fail < 0) & ~cuts[name]] = i
+    suites = np.asarray(table["suite"]).astype(str)
+    sims = np.asarray(table["sim"]).astype(str)
+    per_suite = {}
+    for suite in np.unique(suites):
+        in_suite = suites == suite
+        per_suite[suite] = {n: int(np.sum(in_suite & (first_fail == i))) for i, n in enumerate(names)}
+        for sim in np.unique(sims[in_suite]):
+            rows = in_suite & (sims == sim)
+            counts = {n: int(np.sum(rows & (first_fail == i))) for i, n in enumerate(names)}
+            kept = int(np.sum(rows & (first_fail < 0)))
+            log.info("%s %s: %d haloes, removed %s, kept %d", suite, sim, int(rows.sum()),
+                     ", ".join(f"{n}: {c}" for n, c in counts.items() if c) or "none", kept)
+            in_range = int(rows.sum()) - counts[names[0]] - counts[names[1]]
+            quality = counts[names[2]] + counts[names[3]]
+            if kept == 0:
+                log.warning("%s %s: the selection removes every halo of this simulation", suite, sim)
+            elif in_range and quality > 0.5 * in_range:
+                log.warning("%s %s: the gas-particle and Y cuts remove %d of its %d haloes in the "
+                            "mass range: under-resolved or broken output?", suite, sim, quality,
+                            in_range)
+    return per_suite
+
+
 def assemble_halos(paths: Sequence[str | Path], selection: dict,
                    params_files: dict[str, str | Path] | None = None) -> Table:
     """One table of all haloes passing ``selection`` (keys of the config's ``selection``).
@@ -96,30 +160,28 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     for t in tables:
         t.meta = {}
     table = vstack(tables, metadata_conflicts="silent")
+    _refuse_duplicates(table)
     table = add_derived_columns(table)
     n_before = {s: int(np.sum(table["suite"] == s)) for s in np.unique(table["suite"])}
-    lm = np.asarray(table["log10_M200c"])
-    keep = (
-        (lm >= selection["log10_mass_min_msun"])
-        & (lm < selection["log10_mass_max_msun"])
-        # particle-free inputs (stacked profiles) mark N_gas200c = -1: the cut does not apply
-        & ((np.asarray(table["N_gas200c"]) >= selection["min_gas_particles"])
-           | (np.asarray(table["N_gas200c"]) < 0))
-        & (np.asarray(table["Y200c"]) > 0)
-    )
+    cuts = _cuts(table, selection)
+    keep = np.logical_and.reduce(list(cuts.values()))
+    removed = _log_cuts(table, cuts)
     table = table[keep]
     n_after = {s: int(np.sum(table["suite"] == s)) for s in n_before}
     empty = [s for s, k in n_after.items() if k == 0]
     if empty:
         raise DataError(
             f"selection leaves no halo in suite(s) {empty} (before cuts: "
-            f"{ {s: n_before[s] for s in empty} }); relax selection.log10_mass_min_msun "
-            f"({selection['log10_mass_min_msun']}) or selection.min_gas_particles "
+            f"{ {s: n_before[s] for s in empty} }; removed per cut: "
+            f"{ {s: removed[s] for s in empty} }); relax selection.log10_mass_min_msun "
+            f"({selection['log10_mass_min_msun']}), selection.log10_mass_max_msun "
+            f"({selection['log10_mass_max_msun']}) or selection.min_gas_particles "
             f"({selection['min_gas_particles']})"
         )
     table.meta = {
         "halos_before_cuts": n_before,
         "halos_after_cuts": n_after,
+        "halos_removed_per_cut": removed,
         "selection": dict(selection),
         "provenance": provenance("assemble", dict(selection)),
     }

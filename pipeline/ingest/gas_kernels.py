@@ -3,9 +3,9 @@
 Per particle inside a sphere the kernel forms, from the raw snapshot fields, the weights
 
     mgas    gas mass [Msun]
-    y       integrated Compton-y [physical Mpc^2] (0 for star-forming gas unless counted)
-    mhot    mass of non-star-forming gas [Msun]
-    mhot_t  mhot x temperature [Msun K]
+    y       integrated Compton-y [physical Mpc^2]            } star-forming gas left out
+    mhot    mass of the gas in the thermal sums [Msun]         } unless include_star_forming
+    mhot_t  mhot x temperature [Msun K]                        }
     ngas    particle count
     mz      metal mass [Msun] (metallicity x mass; 0 when the snapshot has no metallicity)
 
@@ -34,7 +34,7 @@ GAS_WEIGHTS = ("mgas", "y", "mhot", "mhot_t", "ngas", "mz")
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _gas_kernel(pos, mass, u, xe, sfr, metal, mass_to_msun, sf_in_y, consts,
+def _gas_kernel(pos, mass, u, xe, sfr, metal, mass_to_msun, sf_thermal, consts,
                 box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, slot_inside,
                 centres, r2, n_blocks):
     kelvin_per_mu_u, electrons_per_msun, y_per_electron_k, x_h = consts
@@ -58,11 +58,12 @@ def _gas_kernel(pos, mass, u, xe, sfr, metal, mass_to_msun, sf_in_y, consts,
                     m = mass[i] * mass_to_msun
                     x_e = xe[i]
                     temp = kelvin_per_mu_u * u[i] * 4.0 / (1.0 + 3.0 * x_h + 4.0 * x_h * x_e)
-                    cold = sfr[i] > 0.0
+                    # star-forming gas sits on an effective equation of state whose
+                    # temperature is not physical: left out of the thermal sums unless asked
+                    skip = sfr[i] > 0.0 and not sf_thermal
                     w[0] = m
-                    w[1] = 0.0 if (cold and not sf_in_y) else (
-                        y_per_electron_k * electrons_per_msun * x_e * m * temp)
-                    w[2] = 0.0 if cold else m
+                    w[1] = 0.0 if skip else y_per_electron_k * electrons_per_msun * x_e * m * temp
+                    w[2] = 0.0 if skip else m
                     w[3] = w[2] * temp
                     w[4] = 1.0
                     w[5] = m * metal[i] if has_metal else 0.0
@@ -78,7 +79,7 @@ def _gas_kernel(pos, mass, u, xe, sfr, metal, mass_to_msun, sf_in_y, consts,
 def gas_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
              internal_energy_km2_s2: np.ndarray, electron_abundance: np.ndarray,
              star_formation_rate: np.ndarray, metallicity: np.ndarray | None,
-             mass_to_msun: float, star_forming_gas_in_y: bool = False,
+             mass_to_msun: float, include_star_forming: bool = False,
              threads: int = 1) -> dict[str, np.ndarray]:
     """Per-halo sums ``{f"{weight}@{aperture}": (h,) array}`` of :data:`GAS_WEIGHTS` over the gas
     particles inside each of ``spheres``' apertures.
@@ -87,7 +88,8 @@ def gas_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
     ``positions`` (n, 3) in the spheres' length unit, ``mass`` in code units (times
     ``mass_to_msun`` gives Msun), ``internal_energy_km2_s2`` [(km/s)^2], ``electron_abundance``
     (n_e / n_H), ``star_formation_rate`` (> 0 marks star-forming gas), ``metallicity`` (mass
-    fraction, 1-D; None when absent).
+    fraction, 1-D; None when absent). ``include_star_forming``: whether star-forming gas enters
+    the thermal weights (y, mhot, mhot_t); it always enters the mass, count and metal sums.
     """
     n_part = len(positions)
     fields = {"mass": mass, "internal_energy_km2_s2": internal_energy_km2_s2,
@@ -104,7 +106,7 @@ def gas_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
         with _threads(threads):
             out = _gas_kernel(np.ascontiguousarray(positions), mass, internal_energy_km2_s2,
                               electron_abundance, star_formation_rate, metal, float(mass_to_msun),
-                              bool(star_forming_gas_in_y), consts, *spheres._grid(), spheres.r2,
+                              bool(include_star_forming), consts, *spheres._grid(), spheres.r2,
                               max(1, threads))
     return {f"{name}@{a}": out[:, j, k] for k, name in enumerate(GAS_WEIGHTS)
             for j, a in enumerate(spheres.names)}

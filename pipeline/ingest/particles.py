@@ -19,15 +19,16 @@ from astropy import units as u
 from astropy.table import Table
 
 from ..columns import HALO_COLUMNS
-from ..errors import DataError
+from ..errors import ConfigError, DataError, InputFileError
 from ..io.gadget import GroupCatalog, Snapshot
 from ..io.prefetch import prefetch
+from ..physics.gas import include_star_forming
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from ..provenance import provenance
 from .apertures import HaloApertures
 from .gas_kernels import gas_sums
 
-__all__ = ["IngestOptions", "measure_halos"]
+__all__ = ["IngestOptions", "measure_halos", "check_catalog_masses"]
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,51 @@ class IngestOptions:
     """Options of the ingest stage.
 
     log10_mass_min_msun: haloes with catalog M200c below 10^this [Msun, no h] are skipped.
-    star_forming_gas_in_y: include gas with StarFormationRate > 0 in Y (default: excluded, its
-        effective-EOS temperature is not physical).
+    star_forming_gas: "exclude" or "include" (:data:`pipeline.physics.gas.STAR_FORMING_GAS_RULES`).
     chunk_particles: particles read and searched at a time (bounds memory).
     threads: CPU threads of the particle scan (sums are formed in that many blocks, so results
         agree to rounding across thread counts and are identical for the same count).
+    mass_check_factor, mass_check_min_fraction: the catalog must belong to the snapshot: the
+        dark-matter + gas + star-particle mass measured inside each halo's R200c must agree with
+        its Group_M_Crit200 within this factor for at least this fraction of the haloes.
     """
 
     log10_mass_min_msun: float = 11.5
-    star_forming_gas_in_y: bool = False
+    star_forming_gas: str = "exclude"
     chunk_particles: int = 2_000_000
     threads: int = 1
+    mass_check_factor: float = 2.0
+    mass_check_min_fraction: float = 0.5
+
+    def __post_init__(self):
+        try:
+            include_star_forming(self.star_forming_gas)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+def check_catalog_masses(measured_msun: np.ndarray, catalog_msun: np.ndarray,
+                         options: IngestOptions, snapshot_file, catalog_file) -> dict:
+    """The catalog belongs to the snapshot: the particle mass measured inside each halo's
+    R200c agrees with its Group_M_Crit200 within ``options.mass_check_factor`` for at least
+    ``options.mass_check_min_fraction`` of the haloes (black holes and sampling noise make
+    single haloes differ by a few per cent; a catalog of another run, with the same box,
+    redshift and h, puts most apertures where the haloes are not). InputFileError naming both
+    files otherwise; returns the check's numbers for the table metadata."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = measured_msun / catalog_msun
+    f = options.mass_check_factor
+    passed = (ratio >= 1.0 / f) & (ratio <= f)
+    fraction = float(np.mean(passed)) if len(ratio) else 1.0
+    if fraction < options.mass_check_min_fraction:
+        raise InputFileError(
+            f"catalog {catalog_file} does not describe snapshot {snapshot_file}: the dark-matter "
+            f"+ gas + star mass measured inside Group_R_Crit200 agrees with Group_M_Crit200 "
+            f"within a factor {f:g} for only {int(passed.sum())} of {len(ratio)} haloes (median "
+            f"ratio {np.nanmedian(ratio):.3g}); at least {100 * options.mass_check_min_fraction:.0f}% "
+            "expected. Are they from the same simulation and snapshot?")
+    return {"factor": f, "fraction_within": fraction,
+            "median_measured_over_catalog": float(np.nanmedian(ratio)) if len(ratio) else 1.0}
 
 
 def _find_metallicity(snapshot: Snapshot) -> str | None:
@@ -73,11 +108,9 @@ def measure_halos(
     cat = GroupCatalog(catalog_path)
     cat.check_matches(snap)
     hdr = snap.header
-    groups = cat.read(
-        "Group",
-        ["GroupPos", "Group_M_Crit200", "Group_R_Crit200", "Group_M_Crit500",
-         "Group_R_Crit500", "GroupFirstSub"],
-    )
+    group_fields = ["GroupPos", "Group_M_Crit200", "Group_R_Crit200", "Group_M_Crit500",
+                    "Group_R_Crit500"]
+    groups = cat.read("Group", group_fields + ["GroupFirstSub"], require_finite=tuple(group_fields))
     vmax_sub = cat.read("Subhalo", ["SubhaloVmax"])["SubhaloVmax"]
 
     m200 = groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun
@@ -114,20 +147,30 @@ def measure_halos(
                   "StarFormationRate"] + ([z_field] if z_field else [])
     if hdr.num_part_total[0] == 0:
         raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0): Y undefined")
-    for chunk in prefetch(snap.iter_fields(0, gas_fields, options.chunk_particles)):
+    for chunk in prefetch(snap.iter_fields(0, gas_fields, options.chunk_particles,
+                                           require_finite=tuple(gas_fields))):
         metal = chunk[z_field] if z_field else None
         if metal is not None and metal.ndim == 2:
             metal = metal[:, 0]  # SIMBA-style: total metal mass fraction, then species
         add(gas_sums(gas_spheres, chunk["Coordinates"], chunk["Masses"], chunk["InternalEnergy"],
                      chunk["ElectronAbundance"], chunk["StarFormationRate"], metal,
-                     hdr.mass_to_msun, options.star_forming_gas_in_y, options.threads))
-    # dark matter and stars carry only their mass: one pass over every particle, no selection
-    for ptype, key in ((1, "mdm"), (4, "mstar")):
-        for chunk in prefetch(snap.iter_fields(ptype, ["Coordinates", "Masses"],
-                                               options.chunk_particles)):
-            masses = {key: chunk["Masses"] * hdr.mass_to_msun}
-            add(r200_spheres.sums(chunk["Coordinates"], masses, options.threads))
+                     hdr.mass_to_msun, include_star_forming(options.star_forming_gas), options.threads))
+    # dark matter carries only its mass: one pass over every particle, no selection
+    for chunk in prefetch(snap.iter_fields(1, ["Coordinates", "Masses"], options.chunk_particles,
+                                           require_finite=("Coordinates", "Masses"))):
+        add(r200_spheres.sums(chunk["Coordinates"], {"mdm": chunk["Masses"] * hdr.mass_to_msun},
+                              options.threads))
+    # PartType4 of IllustrisTNG also holds wind-phase cells (GFM_StellarFormationTime <= 0):
+    # stars are the particles with a positive formation time where the field exists
     has_stars = hdr.num_part_total[4] > 0
+    formation_field = "GFM_StellarFormationTime" if snap.has_field(4, "GFM_StellarFormationTime") else None
+    star_fields = ["Coordinates", "Masses"] + ([formation_field] if formation_field else [])
+    for chunk in prefetch(snap.iter_fields(4, star_fields, options.chunk_particles,
+                                           require_finite=tuple(star_fields))):
+        m = chunk["Masses"] * hdr.mass_to_msun
+        weights = {"mpt4": m}
+        weights["mstar"] = m * (chunk[formation_field] > 0) if formation_field else m
+        add(r200_spheres.sums(chunk["Coordinates"], weights, options.threads))
 
     def total(key: str) -> np.ndarray:
         return np.asarray(sums.get(key, np.zeros(n)), dtype=float)
@@ -138,6 +181,9 @@ def measure_halos(
         t_mw = np.where(total("mhot@200c") > 0, total("mhot_t@200c") / total("mhot@200c"), np.nan)
         z_mw = total("mz@200c") / mgas200 if z_field else np.full(n, np.nan)
     m200_sel = m200[keep]
+    mass_check = check_catalog_masses(
+        mgas200 + total("mdm@200c") + total("mpt4@200c"), m200_sel, options, snap.files[0],
+        cat.files[0])
     r200_mpc = r200_code * hdr.length_to_mpc
     v200 = np.sqrt(G_MPC_KM2_S2_MSUN * m200_sel / r200_mpc)
     first_sub = groups["GroupFirstSub"][keep].astype(np.int64)
@@ -182,6 +228,13 @@ def measure_halos(
             "snapshot_files": [str(f) for f in snap.files],
             "catalog_files": [str(f) for f in cat.files],
             "metallicity_field": z_field or "absent",
+            "star_forming_gas": options.star_forming_gas,
+            "stars_rule": ("PartType4 with GFM_StellarFormationTime > 0 (wind-phase cells left "
+                           "out)" if formation_field else "every PartType4 particle (no formation "
+                           "times in the snapshot)"),
+            "wind_mass_in_r200c_msun": float(np.sum(total("mpt4@200c") - total("mstar@200c")))
+            if formation_field else 0.0,
+            "mass_check": mass_check,
             "provenance": provenance("ingest", asdict(options)),
         }
     )

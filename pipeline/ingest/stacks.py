@@ -127,6 +127,7 @@ def measure_suite_stacks(
     table["N_gas200c"] = np.full(len(table), -1)  # no particles: the gas-particle cut does not apply
     table.meta.update({
         "suite": suite, "input_kind": "stacks", "root": str(root),
+        "star_forming_gas": "include (the CAMELS stack files include star-forming gas)",
         "cosmology": {"h": options.hubble_param, "Omega_b": options.omega_b},
         "stacks_dropped_few_halos": dropped,
         "provenance": provenance("ingest_stacks", asdict(options)),

@@ -71,9 +71,14 @@ def read_profile_stack(path: str | os.PathLike) -> ProfileStack:
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"profile file {path} does not exist")
+    try:
+        text_lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"profile file {path} is not a text file (byte {exc.start} is not "
+                             "UTF-8): expected the emu_CAMELS text format") from None
     header = {}
     rows = []
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+    for lineno, line in enumerate(text_lines, start=1):
         text = line.strip()
         if not text:
             continue
@@ -104,11 +109,15 @@ def read_profile_stack(path: str | os.PathLike) -> ProfileStack:
         for si, stat in enumerate(_STATS):
             unit = u.dimensionless_unscaled if stat == "std_log10" else _UNITS[quantity]
             columns[(quantity, stat)] = data[:, 1 + 5 * qi + si] * unit
-    for quantity in ("density", "pressure"):
-        values = columns[(quantity, "mean")].value
-        if np.any(~np.isfinite(values)) or np.any(values < 0):
+    for (quantity, stat), values in columns.items():
+        bad = ~np.isfinite(values.value)
+        if bad.any():
             raise InputFileError(
-                f"profile file {path}: mean {quantity} has NaN or negative values")
+                f"profile file {path}: column {1 + 5 * _QUANTITIES.index(quantity) + _STATS.index(stat)}"
+                f" ({stat} {quantity}) is NaN/inf at radial row(s) {np.flatnonzero(bad)[:5].tolist()}")
+    for quantity in _QUANTITIES:
+        if np.any(columns[(quantity, "mean")].value < 0):
+            raise InputFileError(f"profile file {path}: mean {quantity} has negative values")
     return ProfileStack(
         path=str(path), radius=radius * u.Mpc, columns=columns,
         n_profiles=int(header["n_profiles"]), n_halos=int(header["n_halos"]),

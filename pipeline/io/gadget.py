@@ -162,12 +162,16 @@ class Snapshot:
         return False
 
     def iter_fields(
-        self, ptype: int, fields: list[str], chunk_size: int = 2_000_000
+        self, ptype: int, fields: list[str], chunk_size: int = 2_000_000,
+        require_finite: tuple[str, ...] = (),
     ) -> Iterator[dict[str, np.ndarray]]:
         """Yield dicts ``{field: array}`` of at most ``chunk_size`` particles of type ``ptype``.
 
         ``Masses`` is filled from ``Header/MassTable`` when the dataset is absent (IllustrisTNG
-        dark matter). Every dataset must hold exactly ``NumPart_ThisFile[ptype]`` rows.
+        dark matter). Every dataset must hold exactly ``NumPart_ThisFile[ptype]`` rows. Fields in
+        ``require_finite`` must hold no NaN or inf (InputFileError naming the file, dataset and
+        rows otherwise): a non-finite coordinate or mass would otherwise drop a particle, or turn
+        a halo's sums into NaN, without a word.
         """
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -202,7 +206,18 @@ class Snapshot:
                             out[field] = np.full(stop - start, ds)
                         else:
                             out[field] = ds[start:stop]
+                    for field in require_finite:
+                        _require_finite(out[field], f, f"PartType{ptype}/{field}", start)
                     yield out
+
+
+def _require_finite(values: np.ndarray, path: Path, key: str, first_row: int) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad.reshape(len(values), -1).any(axis=1)) + first_row
+        raise InputFileError(
+            f"file {path}: dataset '{key}' holds {int(bad.sum())} NaN/inf value(s), first at "
+            f"row(s) {rows[:5].tolist()}; a corrupt or truncated output? (finite values expected)")
 
 
 class GroupCatalog:
@@ -218,8 +233,10 @@ class GroupCatalog:
             self.box_size_ckpc_h = float(fh["Header"].attrs.get("BoxSize", np.nan))
             self.hubble_param = float(fh["Header"].attrs.get("HubbleParam", np.nan))
 
-    def read(self, kind: str, fields: list[str]) -> dict[str, np.ndarray]:
-        """Read ``fields`` of ``kind`` ('Group' or 'Subhalo') from every chunk."""
+    def read(self, kind: str, fields: list[str],
+             require_finite: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """Read ``fields`` of ``kind`` ('Group' or 'Subhalo') from every chunk; fields in
+        ``require_finite`` must hold no NaN or inf (InputFileError naming file and dataset)."""
         if kind not in ("Group", "Subhalo"):
             raise ValueError(f"kind must be 'Group' or 'Subhalo', got {kind!r}")
         count_attr = "Ngroups_ThisFile" if kind == "Group" else "Nsubgroups_ThisFile"
@@ -237,7 +254,10 @@ class GroupCatalog:
                             f"file {f}: dataset '{kind}/{field}' has {ds.shape[0]} rows but "
                             f"Header/{count_attr} is {n}"
                         )
-                    parts[field].append(ds[...])
+                    values = ds[...]
+                    if field in require_finite:
+                        _require_finite(values, f, f"{kind}/{field}", 0)
+                    parts[field].append(values)
         out = {}
         for field, arrays in parts.items():
             out[field] = np.concatenate(arrays) if arrays else np.zeros(0)

@@ -82,7 +82,8 @@ def draw_deviates(rng: np.random.Generator, n: int) -> HaloDeviates:
 def mass_function_dn_dlog10m(
     cosmo: FlatLambdaCDM, sigma8: float, redshift: float, log10_m200c_msun: np.ndarray
 ) -> np.ndarray:
-    """Tinker et al. (2008) dn / dlog10 M200c [physical Mpc^-3] (colossus) at the given masses."""
+    """Tinker et al. (2008) dn / dlog10 M200c [comoving Mpc^-3, no h] (colossus) at the given
+    masses [Msun, no h]: a number per comoving volume, to be multiplied by a comoving volume."""
     from colossus.cosmology import cosmology as ccosmo
     from colossus.lss import mass_function
 
@@ -102,14 +103,16 @@ def mass_function_dn_dlog10m(
 
 def draw_halo_masses(
     rng: np.random.Generator, cosmo: FlatLambdaCDM, sigma8: float, redshift: float,
-    box_mpc: float, log10_mmin_msun: float, log10_mmax_msun: float = 15.0,
+    box_comoving_mpc: float, log10_mmin_msun: float, log10_mmax_msun: float = 15.0,
 ) -> np.ndarray:
-    """Poisson sample of M200c [Msun] in a periodic box of side ``box_mpc`` [physical Mpc] from
-    the Tinker et al. (2008) mass function (colossus), between the given log10 masses."""
+    """Poisson sample of M200c [Msun] in a periodic box of comoving side ``box_comoving_mpc``
+    [comoving Mpc, no h] from the Tinker et al. (2008) mass function (colossus), between the
+    given log10 masses. A simulation box of L Mpc/h is L / h comoving Mpc at every redshift (its
+    physical side is a L / h): the mass function is a comoving number density."""
     log_m = np.linspace(log10_mmin_msun, log10_mmax_msun, 400)
     dn_dlog10m = mass_function_dn_dlog10m(cosmo, sigma8, redshift, log_m)
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dn_dlog10m[1:] + dn_dlog10m[:-1]) * np.diff(log_m))])
-    n_expected = cdf[-1] * box_mpc**3
+    n_expected = cdf[-1] * box_comoving_mpc**3
     n = rng.poisson(n_expected)
     return 10 ** np.interp(rng.uniform(0, cdf[-1], n), cdf, log_m)
 
@@ -179,11 +182,15 @@ def draw_population(
 ) -> HaloPopulation:
     """Draw the haloes of one simulation and their baryonic properties (:func:`halo_baryons`).
 
+    ``box_mpc``: the box's physical side at ``redshift`` [Mpc] (halo centres are drawn in it).
+
     ``astro`` holds A_SN1, A_AGN1, A_SN2, A_AGN2; ``gas`` defaults to the suite's calibrated
     gas model. The gas metallicity at R200c follows the stellar fraction loosely (0.15 dex
     scatter).
     """
-    m200 = draw_halo_masses(rng, cosmo, sigma8, redshift, box_mpc, log10_mmin_msun)
+    # box_mpc is the physical side a L / h; the mass function counts per comoving volume
+    m200 = draw_halo_masses(rng, cosmo, sigma8, redshift, box_mpc * (1.0 + redshift),
+                            log10_mmin_msun)
     n = len(m200)
     dev = draw_deviates(rng, n)
     gas = gas or gas_model(suite.name)

@@ -63,6 +63,33 @@ def _wrap(pos: np.ndarray, box: float) -> np.ndarray:
     return np.mod(pos, box)
 
 
+def _with_wind_cells(stars: dict, pop: HaloPopulation, idx_star: np.ndarray, a: float,
+                     to_code_len: float, code_pos, rng: np.random.Generator) -> dict:
+    """IllustrisTNG's PartType4 convention: stars carry GFM_StellarFormationTime (the scale factor
+    at birth, > 0), and wind-phase cells sit in the same group with times <= 0. About 3% of the
+    star particles' number is added as wind cells around each halo (0.1-1 R200c), with their own
+    random stream so that the rest of the mock is unchanged; they are not stars, and ingest must
+    leave them out of M* (they count in the halo's total mass)."""
+    n_star = len(stars["Masses"])
+    n_wind = rng.poisson(0.03 * np.bincount(idx_star, minlength=len(pop)))
+    idx_wind = np.repeat(np.arange(len(pop)), n_wind)
+    x = rng.uniform(0.1, 1.0, len(idx_wind))
+    pos_wind = pop.centre_mpc[idx_wind] + isotropic_offsets(rng, x * pop.r200c_mpc[idx_wind])
+    out = {}
+    for name, values in stars.items():
+        extra = values[:1].repeat(len(idx_wind), axis=0)
+        if name == "Coordinates":
+            extra = code_pos(pos_wind).astype(values.dtype)
+        elif name == "ParticleIDs":
+            extra = np.arange(len(idx_wind), dtype=np.uint64) + 3 * 10**9
+        elif name == "Velocities":
+            extra = np.zeros((len(idx_wind), 3), dtype=values.dtype)
+        out[name] = np.concatenate([values, extra])
+    out["GFM_StellarFormationTime"] = np.concatenate([
+        rng.uniform(0.05, a, n_star), -rng.uniform(0.05, a, len(idx_wind))]).astype(np.float32)
+    return out
+
+
 def write_mock_snapshot(
     snapshot_path: str | Path,
     catalog_path: str | Path,
@@ -209,6 +236,9 @@ def write_mock_snapshot(
         "GFM_Metallicity" if not model.metallicity_2d else "Metallicity":
             np.full(n_star_tot, 0.02, dtype=np.float32),
     }
+    if model.wind_cells:
+        stars = _with_wind_cells(stars, pop, idx_star, a, to_code_len, code_pos,
+                                 simulation_rng(options.seed + 1, suite, sim, snapshot))
     header = {
         "BoxSize": box_code,
         "Redshift": redshift,

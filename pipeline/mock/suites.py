@@ -27,6 +27,9 @@ class SuiteModel:
     metallicity_2d: bool
     #: snapshot sorted by FoF group (IllustrisTNG) or not.
     sorted_by_group: bool
+    #: PartType4 also holds wind-phase cells, told apart by GFM_StellarFormationTime <= 0
+    #: (IllustrisTNG's convention; stars have the scale factor of their birth there).
+    wind_cells: bool = False
 
 
 SUITE_MODELS: dict[str, SuiteModel] = {
@@ -34,6 +37,7 @@ SUITE_MODELS: dict[str, SuiteModel] = {
         name="IllustrisTNG",
         stellar_response=(-0.35, -0.1), dm_in_mass_table=True,
         metallicity_field="GFM_Metallicity", metallicity_2d=False, sorted_by_group=True,
+        wind_cells=True,
     ),
     "SIMBA": SuiteModel(
         name="SIMBA",

@@ -22,10 +22,26 @@ __all__ = [
     "KELVIN_PER_MU_KM2_S2",
     "ELECTRONS_PER_MSUN_PER_XE",
     "thermal_to_electron_pressure",
+    "STAR_FORMING_GAS_RULES",
+    "include_star_forming",
 ]
 
 X_H = 0.76
 GAMMA = 5.0 / 3.0
+
+#: The one rule for star-forming gas (StarFormationRate > 0) of every stage that measures gas
+#: (config key ``star_forming_gas``): "exclude" leaves it out of the thermal quantities (Y, T_mw,
+#: pressure and temperature profiles), since its effective-equation-of-state temperature is not
+#: a physical one; "include" keeps it. It always counts in gas masses, densities and metallicities.
+STAR_FORMING_GAS_RULES = ("exclude", "include")
+
+
+def include_star_forming(rule: str) -> bool:
+    """Whether the ``star_forming_gas`` rule keeps star-forming gas in the thermal quantities;
+    ValueError naming the key for anything but :data:`STAR_FORMING_GAS_RULES`."""
+    if rule not in STAR_FORMING_GAS_RULES:
+        raise ValueError(f"star_forming_gas must be one of {STAR_FORMING_GAS_RULES}, got {rule!r}")
+    return rule == "include"
 _M_P_KG = const.m_p.to_value(u.kg)
 _K_B = const.k_B.to_value(u.J / u.K)
 _MSUN_KG = const.M_sun.to_value(u.kg)

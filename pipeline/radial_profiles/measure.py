@@ -6,8 +6,8 @@ CAMELS emu stacks (Moser et al. 2022; log-spaced by 0.24 dex, shells bounded at 
 midpoints):
 
     density      sum m / V_shell                               [Msun/kpc^3]
-    pressure     sum (gamma - 1) m u / V_shell  (= n k_B T)    [Msun/kpc/s^2]
-    temperature  sum m T / sum m  (T from u and x_e)           [K]
+    pressure     sum (gamma - 1) m u / V_shell  (= n k_B T)    [Msun/kpc/s^2]  } thermal gas:
+    temperature  sum m T / sum m  (T from u and x_e)           [K]              } see below
     metallicity  sum m Z / sum m                                [mass fraction]
 
 every gas particle counted (star-forming gas too, as a snapshot stores it). Haloes are grouped in
@@ -31,7 +31,7 @@ from scipy.spatial import cKDTree
 from ..errors import ConfigError, DataError
 from ..io.gadget import GroupCatalog, Snapshot
 from ..io.prefetch import prefetch
-from ..physics.gas import GAMMA, temperature_k
+from ..physics.gas import GAMMA, include_star_forming, temperature_k
 from ..provenance import provenance
 
 __all__ = [
@@ -54,12 +54,22 @@ _KM_PER_KPC = float((1 * u.kpc).to_value(u.km))
 class ProfileOptions:
     """max_radius_mpc: outermost shell radius [physical Mpc] (shells beyond are not measured);
     mass_bins: log10 M200c [Msun] bins, as "lo-hi" labels; min_halos: bins with fewer haloes are
-    left out of the table; chunk_particles: gas particles read at a time."""
+    left out of the table; chunk_particles: gas particles read at a time; star_forming_gas:
+    "exclude" leaves gas with StarFormationRate > 0 out of the pressure and temperature (it stays
+    in density and metallicity), "include" keeps it (the study's one rule, config key
+    ``star_forming_gas``; the CAMELS emu stacks include it)."""
 
     max_radius_mpc: float = 2.5
     mass_bins: tuple[str, ...] = ("11-11.5", "11.5-12", "12-12.3", "12.3-13.1")
     min_halos: int = 1
     chunk_particles: int = 2_000_000
+    star_forming_gas: str = "exclude"
+
+    def __post_init__(self):
+        try:
+            include_star_forming(self.star_forming_gas)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def shell_edges_mpc(radii_mpc: np.ndarray) -> np.ndarray:
@@ -84,14 +94,15 @@ def halo_profiles(
     centres_mpc: np.ndarray, box_mpc: float, radii_mpc: np.ndarray, chunks,
 ) -> dict[str, np.ndarray]:
     """Shell sums of every halo from an iterable of gas chunks, each a dict with ``pos_mpc``
-    (n, 3) physical Mpc, ``mass_msun``, ``u_km2_s2``, ``temperature_k``, ``metallicity``.
+    (n, 3) physical Mpc, ``mass_msun``, ``u_km2_s2``, ``temperature_k``, ``metallicity`` and,
+    optionally, ``thermal`` (bool: the particle enters pressure and temperature; all do if absent).
 
     Returns (n_halo, n_shell) arrays: ``density`` [Msun/kpc^3], ``pressure`` [Msun/kpc/s^2],
     ``temperature`` [K], ``metallicity`` (NaN in empty shells) and ``n_particles``.
     """
     edges = shell_edges_mpc(radii_mpc)
     n_halo, n_shell = len(centres_mpc), len(radii_mpc)
-    sums = np.zeros((4, n_halo * n_shell))  # mass, (gamma-1) m u, m T, m Z
+    sums = np.zeros((5, n_halo * n_shell))  # mass, (gamma-1) m u, m T, m Z, thermal mass
     count = np.zeros(n_halo * n_shell)
     centres = np.mod(np.asarray(centres_mpc, dtype=float), box_mpc)
     for chunk in chunks:
@@ -114,19 +125,20 @@ def halo_profiles(
         key = halo[ok] * n_shell + shell[ok]
         p = idx[ok]
         m = np.asarray(chunk["mass_msun"], dtype=float)[p]
-        weights = (m, (GAMMA - 1.0) * m * np.asarray(chunk["u_km2_s2"], dtype=float)[p],
-                   m * np.asarray(chunk["temperature_k"], dtype=float)[p],
-                   m * np.asarray(chunk["metallicity"], dtype=float)[p])
+        m_th = m * np.asarray(chunk["thermal"], dtype=float)[p] if "thermal" in chunk else m
+        weights = (m, (GAMMA - 1.0) * m_th * np.asarray(chunk["u_km2_s2"], dtype=float)[p],
+                   m_th * np.asarray(chunk["temperature_k"], dtype=float)[p],
+                   m * np.asarray(chunk["metallicity"], dtype=float)[p], m_th)
         for j, w in enumerate(weights):
             sums[j] += np.bincount(key, w, n_halo * n_shell)
         count += np.bincount(key, minlength=n_halo * n_shell)
     volume_kpc3 = 4.0 / 3.0 * np.pi * np.diff(edges**3) * 1e9
-    mass, pu, mt, mz = (s.reshape(n_halo, n_shell) for s in sums)
+    mass, pu, mt, mz, m_th = (s.reshape(n_halo, n_shell) for s in sums)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "density": mass / volume_kpc3,
             "pressure": pu / volume_kpc3 / _KM_PER_KPC**2,
-            "temperature": np.where(mass > 0, mt / mass, np.nan),
+            "temperature": np.where(m_th > 0, mt / m_th, np.nan),
             "metallicity": np.where(mass > 0, mz / mass, np.nan),
             "n_particles": count.reshape(n_halo, n_shell),
         }
@@ -152,9 +164,10 @@ def stack_profiles(profiles: np.ndarray) -> dict[str, np.ndarray]:
 def _gas_chunks(snap: Snapshot, options: ProfileOptions):
     hdr = snap.header
     z_field = next((f for f in ("GFM_Metallicity", "Metallicity") if snap.has_field(0, f)), None)
-    fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance"]
+    fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance", "StarFormationRate"]
     fields += [z_field] if z_field else []
-    for chunk in prefetch(snap.iter_fields(0, fields, options.chunk_particles)):
+    for chunk in prefetch(snap.iter_fields(0, fields, options.chunk_particles,
+                                           require_finite=tuple(fields))):
         metal = chunk[z_field] if z_field else np.zeros(len(chunk["Masses"]))
         if metal.ndim == 2:
             metal = metal[:, 0]
@@ -165,6 +178,9 @@ def _gas_chunks(snap: Snapshot, options: ProfileOptions):
             "u_km2_s2": u_gas,
             "temperature_k": temperature_k(u_gas, chunk["ElectronAbundance"]),
             "metallicity": metal,
+            "thermal": (np.ones(len(u_gas), dtype=bool)
+                        if include_star_forming(options.star_forming_gas)
+                        else np.asarray(chunk["StarFormationRate"]) <= 0),
         }
 
 
@@ -179,7 +195,8 @@ def measure_radial_profiles(
     cat = GroupCatalog(catalog_path)
     cat.check_matches(snap)
     hdr = snap.header
-    groups = cat.read("Group", ["GroupPos", "Group_M_Crit200"])
+    groups = cat.read("Group", ["GroupPos", "Group_M_Crit200"],
+                      require_finite=("GroupPos", "Group_M_Crit200"))
     m200 = groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun
     radii = REFERENCE_RADII_MPC[REFERENCE_RADII_MPC <= options.max_radius_mpc]
     if len(radii) < 2:
@@ -227,6 +244,7 @@ def measure_radial_profiles(
     table.meta.update({
         "redshift": hdr.redshift,
         "mass_bins_without_halos": skipped,
+        "star_forming_gas": options.star_forming_gas,
         "snapshot_files": [str(f) for f in snap.files],
         "provenance": provenance("radial_profiles", asdict(options)),
     })

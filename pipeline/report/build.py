@@ -278,9 +278,12 @@ def _profiles_page(pdf: PdfPages, config: dict, profiles: Table) -> None:
     _figure_page(pdf, profile_comparison_figure(first, reference,
                                                 f"Stacked gas profiles ({what}, z = {z:.2f})"),
                  "Figure: mean stacked profiles of gas density, thermal pressure and "
-                 "mass-weighted temperature per halo-mass bin (profile stage, all gas particles "
-                 "in shells at the radii of the CAMELS emu stacks); solid: median over the "
-                 "study's simulations, band: 16-84% over simulations."
+                 "mass-weighted temperature per halo-mass bin (profile stage, gas particles "
+                 "in shells at the radii of the CAMELS emu stacks; star-forming gas "
+                 + ("in every quantity" if config["star_forming_gas"] == "include" else
+                    "in the density only, left out of pressure and temperature "
+                    "(star_forming_gas: exclude), while the CAMELS stacks include it")
+                 + "); solid: median over the study's simulations, band: 16-84% over simulations."
                  + (" The mock places halo gas out to 2 R200c (a uniform background beyond), so "
                     "its profiles drop there." if what == "mock" else "") + note)
 

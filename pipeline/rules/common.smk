@@ -46,6 +46,16 @@ TARGETS = [t["name"] for t in config["targets"]]
 IS_MOCK = DATA["kind"] == "mock"
 IS_STACKS = DATA["kind"] == "stacks"
 
+if IS_MOCK:  # the mock writes into data.root: never into a directory that holds other files
+    from pipeline.mock.root import MARKER, check_mock_root
+
+    MOCK_MARKER = os.path.join(DATA["root"], MARKER)
+    _first = next(iter(DATA["suites"].items()))
+    try:
+        check_mock_root(DATA["root"], layout.truth_path(DATA, _first[0], _first[1][0], SNAPSHOTS[0]))
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+
 
 wildcard_constraints:
     suite="|".join(SUITES),

@@ -40,7 +40,7 @@ rule ingest:
         f"{RES}/halos/{{suite}}/{{sim}}_{{snap}}.h5",
     params:
         cli=CLI,
-        options=as_json(config["ingest"]),
+        options=as_json({**config["ingest"], "star_forming_gas": config["star_forming_gas"]}),
     log:
         f"{RES}/logs/ingest/{{suite}}/{{sim}}_{{snap}}.log",
     benchmark:

@@ -1,7 +1,32 @@
 # The embedded mock: parameter files and simulations in the CAMELS on-disk layout.
 if IS_MOCK:
 
+    # a one-line marker file: written where snakemake runs, never a cluster job
+    localrules:
+        mock_root,
+
+    rule mock_root:
+        output:
+            MOCK_MARKER,
+        params:
+            cli=CLI,
+            seed=config["mock"]["seed"],
+        log:
+            f"{RES}/logs/mock_root.log",
+        benchmark:
+            f"{RES}/benchmarks/mock_root.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=200,
+            runtime=2,
+        shell:
+            "{params.cli} mock-root --seed {params.seed} --out {output} > {log} 2>&1"
+
     rule mock_params:
+        input:
+            MOCK_MARKER,
         output:
             layout.params_path(DATA, "{suite}"),
         params:

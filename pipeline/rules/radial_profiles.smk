@@ -12,9 +12,12 @@ if not IS_STACKS and config["radial_profiles"]["enabled"]:
             cli=CLI,
             options=as_json(
                 {
-                    k: v
-                    for k, v in config["radial_profiles"].items()
-                    if k not in ("enabled", "reference_root")
+                    **{
+                        k: v
+                        for k, v in config["radial_profiles"].items()
+                        if k not in ("enabled", "reference_root")
+                    },
+                    "star_forming_gas": config["star_forming_gas"],
                 }
             ),
         log:

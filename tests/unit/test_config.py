@@ -18,7 +18,7 @@ def default():
 def test_default_config_is_valid_and_filled(default):
     cfg = validate_config(default)
     assert cfg["sr"]["backend"] == "operon"
-    assert cfg["ingest"]["star_forming_gas_in_y"] is False
+    assert cfg["star_forming_gas"] == "exclude"
     assert cfg["data"]["suites"]["IllustrisTNG"][:2] == ["LH_0", "LH_1"]
     assert default["data"]["suites"]["IllustrisTNG"] == ["LH_0..LH_7"]  # input untouched
 

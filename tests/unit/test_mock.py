@@ -5,21 +5,50 @@ import pytest
 
 from pipeline.io.gadget import Snapshot
 from pipeline.mock.parameters import latin_hypercube_params
-from pipeline.mock.population import draw_halo_masses, moster13_stellar_fraction
+from pipeline.mock.population import moster13_stellar_fraction
 from pipeline.mock.suites import suite_model
 from pipeline.physics.cosmology import flat_lcdm
 from pipeline.physics.nfw import duffy08_concentration, nfw_mu, r500_over_r200
 
 
-def test_mass_function_abundance_in_a_camels_box():
-    cosmo = flat_lcdm(0.6711, 0.3, 0.049)
-    counts = [len(draw_halo_masses(np.random.default_rng(s), cosmo, 0.8, 0.0, 25 / 0.6711, 12.0))
-              for s in range(5)]
-    # Tinker+08: ~ 75 haloes above 1e12 Msun in (25 Mpc/h)^3
-    assert 55 < np.mean(counts) < 100
-    # fewer haloes at high redshift and for low sigma_8 (same comoving box: physical side a L)
-    lo = len(draw_halo_masses(np.random.default_rng(0), cosmo, 0.6, 1.0, 25 / 0.6711 / 2, 12.0))
-    assert lo < np.mean(counts) / 2
+def _expected_count(sigma8: float, redshift: float, box_mpc_h: float, log10_mmin_msun: float,
+                    h: float = 0.6711) -> float:
+    """Haloes above 10^log10_mmin Msun in a (box_mpc_h Mpc/h)^3 box: colossus' Tinker+08
+    dn/dlnM in its own units (Msun/h, comoving (Mpc/h)^-3) integrated with scipy's quad."""
+    from colossus.cosmology import cosmology
+    from colossus.lss import mass_function
+    from scipy.integrate import quad
+
+    cosmology.setCosmology("test-mf", params=dict(flat=True, H0=100 * h, Om0=0.3, Ob0=0.049,
+                                                  sigma8=sigma8, ns=0.9624), persistence="")
+
+    def dn_dlnm(ln_m_h):
+        return float(mass_function.massFunction(np.exp(ln_m_h), redshift, mdef="200c",
+                                                model="tinker08", q_out="dndlnM"))
+
+    lo, hi = np.log(10**log10_mmin_msun * h), np.log(1e15 * h)
+    return quad(dn_dlnm, lo, hi, limit=200)[0] * box_mpc_h**3
+
+
+@pytest.mark.parametrize("redshift, sigma8", [(0.0, 0.8), (0.54, 0.8), (1.0, 0.6)])
+def test_mock_halo_counts_follow_the_comoving_mass_function(redshift, sigma8):
+    """The mass function is a comoving density: a (25 Mpc/h)^3 box holds the same comoving volume
+    at every redshift (at z = 0.54 about 81 haloes above 1e12 Msun, not 22 as with the physical
+    volume). Mean over 40 draws of the population the mock writes, against the integral."""
+    from pipeline.mock.population import draw_population
+
+    h = 0.6711
+    cosmo = flat_lcdm(h, 0.3, 0.049)
+    expected = _expected_count(sigma8, redshift, 25.0, 12.0, h)
+    box_physical_mpc = 25.0 / h / (1.0 + redshift)
+    astro = {"A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0, "A_AGN2": 1.0}
+    counts = [int(np.sum(draw_population(np.random.default_rng(s), cosmo, sigma8, redshift,
+                                         box_physical_mpc, astro, suite_model("IllustrisTNG"),
+                                         12.0).m200c_msun >= 1e12))
+              for s in range(40)]
+    assert np.mean(counts) == pytest.approx(expected, abs=4 * np.sqrt(expected / 40) + 0.02 * expected)
+    if redshift == 0.54:
+        assert 70 < expected < 95
 
 
 def test_scaling_ingredients():

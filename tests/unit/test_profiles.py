@@ -118,6 +118,21 @@ def test_stacks_with_few_haloes_are_dropped(tmp_path):
     assert len(t) == 1 and t.meta["stacks_dropped_few_halos"] == 1
 
 
+def _set_column(line: str, index: int, value: str) -> str:
+    parts = line.split()
+    parts[index] = value
+    return " ".join(parts)
+
+
+def test_binary_stack_file_names_the_file(tmp_path):
+    root = _synthetic_root(tmp_path)
+    path = profile_path(root, "TNG", "1P_27", 33, "11-11.5")
+    path.write_bytes(b"\x89HDF\r\n\x1a\n\x00\xff\xfe" * 20)
+    with pytest.raises(InputFileError, match="is not a text file") as err:
+        measure_suite_stacks(root, "TNG", ["1P_27"], [33], TWO_BINS)
+    assert path.name in str(err.value)
+
+
 @pytest.mark.parametrize(
     "corrupt, message",
     [
@@ -125,7 +140,15 @@ def test_stacks_with_few_haloes_are_dropped(tmp_path):
         (lambda lines: lines[:6] + [lines[6].rsplit(" ", 3)[0]] + lines[7:], "expected 21 columns"),
         (lambda lines: lines[:4] + [lines[5], lines[4]] + lines[6:], "increasing"),
         (lambda lines: lines[:5] + [lines[5].replace(lines[5].split()[6], "nan", 1)] + lines[6:],
-         "NaN or negative"),
+         r"column 6 \(mean pressure\) is NaN/inf at radial row\(s\) \[1\]"),
+        # the temperature and metallicity columns are checked too (they used to give T_mw = nan
+        # silently, and a traceback naming no file)
+        (lambda lines: lines[:6] + [_set_column(lines[6], 16, "nan")] + lines[7:],
+         r"column 16 \(mean temperature\) is NaN/inf"),
+        (lambda lines: lines[:6] + [_set_column(lines[6], 11, "inf")] + lines[7:],
+         r"column 11 \(mean metallicity\) is NaN/inf"),
+        (lambda lines: lines[:6] + [_set_column(lines[6], 1, "-1.0")] + lines[7:],
+         "mean density has negative values"),
     ],
 )
 def test_malformed_files_name_file_and_problem(tmp_path, corrupt, message):

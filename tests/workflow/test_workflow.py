@@ -237,3 +237,30 @@ def test_missing_snapshot_number_names_the_file(tmp_path):
     proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
     assert proc.returncode != 0
     assert "snap_032.hdf5" in proc.stdout + proc.stderr
+
+
+def test_yaml_syntax_error_in_the_study_config_names_file_line_and_column(tmp_path):
+    text = (REPO / "tests/configs/tiny.yaml").read_text().replace("\ndata:\n", "\ndata:\n   bad: [\n", 1)
+    (tmp_path / "config.yaml").write_text(text)
+    proc = snakemake("-n", "--cores", "1", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "config file config.yaml, line" in out and "column" in out, out[-2000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_mock_refuses_a_data_root_holding_other_files(tmp_path):
+    """data.kind: mock writes into data.root: a directory of real (or any other) files is named
+    and left alone; an earlier mock of this pipeline (with its marker) is fine."""
+    text = (REPO / "tests/configs/tiny.yaml").read_text()
+    (tmp_path / "config.yaml").write_text(text)
+    root = tmp_path / "data" / "mock"
+    (root / "Sims").mkdir(parents=True)
+    (root / "my_simulation.hdf5").write_bytes(b"\x89HDF")
+    proc = snakemake("-n", "--cores", "1", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "data.root" in out and "my_simulation.hdf5" in out, out[-2000:]
+    assert sorted(p.name for p in root.iterdir()) == ["Sims", "my_simulation.hdf5"]
+    (root / "my_simulation.hdf5").unlink()
+    (root / "README_mock.txt").write_text("marker\n")
+    assert snakemake("-n", "--cores", "1", cwd=tmp_path, check=False).returncode == 0
