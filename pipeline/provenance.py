@@ -13,7 +13,7 @@ __all__ = ["package_versions", "config_hash", "git_commit", "provenance"]
 
 _PACKAGES = [
     "scaling-relations-pipeline", "numpy", "scipy", "h5py", "astropy", "scikit-learn",
-    "snakemake", "pyoperon", "sympy", "matplotlib", "colossus", "pysr",
+    "snakemake", "pyoperon", "sympy", "matplotlib", "colossus", "typst", "pysr",
 ]
 
 

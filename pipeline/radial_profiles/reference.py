@@ -39,3 +39,25 @@ def reference_profile_table(
                 t[f"{q}_{s}"] = stack.columns[(q, s)].to(unit)
         rows.append(t)
     return vstack(rows)
+
+
+def fiducial_stacks_near(root: str | Path, redshift: float) -> tuple[Table | None, str]:
+    """The real CAMELS 1P fiducial stacks of every reference suite at the snapshot nearest
+    ``redshift``, and a sentence saying what they are; (None, the reason) when ``root`` holds no
+    stacks."""
+    from ..io.camels_stacks import read_snapshot_redshifts
+    from ..mock.calibration import FIDUCIAL_SIM, REFERENCE_SUITES
+
+    root = Path(root)
+    if not (root / "snapshots.csv").exists():
+        return None, (f"No real stacks shown: the reference directory {root} is absent "
+                      "(radial_profiles.reference_root).")
+    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
+    parts = []
+    for suite in REFERENCE_SUITES:
+        snap, z = min(((s, zz) for (su, s), zz in redshifts.items() if su == suite),
+                      key=lambda item: abs(item[1] - redshift))
+        parts.append(reference_profile_table(root, suite, FIDUCIAL_SIM, snap, z))
+    return vstack(parts), (f"Dashed: the real CAMELS 1P fiducial stacks ({FIDUCIAL_SIM}, z = "
+                           f"{float(parts[0]['redshift'][0]):.2f}) from {root}, which the mock's "
+                           "gas model is calibrated against.")

@@ -20,11 +20,11 @@ from ..io.atomic import atomic_path  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from . import ASSET_FILES  # noqa: E402
 from .figures import (  # noqa: E402
+    evaluation_figure,
     importance_figure,
     pareto_figure,
     per_simulation_figure,
     residual_parameter_figure,
-    scatter_figure,
 )
 
 __all__ = ["ASSET_FILES", "write_target_assets"]
@@ -52,9 +52,7 @@ def write_target_assets(out_dir: str | Path, target: str, rank_path: str, sr_pat
     ev, resid, per_sim = read_table(evaluate_path), read_table(residuals_path), read_table(per_sim_path)
     _save(importance_figure(rank, f"Feature ranking — {target}"), out / "importance.svg")
     _save(pareto_figure(sr, f"Pareto front — {target}"), out / "pareto.svg")
-    for metric in ("scatter_log", "rms_log"):
-        _save(scatter_figure(ev, suites, metric, f"{metric} vs mass — {target}"),
-              out / f"{metric}.svg")
+    _save(evaluation_figure(ev, suites), out / "evaluation.svg")
     _save(per_simulation_figure(per_sim, ev, suites, f"Reduction per simulation — {target}"),
           out / "per_sim.svg")
     fig = residual_parameter_figure(resid, suites, f"Residuals vs simulation parameters — {target}")

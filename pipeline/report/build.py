@@ -1,9 +1,18 @@
-"""Assemble the study's PDF report from the stage tables."""
+"""The study's PDF report: a typeset document (Typst, installed with the package: no TeX, nothing
+downloaded) with numbered sections, figures and tables, equations typeset from the sympy
+expressions, references and provenance.
+
+:func:`build_report` reads the stage tables, draws the figures (vector SVG, text as paths), writes
+the Typst source beside them in a temporary directory and compiles it into the PDF (atomically).
+The text is built by small functions, one per section; every number quoted comes from the stage
+tables, and the page count does not grow with the number of simulations (they appear as ranges,
+and per-simulation results as figures).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -13,111 +22,31 @@ import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 import yaml  # noqa: E402
 from astropy.table import Table  # noqa: E402
-from matplotlib import mathtext  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from ..discovery.definitions import definitions_text  # noqa: E402
+from .. import __version__  # noqa: E402
 from ..io.atomic import atomic_path  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
 from .figures import (  # noqa: E402
+    evaluation_figure,
     importance_figure,
-    label,
     pareto_figure,
     per_simulation_figure,
     profile_comparison_figure,
     residual_parameter_figure,
-    scatter_figure,
 )
+from .typst_markup import code_block, compact_names, figure, label_name, lit, string, table  # noqa: E402
+from .typst_math import column_symbol, typst_math  # noqa: E402
 
-__all__ = ["build_report", "summary_sentences"]
+__all__ = ["build_report", "summary_sentences", "compact_config"]
 
-matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 9})
-_A4 = (8.27, 11.69)
-_PARSER = mathtext.MathTextParser("path")
-
-
-def _math_ok(text: str) -> bool:
-    try:
-        _PARSER.parse(text)
-        return True
-    except ValueError:
-        return False
+_BIB = Path(__file__).with_name("references.bib")
+_RELATION_NAMES = {"baseline": "self-similar", "discovered": "discovered",
+                   "blackbox": "black box", "published": "published", "floor": "noise floor"}
 
 
-def _text_page(pdf: PdfPages, title: str, blocks: list[tuple[str, str]]) -> None:
-    """Pages of text blocks: (kind, text) with kind 'h' heading, 'p' paragraph, 'm' math,
-    'pre' monospace; a block that does not fit starts a new page (long 'pre' blocks are split)."""
-    fig = Figure(figsize=_A4)
-    renderer = FigureCanvasAgg(fig).get_renderer()
-    y = 0.95
-    fig.text(0.07, y, title, fontsize=15, weight="bold", va="top")
-    y -= 0.05
-    queue = list(blocks)
-    while queue:
-        kind, text = queue.pop(0)
-        if kind == "pre":
-            lines = text.splitlines()
-            room = int((y - 0.04) / 0.0125)
-            if len(lines) > room and room >= 5:  # fill this page, the rest on the next
-                queue.insert(0, ("pre", "\n".join(lines[room:])))
-                text, lines = "\n".join(lines[:room]), lines[:room]
-            height = 0.0125 * len(lines) + 0.01
-        elif kind == "p":
-            text = textwrap.fill(text, 100)
-            height = 0.016 * (text.count("\n") + 1) + 0.01
-        elif kind == "m" and not _math_ok(text):
-            kind, text = "mono", textwrap.fill(text, 95)
-            height = 0.016 * (text.count("\n") + 1) + 0.01
-        else:
-            height = 0.045 if kind == "m" else 0.04
-        if y - height < 0.04 and y < 0.85:  # does not fit: next page
-            pdf.savefig(fig)
-            fig = Figure(figsize=_A4)
-            renderer = FigureCanvasAgg(fig).get_renderer()
-            y = 0.95
-        if kind == "h":
-            y -= 0.01
-            fig.text(0.07, y, text, fontsize=11.5, weight="bold", va="top")
-            y -= 0.03
-        elif kind == "p":
-            fig.text(0.07, y, text, fontsize=9, va="top")
-            y -= height
-        elif kind == "m":
-            artist = fig.text(0.09, y, text, fontsize=12, va="top")
-            # long equations shrink to the text width (down to 6 pt) instead of running off
-            width = artist.get_window_extent(renderer).width / (fig.dpi * _A4[0])
-            if width > 0.86:
-                artist.set_fontsize(max(6.0, 12 * 0.86 / width))
-            y -= height
-        elif kind == "mono":
-            fig.text(0.09, y, text, fontsize=8.5, va="top", family="monospace")
-            y -= height
-        elif kind == "pre":
-            fig.text(0.07, y, text, fontsize=7, va="top", family="monospace")
-            y -= height
-    pdf.savefig(fig)
-
-
-def _figure_page(pdf: PdfPages, fig: Figure, caption: str) -> None:
-    """Save ``fig`` (vector) with its caption underneath, on one page."""
-    w, h = fig.get_size_inches()
-    wrapped = textwrap.fill(caption, 110)
-    cap_h = 0.25 + 0.16 * (wrapped.count("\n") + 1)
-    fig.set_size_inches(w, h + cap_h)
-    fig.tight_layout(rect=(0, cap_h / (h + cap_h), 1, 1))
-    fig.text(0.03, (cap_h - 0.1) / (h + cap_h), wrapped, fontsize=7.5, va="top", style="italic")
-    pdf.savefig(fig)
-
-
-def _rounded(expression: str, digits: int = 3) -> str:
-    """An expression string with its constants rounded to ``digits`` significant figures."""
-    expr = sp.sympify(expression)
-    return str(expr.xreplace({f: sp.Float(float(f"{float(f):.{digits}g}"), digits)
-                              for f in expr.atoms(sp.Float)}))
-
+# --------------------------------------------------------------------------- numbers and words
 
 def _all_masses(evaluation: Table, suite: str, relation: str):
     sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "all")
@@ -178,114 +107,363 @@ def summary_sentences(evaluation: Table, holdout_suites: list[str]) -> list[str]
     return out
 
 
-def _constants_sentence(meta) -> str:
-    """'c_0 = 0.6001 +- 0.004, ...' in the order of the template's symbols."""
-    parts = []
-    for c in meta["constants"]:
-        err = c["error"]
-        parts.append(f"{c['name']} = {c['value']:.4g}"
-                     + (f" +- {err:.2g}" if np.isfinite(err) else " (degenerate)"))
-    return ", ".join(parts)
+def _scatter_cell(row) -> str:
+    if row is None or not np.isfinite(row["scatter_log"]):
+        return "--"
+    return (f"{row['scatter_log']:.3f} "
+            f"#text(size: 7pt)[[{row['scatter_log_lo68']:.3f}, {row['scatter_log_hi68']:.3f}]]")
 
 
-def _forest_skill(rank) -> str:
-    if "r2_cv" in rank.meta:
-        return f"{rank.meta['r2_cv']:.2f} +- {rank.meta['r2_cv_std']:.2f}"
-    return f"{rank.meta['r2_test']:.2f}"
+def _reduction_cell(row, level: int = 95) -> str:
+    if row is None or not np.isfinite(row["reduction_log"]):
+        return "--"
+    lo, hi = 100 * row[f"reduction_log_lo{level}"], 100 * row[f"reduction_log_hi{level}"]
+    return f"{100 * row['reduction_log']:.0f}% #text(size: 7pt)[[{lo:.0f}, {hi:.0f}]]"
 
 
-def _groups_sentence(rank) -> str:
-    shared = [g for g in rank.meta.get("groups", []) if len(g) > 1]
-    if not shared:
-        return ""
-    listed = "; ".join(", ".join(g) for g in shared)
-    return (f"; correlated groups (|Spearman rho| >= threshold, at most one member selected): "
-            f"{listed}")
+def _plain(row, key: str, digits: int = 3) -> str:
+    return "--" if row is None or not np.isfinite(row[key]) else f"{row[key]:.{digits}f}"
 
 
-def _dropped_sentence(rank) -> str:
+# --------------------------------------------------------------------------- equations
+
+def _equation(sr: Table, target: dict) -> tuple[str, str, str]:
+    """(Typst math of the relation with its constants, of its template with c_i, the constants
+    line): y = slope x + f."""
+    lhs = f"{column_symbol(target['y'])} = {target['slope']:g} {column_symbol(target['x'])}"
+    chosen = sp.sympify(sr.meta["chosen"])
+    full = f"{lhs} + {typst_math(chosen, digits=4)}"
+    template = sr.meta.get("chosen_template")
+    constants = sr.meta.get("constants") or []
+    if not template or not constants:
+        return full, "", ""
+    tmpl = f"{lhs} + {typst_math(sp.sympify(template))}"
+    values = ", ".join(
+        f"c_{c['name'].split('_')[1]} = {c['value']:.5g}"
+        + (f" plus.minus {c['error']:.2g}" if np.isfinite(c["error"]) else "")
+        for c in constants)
+    return full, tmpl, values
+
+
+def _math_block(math: str) -> str:
+    """Display math, set smaller when long so that it stays within the text width."""
+    length = len(math)
+    size = "10pt" if length < 110 else ("8.5pt" if length < 200 else "7pt")
+    return f"#block(width: 100%)[#set text(size: {size})\n$ {math} $]\n"
+
+
+# --------------------------------------------------------------------------- sections
+
+def _title(config: dict, generated: dt.datetime) -> str:
+    study = config["study"]
+    return (
+        f'#set document(title: {string("Scaling-relation study: " + study)}, '
+        f'author: "scaling-relations-pipeline", description: {string("study " + study)}, '
+        f'keywords: ("scaling relations", "symbolic regression", "cosmological simulations"))\n'
+        '#set page(paper: "a4", margin: (x: 2.1cm, top: 2.2cm, bottom: 2cm), '
+        'numbering: "1 / 1", header: context { if counter(page).get().first() > 1 '
+        f'[#set text(size: 8pt, fill: gray); Scaling-relation study {lit(study)} #h(1fr) '
+        f'{generated:%Y-%m-%d}] }})\n'
+        '#set text(font: "Libertinus Serif", size: 10pt)\n'
+        '#set par(justify: true)\n'
+        '#set heading(numbering: "1.1")\n'
+        '#show heading.where(level: 1): set block(above: 1.4em, below: 0.8em)\n'
+        '#show figure.caption: set text(size: 8.5pt)\n'
+        '#show figure.where(kind: table): set figure.caption(position: top)\n'
+        '#show raw: set text(font: "DejaVu Sans Mono")\n'
+        "#align(center)[\n"
+        f"  #text(size: 16pt, weight: \"bold\")[Scaling-relation study: {lit(study)}] \\\n"
+        f"  #v(2pt) #text(size: 9.5pt)[{generated:%Y-%m-%d %H:%M} UTC · scaling-relations-pipeline "
+        f"{__version__} · commit {lit(git_commit())} · config {lit(config_hash(config))}]\n"
+        "]\n#v(0.6em)\n")
+
+
+def _summary(config: dict, targets: list[dict], tables: dict) -> str:
+    holdout = list(config["holdout_suites"])
+    out = ["= Summary <sec-summary>\n"]
+    out.append(
+        f"Relations were fitted on {lit(', '.join(config['train_suites']))} and tested on the "
+        f"held-out {lit(', '.join(holdout))}. Scatter is the standard deviation of "
+        "$log_10$ predicted/true about each suite's own mean [dex]; intervals resample "
+        "simulations (@sec-methods). "
+        + ("The noise floor is the scatter left when the mock's latent halo properties are known. "
+           if config["data"]["kind"] == "mock" else "") + "\n")
+    for target in targets:
+        name = target["name"]
+        ev, sr = tables[name]["evaluate"], tables[name]["sr"]
+        full, _, _ = _equation(sr, target)
+        out.append(f"\n*{lit(name)}* ({lit(target['y'])} from {lit(target['x'])}, "
+                   f"@sec-{label_name(name)}): the relation found is below, its held-out "
+                   f"numbers in @{label_name('tab-summary', name)}.\n")
+        out.append(_math_block(full))
+        rows = []
+        for suite in holdout:
+            r = {rel: _all_masses(ev, suite, rel) for rel in _RELATION_NAMES}
+            disc = r["discovered"]
+            if disc is None:
+                continue
+            rows.append([lit(suite), str(disc["n_halos"]), str(disc["n_sims"]),
+                         _plain(r["baseline"], "scatter_log"), _scatter_cell(disc),
+                         _reduction_cell(disc), _plain(r["blackbox"], "scatter_log"),
+                         _plain(r["published"], "scatter_log"), _plain(r["floor"], "scatter_log"),
+                         str(disc["n_diverged"]),
+                         "--" if not np.isfinite(disc["extrap_frac"])
+                         else f"{100 * disc['extrap_frac']:.1f}%"])
+        out.append(table(
+            ["held out", "N", "sims", "self-sim.", "discovered [68%]", "reduction [95%]",
+             "black box", "published", "floor", "div.", "extrap."], rows,
+            f"Held-out log scatter [dex] over all masses for {lit(name)}; reduction = "
+            "1 - scatter/scatter#sub[self-similar] on the haloes both score; div.: haloes where "
+            "the discovered relation diverges (left out); extrap.: haloes outside the training "
+            "range of a feature it uses. Intervals: paired bootstrap over simulations.",
+            label_name("tab-summary", name), size="8pt"))
+        for sentence in summary_sentences(ev, holdout):
+            out.append(f"\n{lit(sentence)}\n")
+    return "".join(out)
+
+
+def _data(config: dict, halos: Table) -> str:
+    data = config["data"]
+    train, holdout = list(config["train_suites"]), list(config["holdout_suites"])
+    before = halos.meta.get("halos_before_cuts", {})
+    after = halos.meta.get("halos_after_cuts", {})
+    rows = []
+    for suite, sims in data["suites"].items():
+        role = "train" if suite in train else ("held out" if suite in holdout else "unused")
+        lm = np.asarray(halos["log10_M200c"][halos["suite"] == suite], dtype=float)
+        rows.append([lit(suite), role, str(len(sims)), lit(compact_names(sims)),
+                     str(before.get(suite, 0)), str(after.get(suite, 0)),
+                     f"{lm.min():.2f}--{lm.max():.2f}" if len(lm) else "--"])
+    redshifts = sorted({round(float(z), 3) for z in halos["redshift"]})
+    sel = config["selection"]
+    snapshots = compact_names([str(s) for s in data["snapshots"]])
+    z_text = (", ".join(f"{z:g}" for z in redshifts) if len(redshifts) <= 12
+              else f"{redshifts[0]:g} to {redshifts[-1]:g} ({len(redshifts)} values)")
+    text = (f"= Data <sec-data>\n Input kind {lit(data['kind'])} from {lit(data['root'])} "
+            f"(layout {lit(data.get('layout', ''))}), snapshots {lit(snapshots)}, "
+            f"redshifts {lit(z_text)}. "
+            f"Selection: ${sel['log10_mass_min_msun']} <= log_10 M_(200c) \\/ M_dot.o < "
+            f"{sel['log10_mass_max_msun']}$, at least {sel['min_gas_particles']} gas particles in "
+            f"$R_(200c)$ (particle inputs), $Y_(200c) > 0$; star-forming gas: "
+            f"{lit(config.get('star_forming_gas', 'exclude'))} (@sec-methods). @tab-data lists "
+            "the suites.\n")
+    return text + table(["suite", "role", "sims", "simulations", "haloes measured", "selected",
+                         "log M range"], rows,
+                        "Suites of the study. Simulations are listed as ranges.",
+                        "tab-data", size="8.5pt", columns=["auto"] * 3 + ["1fr"] + ["auto"] * 3)
+
+
+def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]) -> str:
+    name = target["name"]
+    key = label_name(name)
+    rank, sr, ev, per_sim = t["rank"], t["sr"], t["evaluate"], t["per_sim"]
+    train = ", ".join(config["train_suites"])
+    selected = [str(f) for f in rank["feature"][np.asarray(rank["selected"], bool)]]
+    groups = [g for g in rank.meta.get("groups", []) if len(g) > 1]
     dropped = rank.meta.get("dropped_features") or {}
-    if not dropped:
-        return ""
-    return "; not ranked: " + ", ".join(f"{k} ({v})" for k, v in dropped.items())
+    out = [f"= Target {lit(name)}: ${column_symbol(target['y'])}$ from "
+           f"${column_symbol(target['x'])}$ <sec-{key}>\n"]
+    # ranking
+    skill = (f"{rank.meta['r2_cv']:.2f} (per fold ± {rank.meta.get('r2_cv_std', np.nan):.2f}; "
+             f"{rank.meta.get('cv_split', 'folds by halo')})")
+    out.append(
+        f"== Ranking\nA random forest @breiman2001 on {lit(train)} predicts the residual "
+        f"${column_symbol(target['y'])} - {target['slope']:g} {column_symbol(target['x'])}$ with "
+        f"out-of-fold $R^2$ = {lit(skill)}. @fig-{key}-rank shows the held-out permutation "
+        "importances; "
+        + (f"selected for symbolic regression: {', '.join(f'${column_symbol(f)}$' for f in selected)}"
+           if selected else "no feature's 68% interval lies above zero, so the relation is the "
+                            "self-similar one")
+        + (f"; correlated groups: {lit('; '.join(', '.join(g) for g in groups))}" if groups else "")
+        + (f"; not ranked: {lit(', '.join(f'{k} ({v})' for k, v in dropped.items()))}"
+           if dropped else "") + ".\n")
+    out.append(figure(figures["importance"],
+                      f"Held-out permutation importance (drop in $R^2$; 68% interval over folds × "
+                      f"shuffles) of each candidate feature for {lit(name)}, with the grouped "
+                      "importance of correlated features (diamonds) and impurity importance "
+                      "(reference only). \\* = selected.", f"fig-{key}-rank"))
+    # discovered relation
+    full, tmpl, values = _equation(sr, target)
+    out.append(f"== Discovered relation\nSymbolic regression ({lit(config['sr']['backend'])}, "
+               f"@burlacu2020) on the selected features; choice rule: "
+               f"{lit(sr.meta.get('choice_rule', ''))}; validation split "
+               f"{lit(sr.meta.get('validation_split', 'by halo'))}. The chosen equation "
+               f"(@fig-{key}-pareto, @tab-{key}-front), with its constants refitted on every "
+               "training halo (1-sigma errors):\n")
+    out.append(_math_block(tmpl or full))
+    if values:
+        out.append(_math_block(values))
+    out.append(figure(figures["pareto"],
+                      "Merged Pareto front: training and validation loss against complexity "
+                      "(expression-tree nodes); the star marks the chosen equation.",
+                      f"fig-{key}-pareto"))
+    front_rows = []
+    for r in sr:
+        expr = sp.sympify(r["expression"])
+        math = typst_math(expr, digits=3)
+        cell = f"${math}$" if len(math) < 160 else lit(str(expr)[:150] + "…")
+        front_rows.append([str(r["complexity"]), f"{r['loss_val']:.3g}", f"{r['r2_val']:.3f}",
+                           cell, "✓" if r["chosen"] else ""])
+    out.append(table(["size", "MSE val", "$R^2$ val", "equation (constants to 3 digits)", "chosen"],
+                     front_rows, f"Pareto-front equations for {lit(name)} (residual $f$).",
+                     f"tab-{key}-front", size="7.5pt",
+                     columns=["auto", "auto", "auto", "1fr", "auto"]))
+    # held-out evaluation
+    out.append(f"== Held-out evaluation\n@fig-{key}-eval shows the scatter (top) and the rms with "
+               "constants as trained (bottom) per mass bin and suite, for every relation; "
+               f"@tab-{key}-metrics gives the numbers over all masses.\n")
+    out.append(figure(figures["evaluation"],
+                      "Top: log scatter per mass bin [dex] (std about the bin's own mean). "
+                      "Bottom: rms [dex] with every constant as fitted on the training suites "
+                      "(rms² = bias² + scatter²). Grey: self-similar; red: discovered; black, open: "
+                      "black-box forest on the same features; blue: published form; green, open: "
+                      "mock noise floor. Error bars: 68% intervals of a paired bootstrap over "
+                      "simulations.", f"fig-{key}-eval"))
+    metric_rows = []
+    for r in ev[ev["bin"] == "all"]:
+        metric_rows.append([lit(f"{r['suite']} ({r['role']})"),
+                            _RELATION_NAMES.get(r["relation"], r["relation"]),
+                            str(r["n_halos"]), str(r["n_diverged"]), _plain(r, "bias_log"),
+                            _scatter_cell(r), _plain(r, "scatter_frac"), _plain(r, "rms_log"),
+                            "" if r["relation"] == "baseline" else _reduction_cell(r)])
+    out.append(table(["suite", "relation", "N", "div.", "bias", "scatter [68%]", "frac.",
+                      "rms", "reduction [95%]"], metric_rows,
+                     f"All-mass metrics for {lit(name)} [dex]: bias and rms with constants as "
+                     "trained; scatter about each suite's mean; frac. = std/mean of "
+                     "predicted/true. Per-bin values: the figure and the evaluate table.",
+                     f"tab-{key}-metrics", size="7.5pt"))
+    # transfer
+    spread = []
+    for suite in config["holdout_suites"]:
+        sel = per_sim[(per_sim["suite"] == suite) & (per_sim["relation"] == "discovered")]
+        v = 100 * np.asarray(sel["reduction_log"], dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size:
+            spread.append(f"{lit(suite)}: {v.min():.0f}% to {v.max():.0f}% (median "
+                          f"{np.median(v):.0f}%, {v.size} simulations)")
+    out.append(f"== Transfer\nThe reduction is not uniform across simulations (@fig-{key}-sims): "
+               + ("; ".join(spread) if spread else "no held-out simulation") + ".\n")
+    out.append(figure(figures["per_sim"],
+                      "Scatter reduction in each simulation (filled: discovered, open: black box) "
+                      "beside the suite's pooled reduction with its 68% (dark) and 95% (light) "
+                      "intervals.", f"fig-{key}-sims"))
+    if "residuals" in figures:
+        out.append(f"== Residuals vs parameters\n@fig-{key}-params shows the mean residual "
+                   "against each simulation parameter that varies: a flat red curve means the "
+                   "relation absorbs that parameter's effect.\n")
+        out.append(figure(figures["residuals"],
+                          "Mean residual ($log_10$ predicted - true, about its suite's mean) "
+                          "against each varying simulation parameter; grey: self-similar, red: "
+                          "discovered; error bars: standard error of the mean.",
+                          f"fig-{key}-params"))
+    return "".join(out)
 
 
-def _n_scored(row) -> str:
-    """Haloes, with those where the relation diverged (left out of its metrics)."""
-    diverged = int(row["n_diverged"])
-    return f"{row['n_halos']} ({diverged} div.)" if diverged else str(row["n_halos"])
+def _methods(config: dict) -> str:
+    ev, sr = config["evaluate"], config["sr"]
+    mock = config["data"]["kind"] == "mock"
+    return (
+        "= Methods <sec-methods>\n"
+        "*Data.* Haloes are measured from particle snapshots and group catalogs, or read from "
+        "stacked gas profiles @moser2022, of the CAMELS suites @villaescusa2021"
+        + (" or of the embedded mock, which draws haloes from the mass function of "
+           '#cite(<tinker2008>, form: "prose") (computed with @diemer2018) with the '
+           'concentrations of #cite(<duffy2008>, form: "prose") and the stellar masses of '
+           '#cite(<moster2013>, form: "prose"), and writes them in the CAMELS formats'
+           if mock else "")
+        + ". Star-forming gas is left out of the thermal quantities (Y, T#sub[mw], pressure) "
+          "unless `star_forming_gas: include`; it always counts in gas masses.\n\n"
+        "*Relations.* The target $y = s x + b$ with the self-similar slope $s$ is corrected by "
+        "$f$(features): the features are ranked by a random forest in cross-validation by "
+        "simulation, the top ones passed to symbolic regression @burlacu2020 @cranmer2023, and "
+        "the equation is chosen on held-out "
+        + ("simulations" if sr.get("validation_groups") else "haloes")
+        + f" by the rule named in each section, following @wadekar2023a @wadekar2023b. Every "
+        "relation (self-similar, discovered, a black-box random forest on the same features, "
+        "the published $M prop Y^(3\\/5)(1 - A c_\"gas\")$ form) is fitted on the training "
+        "suites only.\n\n"
+        "*Metrics.* For the residual $r = log_10$ predicted $- log_10$ true: bias = mean($r$) "
+        "and rms = $sqrt(\"mean\"(r^2))$ judge the constants as trained; scatter = std($r$) "
+        "about the set's own mean is what a refitted normalisation leaves; frac. = std/mean of "
+        "$10^r$ (a pure offset changes neither); reduction = 1 - scatter/scatter#sub[self-similar] "
+        "on the haloes both relations score.\n\n"
+        f"*Intervals.* A paired bootstrap ({ev['bootstrap']} resamples) draws each suite's "
+        "simulations with replacement, with all their haloes, for every relation alike: haloes "
+        "of one simulation share its parameters and are not independent. Sets with fewer than "
+        f"{ev['min_sims_for_cluster_bootstrap']} simulations resample haloes (said in the tables). "
+        "Intervals are percentiles at 68% and 95%.\n\n"
+        f"*Divergence and extrapolation.* A halo whose prediction is non-finite or off by more "
+        f"than {ev['divergence_dex']:g} dex counts as diverged: counted, named, left out of that "
+        "relation's numbers. Extrapolation is the fraction of haloes outside the training range "
+        "of a feature the relation uses.\n\n"
+        + ("*Noise floor.* A forest that knows the latent properties the mock drew for each halo "
+           "(true gas and stellar mass, gas shape, temperature factor, non-thermal support, "
+           "concentration and formation time) predicts the target out of fold: what it leaves "
+           "no relation of observables can remove.\n\n" if mock else "")
+        + "Full definitions: `docs/evaluation.md` of the pipeline.\n")
 
 
-def _fmt(v: float, lo: float, hi: float, pct: bool = False) -> str:
-    """value [interval]; a relation that fails badly (scatter > 10, reduction < -1000%) is shown
-    in exponent form rather than as a wall of digits."""
-    if not np.isfinite(v):
-        return "n/a"
-    scale, unit = (100.0, "%") if pct else (1.0, "")
-    if max(abs(v), abs(lo), abs(hi)) * scale > (1e3 if pct else 10.0):
-        return f"{scale * v:.2g}{unit} [{scale * lo:.2g}, {scale * hi:.2g}]"
-    digits = 1 if pct else 3
-    return f"{scale * v:.{digits}f}{unit} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
+def compact_config(config: dict) -> str:
+    """The validated configuration as YAML with every simulation list written as ranges."""
+    shown = yaml.safe_load(yaml.safe_dump(config))
+    suites = shown.get("data", {}).get("suites", {})
+    for suite, sims in suites.items():
+        suites[suite] = compact_names(sims)
+    return yaml.safe_dump(shown, sort_keys=False, width=100)
 
 
-def _table_figure(
-    header: list[str], rows: list[list[str]], title: str, widths: list[float] | None = None
-) -> Figure:
-    fig = Figure(figsize=(_A4[0], 0.7 + 0.25 * (len(rows) + 1)))
-    ax = fig.add_axes([0.03, 0.02, 0.94, 0.85])
-    ax.axis("off")
-    tab = ax.table(cellText=rows, colLabels=header, loc="upper center", cellLoc="center",
-                   colWidths=widths)
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(7.5)
-    tab.scale(1.0, 1.25)
-    fig.text(0.04, 0.96, title, fontsize=10, weight="bold", va="top")
-    return fig
+def _provenance(config: dict, runtime_s: float | None) -> str:
+    versions = package_versions()
+    cells = []
+    for k, v in versions.items():
+        cells += [f"[{lit(k)}]", f"[{lit(v)}]"]
+    seeds = (f"mock {config.get('mock', {}).get('seed')}, rank {config['rank']['seed']}, "
+             f"SR {config['sr']['seeds']}, evaluate {config['evaluate']['seed']}")
+    return (
+        "= Provenance\n"
+        f"Pipeline {__version__}, git commit {lit(git_commit())}, configuration hash "
+        f"{lit(config_hash(config))}; seeds: {lit(seeds)}"
+        + (f"; pipeline wall time {runtime_s:.0f} s" if runtime_s else "") + ". Every stage "
+        "table carries the same block (versions, options and their hash, seeds) in its "
+        "metadata.\n"
+        "#text(size: 8pt, grid(columns: 6, column-gutter: 10pt, row-gutter: 4pt, "
+        + ", ".join(cells) + "))\n"
+        "= Configuration\nThe validated study configuration with defaults filled "
+        "(simulation lists as ranges):\n"
+        f"#columns(2, gutter: 12pt)[{code_block(compact_config(config), size='6.5pt')}]\n")
 
 
-def _reference_profiles(config: dict, redshift: float):
-    """The real CAMELS 1P fiducial stacks nearest ``redshift`` (mock studies; None when the
-    reference directory is absent), and a sentence saying what was used."""
-    from ..io.camels_stacks import read_snapshot_redshifts
-    from ..mock.calibration import FIDUCIAL_SIM, REFERENCE_SUITES
-    from ..radial_profiles.reference import reference_profile_table
+# --------------------------------------------------------------------------- figures and build
 
-    root = Path(config["radial_profiles"]["reference_root"])
-    if config["data"]["kind"] != "mock":
-        return None, ""
-    if not (root / "snapshots.csv").exists():
-        return None, (f" No real stacks shown: the reference directory {root} is absent "
-                      "(radial_profiles.reference_root).")
-    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
-    parts = []
-    for suite in REFERENCE_SUITES:
-        snap, z = min(((s, zz) for (su, s), zz in redshifts.items() if su == suite),
-                      key=lambda item: abs(item[1] - redshift))
-        parts.append(reference_profile_table(root, suite, FIDUCIAL_SIM, snap, z))
-    from astropy.table import vstack
+def _save_svg(fig: Figure, path: Path) -> str:
+    import matplotlib as mpl
 
-    return vstack(parts), (f" Dashed: the real CAMELS 1P fiducial stacks ({FIDUCIAL_SIM}, z = "
-                           f"{float(parts[0]['redshift'][0]):.2f}) from {root}, which the mock's "
-                           "gas model is calibrated against (pipeline.mock.calibration).")
+    with mpl.rc_context({"svg.fonttype": "path", "svg.hashsalt": "report"}):
+        fig.savefig(path, format="svg")
+    return path.name
 
 
-def _profiles_page(pdf: PdfPages, config: dict, profiles: Table) -> None:
-    """Figure of the study's stacked gas profiles, beside the real CAMELS stacks for the mock."""
+def _profiles_section(config: dict, profiles: Table, work: Path) -> str:
+    from ..radial_profiles.reference import fiducial_stacks_near
+
     z = float(np.min(profiles["redshift"]))
     first = profiles[np.isclose(np.asarray(profiles["redshift"], dtype=float), z)]
-    reference, note = _reference_profiles(config, z)
+    reference, note = (fiducial_stacks_near(config["radial_profiles"]["reference_root"], z)
+                       if config["data"]["kind"] == "mock" else (None, ""))
     what = "mock" if config["data"]["kind"] == "mock" else config["data"]["kind"]
-    _figure_page(pdf, profile_comparison_figure(first, reference,
-                                                f"Stacked gas profiles ({what}, z = {z:.2f})"),
-                 "Figure: mean stacked profiles of gas density, thermal pressure and "
-                 "mass-weighted temperature per halo-mass bin (profile stage, gas particles "
-                 "in shells at the radii of the CAMELS emu stacks; star-forming gas "
-                 + ("in every quantity" if config["star_forming_gas"] == "include" else
-                    "in the density only, left out of pressure and temperature "
-                    "(star_forming_gas: exclude), while the CAMELS stacks include it")
-                 + "); solid: median over the study's simulations, band: 16-84% over simulations."
-                 + (" The mock places halo gas out to 2 R200c (a uniform background beyond), so "
-                    "its profiles drop there." if what == "mock" else "") + note)
+    name = _save_svg(profile_comparison_figure(first, reference, ""), work / "profiles.svg")
+    rule = ("in every quantity" if config["star_forming_gas"] == "include" else
+            "in the density only, left out of pressure and temperature (star_forming_gas: "
+            "exclude), while the CAMELS stacks include it")
+    caption = (f"Mean stacked profiles of gas density, thermal pressure and mass-weighted "
+               f"temperature per halo-mass bin ({lit(what)}, z = {z:.2f}; profile stage, "
+               f"star-forming gas {rule}); solid: median over the study's simulations, band: "
+               "16--84% over simulations."
+               + (" The mock places halo gas out to 2 R#sub[200c], so its profiles drop there."
+                  if what == "mock" else "") + " " + lit(note.strip()))
+    return ("= Stacked gas profiles\n@fig-profiles compares the study's stacked profiles"
+            + (" with the real CAMELS stacks the mock's gas model is calibrated against"
+               if reference is not None else "") + ".\n" + figure(name, caption, "fig-profiles"))
 
 
 def build_report(
@@ -295,190 +473,52 @@ def build_report(
     runtime_s: float | None = None, profiles_path: str | Path | None = None,
 ) -> Path:
     """Write the report PDF (atomically) from the stage outputs of a study."""
+    import typst
+
     halos = read_table(halos_path)
-    study = config["study"]
-    holdout = list(config["holdout_suites"])
-    train = list(config["train_suites"])
-    suites_all = train + holdout
-    today = dt.date.today().isoformat()
-    with atomic_path(out_pdf) as tmp, PdfPages(tmp, metadata={
-        "Title": f"Scaling-relation study: {study}", "Subject": "scaling-relation discovery",
-        "Creator": "scaling-relations-pipeline",
-    }) as pdf:
-        # --- page 1: summary and data
-        blocks: list[tuple[str, str]] = [("h", "Summary")]
-        for target in config["targets"]:
+    targets = list(config["targets"])
+    suites = list(config["train_suites"]) + list(config["holdout_suites"])
+    generated = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    tables = {}
+    for target in targets:
+        name = target["name"]
+        tables[name] = {
+            "rank": read_table(rank_paths[name]), "sr": read_table(sr_paths[name]),
+            "evaluate": read_table(evaluate_paths[name]),
+            "per_sim": read_table(per_sim_paths[name]) if per_sim_paths else Table(
+                names=["suite", "relation", "reduction_log"], dtype=[str, str, float]),
+            "residuals": read_table(residual_paths[name]) if residual_paths else None,
+        }
+    with tempfile.TemporaryDirectory(prefix="report-") as tmp:
+        work = Path(tmp)
+        parts = [_title(config, generated), _summary(config, targets, tables), _data(config, halos)]
+        for target in targets:
             name = target["name"]
-            ev = read_table(evaluate_paths[name])
-            sr = read_table(sr_paths[name])
-            rank = read_table(rank_paths[name])
-            top = ", ".join(rank["feature"][np.asarray(rank["selected"], bool)])
-            found = (f"ranks {top} as the properties that best explain" if top else
-                     "finds no property whose held-out importance is above zero (68% interval) "
-                     "to explain")
-            blocks += [
-                ("h", f"Target {name}: {target['y']} from {target['x']}"),
-                ("p", f"A random forest trained on {', '.join(train)} {found} the deviation from "
-                      f"the self-similar relation {target['y']} = {target['slope']:g} "
-                      f"{target['x']} + b (out-of-fold R^2 {_forest_skill(rank)}, "
-                      f"{rank.meta.get('cv_split', 'folds by halo')}){_groups_sentence(rank)}"
-                      f"{_dropped_sentence(rank)}. "
-                      + ("Symbolic regression on them finds the relation below. " if top else
-                         "The relation below is therefore the self-similar one. ")
-                      + "Held-out numbers, "
-                      "all masses (log scatter: std of log10 predicted/true about the suite's "
-                      "own mean; intervals from resampling simulations):"),
-            ]
-            blocks += [("p", "- " + s) for s in summary_sentences(ev, holdout)]
-            blocks += [
-                ("m", f"${label(target['y']).strip('$')} = {target['slope']:g}\\,"
-                      f"{label(target['x']).strip('$')} + f$"),
-                ("m", f"$f = {sr.meta['chosen_latex']}$"),
-            ]
-            if sr.meta.get("constants"):
-                blocks += [("m", f"$f = {sr.meta['chosen_template_latex']}$"),
-                           ("p", "with constants refitted by least squares on every halo of the "
-                                 "training suites (1-sigma errors): "
-                                 + _constants_sentence(sr.meta) + ".")]
-            fitted = ev.meta.get("fitted", {}).get("published")
-            if fitted:
-                blocks.append(("p", f"Published form: {ev.meta['relations']['published']}, "
-                                    f"fitted on the training suites: A = {fitted['A']:.3f}, "
-                                    f"b = {fitted['b']:.3f}."))
-        counts_before = halos.meta.get("halos_before_cuts", {})
-        counts_after = halos.meta.get("halos_after_cuts", {})
-        data_lines = []
-        suites = config["data"]["suites"]
-        for suite in [*train, *holdout, *(s for s in suites if s not in suites_all)]:
-            sims = suites[suite]
-            role = "train" if suite in train else ("held out" if suite in holdout else "unused")
-            data_lines.append(
-                f"{suite:14s} {role:9s} {len(sims):4d} simulations  haloes measured "
-                f"{counts_before.get(suite, 0):6d}  selected {counts_after.get(suite, 0):6d}"
-            )
-        lm = np.asarray(halos["log10_M200c"])
-        sel = config["selection"]
-        blocks += [
-            ("h", "Data"),
-            ("p", f"Input kind '{config['data']['kind']}' from {config['data']['root']} "
-                  f"(layout {config['data']['layout']}), snapshots {config['data']['snapshots']}, "
-                  f"redshifts {sorted({round(float(z), 3) for z in halos['redshift']})}. "
-                  f"Selection: {sel['log10_mass_min_msun']} <= log10 M200c/Msun < "
-                  f"{sel['log10_mass_max_msun']}, at least {sel['min_gas_particles']} gas "
-                  f"particles in R200c, Y200c > 0. Selected haloes span log10 M200c = "
-                  f"{lm.min():.2f} .. {lm.max():.2f}."),
-            ("pre", "\n".join(data_lines)),
-        ]
-        _text_page(pdf, f"Scaling-relation study '{study}' — {today}", blocks)
-
-        # --- per target: figures and tables
-        for target in config["targets"]:
-            name = target["name"]
-            ev = read_table(evaluate_paths[name])
-            sr = read_table(sr_paths[name])
-            rank = read_table(rank_paths[name])
-            _figure_page(pdf, importance_figure(rank, f"Feature ranking — {name}"),
-                         f"Figure: importance of each candidate property for the residual "
-                         f"{target['y']} - {target['slope']:g} {target['x']} on the training suites "
-                         f"({', '.join(train)}). Permutation: drop in R^2 on held-out folds, "
-                         f"68% interval over {config['rank']['folds']} folds x "
-                         f"{config['rank']['repeats']} shuffles; diamonds: the feature's correlated "
-                         f"group [g] shuffled together; impurity: std over trees. * = selected "
-                         f"({rank.meta.get('top_k_rule', 'top k')}).")
-            _figure_page(pdf, pareto_figure(sr, f"Pareto front — {name}"),
-                         f"Figure: merged Pareto front of {len(config['sr']['seeds'])} seeded "
-                         f"{config['sr']['backend']} runs. Choice rule: {sr.meta['choice_rule']}; "
-                         f"validation split {sr.meta.get('validation_split', 'by halo')}.")
-            rows = []
-            for r in sr:
-                expr = _rounded(r["expression"])
-                rows.append([str(r["complexity"]), f"{r['loss_val']:.4g}", f"{r['r2_val']:.3f}",
-                             (expr[:80] + "…") if len(expr) > 80 else expr,
-                             "yes" if r["chosen"] else ""])
-            pdf.savefig(_table_figure(
-                ["complexity", "MSE val", "R² val", "expression (constants to 3 digits)", "chosen"],
-                rows, f"Pareto-front equations — {name}", [0.09, 0.09, 0.07, 0.68, 0.07]))
-            interval_note = (f"error bars: 68% intervals of a paired bootstrap over simulations "
-                             f"({config['evaluate']['bootstrap']} resamples; haloes where a suite "
-                             f"has fewer than {config['evaluate']['min_sims_for_cluster_bootstrap']} "
-                             "simulations)")
-            relations_note = ("self-similar baseline (grey), discovered relation (red), black-box "
-                              "forest on the same features (black, open), published "
-                              "Y^(3/5)(1 - A c_gas) form where it applies (blue) and, on the mock, "
-                              "the noise floor (green, open); all fitted on the training suites")
-            _figure_page(pdf, scatter_figure(ev, suites_all, "scatter_log",
-                                             f"Scatter vs mass — {name}"),
-                         "Figure: log scatter per mass bin, std of log10 predicted - log10 true "
-                         "about the bin's own mean [dex] (what a normalisation refitted on the bin "
-                         f"would leave), for the {relations_note}; {interval_note}.")
-            _figure_page(pdf, scatter_figure(ev, suites_all, "rms_log",
-                                             f"RMS error vs mass, constants as trained — {name}"),
-                         "Figure: root mean square of log10 predicted - log10 true per mass bin "
-                         "[dex], every constant as fitted on the training suites, so that a "
-                         "held-out suite also pays for a normalisation that does not transfer "
-                         f"(rms^2 = bias^2 + scatter^2); same relations; {interval_note}.")
-            if per_sim_paths:
-                _figure_page(pdf, per_simulation_figure(read_table(per_sim_paths[name]), ev,
-                                                        suites_all,
-                                                        f"Reduction per simulation — {name}"),
-                             "Figure: scatter reduction 1 - scatter / scatter(self-similar) of "
-                             "log10 predicted/true over all masses in each simulation (filled: "
-                             "discovered relation, open: black box), beside the reduction pooled "
-                             "over the suite with its 68% (dark) and 95% (light) intervals from "
-                             "resampling simulations. Their spread is why the intervals resample "
-                             "simulations, not haloes.")
-            if residual_paths:
-                fig = residual_parameter_figure(read_table(residual_paths[name]), suites_all,
-                                                f"Residuals vs simulation parameters — {name}")
+            t = tables[name]
+            key = label_name(name)
+            figs = {
+                "importance": _save_svg(importance_figure(t["rank"], ""), work / f"{key}-rank.svg"),
+                "pareto": _save_svg(pareto_figure(t["sr"], ""), work / f"{key}-pareto.svg"),
+                "evaluation": _save_svg(evaluation_figure(t["evaluate"], suites),
+                                        work / f"{key}-eval.svg"),
+                "per_sim": _save_svg(per_simulation_figure(t["per_sim"], t["evaluate"], suites, ""),
+                                     work / f"{key}-sims.svg"),
+            }
+            if t["residuals"] is not None:
+                fig = residual_parameter_figure(t["residuals"], suites, "")
                 if fig is not None:
-                    _figure_page(pdf, fig,
-                                 f"Figure: mean residual of {target['y']} (predicted - true, "
-                                 "about its suite's mean), against each simulation parameter "
-                                 "that varies (cosmological and feedback), for the self-similar "
-                                 "baseline (grey) and the discovered relation (red); error bars: "
-                                 "standard error of the mean. A flat red curve means the relation "
-                                 "absorbs that parameter's effect.")
-            rows = []
-            for r in ev:
-                if not np.isfinite(r["scatter_log"]):
-                    continue
-                bin_text = ("all" if r["bin"] == "all" else
-                            f"{r['log10_M_lo']:.1f}–{r['log10_M_hi']:.1f}")
-                rows.append([f"{r['suite']} ({r['role']})", bin_text, r["relation"], _n_scored(r),
-                             f"{r['bias_log']:+.3f}",
-                             _fmt(r["scatter_log"], r["scatter_log_lo68"], r["scatter_log_hi68"]),
-                             f"{r['rms_log']:.3f}",
-                             "" if r["relation"] == "baseline" else
-                             _fmt(r["reduction_log"], r["reduction_log_lo95"],
-                                  r["reduction_log_hi95"], True),
-                             "" if not np.isfinite(r["extrap_frac"]) else
-                             f"{100 * r['extrap_frac']:.1f}%"])
-            for start in range(0, len(rows), 40):
-                pdf.savefig(_table_figure(
-                    ["suite", "log10 M", "relation", "N", "bias [dex]", "scatter [dex] [68%]",
-                     "rms [dex]", "reduction [95%]", "extrap."], rows[start:start + 40],
-                    f"Metrics per suite, mass bin and relation — {name}"
-                    + (" (continued)" if start else ""),
-                    [0.15, 0.08, 0.09, 0.07, 0.08, 0.18, 0.07, 0.2, 0.07]))
-
+                    figs["residuals"] = _save_svg(fig, work / f"{key}-params.svg")
+            parts.append(_target_section(config, target, t, figs))
         if profiles_path:
-            _profiles_page(pdf, config, read_table(profiles_path))
-
-        # --- definitions
-        _text_page(pdf, "Definitions", [("pre", definitions_text())])
-
-        # --- provenance
-        versions = package_versions()
-        prov = [
-            ("p", f"Pipeline git commit {git_commit()}; config hash {config_hash(config)}; "
-                  f"generated {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
-                  + (f"; pipeline wall time {runtime_s:.0f} s." if runtime_s else ".")),
-            ("p", "Seeds: mock " + str(config.get("mock", {}).get("seed")) + ", rank "
-                  + str(config["rank"]["seed"]) + ", SR " + str(config["sr"]["seeds"])
-                  + ", evaluate " + str(config["evaluate"]["seed"]) + "."),
-            ("pre", "\n".join(f"{k:28s} {v}" for k, v in versions.items())),
-        ]
-        _text_page(pdf, "Provenance", prov)
-        _text_page(pdf, "Configuration (validated, defaults filled)",
-                   [("pre", yaml.safe_dump(config, sort_keys=False, width=110))])
+            parts.append(_profiles_section(config, read_table(profiles_path), work))
+        parts.append(_methods(config))
+        (work / "references.bib").write_text(_BIB.read_text())
+        parts.append('#bibliography("references.bib", title: "References", '
+                     'style: "chicago-author-date")\n')
+        parts.append(_provenance(config, runtime_s))
+        source = work / "report.typ"
+        source.write_text("\n".join(parts))
+        compiler = typst.Compiler(str(source), root=str(work), ignore_system_fonts=True)
+        with atomic_path(out_pdf) as out:
+            compiler.compile(output=str(out), format="pdf", timestamp=generated)
     return Path(out_pdf)

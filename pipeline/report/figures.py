@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 
 from ..discovery.sr.expressions import LATEX_SYMBOLS
 
-__all__ = ["importance_figure", "pareto_figure", "scatter_figure", "per_simulation_figure",
+__all__ = ["importance_figure", "pareto_figure", "evaluation_figure",
+           "per_simulation_figure",
            "residual_parameter_figure", "label", "FEEDBACK_PARAMETERS", "SIMULATION_PARAMETERS",
            "RELATION_STYLE", "profile_comparison_figure"]
 
@@ -89,10 +90,10 @@ RELATION_STYLE = {
 }
 
 METRIC_LABELS = {
-    "scatter_log": r"scatter [dex] (std of $\log_{10}$ pred/true)",
-    "rms_log": r"rms [dex] (constants as trained)",
-    "bias_log": r"bias [dex] (mean $\log_{10}$ pred/true)",
-    "scatter_frac": r"$\sigma$(pred/true) / mean",
+    "scatter_log": "scatter [dex]",
+    "rms_log": "rms, constants as trained [dex]",
+    "bias_log": "bias [dex]",
+    "scatter_frac": r"$\sigma$/mean of pred/true",
 }
 
 
@@ -102,41 +103,56 @@ def _relations_in(evaluation: Table) -> list[str]:
                                                            if r not in RELATION_STYLE]
 
 
-def scatter_figure(evaluation: Table, suites: list[str], metric: str, title: str) -> Figure:
-    """``metric`` (scatter_log, rms_log, bias_log, scatter_frac) per mass bin for every relation of
-    the evaluate table, one panel per suite, error bars: 68% cluster-bootstrap intervals."""
-    ncol = 2 if len(suites) > 1 else 1
-    nrow = (len(suites) + ncol - 1) // ncol
-    fig = Figure(figsize=(7.0, 2.6 * nrow + 0.6))
+def _metric_panel(ax, evaluation: Table, suite: str, metric: str, legend: bool) -> None:
+    """``metric`` per mass bin of every relation of ``suite``, 68% intervals."""
     relations = _relations_in(evaluation)
     offsets = np.linspace(-0.05, 0.05, max(len(relations), 1))
-    for i, suite in enumerate(suites):
-        ax = fig.add_subplot(nrow, ncol, i + 1)
-        for rel, dx in zip(relations, offsets, strict=True):
-            sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "bin")
-                             & (evaluation["relation"] == rel)]
-            if len(sel) == 0:
-                continue
-            lo_m, hi_m = np.asarray(sel["log10_M_lo"], float), np.asarray(sel["log10_M_hi"], float)
-            v = np.asarray(sel[metric], dtype=float)
-            err = np.vstack([v - np.asarray(sel[f"{metric}_lo68"], float),
-                             np.asarray(sel[f"{metric}_hi68"], float) - v])
-            colour, marker, name = RELATION_STYLE.get(rel, ("#999999", "x", rel))
-            ax.errorbar(0.5 * (lo_m + hi_m) + dx, v, yerr=np.clip(err, 0, None),
-                        xerr=0.5 * (hi_m - lo_m), fmt=marker, ms=4, color=colour, label=name,
-                        capsize=2, lw=1, mfc="none" if rel in ("blackbox", "floor") else colour)
-        role = evaluation["role"][evaluation["suite"] == suite]
-        ax.set_title(f"{suite} ({role[0] if len(role) else ''})", fontsize=9)
-        ax.set_xlabel(r"$\log_{10}(M_{200c}/M_\odot)$")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric), fontsize=8)
-        if metric == "bias_log":
-            ax.axhline(0.0, color="k", lw=0.5)
-        else:
-            ax.set_ylim(bottom=0)
-        if i == 0:
-            ax.legend(fontsize=6)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    for rel, dx in zip(relations, offsets, strict=True):
+        sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "bin")
+                         & (evaluation["relation"] == rel)]
+        if len(sel) == 0:
+            continue
+        lo_m, hi_m = np.asarray(sel["log10_M_lo"], float), np.asarray(sel["log10_M_hi"], float)
+        v = np.asarray(sel[metric], dtype=float)
+        err = np.vstack([v - np.asarray(sel[f"{metric}_lo68"], float),
+                         np.asarray(sel[f"{metric}_hi68"], float) - v])
+        colour, marker, name = RELATION_STYLE.get(rel, ("#999999", "x", rel))
+        ax.errorbar(0.5 * (lo_m + hi_m) + dx, v, yerr=np.clip(np.nan_to_num(err), 0, None),
+                    xerr=0.5 * (hi_m - lo_m), fmt=marker, ms=3.5, color=colour, label=name,
+                    capsize=1.5, lw=0.9, mfc="none" if rel in ("blackbox", "floor") else colour)
+    ax.set_xlabel(r"$\log_{10}(M_{200c}/M_\odot)$", fontsize=8)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric), fontsize=7.5)
+    ax.tick_params(labelsize=7)
+    if metric == "bias_log":
+        ax.axhline(0.0, color="k", lw=0.5)
+    else:
+        ax.set_ylim(bottom=0)
+    if legend:
+        ax.legend(fontsize=6)
+
+
+def _role(evaluation: Table, suite: str) -> str:
+    role = evaluation["role"][evaluation["suite"] == suite]
+    return str(role[0]) if len(role) else ""
+
+
+def evaluation_figure(evaluation: Table, suites: list[str]) -> Figure:
+    """Scatter (top) and rms with constants as trained (bottom) per mass bin, one column per
+    suite, every relation, 68% intervals: the report's held-out evaluation at a glance."""
+    n = len(suites)
+    fig = Figure(figsize=(6.7, 4.4))
+    axes = fig.subplots(2, n, squeeze=False)
+    for j, suite in enumerate(suites):
+        for i, metric in enumerate(("scatter_log", "rms_log")):
+            _metric_panel(axes[i, j], evaluation, suite, metric, legend=False)
+            if j:
+                axes[i, j].set_ylabel("")
+        axes[0, j].set_title(f"{suite} ({_role(evaluation, suite)})", fontsize=8.5)
+        axes[0, j].set_xlabel("")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=6.5,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 

@@ -88,37 +88,57 @@ def test_snakemake_report_has_every_figure_and_table_with_its_caption(tiny_run):
     assert "Scaling-relation discovery for study" in text
 
 
-def test_report_text_has_sections_and_numbers(tiny_run):
+def _pdf_text(path) -> str:
     from pypdf import PdfReader
 
-    text = "\n".join(p.extract_text() for p in PdfReader(tiny_run / "reports/tiny/report.pdf").pages)
-    assert text.index("Summary") < text.index("Data")  # the report opens with its summary
-    for heading in ("Scaling-relation study 'tiny'", "Data", "Feature ranking", "Pareto front",
-                    "Scatter vs mass", "RMS error vs mass", "Reduction per simulation",
-                    "Metrics per suite, mass bin and relation", "Definitions", "Provenance"):
-        assert heading in text, heading
+    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(path).pages)
+
+
+def test_report_is_a_typeset_document_with_numbered_figures_tables_and_sections(tiny_run):
+    from pypdf import PdfReader
+
+    pdf = tiny_run / "reports/tiny/report.pdf"
+    text = _pdf_text(pdf)
+    order = ["Scaling-relation study: tiny", "1 Summary", "2 Data", "3 Target M_from_Y",
+             "3.1 Ranking", "3.2 Discovered relation", "3.3 Held-out evaluation", "3.4 Transfer",
+             "3.5 Residuals vs parameters", "Methods", "References", "Provenance", "Configuration"]
+    positions = [text.find(h) for h in order]
+    assert all(p >= 0 for p in positions), [h for h, p in zip(order, positions, strict=True) if p < 0]
+    assert positions == sorted(positions), order
+    # numbered figures and tables, each referenced from the text besides its caption
+    for ref in ("Figure 1", "Figure 2", "Table 1", "Table 2"):
+        assert text.count(ref) >= 2, ref
+    assert "Wadekar" in text and "Breiman" in text  # cited and listed
+    # the summary quotes the evaluate table's numbers
     ev = Table.read(tiny_run / "results/tiny/evaluate/M_from_Y.ecsv")
-    held = ev[(ev["suite"] == "SIMBA") & (ev["bin"] == "all")]
-    row = {r["relation"]: r for r in held}
-    # the summary quotes the evaluate table's numbers: baseline, discovered and its intervals,
-    # the reduction, the black box, the published M ∝ Y^(3/5)(1 - A c_gas) form and the floor
-    summary = " ".join(text[text.index("Summary"):text.index("Data")].split())
+    held = {r["relation"]: r for r in ev[(ev["suite"] == "SIMBA") & (ev["bin"] == "all")]}
+    summary = text[text.index("1 Summary"):text.index("2 Data")]
     for rel in ("baseline", "discovered", "blackbox", "published", "floor"):
-        assert f"{row[rel]['scatter_log']:.3f} dex" in summary, rel
-    disc = row["discovered"]
+        assert f"{held[rel]['scatter_log']:.3f}" in summary, rel
+    disc = held["discovered"]
     assert f"{disc['scatter_log_lo68']:.3f} to {disc['scatter_log_hi68']:.3f}" in summary
     assert f"reduction of {100 * disc['reduction_log']:.0f}%" in summary
     assert f"{100 * disc['reduction_log_lo95']:.0f} to {100 * disc['reduction_log_hi95']:.0f}%" in summary
     # two simulations per suite: the intervals resample haloes, and the summary says so
     assert disc["resample_unit"] == "halo (2 simulation(s) < 5)"
     assert "haloes resampled: halo (2 simulation(s) < 5)" in summary
+    # PDF metadata and embedded fonts
+    reader = PdfReader(pdf)
+    assert reader.metadata.title == "Scaling-relation study: tiny"
+    assert reader.metadata.author == "scaling-relations-pipeline"
+    assert reader.metadata.subject == "study tiny"
+    for page in reader.pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor") or font["/DescendantFonts"][0].get_object()[
+                "/FontDescriptor"]
+            assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor.get_object()), font
 
 
 def test_profile_stage_table_and_report_figure(tiny_run):
     """Stacked profiles per suite, simulation and mass bin, in the units of the CAMELS files,
     and the report's page comparing them with the real stacks (when those are at hand)."""
     from astropy import units as u
-    from pypdf import PdfReader
 
     prof = Table.read(tiny_run / "results/tiny/radial_profiles.h5", path="table")
     assert set(prof["suite"]) == {"IllustrisTNG", "SIMBA"}
@@ -127,7 +147,7 @@ def test_profile_stage_table_and_report_figure(tiny_run):
     assert prof["pressure_mean"].unit == u.Msun / u.kpc / u.s**2
     assert {"12-12.3", "12.3-13.1"} <= set(prof["mass_bin"])
     assert list((tiny_run / "results/tiny/logs/radial_profiles").rglob("*.log"))
-    text = "\n".join(p.extract_text() for p in PdfReader(tiny_run / "reports/tiny/report.pdf").pages)
+    text = _pdf_text(tiny_run / "reports/tiny/report.pdf")
     assert "Stacked gas profiles" in text
     if REAL_PROFILES.exists():
         assert "CAMELS 1P fiducial" in text
@@ -170,11 +190,9 @@ def test_stacks_study_end_to_end(tmp_path):
     sr = Table.read(res / "sr" / "Y_from_M.ecsv")
     assert sr.meta["validation_split"] == "by sim: 2 of 6 held out"
     assert list(sr.meta["features"]) and "cv_split" in Table.read(res / "rank" / "Y_from_M.ecsv").meta
-    from pypdf import PdfReader
 
-    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "reports/tiny-stacks/report.pdf").pages)
-    assert "Residuals vs simulation parameters" in text
-    assert "profiles" in text
+    text = _pdf_text(tmp_path / "reports/tiny-stacks/report.pdf")
+    assert "Residuals vs parameters" in text and "Input kind stacks" in text
     # the shipped real-data studies are valid configs that plan the expected jobs
     for study in ("camels1p_tng_to_simba.yaml", "camels1p_simba_to_tng.yaml"):
         from pipeline.config import load_config

@@ -331,6 +331,8 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
             "chosen": str(refit.expr),
             "chosen_latex": to_latex(refit.expr),
             "chosen_engine": str(front[chosen]["expr"]),  # constants fitted on the training split
+            # constants _c0, _c1, ... in the order of meta['constants']
+            "chosen_template": str(refit.template),
             # constants typeset c_0, c_1, ... in the order of meta['constants']
             "chosen_template_latex": re.sub(r"\\mathrm\{\\_c(\d+)\}", r"c_{\1}",
                                             to_latex(refit.template)),

@@ -1,0 +1,113 @@
+"""The typeset report: equations from sympy, text that cannot break the markup, and a length
+that does not grow with the number of simulations."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from astropy.table import Table, vstack
+
+from pipeline.report.typst_markup import compact_names, lit
+from pipeline.report.typst_math import typst_math
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("0.595*sqrt(Mstar_over_Mgas/(c_NFW*c_gas)) + 17.38",
+     '0.595 sqrt(frac(M_* \\/ M_"gas", c_"NFW" c_"gas")) + 17.4'),
+    ("_c0 + _c1*c_gas", 'c_0 + c_1 c_"gas"'),
+    ("exp(-2*c_gas)*log(A_SN1)", 'exp(-2 c_"gas") ln(A_"SN1")'),
+    ("(Mstar_over_Mgas/c_NFW)**(1/4)", 'root(4, frac(M_* \\/ M_"gas", c_"NFW"))'),
+    ("x**0.6 - 3*y/2", '"x"^(0.600) - frac(3 "y", 2)'),
+    ("1/(1 + c_gas)", 'frac(1, c_"gas" + 1)'),
+    ("2.5e-8*f_gas200c", '2.50 times 10^(-8) f_"gas"'),
+])
+def test_sympy_expressions_typeset_as_typst_math(expression, expected):
+    assert typst_math(sp.sympify(expression)) == expected
+
+
+def test_text_is_escaped_for_the_markup():
+    assert lit("LH_0*2 <x> [y] $z #w @v") == "LH\\_0\\*2 \\<x\\> \\[y\\] \\$z \\#w \\@v"
+    assert lit("12.3 is a number") == "12\\.3 is a number"
+    assert lit("a\nb") == "a b"
+
+
+def test_simulation_lists_become_ranges():
+    assert compact_names([f"LH_{i}" for i in range(1000)]) == "LH_0..LH_999"
+    assert compact_names(["1P_22", "1P_23", "1P_25", "fiducial"]) == "1P_22..1P_23, 1P_25, fiducial"
+    many = compact_names([f"S{i}" for i in range(0, 60, 2)])
+    assert many.endswith("(18 more groups, 30 in all)")
+
+
+def _study_tables(tmp_path, n_sims: int):
+    """Every stage table of a small synthetic study with ``n_sims`` simulations per suite, from
+    the pipeline's own functions (fast settings)."""
+    from pipeline.config import validate_config
+    from pipeline.discovery.dataset import Target, simulation_ids
+    from pipeline.discovery.evaluate import EvaluateOptions, evaluate_study
+    from pipeline.discovery.rank import RankOptions, rank_features
+    from pipeline.discovery.sr.search import SROptions, discover
+    from pipeline.io.tables import write_table
+
+    rng = np.random.default_rng(0)
+    per_sim = max(2, 2000 // n_sims)
+    parts = []
+    for suite in ("IllustrisTNG", "SIMBA"):
+        n = n_sims * per_sim
+        x = rng.uniform(-6, -4, n)
+        c = rng.uniform(0.3, 0.7, n)
+        parts.append(Table({
+            "suite": [suite] * n, "sim": [f"LH_{i // per_sim}" for i in range(n)],
+            "snapshot": np.full(n, 90), "group_index": np.arange(n), "redshift": np.zeros(n),
+            "log10_Y200c_ss": x, "c_gas": c, "A_SN1": rng.uniform(0.25, 4, n_sims)[np.arange(n) // per_sim],
+            "log10_M200c": 0.6 * x + 17.0 - 0.5 * c + 0.02 * rng.normal(size=n)}))
+    halos = vstack(parts)
+    halos.meta = {"halos_before_cuts": {"IllustrisTNG": len(parts[0]), "SIMBA": len(parts[1])},
+                  "halos_after_cuts": {"IllustrisTNG": len(parts[0]), "SIMBA": len(parts[1])}}
+    config = validate_config({
+        "study": f"s{n_sims}", "train_suites": ["IllustrisTNG"], "holdout_suites": ["SIMBA"],
+        "data": {"kind": "camels", "root": "data", "suites": {
+            "IllustrisTNG": [f"LH_0..LH_{n_sims - 1}"], "SIMBA": [f"LH_0..LH_{n_sims - 1}"]}},
+        "targets": [{"name": "M_from_Y", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": 0.6}],
+        "features": ["log10_Y200c_ss", "c_gas", "A_SN1"], "rank": {"top_k": 2},
+        "sr": {"generations": 5, "population_size": 50, "seeds": [0], "max_evaluations": 5000},
+        "evaluate": {"mass_bins": [12.0, 13.5, 15.0], "bootstrap": 50}})
+    target = Target("M_from_Y", "log10_M200c", "log10_Y200c_ss", 0.6)
+    train = halos[halos["suite"] == "IllustrisTNG"]
+    features = ["log10_Y200c_ss", "c_gas", "A_SN1"]
+    x = np.column_stack([np.asarray(train[f]) for f in features])
+    rank = rank_features(x, target.residual(train), features,
+                         RankOptions(n_estimators=20, folds=3, repeats=2, top_k=2),
+                         sims=simulation_ids(train))
+    chosen = [str(f) for f in rank["feature"][rank["selected"]]]
+    xs = np.column_stack([np.asarray(train[f]) for f in chosen])
+    sr = discover(xs, target.residual(train), chosen, SROptions(generations=5, population_size=50,
+                                                                 seeds=[0], max_evaluations=5000))
+    metrics, resid, per_sim_table = evaluate_study(halos, target, sr.meta["chosen"], chosen,
+                                                   ["IllustrisTNG"], ["SIMBA"],
+                                                   EvaluateOptions(mass_bins=[12.0, 13.5, 15.0],
+                                                                   bootstrap=50))
+    paths = {}
+    for name, table in (("halos", halos), ("rank", rank), ("sr", sr), ("evaluate", metrics),
+                        ("residuals", resid), ("per_sim", per_sim_table)):
+        paths[name] = tmp_path / f"{name}.{'ecsv' if name in ('rank', 'sr', 'evaluate', 'per_sim') else 'h5'}"
+        write_table(table, paths[name])
+    return config, paths
+
+
+def test_report_length_does_not_grow_with_the_number_of_simulations(tmp_path):
+    from pypdf import PdfReader
+
+    from pipeline.report.build import build_report
+
+    pages, text = {}, {}
+    for n_sims in (10, 1000):
+        work = tmp_path / str(n_sims)
+        work.mkdir()
+        config, p = _study_tables(work, n_sims)
+        out = build_report(work / "report.pdf", config, p["halos"], {"M_from_Y": p["rank"]},
+                           {"M_from_Y": p["sr"]}, {"M_from_Y": p["evaluate"]},
+                           {"M_from_Y": p["residuals"]}, {"M_from_Y": p["per_sim"]})
+        reader = PdfReader(out)
+        pages[n_sims] = len(reader.pages)
+        text[n_sims] = " ".join(" ".join(pg.extract_text().split()) for pg in reader.pages)
+    assert pages[1000] == pages[10] and pages[10] <= 8
+    assert "LH_0..LH_999" in text[1000] and "LH_500" not in text[1000]
