@@ -2,7 +2,10 @@
 2 snapshots x 3 suites = 6000 ingest jobs), against a minimal three-rule Snakefile with the same
 6000 jobs timed in the same run.
 
-    python bench/dag.py [--sims N] [--repeats N] [--keep DIR]
+    python bench/dag.py [--sims N] [--repeats N] [--keep DIR] [--samples]
+
+With ``--samples`` the study is written as four samples (IllustrisTNG at each snapshot, SIMBA,
+Astrid) instead of one per suite: the same 6000 snapshots, planned through the samples.
 
 The data tree holds empty placeholder snapshots and group catalogs in the camels2024 layout (a dry
 run never opens them). Each case is a fresh `snakemake -n` process, so Python start-up, config
@@ -82,6 +85,26 @@ features: [log10_Y200c_ss, c_gas, Mstar_over_Mgas, c_NFW]
 """
 
 
+def study_config_samples(n_sims: int) -> str:
+    """The same study as four samples: TNG at snapshot 90 (train), TNG at 33, SIMBA, Astrid."""
+    sims = f"[LH_0..LH_{n_sims - 1}]"
+    return f"""study: dag-bench
+data:
+  kind: camels
+  root: data
+samples:
+  tng-90: {{suite: IllustrisTNG, sims: {sims}, snapshots: [90]}}
+  tng-33: {{suite: IllustrisTNG, sims: {sims}, snapshots: [33]}}
+  simba: {{suite: SIMBA, sims: {sims}, snapshots: {list(SNAPSHOTS)}}}
+  astrid: {{suite: Astrid, sims: {sims}, snapshots: {list(SNAPSHOTS)}}}
+train: [tng-90]
+holdout: [tng-33, simba, astrid]
+targets:
+  - {{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}}
+features: [log10_Y200c_ss, c_gas, Mstar_over_Mgas, c_NFW]
+"""
+
+
 def dry_run(workdir: Path, snakefile: Path) -> tuple[float, int]:
     """Seconds of one `snakemake -n` process and the number of jobs it planned."""
     cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--snakefile", str(snakefile),
@@ -102,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sims", type=int, default=1000, help="simulations per suite")
     parser.add_argument("--repeats", type=int, default=2, help="dry runs per case (best is kept)")
     parser.add_argument("--keep", type=Path, help="build the trees here and keep them")
+    parser.add_argument("--samples", action="store_true", help="write the study as four samples")
     args = parser.parse_args(argv)
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="dag_bench_"))
@@ -109,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for work in (pipeline_dir, minimal_dir):
             make_tree(work / "data", args.sims)
-        (pipeline_dir / "config.yaml").write_text(study_config(args.sims))
+        write = study_config_samples if args.samples else study_config
+        (pipeline_dir / "config.yaml").write_text(write(args.sims))
         minimal = minimal_dir / "Snakefile"
         minimal.write_text(MINIMAL_SNAKEFILE.format(suites=SUITES, n_sims=args.sims, snaps=SNAPSHOTS))
 

@@ -29,11 +29,13 @@ def _options(text: str) -> dict:
 
 
 def cmd_mock_params(a) -> None:
+    from .config import expand_simulations
     from .io.params import write_simulation_params
     from .mock.parameters import latin_hypercube_params
 
     o = _options(a.options)
-    params = latin_hypercube_params(o["sims"], o["parameter_ranges"], o["seed"], a.suite)
+    params = latin_hypercube_params(expand_simulations(o["sims"]), o["parameter_ranges"], o["seed"],
+                                    o.get("stream", a.suite))
     write_simulation_params(a.out, params)
 
 
@@ -41,8 +43,10 @@ def cmd_check_config(a) -> None:
     from .config import load_config
 
     config = load_config(a.config)
+    samples = config["samples"]
     print(f"{a.config}: valid study '{config['study']}' (data.kind {config['data']['kind']}, "
-          f"{sum(len(v) for v in config['data']['suites'].values())} simulations, "
+          f"{len(samples)} samples: train {config['train']}, hold out {config['holdout']}; "
+          f"{sum(len(s['sims']) for s in samples.values())} simulations in all, "
           f"{len(config['targets'])} target(s))")
 
 
@@ -88,18 +92,20 @@ def cmd_ingest(a) -> None:
         params = table[a.sim]
     result = measure_halos(
         output_name(a.snapshot), output_name(a.catalog), IngestOptions(**o),
-        meta={"suite": a.suite, "sim": a.sim, "snapshot": a.snap, "params": params},
+        meta={"suite": a.suite, "volume": a.volume, "set": a.set, "sim": a.sim,
+              "snapshot": a.snap, "params": params},
     )
     write_table(result, a.out)
 
 
 def cmd_ingest_stacks(a) -> None:
-    from .ingest.stacks import StackOptions, measure_suite_stacks
+    from .config import expand_simulations
+    from .ingest.stacks import StackOptions, measure_stack_block
     from .io.tables import write_table
 
     o = _options(a.options)
-    opts = StackOptions(**{**o["stacks"], "mass_bins": tuple(o["stacks"]["mass_bins"])})
-    write_table(measure_suite_stacks(a.root, a.suite, o["sims"], o["snapshots"], opts), a.out)
+    opts = StackOptions(hubble_param=o["hubble_param"], omega_b=o["omega_b"])
+    write_table(measure_stack_block(a.root, a.suite, expand_simulations(a.sims), opts), a.out)
 
 
 def cmd_radial_profiles(a) -> None:
@@ -130,25 +136,41 @@ def cmd_calibrate_mock(a) -> None:
                  fit["n_residuals"])
 
 
+def _expanded_samples(samples: dict) -> dict:
+    """Job options carry simulation lists as ranges (pipeline.samples.compact_ranges)."""
+    from .config import expand_simulations
+
+    return {name: {**s, "sims": expand_simulations(s["sims"])} for name, s in samples.items()}
+
+
 def cmd_assemble(a) -> None:
     from .ingest.assemble import assemble_halos
     from .io.tables import write_table
 
     params_files = {}
     for pair in a.params_files or []:
-        suite, sep, path = pair.partition("=")
-        if not sep or not suite or not path:
-            raise PipelineError(f"assemble: --params-files takes SUITE=PATH pairs, got {pair!r}")
-        params_files[suite] = path
-    write_table(assemble_halos(a.inputs, _options(a.options), params_files), a.out)
+        key, sep, path = pair.partition("=")
+        if not sep or not key or not path:
+            raise PipelineError(f"assemble: --params-files takes SUITE/VOLUME/SET=PATH pairs, "
+                                f"got {pair!r}")
+        params_files[key] = path
+    o = _options(a.options)
+    if "selection" not in o:  # the options are the selection alone (one sample per suite)
+        o = {"selection": o}
+    samples = None
+    if "samples" in o:
+        expanded = _expanded_samples(o["samples"])
+        samples = {name: expanded[name] for name in o.get("sample_order", expanded)}
+    write_table(assemble_halos(a.inputs, o["selection"], params_files, samples,
+                               o.get("min_halos", 10)), a.out)
 
 
 def _target_and_rows(a, o):
-    from .discovery.dataset import Target, rows_of_suites
+    from .discovery.dataset import Target, rows_of_samples
     from .io.tables import read_table
 
     target = Target.from_config(o["target"])
-    rows = rows_of_suites(read_table(a.halos), o["train_suites"])
+    rows = rows_of_samples(read_table(a.halos), o["train"])
     return target, rows
 
 
@@ -210,8 +232,8 @@ def cmd_evaluate(a) -> None:
         floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], target,
                                       seed=options.seed, threads=options.threads)
     metrics, residuals, per_sim = evaluate_study(
-        halos, target, sr.meta["chosen"], list(sr.meta["features"]), o["train_suites"],
-        o["holdout_suites"], options, floor)
+        halos, target, sr.meta["chosen"], list(sr.meta["features"]), o["train"],
+        o["holdout"], options, floor)
     write_table(residuals, a.residuals)
     write_table(per_sim, a.per_sim)
     write_table(metrics, a.out)
@@ -222,13 +244,14 @@ def cmd_report_assets(a) -> None:
 
     o = _options(a.options)
     write_target_assets(a.out_dir, o["target"], a.rank, a.sr, a.evaluate, a.residuals, a.per_sim,
-                        o["suites"])
+                        o["samples"])
 
 
 def cmd_report(a) -> None:
     from .report.build import build_report
 
     config = _options(a.options)
+    config["samples"] = _expanded_samples(config["samples"])
     names = [t["name"] for t in config["targets"]]
     per_target = {}
     for flag, paths in (("rank", a.rank), ("sr", a.sr), ("evaluate", a.evaluate),
@@ -275,14 +298,19 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(arg, required=True, nargs="+")
     for arg in ("--suite", "--sim", "--options", "--out"):
         s.add_argument(arg, required=True)
+    s.add_argument("--volume", default="", help="the simulation's volume (e.g. L25n256)")
+    s.add_argument("--set", default="", help="the simulation's set (e.g. LH, 1P)")
     s.add_argument("--snap", required=True, type=int)
     s.add_argument("--params-file", nargs="*", default=None,
                    help="the suite's parameter file (none: no feedback-parameter columns)")
     s.set_defaults(func=cmd_ingest)
 
-    s = sub.add_parser("ingest-stacks", help="stacked gas-profile files of one suite -> halo rows")
+    s = sub.add_parser("ingest-stacks",
+                       help="stacked gas-profile files of a block of simulations -> halo rows")
     for arg in ("--root", "--suite", "--options", "--out"):
         s.add_argument(arg, required=True)
+    s.add_argument("--sims", required=True, nargs="+",
+                   help="the block's simulations (ranges such as 1P_22..1P_65 allowed)")
     s.set_defaults(func=cmd_ingest_stacks)
 
     s = sub.add_parser("radial-profiles", help="stacked radial gas profiles of one snapshot (particles)")
@@ -309,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("assemble", help="join halo tables and apply the selection")
     s.add_argument("--inputs", required=True, nargs="+")
-    s.add_argument("--params-files", nargs="*", help="SUITE=PATH: each suite's parameter file")
+    s.add_argument("--params-files", nargs="*",
+                   help="SUITE/VOLUME/SET=PATH: each simulation set's parameter file")
     s.add_argument("--options", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_assemble)

@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator, validators
 
 from .columns import DERIVED_COLUMNS, HALO_COLUMNS
 from .errors import ConfigError
+from .samples import expand_snapshots, normalize_samples
 
 __all__ = [
     "SCHEMA_PATH", "load_config", "read_yaml_file", "validate_config", "expand_simulations",
@@ -101,6 +102,30 @@ def _star_forming_gas_for_stacks(config: dict) -> None:
     config["star_forming_gas"] = "include"
 
 
+def _mock_redshifts(config: dict, shorthand_snapshots) -> dict[int, float]:
+    """snapshot -> redshift of the mock: from a list in the order of data.snapshots (shorthand)
+    or a mapping; every snapshot of every sample needs one."""
+    given = config["mock"]["redshifts"]
+    if isinstance(given, list):
+        try:
+            snaps = expand_snapshots(shorthand_snapshots, "data.snapshots")
+        except ConfigError:
+            snaps = []
+        if len(given) != len(snaps):
+            raise ConfigError(
+                "config key 'mock.redshifts' must give one redshift per entry of 'data.snapshots' "
+                f"({len(snaps)}), got {given}; with samples give a mapping snapshot: redshift")
+        table = dict(zip(snaps, (float(z) for z in given), strict=True))
+    else:
+        table = {int(k): float(v) for k, v in given.items()}
+    needed = sorted({int(s) for sample in config["samples"].values() for s in sample["snapshots"]})
+    missing = [s for s in needed if s not in table]
+    if missing:
+        raise ConfigError(f"config key 'mock.redshifts': no redshift for snapshot(s) {missing} "
+                          "used by the samples")
+    return {s: table[s] for s in needed}
+
+
 def _path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
@@ -113,6 +138,8 @@ def validate_config(config: dict) -> dict:
     config = copy.deepcopy(config)
     _renamed_keys(config)
     _star_forming_gas_for_stacks(config)
+    raw_snapshots = (config.get("data") or {}).get("snapshots", [90]) if isinstance(
+        config.get("data"), dict) else [90]
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -120,36 +147,27 @@ def validate_config(config: dict) -> dict:
         raise ConfigError("invalid study configuration:\n" + "\n".join(lines))
 
     data = config["data"]
-    if data["kind"] == "camels":
-        from .io.layout import expand_simulation_globs
 
+    def expand_sims(sample: dict, entries: list[str], where: str) -> list[str]:
+        if any(ch in e for e in entries for ch in "*?["):
+            if data["kind"] != "camels":
+                raise ConfigError(f"config key '{where}': glob patterns need data.kind: camels "
+                                  "(they are matched against existing simulation directories)")
+            from .io.layout import expand_simulation_globs
+
+            try:
+                entries = expand_simulation_globs(
+                    {**data, "set": sample["set"], "volume": sample["volume"]}, sample["suite"],
+                    entries)
+            except ValueError as exc:
+                raise ConfigError(f"config key '{where}': {exc}") from None
         try:
-            data["suites"] = {s: expand_simulation_globs(data, s, v) for s, v in data["suites"].items()}
-        except ValueError as exc:
-            raise ConfigError(f"config key 'data.suites': {exc}") from None
-    elif any(ch in e for v in data["suites"].values() for e in v for ch in "*?["):
-        raise ConfigError("config key 'data.suites': glob patterns need data.kind: camels "
-                          "(they are matched against existing simulation directories)")
-    expanded = {}
-    for suite, entries in data["suites"].items():
-        try:
-            expanded[suite] = expand_simulations(entries)
+            return expand_simulations(entries)
         except ConfigError as exc:
-            raise ConfigError(f"config key 'data.suites.{suite}': {exc}") from None
-    data["suites"] = expanded
-    suites = set(data["suites"])
-    for key in ("train_suites", "holdout_suites"):
-        unknown = [s for s in config[key] if s not in suites]
-        if unknown:
-            raise ConfigError(
-                f"config key '{key}': suite(s) {unknown} are not in data.suites {sorted(suites)}"
-            )
-    overlap = set(config["train_suites"]) & set(config["holdout_suites"])
-    if overlap:
-        raise ConfigError(
-            f"config keys 'train_suites' and 'holdout_suites' share {sorted(overlap)}: a held-out "
-            "suite must not be used for training"
-        )
+            raise ConfigError(f"config key '{where}': {exc}") from None
+
+    normalize_samples(config, expand_sims)
+    suites = {s["suite"] for s in config["samples"].values()}
     columns = known_columns()
     feature_lists = [("features", config["features"])] + [
         (f"targets.{i}.features", t["features"]) for i, t in enumerate(config["targets"])
@@ -188,11 +206,7 @@ def validate_config(config: dict) -> dict:
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise ConfigError(f"config key 'evaluate.mass_bins' must increase strictly, got {edges}")
     if data["kind"] == "mock":
-        if len(config["mock"]["redshifts"]) != len(data["snapshots"]):
-            raise ConfigError(
-                "config key 'mock.redshifts' must give one redshift per entry of "
-                f"'data.snapshots' ({len(data['snapshots'])}), got {config['mock']['redshifts']}"
-            )
+        config["mock"]["redshifts"] = _mock_redshifts(config, raw_snapshots)
         from .mock.suites import SUITE_MODELS
 
         unknown = sorted(suites - set(SUITE_MODELS))

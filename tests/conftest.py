@@ -120,31 +120,44 @@ def mock_snapshot(tmp_path_factory):
 
 
 def write_synthetic_profiles(root: Path, suites=("TNG", "SIMBA"), n_sims: int = 4,
-                             snapshots=((33, 0.0), (32, 0.05)), seed: int = 0) -> Path:
+                             snapshots=((33, 0.0), (32, 0.05)), seed: int = 0,
+                             sim_names=None, header_variant: str = "Nhalos", n_radii: int = 16,
+                             omega_m=None) -> Path:
     """A directory of stacked-profile files in the CAMELS emu format (all four mass bins), with
-    gas amplitudes that respond to A_SN1 and A_AGN2 and scatter between stacks."""
+    gas amplitudes that respond to A_SN1 and A_AGN2 and scatter between stacks. Calls with other
+    simulations (``sim_names``, e.g. an LH set) add to the same directory: simulations.csv and
+    snapshots.csv are merged. ``header_variant``: "Nhalos" or "nprofs" (no Nhalos line);
+    ``omega_m``: a callable of the simulation index (LH sets vary cosmology)."""
     from pipeline.io.camels_stacks import MASS_BINS, profile_path, write_profile_stack
     from pipeline.physics.cosmology import flat_lcdm, halo_radius_mpc
 
     rng = np.random.default_rng(seed)
-    grid = np.geomspace(0.003, 12.4, 16)
+    grid = np.geomspace(0.003, 12.4, 16)[16 - n_radii:]
     root.mkdir(parents=True, exist_ok=True)
-    sims = [f"1P_{22 + i}" for i in range(n_sims)]
-    lines = ["suite,simulation,Omega_m,sigma_8,A_SN1,A_AGN1,A_SN2,A_AGN2,varied"]
+    sims = list(sim_names) if sim_names else [f"1P_{22 + i}" for i in range(n_sims)]
+    n_sims = len(sims)
+    sim_table, snap_table = root / "simulations.csv", root / "snapshots.csv"
+    lines = (sim_table.read_text().splitlines() if sim_table.exists()
+             else ["suite,simulation,Omega_m,sigma_8,A_SN1,A_AGN1,A_SN2,A_AGN2,varied"])
+    snap_lines = (snap_table.read_text().splitlines() if snap_table.exists()
+                  else ["suite,snapshot,redshift"])
     params = {}
     for suite in suites:
         for i, sim in enumerate(sims):
             a_sn1 = 0.25 * 16 ** (i / max(n_sims - 1, 1))
             a_agn2 = 0.5 * 4 ** ((n_sims - 1 - i) / max(n_sims - 1, 1))
-            params[(suite, sim)] = (a_sn1, a_agn2)
-            lines.append(f"{suite},{sim},0.3,0.8,{a_sn1:.5f},1.0,1.0,{a_agn2:.5f},both")
-    (root / "simulations.csv").write_text("\n".join(lines) + "\n")
-    (root / "snapshots.csv").write_text(
-        "suite,snapshot,redshift\n"
-        + "".join(f"{s},{n:03d},{z}\n" for s in suites for n, z in snapshots))
-    cosmo = flat_lcdm(0.6711, 0.3, 0.049)
+            om = omega_m(i) if omega_m else 0.3
+            params[(suite, sim)] = (a_sn1, a_agn2, om)
+            lines.append(f"{suite},{sim},{om},0.8,{a_sn1:.5f},1.0,1.0,{a_agn2:.5f},both")
+        for n, z in snapshots:
+            row = f"{suite},{n:03d},{z}"
+            if row not in snap_lines:
+                snap_lines.append(row)
+    sim_table.write_text("\n".join(lines) + "\n")
+    snap_table.write_text("\n".join(snap_lines) + "\n")
     x = np.linspace(0, 1, len(MASS_BINS))
-    for (suite, sim), (a_sn1, a_agn2) in params.items():
+    for (suite, sim), (a_sn1, a_agn2, om) in params.items():
+        cosmo = flat_lcdm(0.6711, om, 0.049)
         for snap, z in snapshots:
             for k, mass_bin in enumerate(MASS_BINS):
                 m = 10 ** (11.2 + 1.3 * x[k])
@@ -159,5 +172,6 @@ def write_synthetic_profiles(root: Path, suites=("TNG", "SIMBA"), n_sims: int = 
                     profile_path(root, suite, sim, snap, mass_bin), grid,
                     {"density": rho, "pressure": pressure,
                      "metallicity": np.full(grid.size, 0.01), "temperature": temp},
-                    n_halos=30, mean_m200c_msun=m, mass_range=(11.0, 11.5))
+                    n_halos=30, mean_m200c_msun=m, mass_range=(11.0, 11.5),
+                    halo_count_line=header_variant == "Nhalos")
     return root

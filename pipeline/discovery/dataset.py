@@ -10,8 +10,8 @@ from astropy.table import Table
 
 from ..errors import DataError
 
-__all__ = ["Target", "rows_of_suites", "design_matrix", "baseline_intercept", "simulation_ids",
-           "features_with_values"]
+__all__ = ["Target", "rows_of_samples", "sample_column", "design_matrix", "baseline_intercept",
+           "simulation_ids", "features_with_values"]
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,19 @@ class Target:
         )
 
 
-def rows_of_suites(table: Table, suites: list[str]) -> Table:
-    """The rows of ``table`` whose ``suite`` is in ``suites`` (DataError if none)."""
-    mask = np.isin(np.asarray(table["suite"]).astype(str), suites)
+def sample_column(table: Table) -> str:
+    """The column naming each row's sample: ``sample`` (assembled tables), else ``suite``."""
+    return "sample" if "sample" in table.colnames else "suite"
+
+
+def rows_of_samples(table: Table, samples: list[str]) -> Table:
+    """The rows of ``table`` whose sample is in ``samples`` (DataError if none)."""
+    column = sample_column(table)
+    mask = np.isin(np.asarray(table[column]).astype(str), samples)
     if not mask.any():
         raise DataError(
-            f"no halo of suite(s) {suites} in the table (it has {sorted(set(table['suite']))})"
-        )
+            f"no halo of sample(s) {samples} in the table (it has "
+            f"{sorted(set(np.asarray(table[column]).astype(str)))})")
     return table[mask]
 
 
@@ -84,13 +90,20 @@ def baseline_intercept(table: Table, target: Target) -> float:
 
 
 def simulation_ids(table: Table) -> np.ndarray:
-    """Each row's simulation as ``suite/sim`` (the same name in two suites is two simulations):
-    the sampling unit of cross-validation and resampling."""
+    """Each row's simulation as ``suite/set/sim`` (``suite/sim`` without a set column): the
+    sampling unit of cross-validation and resampling. The same name in two suites or sets is two
+    simulations; the same simulation at two snapshots (or in two samples) is one."""
     missing = [c for c in ("suite", "sim") if c not in table.colnames]
     if missing:
         raise DataError(f"halo table lacks column(s) {missing} naming each halo's simulation")
-    return np.char.add(np.char.add(np.asarray(table["suite"]).astype(str), "/"),
-                       np.asarray(table["sim"]).astype(str))
+    parts = [np.asarray(table["suite"]).astype(str)]
+    if "set" in table.colnames:
+        parts.append(np.asarray(table["set"]).astype(str))
+    parts.append(np.asarray(table["sim"]).astype(str))
+    out = parts[0]
+    for part in parts[1:]:
+        out = np.char.add(np.char.add(out, "/"), part)
+    return out
 
 
 def features_with_values(table: Table, features: list[str]) -> tuple[list[str], dict[str, str]]:

@@ -1,24 +1,24 @@
-"""Evaluate: how well each relation predicts the target on every suite, per mass bin and over all
+"""Evaluate: how well each relation predicts the target on every sample, per mass bin and over all
 masses, with intervals from resampling simulations.
 
-Relations (:mod:`pipeline.discovery.relations`, all fitted on the training suites): the
+Relations (:mod:`pipeline.discovery.relations`, all fitted on the training samples): the
 self-similar ``baseline``, the ``discovered`` equation, a ``blackbox`` forest on the same
 features, the ``published`` form where it applies, and (mock) the noise ``floor``. Every one goes
 through the same path: predictions -> per-halo residuals r = log10 predicted - log10 true [dex]
 -> metrics (:mod:`pipeline.discovery.metrics`: bias_log, scatter_log, scatter_frac, rms_log,
 reduction against the baseline) -> paired cluster-bootstrap intervals over simulations.
 
-Constants are as fitted on the training suites. ``bias_log`` and ``rms_log`` judge them as they
-are (a held-out suite pays for a normalisation that does not transfer); ``scatter_log`` and
+Constants are as fitted on the training samples. ``bias_log`` and ``rms_log`` judge them as they
+are (a held-out sample pays for a normalisation that does not transfer); ``scatter_log`` and
 ``scatter_frac`` are taken about each set's own mean, i.e. what a normalisation refitted per
-suite would leave (the form and every other constant kept).
+sample would leave (the form and every other constant kept).
 
 Divergence: a halo counts as diverged for a relation when its prediction is non-finite or its
 residual exceeds ``divergence_dex`` (default 1 dex, a factor 10 in the predicted quantity, which
 is 5-10 times the baseline scatter of these relations). Diverged haloes are left out of that
 relation's metrics, counted in ``n_diverged`` and named in the log and the report's summary.
 
-Extrapolation: per held-out suite, the fraction of haloes outside the training range (min-max
+Extrapolation: per held-out sample, the fraction of haloes outside the training range (min-max
 over the training haloes) of each feature a relation reads (table meta ``extrapolation``), and
 per row ``extrap_frac``, the fraction outside the range of at least one of them.
 """
@@ -33,7 +33,7 @@ from astropy.table import Table, vstack
 
 from ..errors import DataError
 from ..provenance import provenance
-from .dataset import Target, rows_of_suites
+from .dataset import Target, rows_of_samples, simulation_ids
 from .metrics import (
     LEVELS,
     METRICS,
@@ -82,32 +82,36 @@ class EvaluateOptions:
     blackbox: bool = True
 
 
-def _suite_role(suite: str, train_suites: list[str]) -> str:
-    return "train" if suite in train_suites else "holdout"
+def _role_of(sample: str, train_samples: list[str]) -> str:
+    return "train" if sample in train_samples else "holdout"
 
 
 def residual_table(halos: Table, target: Target, relations: list[Relation],
-                   suites: list[str], train_suites: list[str], divergence_dex: float) -> Table:
-    """Per-halo residuals of every relation on ``suites``: columns ``resid_<relation>`` [dex]
+                   samples: list[str], train_samples: list[str], divergence_dex: float) -> Table:
+    """Per-halo residuals of every relation on ``samples``: columns ``resid_<relation>`` [dex]
     (log10 predicted - log10 true, as predicted), ``diverged_<relation>`` (non-finite, or
     |residual| > ``divergence_dex``) and ``extrap_<relation>`` (outside the training range of a
-    feature the relation reads), with the halo's suite, role, simulation, mass, redshift and
+    feature the relation reads), with the halo's sample, role, simulation, mass, redshift and
     simulation parameters. Haloes whose true y or x is non-finite are not scored (logged)."""
-    keep = [c for c in ("suite", "sim", "snapshot", "group_index", "redshift", "log10_M200c",
-                        "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
-            if c in halos.colnames]
-    train = rows_of_suites(halos, train_suites)
+    keep = [c for c in ("sample", "suite", "set", "sim", "snapshot", "group_index", "mass_bin",
+                        "redshift", "log10_M200c", "Omega_m", "sigma_8", "A_SN1", "A_AGN1",
+                        "A_SN2", "A_AGN2") if c in halos.colnames]
+    train = rows_of_samples(halos, train_samples)
     parts = []
-    for suite in suites:
-        rows = rows_of_suites(halos, [suite])
+    for sample in samples:
+        rows = rows_of_samples(halos, [sample])
         truth = np.asarray(rows[target.y], dtype=float)
         scored = np.isfinite(truth) & np.isfinite(np.asarray(rows[target.x], dtype=float))
         if (~scored).any():
             log.warning("%s: %d of %d haloes have a non-finite %s or %s and are not scored",
-                        suite, int((~scored).sum()), len(rows), target.y, target.x)
+                        sample, int((~scored).sum()), len(rows), target.y, target.x)
         rows = rows[scored]
         out = rows[keep]
-        out["role"] = _suite_role(suite, train_suites)
+        if "sample" not in out.colnames:
+            out["sample"] = [sample] * len(out)
+        # the resampling unit: the simulation, whatever snapshots and samples it appears in
+        out["sim_id"] = simulation_ids(rows)
+        out["role"] = _role_of(sample, train_samples)
         for rel in relations:
             r = rel.predict(rows) - np.asarray(rows[target.y], dtype=float)
             bad = ~np.isfinite(r) | (np.abs(np.where(np.isfinite(r), r, 0.0)) > divergence_dex)
@@ -117,36 +121,36 @@ def residual_table(halos: Table, target: Target, relations: list[Relation],
                 out[f"extrap_{rel.name}"] = _outside_training(rows, train, rel.features)
             if bad.any():
                 log.warning("%s: relation %s diverges on %d of %d haloes (non-finite or |residual| "
-                            "> %g dex); they are left out of its metrics and counted", suite,
+                            "> %g dex); they are left out of its metrics and counted", sample,
                             rel.name, int(bad.sum()), len(rows), divergence_dex)
         parts.append(out)
     table = vstack(parts)
     table.meta = {"target": asdict(target), "divergence_dex": divergence_dex,
                   "relations": {rel.name: rel.description for rel in relations},
                   "definition": "resid_<relation> = log10 predicted - log10 true of target.y "
-                                "[dex], constants as fitted on the training suites"}
+                                "[dex], constants as fitted on the training samples"}
     return table
 
 
-def extrapolation_fractions(halos: Table, relations: list[Relation], train_suites: list[str],
-                            suites: list[str]) -> dict[str, dict[str, float]]:
-    """suite -> feature -> fraction of the suite's haloes outside the training range
+def extrapolation_fractions(halos: Table, relations: list[Relation], train_samples: list[str],
+                            samples: list[str]) -> dict[str, dict[str, float]]:
+    """sample -> feature -> fraction of the sample's haloes outside the training range
     [min, max over the training haloes] of that feature, for every feature a relation reads."""
     features = list(dict.fromkeys(f for rel in relations for f in rel.features))
-    train = rows_of_suites(halos, train_suites)
+    train = rows_of_samples(halos, train_samples)
     ranges = {}
     for f in features:
         v = np.asarray(train[f], dtype=float)
         v = v[np.isfinite(v)]
         ranges[f] = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
     out = {}
-    for suite in suites:
-        rows = rows_of_suites(halos, [suite])
-        out[suite] = {}
+    for sample in samples:
+        rows = rows_of_samples(halos, [sample])
+        out[sample] = {}
         for f in features:
             v = np.asarray(rows[f], dtype=float)
             lo, hi = ranges[f]
-            out[suite][f] = float(np.mean((v < lo) | (v > hi))) if len(v) else np.nan
+            out[sample][f] = float(np.mean((v < lo) | (v > hi))) if len(v) else np.nan
     return out
 
 
@@ -175,9 +179,9 @@ def _clusters(sims: np.ndarray, min_clusters: int) -> tuple[np.ndarray, int, str
 def _set_metrics(resid: Table, relations: list[Relation], options: EvaluateOptions,
                  rng: np.random.Generator) -> list[dict]:
     """One row per relation: metrics, n, n_diverged, paired reduction and intervals, for the
-    haloes of ``resid`` (one suite and mass range)."""
+    haloes of ``resid`` (one sample and mass range)."""
     n = len(resid)
-    cluster, n_clusters, unit = _clusters(np.asarray(resid["sim"]).astype(str),
+    cluster, n_clusters, unit = _clusters(np.asarray(resid["sim_id"]).astype(str),
                                           options.min_sims_for_cluster_bootstrap)
     counts = resample_counts(n_clusters, options.bootstrap, rng)
     base_ok = ~np.asarray(resid["diverged_baseline"], dtype=bool)
@@ -186,7 +190,7 @@ def _set_metrics(resid: Table, relations: list[Relation], options: EvaluateOptio
         r = np.asarray(resid[f"resid_{rel.name}"], dtype=float)
         ok = ~np.asarray(resid[f"diverged_{rel.name}"], dtype=bool)
         row = {"relation": rel.name, "n_halos": n, "n_diverged": int((~ok).sum()),
-               "n_sims": len(np.unique(np.asarray(resid["sim"]).astype(str))),
+               "n_sims": len(np.unique(np.asarray(resid["sim_id"]).astype(str))),
                "resample_unit": unit}
         own = cluster_sums(r[ok], cluster[ok], n_clusters)
         value = metrics_from_sums(own.total())
@@ -216,12 +220,12 @@ def _nan_rows(relations: list[Relation], n: int, n_sims: int, reason: str) -> li
 
 
 def evaluate_relations(resid: Table, relations: list[Relation], options: EvaluateOptions,
-                       train_suites: list[str], holdout_suites: list[str]) -> Table:
-    """The metric table: one row per (suite, mass bin, relation), the bins of
+                       train_samples: list[str], holdout_samples: list[str]) -> Table:
+    """The metric table: one row per (sample, mass bin, relation), the bins of
     ``options.mass_bins`` plus an ``all`` row over the whole range, from the per-halo residuals
     of :func:`residual_table`.
 
-    Columns: suite, role, bin ('bin' or 'all'), log10_M_lo, log10_M_hi, relation, n_halos,
+    Columns: sample, role, bin ('bin' or 'all'), log10_M_lo, log10_M_hi, relation, n_halos,
     n_diverged, n_sims, resample_unit, extrap_frac, the metrics of
     :mod:`pipeline.discovery.metrics` and the reductions against the baseline, each with
     ``_lo68``, ``_hi68``, ``_lo95``, ``_hi95``."""
@@ -232,15 +236,15 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
     bins = [(edges[i], edges[i + 1], "bin") for i in range(len(edges) - 1)]
     bins.append((edges[0], edges[-1], "all"))
     rows = []
-    for suite in list(train_suites) + list(holdout_suites):
-        sub = resid[np.asarray(resid["suite"]).astype(str) == suite]
+    for sample in list(train_samples) + list(holdout_samples):
+        sub = resid[np.asarray(resid["sample"]).astype(str) == sample]
         if len(sub) == 0:
-            raise DataError(f"evaluate: no scored halo of suite {suite}")
+            raise DataError(f"evaluate: no scored halo of sample {sample}")
         lm = np.asarray(sub["log10_M200c"], dtype=float)
         n_all = int(np.sum((lm >= edges[0]) & (lm < edges[-1])))
         if n_all < options.min_halos_per_bin:
             raise DataError(
-                f"evaluate: suite {suite} has {n_all} halo(es) with log10 M200c in "
+                f"evaluate: sample {sample} has {n_all} halo(es) with log10 M200c in "
                 f"[{edges[0]:g}, {edges[-1]:g}) (evaluate.mass_bins), fewer than "
                 f"evaluate.min_halos_per_bin = {options.min_halos_per_bin}: nothing to evaluate. Its "
                 f"haloes span log10 M200c = {np.min(lm):.2f}..{np.max(lm):.2f}; widen "
@@ -248,21 +252,22 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
         for lo, hi, kind in bins:
             in_bin = (lm >= lo) & (lm < hi)
             n = int(in_bin.sum())
-            n_sims = len(np.unique(np.asarray(sub["sim"])[in_bin].astype(str)))
+            n_sims = len(np.unique(np.asarray(sub["sim_id"])[in_bin].astype(str)))
             if n < options.min_halos_per_bin:
                 log.warning("%s, log10 M in [%g, %g): %d haloes < evaluate.min_halos_per_bin = %d; "
-                            "metrics not computed", suite, lo, hi, n, options.min_halos_per_bin)
+                            "metrics not computed", sample, lo, hi, n, options.min_halos_per_bin)
                 set_rows = _nan_rows(relations, n, n_sims, "none (too few haloes)")
             else:
                 set_rows = _set_metrics(sub[in_bin], relations, options, rng)
             for row in set_rows:
                 column = f"extrap_{row['relation']}"
-                row.update({"suite": suite, "role": _suite_role(suite, train_suites), "bin": kind,
+                row.update({"sample": sample, "suite": str(sub["suite"][0]),
+                            "role": _role_of(sample, train_samples), "bin": kind,
                             "log10_M_lo": lo, "log10_M_hi": hi,
                             "extrap_frac": float(np.mean(np.asarray(sub[column])[in_bin]))
                             if column in sub.colnames and n else np.nan})
                 rows.append(row)
-    columns = ["suite", "role", "bin", "log10_M_lo", "log10_M_hi", "relation", "n_halos",
+    columns = ["sample", "suite", "role", "bin", "log10_M_lo", "log10_M_hi", "relation", "n_halos",
                "n_diverged", "n_sims", "resample_unit", "extrap_frac"]
     for m in (*METRICS, "reduction_log", "reduction_frac"):
         columns.append(m)
@@ -274,16 +279,16 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
     return out
 
 
-def per_simulation_table(resid: Table, relations: list[Relation], suites: list[str],
+def per_simulation_table(resid: Table, relations: list[Relation], samples: list[str],
                          mass_range: tuple[float, float]) -> Table:
-    """One row per (suite, simulation, relation) over ``mass_range`` (log10 M200c): n_halos,
+    """One row per (sample, simulation, relation) over ``mass_range`` (log10 M200c): n_halos,
     n_diverged, bias_log, scatter_log, rms_log and reduction_log against the baseline, so that a
     reader sees how uneven a reduction is from one simulation to the next."""
     rows = []
     lm = np.asarray(resid["log10_M200c"], dtype=float)
     in_range = (lm >= mass_range[0]) & (lm < mass_range[1])
-    for suite in suites:
-        sel = in_range & (np.asarray(resid["suite"]).astype(str) == suite)
+    for sample in samples:
+        sel = in_range & (np.asarray(resid["sample"]).astype(str) == sample)
         sims = np.asarray(resid["sim"]).astype(str)
         for sim in np.unique(sims[sel]):
             one = resid[sel & (sims == sim)]
@@ -299,12 +304,13 @@ def per_simulation_table(resid: Table, relations: list[Relation], suites: list[s
                 red = reduction(
                     metrics_from_sums(cluster_sums(r[both], zb, 1).total())["scatter_log"],
                     metrics_from_sums(cluster_sums(rb[both], zb, 1).total())["scatter_log"])
-                rows.append({"suite": suite, "role": str(one["role"][0]), "sim": sim,
+                rows.append({"sample": sample, "suite": str(one["suite"][0]),
+                             "role": str(one["role"][0]), "sim": sim,
                              "relation": rel.name, "n_halos": len(one),
                              "n_diverged": int((~ok).sum()),
                              **{k: float(m[k]) for k in ("bias_log", "scatter_log", "rms_log")},
                              "reduction_log": float(red)})
-    names = ["suite", "role", "sim", "relation", "n_halos", "n_diverged", "bias_log",
+    names = ["sample", "suite", "role", "sim", "relation", "n_halos", "n_diverged", "bias_log",
              "scatter_log", "rms_log", "reduction_log"]
     return Table(rows=[[row[c] for c in names] for row in rows], names=names)
 
@@ -327,12 +333,12 @@ def evaluation_meta(target: Target, relations: list[Relation], options: Evaluate
 
 
 def study_relations(halos: Table, target: Target, expression: str, features: list[str],
-                    train_suites: list[str], options: EvaluateOptions,
+                    train_samples: list[str], options: EvaluateOptions,
                     floor_column: str | None = None) -> list[Relation]:
-    """The relations of a study, all fitted on ``train_suites``: baseline, discovered, black box
+    """The relations of a study, all fitted on ``train_samples``: baseline, discovered, black box
     (``options.blackbox``), published form (where it applies) and noise floor (``floor_column``
     of ``halos`` holds its residuals)."""
-    train = rows_of_suites(halos, train_suites)
+    train = rows_of_samples(halos, train_samples)
     relations = [baseline_relation(train, target), discovered_relation(target, expression, features)]
     if options.blackbox and features:
         relations.append(blackbox_relation(train, target, features, seed=options.seed,
@@ -348,7 +354,7 @@ def study_relations(halos: Table, target: Target, expression: str, features: lis
 
 
 def evaluate_study(halos: Table, target: Target, expression: str, features: list[str],
-                   train_suites: list[str], holdout_suites: list[str], options: EvaluateOptions,
+                   train_samples: list[str], holdout_samples: list[str], options: EvaluateOptions,
                    floor_resid: np.ndarray | None = None) -> tuple[Table, Table, Table]:
     """The evaluate stage: (metric table, per-halo residual table, per-simulation table).
 
@@ -359,15 +365,15 @@ def evaluate_study(halos: Table, target: Target, expression: str, features: list
     if floor_resid is not None:
         floor_column = "_floor_resid"
         halos[floor_column] = floor_resid
-    suites = list(train_suites) + list(holdout_suites)
-    relations = study_relations(halos, target, expression, features, train_suites, options,
+    samples = list(train_samples) + list(holdout_samples)
+    relations = study_relations(halos, target, expression, features, train_samples, options,
                                 floor_column)
-    resid = residual_table(halos, target, relations, suites, train_suites, options.divergence_dex)
-    metrics = evaluate_relations(resid, relations, options, train_suites, holdout_suites)
+    resid = residual_table(halos, target, relations, samples, train_samples, options.divergence_dex)
+    metrics = evaluate_relations(resid, relations, options, train_samples, holdout_samples)
     edges = options.mass_bins
-    per_sim = per_simulation_table(resid, relations, suites, (edges[0], edges[-1]))
+    per_sim = per_simulation_table(resid, relations, samples, (edges[0], edges[-1]))
     meta = evaluation_meta(target, relations, options,
-                           extrapolation_fractions(halos, relations, train_suites, suites),
+                           extrapolation_fractions(halos, relations, train_samples, samples),
                            floor_resid is not None)
     meta["expression"], meta["features_sr"] = expression, list(features)
     for table in (metrics, resid, per_sim):

@@ -5,9 +5,9 @@ concentration and outer slope, temperature factor, non-thermal pressure support,
 concentration and formation offset; see
 ``pipeline.mock.population``). Given them, what remains of the target's scatter comes only from
 the measurement itself: particle sampling, the multiphase temperature scatter, apertures. We
-estimate it per suite as the out-of-fold scatter of a random forest that predicts the residual
+estimate it per sample as the out-of-fold scatter of a random forest that predicts the residual
 from the self-similar relation, y - slope x, from x and those latent properties (5-fold
-cross-validation within the suite, folds by simulation as everywhere else: a simulation's haloes
+cross-validation within the sample, folds by simulation as everywhere else: a simulation's haloes
 are never on both sides). A discovered relation whose held-out scatter reaches this
 floor has found everything the mock put there; the gap to the floor is what is left to find.
 """
@@ -19,7 +19,7 @@ from astropy.table import Table
 from sklearn.ensemble import RandomForestRegressor
 
 from ..errors import DataError
-from .dataset import Target
+from .dataset import Target, sample_column, simulation_ids
 from .folds import simulation_folds
 from .forests import forest_predict
 
@@ -64,8 +64,8 @@ def latent_features(halos: Table, truths: list[Table]) -> np.ndarray:
 def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
                           seed: int = 0, threads: int = 1) -> np.ndarray:
     """Per-row out-of-fold residual [dex] of the best prediction of ``target.y`` from
-    ``target.x`` and the latent properties, fitted within each suite (NaN where the halo has no
-    truth or its suite has fewer than 50 matched haloes). ``threads``: CPU threads of the
+    ``target.x`` and the latent properties, fitted within each sample (NaN where the halo has no
+    truth or its sample has fewer than 50 matched haloes). ``threads``: CPU threads of the
     forests (the trees are seeded, so the fits do not depend on it)."""
     latent = latent_features(halos, truths)
     x = np.asarray(halos[target.x], dtype=float)
@@ -73,10 +73,10 @@ def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
     features = np.column_stack([x, latent])
     ok = np.isfinite(features).all(axis=1) & np.isfinite(y)
     resid = np.full(len(halos), np.nan)
-    suites = np.asarray(halos["suite"]).astype(str)
-    sims = np.asarray(halos["sim"]).astype(str) if "sim" in halos.colnames else None
-    for suite in np.unique(suites):
-        rows = np.flatnonzero(ok & (suites == suite))
+    groups = np.asarray(halos[sample_column(halos)]).astype(str)
+    sims = simulation_ids(halos) if "sim" in halos.colnames else None
+    for group in np.unique(groups):
+        rows = np.flatnonzero(ok & (groups == group))
         if len(rows) < 50:
             continue
         target_resid = y[rows] - target.slope * x[rows]

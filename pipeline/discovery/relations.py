@@ -1,6 +1,6 @@
 """Relations a study compares, behind one interface: predict log10 of the target's y per halo.
 
-Every relation is fitted on the training suites only and then applied, unchanged, to every suite:
+Every relation is fitted on the training samples only and then applied, unchanged, to every sample:
 
 ``baseline``
     the self-similar relation y = slope x + b, b the mean residual of the training haloes;
@@ -116,7 +116,7 @@ def blackbox_relation(train: Table, target: Target, features: list[str], seed: i
 
 
 #: The published correction (Wadekar et al. 2023, PNAS 120, e2202074120): M ∝ Y^{3/5} (1 - A c_gas),
-#: i.e. log10 M = slope log10 Y + log10(1 - A c_gas) + b, with A and b fitted on the training suites.
+#: i.e. log10 M = slope log10 Y + log10(1 - A c_gas) + b, with A and b fitted on the training samples.
 PUBLISHED_FORM = "log10 M = 0.6 log10 Y + log10(1 - A c_gas) + b (Wadekar et al. 2023)"
 
 
@@ -137,7 +137,7 @@ def published_correction(c_gas: np.ndarray, a: float, floor: float | None = None
 
 
 def fit_published_form(table: Table, target: Target) -> tuple[float, float]:
-    """(A, b) of :data:`PUBLISHED_FORM` by least squares on ``table`` (the training suites)."""
+    """(A, b) of :data:`PUBLISHED_FORM` by least squares on ``table`` (the training samples)."""
     from scipy.optimize import least_squares
 
     r = target.residual(table)

@@ -37,12 +37,13 @@ def add_derived_columns(table: Table) -> Table:
     return table
 
 
-def _one(path: Path, suite_params: dict[str, dict[str, dict[str, float]]]) -> Table:
-    """A halo table with per-row suite, sim, snapshot, redshift, E(z) and parameter columns.
+def _one(path: Path, set_params: dict[tuple[str, str, str], dict[str, dict[str, float]]]) -> Table:
+    """A halo table with per-row suite, volume, set, sim, snapshot, redshift, E(z) and parameter
+    columns.
 
     Per-snapshot ingest tables carry these in their metadata, the simulation parameters there or
-    in ``suite_params`` (suite -> sim -> parameters, from the suite's parameter file); per-suite
-    tables (stacked profiles) already carry them as columns.
+    in ``set_params`` ((suite, volume, set) -> sim -> parameters, from the set's parameter file);
+    stacked-profile tables carry them as columns.
     """
     table = read_table(path, required=["M200c", "Y200c", "N_gas200c"])
     meta = table.meta
@@ -54,16 +55,20 @@ def _one(path: Path, suite_params: dict[str, dict[str, dict[str, float]]]) -> Ta
             raise DataError(
                 f"halo table {path} has neither a '{key}' column nor metadata (written by ingest?)")
         table[key] = [meta[key]] * n if key in ("suite", "sim") else np.full(n, meta[key])
+    for key in ("volume", "set"):
+        if key not in table.colnames:
+            table[key] = [str(meta.get(key, ""))] * n
     cosmology = meta.get("cosmology", {})
     params = meta.get("params") or {}
     suite = str(table["suite"][0]) if n else meta.get("suite")
-    if not params and suite in suite_params:
-        sims = suite_params[suite]
+    source = (suite, str(meta.get("volume", "")), str(meta.get("set", "")))
+    found = set_params.get(source, set_params.get((suite, "", "")))
+    if not params and found is not None:
         sim = str(table["sim"][0]) if n else meta.get("sim")
-        if n and sim not in sims:
+        if n and sim not in found:
             raise DataError(f"halo table {path}: simulation {sim} of suite {suite} has no row in "
-                            f"the suite's parameter file (rows: {sorted(sims)[:5]}...)")
-        params = sims.get(sim, {})
+                            f"its set's parameter file (rows: {sorted(found)[:5]}...)")
+        params = found.get(sim, {})
     for name in PARAMETER_COLUMNS:
         if name not in table.colnames:
             table[name] = np.full(n, float(params.get(name, np.nan)))
@@ -77,9 +82,47 @@ def _one(path: Path, suite_params: dict[str, dict[str, dict[str, float]]]) -> Ta
     return table
 
 
+def _sample_rows(table: Table, samples: dict[str, dict] | None, min_halos: int
+                 ) -> tuple[Table, dict[str, int]]:
+    """The rows of every sample, with a ``sample`` column (a row two samples share appears
+    once per sample), and per sample the stacks dropped for too few haloes. Without
+    ``samples``, each suite is its own sample."""
+    from .stacks import select_stacks
+
+    if samples is None:
+        table["sample"] = np.asarray(table["suite"]).astype(str)
+        return table, {}
+    parts, dropped = [], {}
+    suites = np.asarray(table["suite"]).astype(str)
+    sims = np.asarray(table["sim"]).astype(str)
+    snaps = np.asarray(table["snapshot"]).astype(int)
+    stacked = "mass_bin" in table.colnames
+    for name, sample in samples.items():
+        in_suite = suites == sample["suite"]
+        if stacked:
+            part, dropped[name] = select_stacks(table[in_suite], sample["sims"],
+                                                [int(s) for s in sample["snapshots"]],
+                                                sample["mass_bins"], min_halos, where=f"sample {name}")
+        else:
+            mask = (in_suite & (np.asarray(table["volume"]).astype(str) == sample["volume"])
+                    & (np.asarray(table["set"]).astype(str) == sample["set"])
+                    & np.isin(sims, sample["sims"]) & np.isin(snaps, [int(s) for s in sample["snapshots"]]))
+            part = table[mask]
+            have = {(s, int(n)) for s, n in zip(sims[mask], snaps[mask], strict=True)}
+            absent = [(s, int(n)) for s in sample["sims"] for n in sample["snapshots"]
+                      if (s, int(n)) not in have]
+            if absent and len(part):
+                log.info("sample %s: %d (simulation, snapshot) without a measured halo, e.g. %s",
+                         name, len(absent), absent[:3])
+        part = part.copy()
+        part["sample"] = [name] * len(part)
+        parts.append(part)
+    return vstack(parts, metadata_conflicts="silent"), dropped
+
+
 def _refuse_duplicates(table: Table) -> None:
     """The same halo twice (a snapshot or simulation listed twice) would count twice."""
-    key_columns = [c for c in ("suite", "sim", "snapshot", "group_index", "mass_bin")
+    key_columns = [c for c in ("sample", "suite", "sim", "snapshot", "group_index", "mass_bin")
                    if c in table.colnames]
     if not {"group_index", "mass_bin"} & set(key_columns):
         return  # nothing names a halo within its snapshot
@@ -110,68 +153,76 @@ def _cuts(table: Table, selection: dict) -> dict[str, np.ndarray]:
 
 
 def _log_cuts(table: Table, cuts: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
-    """Log, per suite and simulation, how many haloes each cut removed (a halo counts for the
+    """Log, per sample and simulation, how many haloes each cut removed (a halo counts for the
     first cut it fails), warn where the quality cuts (gas particles, Y) remove most of a
     simulation's haloes in the mass range or a simulation loses every halo; return the counts
-    per suite and cut."""
+    per sample and cut."""
     names = list(cuts)
     first_fail = np.full(len(table), -1)
     for i, name in enumerate(names):
         first_fail[(first_fail < 0) & ~cuts[name]] = i
-    suites = np.asarray(table["suite"]).astype(str)
+    samples = np.asarray(table["sample"]).astype(str)
     sims = np.asarray(table["sim"]).astype(str)
-    per_suite = {}
-    for suite in np.unique(suites):
-        in_suite = suites == suite
-        per_suite[suite] = {n: int(np.sum(in_suite & (first_fail == i))) for i, n in enumerate(names)}
-        for sim in np.unique(sims[in_suite]):
-            rows = in_suite & (sims == sim)
+    per_sample = {}
+    for sample in dict.fromkeys(samples):
+        in_sample = samples == sample
+        per_sample[sample] = {n: int(np.sum(in_sample & (first_fail == i))) for i, n in enumerate(names)}
+        for sim in np.unique(sims[in_sample]):
+            rows = in_sample & (sims == sim)
             counts = {n: int(np.sum(rows & (first_fail == i))) for i, n in enumerate(names)}
             kept = int(np.sum(rows & (first_fail < 0)))
-            log.info("%s %s: %d haloes, removed %s, kept %d", suite, sim, int(rows.sum()),
+            log.info("%s %s: %d haloes, removed %s, kept %d", sample, sim, int(rows.sum()),
                      ", ".join(f"{n}: {c}" for n, c in counts.items() if c) or "none", kept)
             in_range = int(rows.sum()) - counts[names[0]] - counts[names[1]]
             quality = counts[names[2]] + counts[names[3]]
             if kept == 0:
-                log.warning("%s %s: the selection removes every halo of this simulation", suite, sim)
+                log.warning("%s %s: the selection removes every halo of this simulation", sample, sim)
             elif in_range and quality > 0.5 * in_range:
                 log.warning("%s %s: the gas-particle and Y cuts remove %d of its %d haloes in the "
-                            "mass range: under-resolved or broken output?", suite, sim, quality,
+                            "mass range: under-resolved or broken output?", sample, sim, quality,
                             in_range)
-    return per_suite
+    return per_sample
 
 
 def assemble_halos(paths: Sequence[str | Path], selection: dict,
-                   params_files: dict[str, str | Path] | None = None) -> Table:
-    """One table of all haloes passing ``selection`` (keys of the config's ``selection``).
+                   params_files: dict[str, str | Path] | None = None,
+                   samples: dict[str, dict] | None = None, min_halos: int = 10) -> Table:
+    """One table of all haloes of every sample passing ``selection`` (keys of the config's
+    ``selection``), with a ``sample`` column.
 
-    ``params_files`` maps a suite to its parameter file (CAMELS ``CosmoAstroSeed_*.txt``): the
-    simulation parameters of that suite's tables are joined here, once per suite, rather than
-    by each ingest job (an edited parameter file then re-runs assemble, not every ingest).
-    Cuts: log10_mass_min_msun <= log10 M200c < log10_mass_max_msun, at least
+    ``params_files`` maps a simulation set, ``"suite/volume/set"`` (or just the suite), to its
+    parameter file (CAMELS ``CosmoAstroSeed_*.txt``): the simulation parameters are joined here,
+    once per set, rather than by each ingest job (an edited parameter file then re-runs assemble,
+    not every ingest). ``samples`` (name -> suite, volume, set, sims, snapshots[, mass_bins]) say
+    which haloes belong to which sample; stacked profiles with fewer than ``min_halos`` haloes
+    are dropped there. Cuts: log10_mass_min_msun <= log10 M200c < log10_mass_max_msun, at least
     ``min_gas_particles`` gas particles in R200c, Y200c > 0.
     """
     from ..io.params import read_simulation_params
 
     if not paths:
         raise DataError("assemble: no halo tables given")
-    suite_params = {suite: read_simulation_params(f) for suite, f in (params_files or {}).items()}
-    tables = [_one(Path(p), suite_params) for p in paths]
+    set_params = {}
+    for key, f in (params_files or {}).items():
+        parts = key.split("/")
+        set_params[tuple(parts) if len(parts) == 3 else (parts[0], "", "")] = read_simulation_params(f)
+    tables = [_one(Path(p), set_params) for p in paths]
     for t in tables:
         t.meta = {}
     table = vstack(tables, metadata_conflicts="silent")
+    table, dropped = _sample_rows(table, samples, min_halos)
     _refuse_duplicates(table)
     table = add_derived_columns(table)
-    n_before = {s: int(np.sum(table["suite"] == s)) for s in np.unique(table["suite"])}
+    n_before = {s: int(np.sum(table["sample"] == s)) for s in dict.fromkeys(table["sample"])}
     cuts = _cuts(table, selection)
     keep = np.logical_and.reduce(list(cuts.values()))
     removed = _log_cuts(table, cuts)
     table = table[keep]
-    n_after = {s: int(np.sum(table["suite"] == s)) for s in n_before}
+    n_after = {s: int(np.sum(table["sample"] == s)) for s in n_before}
     empty = [s for s, k in n_after.items() if k == 0]
     if empty:
         raise DataError(
-            f"selection leaves no halo in suite(s) {empty} (before cuts: "
+            f"selection leaves no halo in sample(s) {empty} (before cuts: "
             f"{ {s: n_before[s] for s in empty} }; removed per cut: "
             f"{ {s: removed[s] for s in empty} }); relax selection.log10_mass_min_msun "
             f"({selection['log10_mass_min_msun']}), selection.log10_mass_max_msun "
@@ -182,6 +233,7 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
         "halos_before_cuts": n_before,
         "halos_after_cuts": n_after,
         "halos_removed_per_cut": removed,
+        "stacks_dropped_few_halos": dropped,
         "selection": dict(selection),
         "provenance": provenance("assemble", dict(selection)),
     }

@@ -6,15 +6,24 @@ halo of the Duffy et al. (2008) mean concentration (the stacks carry no total-ma
 Y, gas masses, c_gas and the gas-mass-weighted temperature and metallicity are volume integrals of
 the mean profiles (interpolation in :mod:`pipeline.physics.profile_integrals`).
 
-Rule for stacks of few haloes: stacks with fewer than ``min_halos`` haloes are dropped (counted in
-the table metadata); the others keep their halo count in ``n_halos`` for reference. In the real
-CAMELS 1P stacks every stack holds at least 23 haloes, so the default (10) drops none.
+Scale: the stacks of a suite are measured in blocks of simulations (one job each), every file on
+disk of those simulations, whatever the study asks for. The blocks depend only on the folder's
+content, so the tables are a cache that every study reading the same files shares
+(``results/_stacks/``); the study's samples pick their simulations, snapshots and mass bins at
+assemble (:func:`select_stacks`).
+
+Rule for stacks of few haloes: stacks with fewer than ``min_halos`` haloes are dropped at that
+selection (counted in the table metadata); the others keep their halo count in ``n_halos`` for
+reference. In the real CAMELS 1P stacks every stack holds at least 23 haloes, so the default
+(10) drops none. The halo count comes from the file's ``Nhalos`` line or, in extractions without
+one, its ``nprofs`` (column ``n_halos_from``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +34,7 @@ from ..columns import HALO_COLUMNS
 from ..errors import DataError, InputFileError
 from ..io.camels_stacks import (
     MASS_BINS,
-    profile_path,
+    list_stack_files,
     read_profile_stack,
     read_simulation_table,
     read_snapshot_redshifts,
@@ -35,7 +44,8 @@ from ..physics.nfw import duffy08_concentration, r500_over_r200
 from ..physics.profile_integrals import compton_y_from_pressure_mpc2, enclosed_integral
 from ..provenance import provenance
 
-__all__ = ["StackOptions", "measure_stack", "measure_suite_stacks", "stack_files"]
+__all__ = ["StackOptions", "measure_stack", "measure_stack_block", "select_stacks",
+           "measure_suite_stacks", "stack_blocks", "missing_stacks"]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +53,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class StackOptions:
     """hubble_param, omega_b: cosmology of the runs (CAMELS 1P: 0.6711, 0.049);
-    min_halos: stacks with fewer haloes are dropped; mass_bins: file mass-bin labels to read."""
+    min_halos: stacks with fewer haloes are dropped (at selection); mass_bins: file mass-bin
+    labels a sample reads by default."""
 
     hubble_param: float = 0.6711
     omega_b: float = 0.049
@@ -51,11 +62,36 @@ class StackOptions:
     mass_bins: tuple[str, ...] = MASS_BINS
 
 
-def stack_files(root: str | Path, suite: str, sims: list[str], snapshots: list[int],
-                mass_bins=MASS_BINS) -> list[Path]:
-    """Every stack file a suite's study reads."""
-    return [profile_path(root, suite, sim, snap, mb)
-            for sim in sims for snap in snapshots for mb in mass_bins]
+def _natural(name: str) -> list:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def stack_blocks(listing: dict[str, dict], block_size: int) -> list[tuple[str, list[str]]]:
+    """The suite's simulations (from :func:`pipeline.io.camels_stacks.list_stack_files`) in
+    natural order, cut into blocks of ``block_size``: [(block id, sims)]. The ids name the first
+    and last simulation and the count, so a folder whose content changes gets new blocks."""
+    sims = sorted(listing, key=_natural)
+    out = []
+    for start in range(0, len(sims), block_size):
+        block = sims[start:start + block_size]
+        out.append((f"{block[0]}--{block[-1]}--{len(block)}", block))
+    return out
+
+
+def missing_stacks(samples: dict[str, dict], listings: dict[str, dict[str, dict]]
+                   ) -> list[tuple[str, str, int, str]]:
+    """(sample, simulation, snapshot, mass bin) of every stack a sample asks for that has no file
+    (``listings``: suite -> the folder listing)."""
+    out = []
+    for name, sample in samples.items():
+        files = listings.get(sample["suite"], {})
+        for sim in sample["sims"]:
+            have = files.get(sim, {})
+            for snap in sample["snapshots"]:
+                for mass_bin in sample["mass_bins"]:
+                    if (int(snap), mass_bin) not in have:
+                        out.append((name, sim, int(snap), mass_bin))
+    return out
 
 
 def measure_stack(path: str | Path, redshift: float, omega_m: float, options: StackOptions) -> dict:
@@ -87,51 +123,97 @@ def measure_stack(path: str | Path, redshift: float, omega_m: float, options: St
         "T_mw200c": t_mw, "Z_mw200c": z_mw, "c_gas": mgas[2] / mgas[0],
         "f_gas200c": mgas[0] / m200, "Vmax": np.nan, "c_NFW": np.nan,
         "n_halos": stack.n_halos, "n_profiles": stack.n_profiles,
+        "n_halos_from": stack.n_halos_from,
     }
 
 
-def measure_suite_stacks(
-    root: str | Path, suite: str, sims: list[str], snapshots: list[int], options: StackOptions,
-) -> Table:
-    """One row per stack of ``suite``: the per-halo columns (``pipeline.columns``) plus suite, sim,
-    snapshot, redshift, mass_bin, n_halos, n_profiles and the simulation parameters."""
-    root = Path(root)
-    params = read_simulation_table(root / "simulations.csv")
-    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
-    rows, dropped = [], 0
-    for sim in sims:
-        if (suite, sim) not in params:
-            raise InputFileError(f"{root / 'simulations.csv'} has no row for {suite} {sim}")
-        for snap in snapshots:
-            if (suite, int(snap)) not in redshifts:
-                raise InputFileError(f"{root / 'snapshots.csv'} has no redshift for {suite} {snap:03d}")
-            z = redshifts[(suite, int(snap))]
-            for mass_bin in options.mass_bins:
-                path = profile_path(root, suite, sim, snap, mass_bin)
-                row = measure_stack(path, z, params[(suite, sim)]["Omega_m"], options)
-                if row["n_halos"] < options.min_halos:
-                    dropped += 1
-                    continue
-                row.update({"suite": suite, "sim": sim, "snapshot": int(snap), "redshift": z,
-                            "mass_bin": mass_bin, **params[(suite, sim)]})
-                rows.append(row)
-    if not rows:
-        raise DataError(
-            f"{suite}: every stack has fewer than stacks.min_halos = {options.min_halos} haloes")
-    table = Table(rows=rows)
+def _with_units(table: Table) -> Table:
     for col in HALO_COLUMNS:
         if col.name in table.colnames and col.unit:
             table[col.name].unit = u.Unit(col.unit)
         if col.name in table.colnames:
             table[col.name].description = col.definition
+    return table
+
+
+def measure_stack_block(root: str | Path, suite: str, sims: list[str],
+                        options: StackOptions = StackOptions()) -> Table:
+    """One row per stack file on disk of ``sims`` of ``suite``: the per-halo columns
+    (``pipeline.columns``) plus suite, sim, snapshot, redshift, mass_bin, n_halos, n_profiles,
+    n_halos_from and the simulation parameters. Files whose snapshot has no redshift in
+    ``snapshots.csv`` or whose simulation has no row in ``simulations.csv`` are skipped and
+    counted (a study that asks for them is stopped at assemble)."""
+    root = Path(root)
+    params = read_simulation_table(root / "simulations.csv")
+    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
+    listing = list_stack_files(root, suite)
+    rows, skipped = [], {"no redshift": 0, "no parameters": 0}
+    for sim in sims:
+        files = listing.get(sim, {})
+        for (snap, mass_bin), path in sorted(files.items()):
+            if (suite, sim) not in params:
+                skipped["no parameters"] += 1
+                continue
+            if (suite, snap) not in redshifts:
+                skipped["no redshift"] += 1
+                continue
+            z = redshifts[(suite, snap)]
+            row = measure_stack(path, z, params[(suite, sim)]["Omega_m"], options)
+            row.update({"suite": suite, "sim": sim, "snapshot": snap, "redshift": z,
+                        "mass_bin": mass_bin, **params[(suite, sim)]})
+            rows.append(row)
+    if not rows:
+        raise DataError(f"no stack file of suite {suite} simulations {sims[:3]}... under {root} "
+                        f"could be measured (skipped: {skipped})")
+    table = _with_units(Table(rows=rows))
     table["N_gas200c"] = np.full(len(table), -1)  # no particles: the gas-particle cut does not apply
     table.meta.update({
-        "suite": suite, "input_kind": "stacks", "root": str(root),
+        "suite": suite, "input_kind": "stacks", "root": str(root), "sims": list(sims),
         "star_forming_gas": "include (the CAMELS stack files include star-forming gas)",
         "cosmology": {"h": options.hubble_param, "Omega_b": options.omega_b},
-        "stacks_dropped_few_halos": dropped,
-        "provenance": provenance("ingest_stacks", asdict(options)),
+        "files_skipped": skipped,
+        "n_halos_from": sorted(set(table["n_halos_from"])),
+        "provenance": provenance("ingest_stacks", {"hubble_param": options.hubble_param,
+                                                   "omega_b": options.omega_b}),
     })
-    log.info("%s: %d stacks measured, %d dropped (fewer than %d haloes)", suite, len(rows), dropped,
-             options.min_halos)
+    log.info("%s: %d stacks of %d simulations measured (skipped: %s)", suite, len(rows),
+             len(sims), skipped)
+    return table
+
+
+def select_stacks(table: Table, sims: list[str], snapshots: list[int], mass_bins: list[str],
+                  min_halos: int, where: str = "") -> tuple[Table, int]:
+    """The rows of ``table`` (measured stacks) a sample asks for, without those of fewer than
+    ``min_halos`` haloes; (rows, number dropped). DataError naming ``where`` (the sample) and the
+    first missing stacks when some are not in the table."""
+    key = list(zip(np.asarray(table["sim"]).astype(str).tolist(), np.asarray(table["snapshot"]).tolist(),
+                   np.asarray(table["mass_bin"]).astype(str).tolist(), strict=True))
+    wanted = {(s, int(n), b) for s in sims for n in snapshots for b in mass_bins}
+    keep = np.array([k in wanted for k in key], dtype=bool)
+    found = {k for k, kept in zip(key, keep, strict=True) if kept}
+    absent = sorted(wanted - found, key=str)
+    if absent:
+        raise DataError(
+            f"{where}: {len(absent)} stack(s) asked for were not measured (no file, or no row in "
+            f"simulations.csv / snapshots.csv), e.g. (sim, snapshot, mass bin) {absent[:5]}")
+    few = keep & (np.asarray(table["n_halos"]) < min_halos)
+    dropped = int(few.sum())
+    selected = table[keep & ~few]
+    if len(selected) == 0:
+        raise DataError(f"{where}: every stack has fewer than stacks.min_halos = {min_halos} haloes")
+    return selected, dropped
+
+
+def measure_suite_stacks(
+    root: str | Path, suite: str, sims: list[str], snapshots: list[int], options: StackOptions,
+) -> Table:
+    """The stacks of ``sims`` x ``snapshots`` x ``options.mass_bins`` of ``suite``, those of few
+    haloes dropped (count in ``meta['stacks_dropped_few_halos']``): measurement and selection in
+    one call."""
+    table, dropped = select_stacks(measure_stack_block(root, suite, sims, options), sims,
+                                   [int(s) for s in snapshots], list(options.mass_bins),
+                                   options.min_halos, where=suite)
+    table.meta["stacks_dropped_few_halos"] = dropped
+    log.info("%s: %d stacks selected, %d dropped (fewer than %d haloes)", suite, len(table),
+             dropped, options.min_halos)
     return table

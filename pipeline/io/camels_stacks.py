@@ -22,7 +22,7 @@ from astropy import units as u
 from ..errors import InputFileError
 
 __all__ = [
-    "ProfileStack", "read_profile_stack", "profile_path", "MASS_BINS",
+    "ProfileStack", "read_profile_stack", "profile_path", "list_stack_files", "MASS_BINS",
     "read_simulation_table", "read_snapshot_redshifts", "write_profile_stack",
 ]
 
@@ -55,6 +55,7 @@ class ProfileStack:
     n_halos: int
     mean_m200c: u.Quantity  # Msun
     median_m200c: u.Quantity
+    n_halos_from: str = "Nhalos"  # header line the halo count was read from (Nhalos or nprofs)
 
     def mean(self, quantity: str) -> u.Quantity:
         """The stack's mean profile of ``quantity`` (density, pressure, metallicity, temperature)."""
@@ -64,6 +65,22 @@ class ProfileStack:
 def profile_path(root: str | os.PathLike, suite: str, sim: str, snap: int, mass_bin: str) -> Path:
     """Path of one stack file under ``root``."""
     return Path(root) / suite / f"{suite}_{sim}_{int(snap):03d}_uw_{mass_bin}.txt"
+
+
+def list_stack_files(root: str | os.PathLike, suite: str) -> dict[str, dict[tuple[int, str], Path]]:
+    """Every stack file of ``suite`` under ``root``, from one listing of its folder: simulation ->
+    (snapshot, mass bin) -> path. Simulation names may hold any set (``1P_22``, ``LH_7``); an
+    absent folder gives an empty mapping."""
+    folder = Path(root) / suite
+    if not folder.is_dir():
+        return {}
+    pattern = re.compile(rf"^{re.escape(suite)}_(.+)_(\d{{3}})_uw_([0-9.]+-[0-9.]+)\.txt$")
+    out: dict[str, dict[tuple[int, str], Path]] = {}
+    for name in os.listdir(folder):
+        m = pattern.match(name)
+        if m:
+            out.setdefault(m.group(1), {})[(int(m.group(2)), m.group(3))] = folder / name
+    return out
 
 
 def read_profile_stack(path: str | os.PathLike) -> ProfileStack:
@@ -95,9 +112,15 @@ def read_profile_stack(path: str | os.PathLike) -> ProfileStack:
             rows.append([float(p) for p in parts])
         except ValueError as exc:
             raise InputFileError(f"profile file {path}, line {lineno}: {exc}") from exc
+    # two header variants: the halo count on an "Nhalos" line, or (other emu_CAMELS extractions)
+    # only "nprofs N, mean mh ..., median mh ..." where N is the halo count
+    halos_from = "Nhalos"
+    if "n_halos" not in header and "n_profiles" in header:
+        header["n_halos"], halos_from = header["n_profiles"], "nprofs"
     missing = [k for k in _HEADER if k not in header]
     if missing:
-        raise InputFileError(f"profile file {path}: header lacks {missing} (e.g. '#  Nhalos 36')")
+        raise InputFileError(f"profile file {path}: header lacks {missing} (e.g. '#  Nhalos 36' "
+                             "or '#  nprofs 36, mean mh ..., median mh ...')")
     if len(rows) < 3:
         raise InputFileError(f"profile file {path}: {len(rows)} radial rows, need at least 3")
     data = np.asarray(rows)
@@ -122,29 +145,31 @@ def read_profile_stack(path: str | os.PathLike) -> ProfileStack:
         path=str(path), radius=radius * u.Mpc, columns=columns,
         n_profiles=int(header["n_profiles"]), n_halos=int(header["n_halos"]),
         mean_m200c=header["mean_m200c_msun"] * u.Msun,
-        median_m200c=header["median_m200c_msun"] * u.Msun,
+        median_m200c=header["median_m200c_msun"] * u.Msun, n_halos_from=halos_from,
     )
 
 
 def write_profile_stack(
     path: str | os.PathLike, radius_mpc: np.ndarray, mean_profiles: dict[str, np.ndarray],
     n_halos: int, mean_m200c_msun: float, mass_range: tuple[float, float], n_profiles: int = 400,
+    halo_count_line: bool = True,
 ) -> Path:
     """Write a stack file in the same format (for synthetic inputs and tests): the mean columns
     from ``mean_profiles`` (density, pressure, metallicity, temperature, in the file's units),
-    errors 10%, std 0.3 dex, median = mean."""
+    errors 10%, std 0.3 dex, median = mean. Without ``halo_count_line``, the other header
+    variant: no ``Nhalos`` line, the halo count as ``nprofs``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cols = [np.asarray(radius_mpc, dtype=float)]
     for quantity in _QUANTITIES:
         mean = np.asarray(mean_profiles[quantity], dtype=float)
         cols += [mean, 0.1 * mean, 0.1 * mean, np.full_like(mean, 0.3), mean]
+    nprofs = n_profiles if halo_count_line else n_halos
     lines = [
         "# R (Mpc), mean rho (Msol/kpc^3), ... (synthetic)",
-        f"#  nprofs {n_profiles}, mean mh {mean_m200c_msun:.6f}, median mh {mean_m200c_msun:.6f} ",
+        f"#  nprofs {nprofs}, mean mh {mean_m200c_msun:.6f}, median mh {mean_m200c_msun:.6f} ",
         f"#  Mass range {mass_range[0]:.2f} - {mass_range[1]}",
-        f"#  Nhalos {n_halos}",
-    ]
+    ] + ([f"#  Nhalos {n_halos}"] if halo_count_line else [])
     lines += [" ".join(f"{v:.18e}" for v in row) for row in np.column_stack(cols)]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -29,39 +29,46 @@ LAYOUTS: dict[str, dict[str, str]] = {
 }
 
 
-def _fill(data: dict, what: str, **fields) -> str:
-    """The path of ``what`` under ``data.root`` with the layout's template filled by ``fields``
-    (plain string join: called several times per job when Snakemake builds the DAG)."""
+def _fill(data: dict, what: str, volume: str | None = None, sim_set: str | None = None,
+          **fields) -> str:
+    """The path of ``what`` under ``data.root`` with the layout's template filled by ``fields``,
+    the simulation set and the volume (arguments, else ``data``'s keys of the same name; plain
+    string join: called several times per job when Snakemake builds the DAG)."""
     layout = data.get("layout", "camels2024")
     if layout not in LAYOUTS:
         raise ValueError(f"unknown data.layout {layout!r}; valid: {sorted(LAYOUTS)}")
     template = LAYOUTS[layout][what]
     if "snap" in fields and isinstance(fields["snap"], str):  # a wildcard, already zero-padded
         template = template.replace("{snap:03d}", "{snap}")
-    rel = template.format(volume=data.get("volume", "L25n256"), set=data.get("set", "LH"), **fields)
+    rel = template.format(volume=volume or data.get("volume", "L25n256"),
+                          set=sim_set or data.get("set", "LH"), **fields)
     return os.path.normpath(os.path.join(data["root"], rel))
 
 
 def wildcard_pattern(data: dict, what: str) -> str:
-    """The path template of ``what`` (snapshot, catalog, params) with Snakemake wildcards
-    ``{suite}``, ``{sim}``, ``{snap}`` (the snapshot number as the zero-padded string of the
-    file names, e.g. ``090``)."""
-    return _fill(data, what, suite="{suite}", sim="{sim}", snap="{snap}")
+    """The path template of ``what`` (snapshot, catalog, params, truth) with Snakemake wildcards
+    ``{suite}``, ``{volume}``, ``{simset}``, ``{sim}``, ``{snap}`` (the snapshot number as the
+    zero-padded string of the file names, e.g. ``090``)."""
+    if what == "truth":
+        return truth_path(data, "{suite}", "{sim}", "{snap}", "{volume}", "{simset}")
+    return _fill(data, what, "{volume}", "{simset}", suite="{suite}", sim="{sim}", snap="{snap}")
 
 
-def snapshot_path(data: dict, suite: str, sim: str, snap: int) -> str:
+def snapshot_path(data: dict, suite: str, sim: str, snap: int, volume: str | None = None,
+                  sim_set: str | None = None) -> str:
     """Single-file snapshot path (chunked outputs are found from it by the reader)."""
-    return _fill(data, "snapshot", suite=suite, sim=sim, snap=int(snap))
+    return _fill(data, "snapshot", volume, sim_set, suite=suite, sim=sim, snap=int(snap))
 
 
-def catalog_path(data: dict, suite: str, sim: str, snap: int) -> str:
+def catalog_path(data: dict, suite: str, sim: str, snap: int, volume: str | None = None,
+                 sim_set: str | None = None) -> str:
     """Single-file group-catalog path."""
-    return _fill(data, "catalog", suite=suite, sim=sim, snap=int(snap))
+    return _fill(data, "catalog", volume, sim_set, suite=suite, sim=sim, snap=int(snap))
 
 
-def params_path(data: dict, suite: str) -> str:
+def params_path(data: dict, suite: str, volume: str | None = None, sim_set: str | None = None) -> str:
     """Parameter file of the suite's simulation set."""
-    return _fill(data, "params", suite=suite)
+    return _fill(data, "params", volume, sim_set, suite=suite)
 
 
 def expand_simulation_globs(data: dict, suite: str, entries: list[str]) -> list[str]:
@@ -88,6 +95,11 @@ def expand_simulation_globs(data: dict, suite: str, entries: list[str]) -> list[
     return out
 
 
-def truth_path(data: dict, suite: str, sim: str, snap: int) -> str:
-    """Mock only: the table of drawn halo properties, beside the snapshot."""
-    return str(Path(snapshot_path(data, suite, sim, snap)).with_name(f"mock_truth_{int(snap):03d}.h5"))
+def truth_path(data: dict, suite: str, sim: str, snap: int | str, volume: str | None = None,
+               sim_set: str | None = None) -> str:
+    """Mock only: the table of drawn halo properties, beside the snapshot (``snap`` may be the
+    wildcard ``{snap}``)."""
+    snapshot = _fill(data, "snapshot", volume, sim_set, suite=suite, sim=sim,
+                     snap=snap if isinstance(snap, str) else int(snap))
+    name = f"mock_truth_{snap}.h5" if isinstance(snap, str) else f"mock_truth_{int(snap):03d}.h5"
+    return str(Path(snapshot).with_name(name))

@@ -48,8 +48,8 @@ _RELATION_NAMES = {"baseline": "self-similar", "discovered": "discovered",
 
 # --------------------------------------------------------------------------- numbers and words
 
-def _all_masses(evaluation: Table, suite: str, relation: str):
-    sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "all")
+def _all_masses(evaluation: Table, sample_name: str, relation: str):
+    sel = evaluation[(evaluation["sample"] == sample_name) & (evaluation["bin"] == "all")
                      & (evaluation["relation"] == relation)]
     return sel[0] if len(sel) else None
 
@@ -61,22 +61,22 @@ def _interval(row, key: str, level: int, pct: bool = False) -> str:
             f"{scale * row[f'{key}_hi{level}']:.{digits}f}")
 
 
-def summary_sentences(evaluation: Table, holdout_suites: list[str]) -> list[str]:
-    """One sentence per held-out suite with the numbers a reader quotes: log scatter over all
+def summary_sentences(evaluation: Table, holdout_samples: list[str]) -> list[str]:
+    """One sentence per held-out sample with the numbers a reader quotes: log scatter over all
     masses of the baseline, the discovered relation (68% interval), the reduction (68% and 95%),
     the black box, the published form and the noise floor where present, the bias of the
     relations as trained, divergences and extrapolation. Every number is the evaluate table's."""
     out = []
-    for suite in holdout_suites:
-        base = _all_masses(evaluation, suite, "baseline")
-        disc = _all_masses(evaluation, suite, "discovered")
+    for sample_name in holdout_samples:
+        base = _all_masses(evaluation, sample_name, "baseline")
+        disc = _all_masses(evaluation, sample_name, "discovered")
         if base is None or disc is None or not np.isfinite(disc["scatter_log"]):
-            out.append(f"{suite}: too few haloes to evaluate (evaluate.min_halos_per_bin).")
+            out.append(f"{sample_name}: too few haloes to evaluate (evaluate.min_halos_per_bin).")
             continue
         unit = str(disc["resample_unit"])
         unit_text = (f"{disc['n_sims']} simulations resampled" if unit == "sim"
                      else f"haloes resampled: {unit}")
-        text = (f"{suite} ({disc['n_halos']} haloes, {unit_text}): log scatter "
+        text = (f"{sample_name} ({disc['n_halos']} haloes, {unit_text}): log scatter "
                 f"{base['scatter_log']:.3f} dex self-similar -> {disc['scatter_log']:.3f} dex "
                 f"discovered (68% interval {_interval(disc, 'scatter_log', 68)}), a reduction of "
                 f"{100 * disc['reduction_log']:.0f}% (68% interval "
@@ -86,12 +86,12 @@ def summary_sentences(evaluation: Table, holdout_suites: list[str]) -> list[str]
         for rel, name in (("blackbox", "black box (forest, same features)"),
                           ("published", "published Y^(3/5)(1 - A c_gas)"),
                           ("floor", "mock noise floor")):
-            row = _all_masses(evaluation, suite, rel)
+            row = _all_masses(evaluation, sample_name, rel)
             if row is not None and np.isfinite(row["scatter_log"]):
                 others.append(f"{name} {row['scatter_log']:.3f} dex")
         if others:
             text += "; for comparison " + ", ".join(others)
-        text += (f". With constants as trained (no refit on {suite}) the bias is "
+        text += (f". With constants as trained (no refit on {sample_name}) the bias is "
                  f"{base['bias_log']:+.3f} dex self-similar and {disc['bias_log']:+.3f} dex "
                  f"discovered (rms {base['rms_log']:.3f} -> {disc['rms_log']:.3f} dex).")
         if disc["n_diverged"]:
@@ -179,12 +179,12 @@ def _title(config: dict, generated: dt.datetime) -> str:
 
 
 def _summary(config: dict, targets: list[dict], tables: dict) -> str:
-    holdout = list(config["holdout_suites"])
+    holdout = list(config["holdout"])
     out = ["= Summary <sec-summary>\n"]
     out.append(
-        f"Relations were fitted on {lit(', '.join(config['train_suites']))} and tested on the "
+        f"Relations were fitted on {lit(', '.join(config['train']))} and tested on the "
         f"held-out {lit(', '.join(holdout))}. Scatter is the standard deviation of "
-        "$log_10$ predicted/true about each suite's own mean [dex]; intervals resample "
+        "$log_10$ predicted/true about each sample's own mean [dex]; intervals resample "
         "simulations (@sec-methods). "
         + ("The noise floor is the scatter left when the mock's latent halo properties are known. "
            if config["data"]["kind"] == "mock" else "") + "\n")
@@ -197,12 +197,12 @@ def _summary(config: dict, targets: list[dict], tables: dict) -> str:
                    f"numbers in @{label_name('tab-summary', name)}.\n")
         out.append(_math_block(full))
         rows = []
-        for suite in holdout:
-            r = {rel: _all_masses(ev, suite, rel) for rel in _RELATION_NAMES}
+        for sample_name in holdout:
+            r = {rel: _all_masses(ev, sample_name, rel) for rel in _RELATION_NAMES}
             disc = r["discovered"]
             if disc is None:
                 continue
-            rows.append([lit(suite), str(disc["n_halos"]), str(disc["n_sims"]),
+            rows.append([lit(sample_name), str(disc["n_halos"]), str(disc["n_sims"]),
                          _plain(r["baseline"], "scatter_log"), _scatter_cell(disc),
                          _reduction_cell(disc), _plain(r["blackbox"], "scatter_log"),
                          _plain(r["published"], "scatter_log"), _plain(r["floor"], "scatter_log"),
@@ -224,40 +224,44 @@ def _summary(config: dict, targets: list[dict], tables: dict) -> str:
 
 def _data(config: dict, halos: Table) -> str:
     data = config["data"]
-    train, holdout = list(config["train_suites"]), list(config["holdout_suites"])
+    train, holdout = list(config["train"]), list(config["holdout"])
     before = halos.meta.get("halos_before_cuts", {})
     after = halos.meta.get("halos_after_cuts", {})
+    column = "sample" if "sample" in halos.colnames else "suite"
     rows = []
-    for suite, sims in data["suites"].items():
-        role = "train" if suite in train else ("held out" if suite in holdout else "unused")
-        lm = np.asarray(halos["log10_M200c"][halos["suite"] == suite], dtype=float)
-        rows.append([lit(suite), role, str(len(sims)), lit(compact_names(sims)),
-                     str(before.get(suite, 0)), str(after.get(suite, 0)),
+    for name, sample in config["samples"].items():
+        role = "train" if name in train else ("held out" if name in holdout else "unused")
+        lm = np.asarray(halos["log10_M200c"][halos[column] == name], dtype=float)
+        snaps = compact_names([str(s) for s in sample["snapshots"]], max_pieces=4)
+        rows.append([lit(name), role, lit(f"{sample['suite']} {sample['set']}"),
+                     str(len(sample["sims"])), lit(compact_names(sample["sims"], max_pieces=4)),
+                     lit(snaps), str(before.get(name, 0)), str(after.get(name, 0)),
                      f"{lm.min():.2f}--{lm.max():.2f}" if len(lm) else "--"])
     redshifts = sorted({round(float(z), 3) for z in halos["redshift"]})
     sel = config["selection"]
-    snapshots = compact_names([str(s) for s in data["snapshots"]])
     z_text = (", ".join(f"{z:g}" for z in redshifts) if len(redshifts) <= 12
               else f"{redshifts[0]:g} to {redshifts[-1]:g} ({len(redshifts)} values)")
     text = (f"= Data <sec-data>\n Input kind {lit(data['kind'])} from {lit(data['root'])} "
-            f"(layout {lit(data.get('layout', ''))}), snapshots {lit(snapshots)}, "
-            f"redshifts {lit(z_text)}. "
+            f"(layout {lit(data.get('layout', ''))}), redshifts {lit(z_text)}. "
             f"Selection: ${sel['log10_mass_min_msun']} <= log_10 M_(200c) \\/ M_dot.o < "
             f"{sel['log10_mass_max_msun']}$, at least {sel['min_gas_particles']} gas particles in "
             f"$R_(200c)$ (particle inputs), $Y_(200c) > 0$; star-forming gas: "
             f"{lit(config.get('star_forming_gas', 'exclude'))} (@sec-methods). @tab-data lists "
-            "the suites.\n")
-    return text + table(["suite", "role", "sims", "simulations", "haloes measured", "selected",
-                         "log M range"], rows,
-                        "Suites of the study. Simulations are listed as ranges.",
-                        "tab-data", size="8.5pt", columns=["auto"] * 3 + ["1fr"] + ["auto"] * 3)
+            "the samples.\n")
+    return text + table(["sample", "role", "sample_name, set", "sims", "simulations", "snapshots",
+                         "haloes", "selected", "log M range"], rows,
+                        "Samples of the study (a sample: a suite's simulations and snapshots). "
+                        "Simulations are listed as ranges; haloes: measured rows (stacks for "
+                        "stacked profiles) before the selection.",
+                        "tab-data", size="8pt",
+                        columns=["auto"] * 4 + ["1fr"] + ["auto"] * 4)
 
 
 def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]) -> str:
     name = target["name"]
     key = label_name(name)
     rank, sr, ev, per_sim = t["rank"], t["sr"], t["evaluate"], t["per_sim"]
-    train = ", ".join(config["train_suites"])
+    train = ", ".join(config["train"])
     selected = [str(f) for f in rank["feature"][np.asarray(rank["selected"], bool)]]
     groups = [g for g in rank.meta.get("groups", []) if len(g) > 1]
     dropped = rank.meta.get("dropped_features") or {}
@@ -310,49 +314,49 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                      columns=["auto", "auto", "auto", "1fr", "auto"]))
     # held-out evaluation
     out.append(f"== Held-out evaluation\n@fig-{key}-eval shows the scatter (top) and the rms with "
-               "constants as trained (bottom) per mass bin and suite, for every relation; "
+               "constants as trained (bottom) per mass bin and sample_name, for every relation; "
                f"@tab-{key}-metrics gives the numbers over all masses.\n")
     out.append(figure(figures["evaluation"],
                       "Top: log scatter per mass bin [dex] (std about the bin's own mean). "
-                      "Bottom: rms [dex] with every constant as fitted on the training suites "
+                      "Bottom: rms [dex] with every constant as fitted on the training samples "
                       "(rms² = bias² + scatter²). Grey: self-similar; red: discovered; black, open: "
                       "black-box forest on the same features; blue: published form; green, open: "
                       "mock noise floor. Error bars: 68% intervals of a paired bootstrap over "
                       "simulations.", f"fig-{key}-eval"))
     metric_rows = []
     for r in ev[ev["bin"] == "all"]:
-        metric_rows.append([lit(f"{r['suite']} ({r['role']})"),
+        metric_rows.append([lit(f"{r['sample']} ({r['role']})"),
                             _RELATION_NAMES.get(r["relation"], r["relation"]),
                             str(r["n_halos"]), str(r["n_diverged"]), _plain(r, "bias_log"),
                             _scatter_cell(r), _plain(r, "scatter_frac"), _plain(r, "rms_log"),
                             "" if r["relation"] == "baseline" else _reduction_cell(r)])
-    out.append(table(["suite", "relation", "N", "div.", "bias", "scatter [68%]", "frac.",
+    out.append(table(["sample", "relation", "N", "div.", "bias", "scatter [68%]", "frac.",
                       "rms", "reduction [95%]"], metric_rows,
                      f"All-mass metrics for {lit(name)} [dex]: bias and rms with constants as "
-                     "trained; scatter about each suite's mean; frac. = std/mean of "
+                     "trained; scatter about each sample's mean; frac. = std/mean of "
                      "predicted/true. Per-bin values: the figure and the evaluate table.",
                      f"tab-{key}-metrics", size="7.5pt"))
     # transfer
     spread = []
-    for suite in config["holdout_suites"]:
-        sel = per_sim[(per_sim["suite"] == suite) & (per_sim["relation"] == "discovered")]
+    for sample_name in config["holdout"]:
+        sel = per_sim[(per_sim["sample"] == sample_name) & (per_sim["relation"] == "discovered")]
         v = 100 * np.asarray(sel["reduction_log"], dtype=float)
         v = v[np.isfinite(v)]
         if v.size:
-            spread.append(f"{lit(suite)}: {v.min():.0f}% to {v.max():.0f}% (median "
+            spread.append(f"{lit(sample_name)}: {v.min():.0f}% to {v.max():.0f}% (median "
                           f"{np.median(v):.0f}%, {v.size} simulations)")
     out.append(f"== Transfer\nThe reduction is not uniform across simulations (@fig-{key}-sims): "
                + ("; ".join(spread) if spread else "no held-out simulation") + ".\n")
     out.append(figure(figures["per_sim"],
                       "Scatter reduction in each simulation (filled: discovered, open: black box) "
-                      "beside the suite's pooled reduction with its 68% (dark) and 95% (light) "
+                      "beside the sample's pooled reduction with its 68% (dark) and 95% (light) "
                       "intervals.", f"fig-{key}-sims"))
     if "residuals" in figures:
         out.append(f"== Residuals vs parameters\n@fig-{key}-params shows the mean residual "
                    "against each simulation parameter that varies: a flat red curve means the "
                    "relation absorbs that parameter's effect.\n")
         out.append(figure(figures["residuals"],
-                          "Mean residual ($log_10$ predicted - true, about its suite's mean) "
+                          "Mean residual ($log_10$ predicted - true, about its sample's mean) "
                           "against each varying simulation parameter; grey: self-similar, red: "
                           "discovered; error bars: standard error of the mean.",
                           f"fig-{key}-params"))
@@ -381,13 +385,13 @@ def _methods(config: dict) -> str:
         + f" by the rule named in each section, following @wadekar2023a @wadekar2023b. Every "
         "relation (self-similar, discovered, a black-box random forest on the same features, "
         "the published $M prop Y^(3\\/5)(1 - A c_\"gas\")$ form) is fitted on the training "
-        "suites only.\n\n"
+        "samples only.\n\n"
         "*Metrics.* For the residual $r = log_10$ predicted $- log_10$ true: bias = mean($r$) "
         "and rms = $sqrt(\"mean\"(r^2))$ judge the constants as trained; scatter = std($r$) "
         "about the set's own mean is what a refitted normalisation leaves; frac. = std/mean of "
         "$10^r$ (a pure offset changes neither); reduction = 1 - scatter/scatter#sub[self-similar] "
         "on the haloes both relations score.\n\n"
-        f"*Intervals.* A paired bootstrap ({ev['bootstrap']} resamples) draws each suite's "
+        f"*Intervals.* A paired bootstrap ({ev['bootstrap']} resamples) draws each sample's "
         "simulations with replacement, with all their haloes, for every relation alike: haloes "
         "of one simulation share its parameters and are not independent. Sets with fewer than "
         f"{ev['min_sims_for_cluster_bootstrap']} simulations resample haloes (said in the tables). "
@@ -406,9 +410,9 @@ def _methods(config: dict) -> str:
 def compact_config(config: dict) -> str:
     """The validated configuration as YAML with every simulation list written as ranges."""
     shown = yaml.safe_load(yaml.safe_dump(config))
-    suites = shown.get("data", {}).get("suites", {})
-    for suite, sims in suites.items():
-        suites[suite] = compact_names(sims)
+    for sample in shown.get("samples", {}).values():
+        sample["sims"] = compact_names(sample["sims"])
+        sample["snapshots"] = compact_names([str(s) for s in sample["snapshots"]])
     return yaml.safe_dump(shown, sort_keys=False, width=100)
 
 
@@ -477,7 +481,7 @@ def build_report(
 
     halos = read_table(halos_path)
     targets = list(config["targets"])
-    suites = list(config["train_suites"]) + list(config["holdout_suites"])
+    samples_all = list(config["train"]) + list(config["holdout"])  # samples, in table order
     generated = dt.datetime.now(dt.UTC).replace(microsecond=0)
     tables = {}
     for target in targets:
@@ -486,7 +490,7 @@ def build_report(
             "rank": read_table(rank_paths[name]), "sr": read_table(sr_paths[name]),
             "evaluate": read_table(evaluate_paths[name]),
             "per_sim": read_table(per_sim_paths[name]) if per_sim_paths else Table(
-                names=["suite", "relation", "reduction_log"], dtype=[str, str, float]),
+                names=["sample", "relation", "reduction_log"], dtype=[str, str, float]),
             "residuals": read_table(residual_paths[name]) if residual_paths else None,
         }
     with tempfile.TemporaryDirectory(prefix="report-") as tmp:
@@ -499,13 +503,13 @@ def build_report(
             figs = {
                 "importance": _save_svg(importance_figure(t["rank"], ""), work / f"{key}-rank.svg"),
                 "pareto": _save_svg(pareto_figure(t["sr"], ""), work / f"{key}-pareto.svg"),
-                "evaluation": _save_svg(evaluation_figure(t["evaluate"], suites),
+                "evaluation": _save_svg(evaluation_figure(t["evaluate"], samples_all),
                                         work / f"{key}-eval.svg"),
-                "per_sim": _save_svg(per_simulation_figure(t["per_sim"], t["evaluate"], suites, ""),
+                "per_sim": _save_svg(per_simulation_figure(t["per_sim"], t["evaluate"], samples_all, ""),
                                      work / f"{key}-sims.svg"),
             }
             if t["residuals"] is not None:
-                fig = residual_parameter_figure(t["residuals"], suites, "")
+                fig = residual_parameter_figure(t["residuals"], samples_all, "")
                 if fig is not None:
                     figs["residuals"] = _save_svg(fig, work / f"{key}-params.svg")
             parts.append(_target_section(config, target, t, figs))

@@ -103,12 +103,12 @@ def _relations_in(evaluation: Table) -> list[str]:
                                                            if r not in RELATION_STYLE]
 
 
-def _metric_panel(ax, evaluation: Table, suite: str, metric: str, legend: bool) -> None:
-    """``metric`` per mass bin of every relation of ``suite``, 68% intervals."""
+def _metric_panel(ax, evaluation: Table, sample: str, metric: str, legend: bool) -> None:
+    """``metric`` per mass bin of every relation of ``sample``, 68% intervals."""
     relations = _relations_in(evaluation)
     offsets = np.linspace(-0.05, 0.05, max(len(relations), 1))
     for rel, dx in zip(relations, offsets, strict=True):
-        sel = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "bin")
+        sel = evaluation[(evaluation["sample"] == sample) & (evaluation["bin"] == "bin")
                          & (evaluation["relation"] == rel)]
         if len(sel) == 0:
             continue
@@ -131,23 +131,23 @@ def _metric_panel(ax, evaluation: Table, suite: str, metric: str, legend: bool) 
         ax.legend(fontsize=6)
 
 
-def _role(evaluation: Table, suite: str) -> str:
-    role = evaluation["role"][evaluation["suite"] == suite]
+def _role(evaluation: Table, sample: str) -> str:
+    role = evaluation["role"][evaluation["sample"] == sample]
     return str(role[0]) if len(role) else ""
 
 
-def evaluation_figure(evaluation: Table, suites: list[str]) -> Figure:
+def evaluation_figure(evaluation: Table, samples: list[str]) -> Figure:
     """Scatter (top) and rms with constants as trained (bottom) per mass bin, one column per
-    suite, every relation, 68% intervals: the report's held-out evaluation at a glance."""
-    n = len(suites)
+    sample, every relation, 68% intervals: the report's held-out evaluation at a glance."""
+    n = len(samples)
     fig = Figure(figsize=(6.7, 4.4))
     axes = fig.subplots(2, n, squeeze=False)
-    for j, suite in enumerate(suites):
+    for j, sample in enumerate(samples):
         for i, metric in enumerate(("scatter_log", "rms_log")):
-            _metric_panel(axes[i, j], evaluation, suite, metric, legend=False)
+            _metric_panel(axes[i, j], evaluation, sample, metric, legend=False)
             if j:
                 axes[i, j].set_ylabel("")
-        axes[0, j].set_title(f"{suite} ({_role(evaluation, suite)})", fontsize=8.5)
+        axes[0, j].set_title(f"{sample} ({_role(evaluation, sample)})", fontsize=8.5)
         axes[0, j].set_xlabel("")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=6.5,
@@ -156,16 +156,16 @@ def evaluation_figure(evaluation: Table, suites: list[str]) -> Figure:
     return fig
 
 
-def per_simulation_figure(per_sim: Table, evaluation: Table, suites: list[str],
+def per_simulation_figure(per_sim: Table, evaluation: Table, samples: list[str],
                           title: str) -> Figure:
     """Scatter reduction of the discovered relation (filled) and the black box (open) in each
-    simulation (all masses), one row per suite, beside the pooled reduction of the suite with its
+    simulation (all masses), one row per sample, beside the pooled reduction of the sample with its
     68% (dark) and 95% (light) cluster-bootstrap intervals."""
-    fig = Figure(figsize=(7.0, 0.9 * len(suites) + 1.0))
+    fig = Figure(figsize=(7.0, 0.9 * len(samples) + 1.0))
     ax = fig.add_subplot()
-    for i, suite in enumerate(suites):
-        y0 = len(suites) - 1 - i
-        pooled = evaluation[(evaluation["suite"] == suite) & (evaluation["bin"] == "all")
+    for i, sample in enumerate(samples):
+        y0 = len(samples) - 1 - i
+        pooled = evaluation[(evaluation["sample"] == sample) & (evaluation["bin"] == "all")
                             & (evaluation["relation"] == "discovered")]
         if len(pooled):
             row = pooled[0]
@@ -175,7 +175,7 @@ def per_simulation_figure(per_sim: Table, evaluation: Table, suites: list[str],
                                  alpha=alpha, lw=0)
             ax.plot([100 * row["reduction_log"]] * 2, [y0 - 0.35, y0 + 0.35], color=DISC_COLOUR)
         for rel, dy, filled in (("discovered", 0.1, True), ("blackbox", -0.1, False)):
-            sel = per_sim[(per_sim["suite"] == suite) & (per_sim["relation"] == rel)]
+            sel = per_sim[(per_sim["sample"] == sample) & (per_sim["relation"] == rel)]
             if len(sel) == 0:
                 continue
             colour = RELATION_STYLE[rel][0]
@@ -183,10 +183,10 @@ def per_simulation_figure(per_sim: Table, evaluation: Table, suites: list[str],
                     "o", ms=4, color=colour, mfc=colour if filled else "none",
                     label=RELATION_STYLE[rel][2] if i == 0 else None)
     ax.axvline(0.0, color="k", lw=0.5)
-    roles = {s: evaluation["role"][evaluation["suite"] == s] for s in suites}
-    ax.set_yticks(range(len(suites))[::-1],
-                  [f"{s} ({roles[s][0] if len(roles[s]) else ''})" for s in suites], fontsize=8)
-    ax.set_ylim(-0.6, len(suites) - 0.4)
+    roles = {s: evaluation["role"][evaluation["sample"] == s] for s in samples}
+    ax.set_yticks(range(len(samples))[::-1],
+                  [f"{s} ({roles[s][0] if len(roles[s]) else ''})" for s in samples], fontsize=8)
+    ax.set_ylim(-0.6, len(samples) - 0.4)
     ax.set_xlabel(r"reduction of the log scatter, 1 - $\sigma/\sigma_{\rm self-similar}$ [%]")
     ax.legend(fontsize=6, loc="lower left")
     ax.set_title(title, fontsize=10)
@@ -217,19 +217,19 @@ def varies(values: np.ndarray) -> bool:
     return v.size > 1 and float(np.ptp(v)) > 1e-6 * max(float(np.max(np.abs(v))), 1e-300)
 
 
-def residual_parameter_figure(residuals: Table, suites: list[str], title: str) -> Figure | None:
-    """Mean residual (about its suite's mean: a normalisation refitted per suite) against each
+def residual_parameter_figure(residuals: Table, samples: list[str], title: str) -> Figure | None:
+    """Mean residual (about its sample's mean: a normalisation refitted per sample) against each
     simulation parameter that varies, for the baseline and the discovered relation; one row of
-    panels per suite, diverged haloes left out. None if no parameter varies."""
+    panels per sample, diverged haloes left out. None if no parameter varies."""
     params = [p for p in SIMULATION_PARAMETERS
               if p in residuals.colnames and varies(np.asarray(residuals[p], dtype=float))]
     if not params:
         return None
-    fig = Figure(figsize=(7.0, 1.9 * len(suites) + 0.7))
-    for i, suite in enumerate(suites):
-        sub = residuals[residuals["suite"] == suite]
+    fig = Figure(figsize=(7.0, 1.9 * len(samples) + 0.7))
+    for i, sample in enumerate(samples):
+        sub = residuals[residuals["sample"] == sample]
         for j, p in enumerate(params):
-            ax = fig.add_subplot(len(suites), len(params), i * len(params) + j + 1)
+            ax = fig.add_subplot(len(samples), len(params), i * len(params) + j + 1)
             x = np.asarray(sub[p], dtype=float)
             for rel, dx in (("baseline", -0.01), ("discovered", 0.01)):
                 r = np.asarray(sub[f"resid_{rel}"], dtype=float)
@@ -242,10 +242,10 @@ def residual_parameter_figure(residuals: Table, suites: list[str], title: str) -
                 ax.errorbar(c + dx * (1 if p.startswith("A_") else 0), m, yerr=e, fmt="o-", ms=3,
                             lw=1, color=colour, label=name, capsize=1.5)
             ax.axhline(0.0, color="k", lw=0.5)
-            if i == len(suites) - 1:
+            if i == len(samples) - 1:
                 ax.set_xlabel((r"$\log_{10}$" if p.startswith("A_") else "") + label(p))
             if j == 0:
-                ax.set_ylabel(f"{suite}\nmean residual [dex]", fontsize=8)
+                ax.set_ylabel(f"{sample}\nmean residual [dex]", fontsize=8)
             ax.tick_params(labelsize=7)
             if i == 0 and j == 0:
                 ax.legend(fontsize=6)

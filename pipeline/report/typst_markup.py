@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..samples import compact_names
+
 __all__ = ["lit", "string", "label_name", "table", "figure", "compact_names", "code_block"]
 
 
@@ -59,33 +61,3 @@ def string(value: object) -> str:
 def code_block(text: str, size: str = "7.5pt") -> str:
     """Monospace text kept as is (configuration, versions)."""
     return f"#text(size: {size}, raw({string(text)}, block: true))\n"
-
-
-def compact_names(names: Sequence[str]) -> str:
-    """Simulation names with runs of consecutive numbers written as ranges, as a study writes
-    them: ``LH_0..LH_999, 1P_22..1P_65`` (order kept; at most 12 pieces, then a count)."""
-    pieces: list[str] = []
-    run: list[tuple[str, int]] = []
-
-    def flush():
-        if not run:
-            return
-        prefix, first = run[0]
-        last = run[-1][1]
-        pieces.append(f"{prefix}{first}" if first == last else f"{prefix}{first}..{prefix}{last}")
-        run.clear()
-
-    for name in names:
-        m = re.fullmatch(r"(.*?)(\d+)", name)
-        if m and run and m.group(1) == run[-1][0] and int(m.group(2)) == run[-1][1] + 1:
-            run.append((m.group(1), int(m.group(2))))
-            continue
-        flush()
-        if m:
-            run.append((m.group(1), int(m.group(2))))
-        else:
-            pieces.append(name)
-    flush()
-    if len(pieces) > 12:
-        return ", ".join(pieces[:12]) + f", ... ({len(pieces) - 12} more groups, {len(names)} in all)"
-    return ", ".join(pieces)

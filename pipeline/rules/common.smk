@@ -1,7 +1,9 @@
 # Config validation, paths and input functions shared by every rule.
 import glob
+import hashlib
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -11,6 +13,7 @@ from pipeline.config import validate_config
 from pipeline.errors import ConfigError
 from pipeline.io import layout
 from pipeline.report import ASSET_FILES
+from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
 
 try:
     _validated = validate_config(dict(config))
@@ -40,27 +43,78 @@ CLI = (
     f"{PY} -m pipeline.cli"
 )
 ENV = "../envs/pipeline.yaml"
-SUITES = list(DATA["suites"])
-SNAPSHOTS = [int(s) for s in DATA["snapshots"]]
+SAMPLES = config["samples"]
+SUITES = sorted({s["suite"] for s in SAMPLES.values()})
+# every (suite, volume, set, simulation, snapshot) the study reads, once even if two samples
+# share it: one ingest (and profile-stage) job each
+SOURCES = snapshot_sources(config)
+SETS = sorted({(suite, volume, sset) for suite, volume, sset, _, _ in SOURCES})
 TARGETS = [t["name"] for t in config["targets"]]
 IS_MOCK = DATA["kind"] == "mock"
 IS_STACKS = DATA["kind"] == "stacks"
+
+
+def _sample_of_source():
+    """(suite, volume, set, sim, snap) -> the first sample that reads it (for messages)."""
+    out = {}
+    for name, s in SAMPLES.items():
+        for sim in s["sims"]:
+            for snap in s["snapshots"]:
+                out.setdefault((s["suite"], s["volume"], s["set"], sim, int(snap)), name)
+    return out
+
+
+def _missing_message(what, missing, total, key_hint):
+    """At most five missing inputs named with their sample, simulation and snapshot, then a
+    count and the config keys to check."""
+    shown = "\n".join(f"  {line}" for line in missing[:5])
+    more = f"\n  ... and {len(missing) - 5} more" if len(missing) > 5 else ""
+    return (f"{len(missing)} of {total} {what} the samples ask for do not exist:\n{shown}{more}\n"
+            f"Check {key_hint}.")
+
 
 if IS_MOCK:  # the mock writes into data.root: never into a directory that holds other files
     from pipeline.mock.root import MARKER, check_mock_root
 
     MOCK_MARKER = os.path.join(DATA["root"], MARKER)
-    _first = next(iter(DATA["suites"].items()))
+    _suite, _volume, _set, _sim, _snap = SOURCES[0]
     try:
-        check_mock_root(DATA["root"], layout.truth_path(DATA, _first[0], _first[1][0], SNAPSHOTS[0]))
+        check_mock_root(DATA["root"], layout.truth_path(DATA, _suite, _sim, _snap, _volume, _set))
     except ConfigError as exc:
         raise WorkflowError(str(exc)) from None
 
+if IS_STACKS:  # stacked-profile files: listed once per suite, measured in cached blocks
+    from pipeline.ingest.stacks import missing_stacks, stack_blocks
+    from pipeline.io.camels_stacks import list_stack_files
+
+    STACK_OPTIONS = {k: config["stacks"][k] for k in ("hubble_param", "omega_b")}
+    _key = json.dumps({"root": os.path.abspath(DATA["root"]), **STACK_OPTIONS}, sort_keys=True)
+    # shared by every study that reads the same files with the same cosmology
+    STACK_CACHE = f"results/_stacks/{hashlib.sha256(_key.encode()).hexdigest()[:12]}"
+    _LISTINGS = {suite: list_stack_files(DATA["root"], suite) for suite in SUITES}
+    _absent = missing_stacks(SAMPLES, _LISTINGS)
+    if _absent:
+        _total = sum(len(s["sims"]) * len(s["snapshots"]) * len(s["mass_bins"])
+                     for s in SAMPLES.values())
+        raise WorkflowError(_missing_message(
+            "stacked-profile files",
+            [f"sample {n!r}: simulation {sim}, snapshot {snap:03d}, mass bin {b}"
+             for n, sim, snap, b in _absent], _total,
+            f"data.root ({DATA['root']}) and the samples' sims, snapshots and mass_bins"))
+    BLOCKS = {suite: dict(stack_blocks(_LISTINGS[suite], config["stacks"]["block_size"]))
+              for suite in SUITES}
+    _wanted = {(s["suite"], sim) for s in SAMPLES.values() for sim in s["sims"]}
+    NEEDED_BLOCKS = [(suite, block) for suite in SUITES for block, sims in BLOCKS[suite].items()
+                     if any((suite, sim) in _wanted for sim in sims)]
+
 
 wildcard_constraints:
-    suite="|".join(SUITES),
+    suite="|".join(re.escape(s) for s in SUITES),
+    volume=r"[A-Za-z0-9_.\-]+",
+    simset=r"[A-Za-z0-9_.\-]+",
     sim=r"[A-Za-z0-9_.\-]+",
     snap=r"\d+",
+    block=r"[A-Za-z0-9_.\-]+",
     target="|".join(TARGETS),
 
 
@@ -70,24 +124,18 @@ def as_json(value):
 
 
 def halo_tables():
-    if IS_STACKS:  # one table per suite: every stack of the suite is one row
-        return [f"{RES}/halos/{suite}/stacks.h5" for suite in SUITES]
-    return [
-        f"{RES}/halos/{suite}/{sim}_{snap:03d}.h5"
-        for suite, sims in DATA["suites"].items()
-        for sim in sims
-        for snap in SNAPSHOTS
-    ]
+    """Every table assemble joins: one per (suite, volume, set, sim, snapshot), or the cached
+    blocks of stacked profiles."""
+    if IS_STACKS:
+        return [f"{STACK_CACHE}/{suite}/{block}.h5" for suite, block in NEEDED_BLOCKS]
+    return [f"{RES}/halos/{suite}/{volume}/{sset}/{sim}_{snap:03d}.h5"
+            for suite, volume, sset, sim, snap in SOURCES]
 
 
 def radial_profile_tables():
     """Every snapshot's stacked radial profiles (profile stage)."""
-    return [
-        f"{RES}/radial_profiles/{suite}/{sim}_{snap:03d}.h5"
-        for suite, sims in DATA["suites"].items()
-        for sim in sims
-        for snap in SNAPSHOTS
-    ]
+    return [f"{RES}/radial_profiles/{suite}/{volume}/{sset}/{sim}_{snap:03d}.h5"
+            for suite, volume, sset, sim, snap in SOURCES]
 
 
 def gathered_radial_profiles():
@@ -101,12 +149,8 @@ def mock_truth_tables():
     """The mock's latent halo properties (for the intrinsic noise floor); none for real data."""
     if not IS_MOCK:
         return []
-    return [
-        layout.truth_path(DATA, suite, sim, snap)
-        for suite, sims in DATA["suites"].items()
-        for sim in sims
-        for snap in SNAPSHOTS
-    ]
+    return [layout.truth_path(DATA, suite, sim, snap, volume, sset)
+            for suite, volume, sset, sim, snap in SOURCES]
 
 
 def _chunk_finder(what):
@@ -116,34 +160,58 @@ def _chunk_finder(what):
 
     def files(wildcards):
         return _existing_or_chunks(
-            path_of(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap))
-        )
+            path_of(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap), wildcards.volume,
+                    wildcards.simset))
 
     return files
+
+
+def _check_particle_inputs():
+    """Whether every snapshot and catalog is a single file; WorkflowError naming the sample,
+    simulation and snapshot of the first missing ones (not Snakemake's list of every path)."""
+    single, missing = True, []
+    sample_of = _sample_of_source()
+    for suite, volume, sset, sim, snap in SOURCES:
+        for what, path_of in (("snapshot", layout.snapshot_path), ("catalog", layout.catalog_path)):
+            path = path_of(DATA, suite, sim, snap, volume, sset)
+            if os.path.exists(path):
+                continue
+            stem, ext = os.path.splitext(path)
+            single = False
+            if not os.path.exists(f"{stem}.0{ext}"):
+                missing.append(f"sample {sample_of[(suite, volume, sset, sim, snap)]!r}: "
+                               f"simulation {sim}, snapshot {snap:03d}: no {what} {path}")
+    if missing:
+        raise WorkflowError(_missing_message(
+            "snapshot and catalog files", missing, 2 * len(SOURCES),
+            f"data.root ({DATA['root']}), data.layout ({DATA['layout']}) and the samples' sims "
+            "and snapshots"))
+    return single
+
+
+_INGEST_INPUTS = {}
 
 
 def ingest_inputs():
     """The ingest inputs (snapshot and catalog). Where every one is a single file (and always
     for the mock, which writes them), wildcard patterns; else functions that find chunk files.
     Per-job callables and input files are what makes building the DAG slow with thousands of
-    simulations (bench/dag.py), so the common case has none."""
-    patterns = {what: layout.wildcard_pattern(DATA, what) for what in ("snapshot", "catalog")}
-    single = IS_MOCK or all(
-        os.path.exists(pattern.format(suite=suite, sim=sim, snap=f"{snap:03d}"))
-        for pattern in patterns.values()
-        for suite, sims in DATA["suites"].items()
-        for sim in sims
-        for snap in SNAPSHOTS
-    )
-    return patterns if single else {what: _chunk_finder(what) for what in patterns}
+    simulations (bench/dag.py), so the common case has none. Checked once per workflow."""
+    if not _INGEST_INPUTS:
+        patterns = {what: layout.wildcard_pattern(DATA, what) for what in ("snapshot", "catalog")}
+        single = IS_MOCK or _check_particle_inputs()
+        _INGEST_INPUTS.update(patterns if single else {w: _chunk_finder(w) for w in patterns})
+    return dict(_INGEST_INPUTS)
 
 
-def suite_params_files():
-    """suite -> its simulation parameter file, for the suites that have one (joined at assemble)."""
+def set_params_files():
+    """'suite/volume/set' -> its simulation parameter file, for the sets that have one (joined
+    at assemble)."""
     if IS_STACKS:
         return {}
-    files = {suite: layout.params_path(DATA, suite) for suite in SUITES}
-    return {s: f for s, f in files.items() if IS_MOCK or os.path.exists(f)}
+    files = {f"{suite}/{volume}/{sset}": layout.params_path(DATA, suite, volume, sset)
+             for suite, volume, sset in SETS}
+    return {k: f for k, f in files.items() if IS_MOCK or os.path.exists(f)}
 
 
 def _existing_or_chunks(path):
@@ -154,6 +222,11 @@ def _existing_or_chunks(path):
     return chunks or [path]  # a missing file then fails with Snakemake's MissingInputException
 
 
+def set_sims(suite, volume, sset):
+    """Every simulation of one set that some sample reads, in the samples' order."""
+    return list(dict.fromkeys(sim for s, v, st, sim, _ in SOURCES if (s, v, st) == (suite, volume, sset)))
+
+
 def target_config(name):
     return next(t for t in config["targets"] if t["name"] == name)
 
@@ -162,14 +235,16 @@ def target_features(name):
     return list(target_config(name).get("features", config["features"]))
 
 
-def stack_input_files(wildcards):
-    """The stacked-profile files of one suite (input kind stacks)."""
-    from pipeline.ingest.stacks import stack_files
+def stack_block_files(wildcards):
+    """Every stacked-profile file of one block's simulations (input kind stacks)."""
+    files = _LISTINGS[wildcards.suite]
+    return [str(path) for sim in BLOCKS[wildcards.suite][wildcards.block]
+            for _, path in sorted(files[sim].items())]
 
-    return stack_files(
-        DATA["root"], wildcards.suite, DATA["suites"][wildcards.suite], SNAPSHOTS,
-        config["stacks"]["mass_bins"],
-    )
+
+def samples_for_jobs():
+    """The samples as job options: simulation lists as ranges."""
+    return compact_samples(SAMPLES)
 
 
 def final_outputs():

@@ -12,7 +12,7 @@ rule rank:
             {
                 "target": target_config(wc.target),
                 "features": target_features(wc.target),
-                "train_suites": config["train_suites"],
+                "train": config["train"],
                 "rank": config["rank"],
             }
         ),
@@ -42,7 +42,7 @@ rule sr:
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
-                "train_suites": config["train_suites"],
+                "train": config["train"],
                 "sr": config["sr"],
             }
         ),
@@ -75,8 +75,8 @@ rule evaluate:
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
-                "train_suites": config["train_suites"],
-                "holdout_suites": config["holdout_suites"],
+                "train": config["train"],
+                "holdout": config["holdout"],
                 "evaluate": config["evaluate"],
             }
         ),

@@ -1,27 +1,23 @@
-# Ingest: one job per (suite, simulation, snapshot) -> per-halo table with units; for stacked
-# profiles (input kind stacks) one job per suite (each stack is small).
+# Ingest: one job per (suite, volume, set, simulation, snapshot) -> per-halo table with units;
+# stacked profiles (input kind stacks) in blocks of simulations, cached across studies; then
+# assemble joins them into the study's halo table, one sample at a time.
 
 if IS_STACKS:
 
     rule ingest_stacks:
         input:
-            stack_input_files,
+            stack_block_files,
         output:
-            f"{RES}/halos/{{suite}}/stacks.h5",
+            f"{STACK_CACHE}/{{suite}}/{{block}}.h5",
         params:
             cli=CLI,
             root=DATA["root"],
-            options=lambda wc: as_json(
-                {
-                    "sims": DATA["suites"][wc.suite],
-                    "snapshots": SNAPSHOTS,
-                    "stacks": config["stacks"],
-                }
-            ),
+            sims=lambda wc: " ".join(compact_ranges(BLOCKS[wc.suite][wc.block])),
+            options=as_json(STACK_OPTIONS),
         log:
-            f"{RES}/logs/ingest_stacks/{{suite}}.log",
+            f"{STACK_CACHE}/logs/{{suite}}/{{block}}.log",
         benchmark:
-            f"{RES}/benchmarks/ingest_stacks/{{suite}}.tsv"
+            f"{STACK_CACHE}/benchmarks/{{suite}}/{{block}}.tsv"
         conda:
             ENV
         threads: 1
@@ -30,44 +26,54 @@ if IS_STACKS:
             runtime=20,
         shell:
             "{params.cli} ingest-stacks --root {params.root:q} --suite {wildcards.suite} "
+            "--sims {params.sims} --options {params.options:q} --out {output} > {log} 2>&1"
+
+
+if not IS_STACKS:
+
+    rule ingest:
+        input:
+            **ingest_inputs(),
+        output:
+            f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
+        params:
+            cli=CLI,
+            options=as_json({**config["ingest"], "star_forming_gas": config["star_forming_gas"]}),
+        log:
+            f"{RES}/logs/ingest/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.log",
+        benchmark:
+            f"{RES}/benchmarks/ingest/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.tsv"
+        conda:
+            ENV
+        threads: config["ingest"]["threads"]
+        resources:
+            mem_mb=2500,
+            runtime=30,
+        shell:
+            "{params.cli} ingest --snapshot {input.snapshot:q} --catalog {input.catalog:q} "
+            "--suite {wildcards.suite} --volume {wildcards.volume} --set {wildcards.simset} "
+            "--sim {wildcards.sim} --snap {wildcards.snap} "
             "--options {params.options:q} --out {output} > {log} 2>&1"
-
-
-rule ingest:
-    input:
-        **ingest_inputs(),
-    output:
-        f"{RES}/halos/{{suite}}/{{sim}}_{{snap}}.h5",
-    params:
-        cli=CLI,
-        options=as_json({**config["ingest"], "star_forming_gas": config["star_forming_gas"]}),
-    log:
-        f"{RES}/logs/ingest/{{suite}}/{{sim}}_{{snap}}.log",
-    benchmark:
-        f"{RES}/benchmarks/ingest/{{suite}}/{{sim}}_{{snap}}.tsv"
-    conda:
-        ENV
-    threads: config["ingest"]["threads"]
-    resources:
-        mem_mb=2500,
-        runtime=30,
-    shell:
-        "{params.cli} ingest --snapshot {input.snapshot:q} --catalog {input.catalog:q} "
-        "--suite {wildcards.suite} --sim {wildcards.sim} --snap {wildcards.snap} "
-        "--options {params.options:q} --out {output} > {log} 2>&1"
 
 
 rule assemble:
     input:
         tables=halo_tables(),
-        params=list(suite_params_files().values()),
+        params=list(set_params_files().values()),
     output:
         f"{RES}/halos.h5",
     params:
         cli=CLI,
-        options=as_json(config["selection"]),
+        options=as_json(
+            {
+                "selection": config["selection"],
+                "samples": samples_for_jobs(),
+                "sample_order": list(SAMPLES),  # the JSON options sort the mapping's keys
+                "min_halos": config["stacks"]["min_halos"],
+            }
+        ),
         params_files=" ".join(
-            shlex.quote(f"{suite}={path}") for suite, path in suite_params_files().items()
+            shlex.quote(f"{key}={path}") for key, path in set_params_files().items()
         ),
     log:
         f"{RES}/logs/assemble.log",

@@ -28,20 +28,22 @@ if IS_MOCK:
         input:
             MOCK_MARKER,
         output:
-            layout.params_path(DATA, "{suite}"),
+            layout.wildcard_pattern(DATA, "params"),
         params:
             cli=CLI,
             options=lambda wc: as_json(
                 {
-                    "sims": DATA["suites"][wc.suite],
+                    "sims": compact_ranges(set_sims(wc.suite, wc.volume, wc.simset)),
                     "parameter_ranges": config["mock"]["parameter_ranges"],
                     "seed": config["mock"]["seed"],
+                    # the LH set keeps the seeding of the mock before samples (same tables)
+                    "stream": wc.suite if wc.simset == "LH" else f"{wc.suite}/{wc.simset}",
                 }
             ),
         log:
-            f"{RES}/logs/mock_params/{{suite}}.log",
+            f"{RES}/logs/mock_params/{{suite}}_{{volume}}_{{simset}}.log",
         benchmark:
-            f"{RES}/benchmarks/mock_params/{{suite}}.tsv"
+            f"{RES}/benchmarks/mock_params/{{suite}}_{{volume}}_{{simset}}.tsv"
         conda:
             ENV
         threads: 1
@@ -54,20 +56,24 @@ if IS_MOCK:
 
     rule mock_sim:
         input:
-            params=layout.params_path(DATA, "{suite}"),
+            params=layout.wildcard_pattern(DATA, "params"),
         output:
-            snapshots=[layout.snapshot_path(DATA, "{suite}", "{sim}", s) for s in SNAPSHOTS],
-            catalogs=[layout.catalog_path(DATA, "{suite}", "{sim}", s) for s in SNAPSHOTS],
-            truth=[layout.truth_path(DATA, "{suite}", "{sim}", s) for s in SNAPSHOTS],
+            snapshots=layout.wildcard_pattern(DATA, "snapshot"),
+            catalogs=layout.wildcard_pattern(DATA, "catalog"),
+            truth=layout.wildcard_pattern(DATA, "truth"),
         params:
             cli=CLI,
-            options=as_json(
-                {**config["mock"], "snapshots": SNAPSHOTS}
+            options=lambda wc: as_json(
+                {
+                    **{k: v for k, v in config["mock"].items() if k != "redshifts"},
+                    "snapshots": [int(wc.snap)],
+                    "redshifts": [config["mock"]["redshifts"][int(wc.snap)]],
+                }
             ),
         log:
-            f"{RES}/logs/mock_sim/{{suite}}/{{sim}}.log",
+            f"{RES}/logs/mock_sim/{{suite}}_{{volume}}_{{simset}}/{{sim}}_{{snap}}.log",
         benchmark:
-            f"{RES}/benchmarks/mock_sim/{{suite}}/{{sim}}.tsv"
+            f"{RES}/benchmarks/mock_sim/{{suite}}_{{volume}}_{{simset}}/{{sim}}_{{snap}}.tsv"
         conda:
             ENV
         threads: 1

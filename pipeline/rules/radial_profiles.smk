@@ -1,4 +1,4 @@
-# Profile stage: stacked radial gas profiles per (suite, simulation, snapshot) from particles, in
+# Profile stage: stacked radial gas profiles per (suite, volume, set, simulation, snapshot) from particles, in
 # the bins and units of the CAMELS emu stacks, then one table of all of them. Not for data.kind =
 # stacks (those are stacked profiles already).
 if not IS_STACKS and config["radial_profiles"]["enabled"]:
@@ -7,7 +7,7 @@ if not IS_STACKS and config["radial_profiles"]["enabled"]:
         input:
             **ingest_inputs(),
         output:
-            f"{RES}/radial_profiles/{{suite}}/{{sim}}_{{snap}}.h5",
+            f"{RES}/radial_profiles/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
         params:
             cli=CLI,
             options=as_json(
@@ -21,9 +21,9 @@ if not IS_STACKS and config["radial_profiles"]["enabled"]:
                 }
             ),
         log:
-            f"{RES}/logs/radial_profiles/{{suite}}/{{sim}}_{{snap}}.log",
+            f"{RES}/logs/radial_profiles/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.log",
         benchmark:
-            f"{RES}/benchmarks/radial_profiles/{{suite}}/{{sim}}_{{snap}}.tsv"
+            f"{RES}/benchmarks/radial_profiles/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.tsv"
         conda:
             ENV
         threads: 1

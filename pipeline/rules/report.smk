@@ -15,7 +15,7 @@ rule report:
                category="Report"),
     params:
         cli=CLI,
-        options=as_json(config),
+        options=as_json({**config, "samples": samples_for_jobs()}),
     log:
         f"{RES}/logs/report.log",
     benchmark:
@@ -55,7 +55,7 @@ rule report_assets:
         out_dir=lambda wc: f"{ASSETS}/{wc.target}",
         options=lambda wc: as_json(
             {"target": wc.target,
-             "suites": list(config["train_suites"]) + list(config["holdout_suites"])}
+             "samples": list(config["train"]) + list(config["holdout"])}
         ),
     log:
         f"{RES}/logs/report_assets/{{target}}.log",

@@ -70,15 +70,15 @@ def test_tiny_study_runs_on_slurm_with_grouped_ingest(slurm_cluster, tmp_path):
     assert "--executor slurm-jobstep" in group_log  # ran inside the allocation, through srun
     for suite in ("IllustrisTNG", "SIMBA"):
         for sim in ("LH_0", "LH_1"):
-            assert f"results/tiny/halos/{suite}/{sim}_090.h5" in group_log
-            assert f"results/tiny/logs/mock_sim/{suite}/{sim}.log" in group_log
-            assert f"results/tiny/radial_profiles/{suite}/{sim}_090.h5" in group_log
+            assert f"results/tiny/halos/{suite}/L25n256/LH/{sim}_090.h5" in group_log
+            assert f"results/tiny/logs/mock_sim/{suite}_L25n256_LH/{sim}_090.log" in group_log
+            assert f"results/tiny/radial_profiles/{suite}/L25n256/LH/{sim}_090.h5" in group_log
 
     pdf = tmp_path / "reports" / "tiny" / "report.pdf"
     assert pdf.stat().st_size > 10_000
     ev = Table.read(tmp_path / "results" / "tiny" / "evaluate" / "M_from_Y.ecsv")
     assert set(ev["suite"]) == {"IllustrisTNG", "SIMBA"}
-    assert len(list((tmp_path / "results" / "tiny" / "halos").glob("*/LH_?_090.h5"))) == 4
+    assert len(list((tmp_path / "results" / "tiny" / "halos").glob("*/L25n256/LH/LH_?_090.h5"))) == 4
     # the cluster ran them: squeue still lists every finished job (MinJobAge = 600 s)
     queue = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True,
                            text=True, check=True).stdout

@@ -216,7 +216,7 @@ def _evaluate_cli(tmp_path, halos: Table, evaluate: dict, capsys) -> tuple[int, 
           meta={"chosen": "17.0 - 0.5*c_gas", "features": ["c_gas"]}).write(tmp_path / "sr.ecsv",
                                                                        overwrite=True)
     options = {"target": {"name": "M", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": 0.6},
-               "train_suites": ["A"], "holdout_suites": ["B"], "evaluate": evaluate}
+               "train": ["A"], "holdout": ["B"], "evaluate": evaluate}
     out = tmp_path / "ev.ecsv"
     code = main(["evaluate", "--halos", str(tmp_path / "halos.h5"), "--sr", str(tmp_path / "sr.ecsv"),
                  "--options", json.dumps(options), "--out", str(out), "--residuals",
@@ -241,7 +241,7 @@ def test_every_mass_bin_empty_stops_evaluate_naming_the_keys(tmp_path, capsys):
     code, err, out = _evaluate_cli(tmp_path, halos, {"mass_bins": [10.0, 11.0, 12.0],
                                                      "bootstrap": 20}, capsys)
     assert code == 1 and "evaluate.mass_bins" in err and "evaluate.min_halos_per_bin" in err
-    assert "suite A has 0 halo(es)" in err and not out.exists()
+    assert "sample A has 0 halo(es)" in err and not out.exists()
     code, err, out = _evaluate_cli(tmp_path, halos, {"mass_bins": [12.0, 15.0], "bootstrap": 20,
                                                      "min_halos_per_bin": 1000}, capsys)
     assert code == 1 and "min_halos_per_bin = 1000" in err and not out.exists()

@@ -19,7 +19,12 @@ def test_default_config_is_valid_and_filled(default):
     cfg = validate_config(default)
     assert cfg["sr"]["backend"] == "operon"
     assert cfg["star_forming_gas"] == "exclude"
-    assert cfg["data"]["suites"]["IllustrisTNG"][:2] == ["LH_0", "LH_1"]
+    # the shorthand becomes one sample per suite, named after it
+    assert cfg["samples"]["IllustrisTNG"]["sims"][:2] == ["LH_0", "LH_1"]
+    assert cfg["samples"]["IllustrisTNG"] == {"suite": "IllustrisTNG", "set": "LH", "volume": "L25n256",
+                                              "sims": [f"LH_{i}" for i in range(8)], "snapshots": [90]}
+    assert cfg["train"] == ["IllustrisTNG"] and cfg["holdout"] == ["SIMBA", "Astrid"]
+    assert "suites" not in cfg["data"] and "train_suites" not in cfg
     assert default["data"]["suites"]["IllustrisTNG"] == ["LH_0..LH_7"]  # input untouched
 
 
@@ -79,3 +84,52 @@ def test_old_name_of_the_stacks_input_kind_is_read_with_a_warning(caplog):
     cfg["stacks"] = {"min_halos": 3}
     with pytest.raises(ConfigError, match="'profiles' and 'stacks'"):
         validate_config(cfg)
+
+
+def _samples_config(**samples):
+    return {"study": "s", "data": {"kind": "mock", "root": "data/mock"},
+            "samples": samples, "train": ["a"], "holdout": ["b"],
+            "targets": [{"name": "M", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": 0.6}],
+            "features": ["log10_Y200c_ss", "c_gas", "c_NFW"],
+            "mock": {"redshifts": {90: 0.0, 89: 0.05, 88: 0.1}}}
+
+
+def test_samples_are_normalized_with_ranges_expanded():
+    cfg = validate_config(_samples_config(
+        a={"suite": "IllustrisTNG", "set": "LH", "sims": ["LH_0..LH_3"], "snapshots": ["88..90"]},
+        b={"suite": "SIMBA", "sims": ["LH_0", "LH_1"], "snapshots": [90]},
+    ))
+    assert cfg["samples"]["a"]["snapshots"] == [88, 89, 90]
+    assert cfg["samples"]["a"]["sims"] == ["LH_0", "LH_1", "LH_2", "LH_3"]
+    assert cfg["samples"]["b"] == {"suite": "SIMBA", "set": "LH", "volume": "L25n256",
+                                   "sims": ["LH_0", "LH_1"], "snapshots": [90]}
+
+
+@pytest.mark.parametrize("samples, extra, message", [
+    # the same simulation and snapshot in a training and a held-out sample: not held out
+    ({"a": {"suite": "SIMBA", "sims": ["LH_0..LH_3"], "snapshots": [88, 90]},
+      "b": {"suite": "SIMBA", "sims": ["LH_3..LH_5"], "snapshots": [90]}}, {},
+     r"in both a training and a held-out sample, e.g. \[\('SIMBA', 'LH', 'LH_3', 90\)\]"),
+    ({"a": {"suite": "SIMBA", "sims": ["LH_0"], "snapshots": ["90..88"]},
+      "b": {"suite": "Astrid", "sims": ["LH_0"]}}, {}, "samples.a.snapshots.*runs backwards"),
+    ({"a": {"suite": "SIMBA", "sims": ["LH_0"]}, "b": {"suite": "Astrid", "sims": ["LH_0"]}},
+     {"train_suites": ["a"]}, "'train_suites' goes with 'data.suites'"),
+    ({"a": {"suite": "SIMBA", "sims": ["LH_0"]}, "b": {"suite": "Astrid", "sims": ["LH_0"]}},
+     {"holdout": ["c"]}, r"'holdout': \['c'\] not in samples"),
+    ({"a": {"suite": "SIMBA", "sims": ["LH_0"], "snapshots": [86]},
+      "b": {"suite": "Astrid", "sims": ["LH_0"]}}, {}, r"mock.redshifts.*snapshot\(s\) \[86\]"),
+    ({"a": {"suite": "SIMBA", "sims": ["LH_0"], "mass_bins": ["12-13"]},
+      "b": {"suite": "Astrid", "sims": ["LH_0"]}}, {}, "mass_bins' is for data.kind: stacks"),
+])
+def test_sample_mistakes_name_the_key(samples, extra, message):
+    cfg = _samples_config(**samples)
+    cfg.update(extra)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg)
+
+
+def test_samples_and_the_shorthand_do_not_mix(default):
+    default["samples"] = {"x": {"suite": "SIMBA", "sims": ["LH_0"]},
+                          "y": {"suite": "Astrid", "sims": ["LH_0"]}}
+    with pytest.raises(ConfigError, match="'data.suites' and 'samples' both"):
+        validate_config(default)

@@ -390,7 +390,7 @@ def test_sr_stage_names_an_unknown_validation_group_column(tmp_path, capsys):
     write_table(halos, tmp_path / "halos.h5")
     write_table(Table({"feature": ["c_gas"], "selected": [True]}), tmp_path / "rank.ecsv")
     options = {"target": {"name": "Y", "y": "log10_Y200c_ss", "x": "log10_M200c", "slope": 5 / 3},
-               "train_suites": ["A"], "sr": {"validation_groups": "simulation", "generations": 2}}
+               "train": ["A"], "sr": {"validation_groups": "simulation", "generations": 2}}
     out = tmp_path / "sr.ecsv"
     assert main(["sr", "--halos", str(tmp_path / "halos.h5"), "--options", json.dumps(options),
                  "--rank", str(tmp_path / "rank.ecsv"), "--out", str(out)]) == 1
@@ -469,7 +469,7 @@ def test_rank_stage_drops_a_feature_without_values(tmp_path, caplog):
                    "c_gas": rng.uniform(0.2, 0.6, n), "Z_mw200c": np.full(n, np.nan)})
     write_table(halos, tmp_path / "halos.h5")
     options = {"target": {"name": "Y", "y": "log10_Y200c_ss", "x": "log10_M200c", "slope": 5 / 3},
-               "features": ["log10_M200c", "c_gas", "Z_mw200c"], "train_suites": ["A"],
+               "features": ["log10_M200c", "c_gas", "Z_mw200c"], "train": ["A"],
                "rank": {"n_estimators": 20, "folds": 3, "top_k": 1}}
     with caplog.at_level("WARNING"):
         assert main(["rank", "--halos", str(tmp_path / "halos.h5"), "--options", json.dumps(options),

@@ -54,7 +54,8 @@ def test_known_gaussian_residuals_give_the_known_numbers():
 
 def _resid_table(residuals: dict[str, np.ndarray], sims, suite="B", masses=None) -> Table:
     n = len(next(iter(residuals.values())))
-    t = Table({"suite": [suite] * n, "sim": np.asarray(sims).astype(str),
+    t = Table({"sample": [suite] * n, "suite": [suite] * n, "sim": np.asarray(sims).astype(str),
+               "sim_id": np.asarray(sims).astype(str),
                "log10_M200c": np.full(n, 12.5) if masses is None else masses, "role": ["holdout"] * n})
     for name, r in residuals.items():
         t[f"resid_{name}"] = r
@@ -132,21 +133,21 @@ def test_evaluate_study_planted_relation_and_the_table_contract():
         for s in ("_lo68", "_hi68", "_lo95", "_hi95"):
             assert m + s in metrics.colnames
     assert {"baseline", "discovered", "blackbox", "published"} == set(metrics["relation"])
-    row = metrics[(metrics["suite"] == "B") & (metrics["bin"] == "all")
+    row = metrics[(metrics["sample"] == "B") & (metrics["bin"] == "all")
                   & (metrics["relation"] == "discovered")][0]
     assert row["scatter_log"] == pytest.approx(0.01, rel=0.15)
     assert row["bias_log"] == pytest.approx(-0.05, abs=0.005)  # the offset shows as bias ...
     assert row["rms_log"] == pytest.approx(np.hypot(0.05, 0.01), rel=0.1)  # ... and in the rms
     assert row["reduction_log_lo95"] > 0.7 and row["n_diverged"] == 0
-    base = metrics[(metrics["suite"] == "B") & (metrics["bin"] == "all")
+    base = metrics[(metrics["sample"] == "B") & (metrics["bin"] == "all")
                    & (metrics["relation"] == "baseline")][0]
     assert base["scatter_log"] > 0.05
     # the black box learns the same correction from the same feature
-    box = metrics[(metrics["suite"] == "B") & (metrics["bin"] == "all")
+    box = metrics[(metrics["sample"] == "B") & (metrics["bin"] == "all")
                   & (metrics["relation"] == "blackbox")][0]
     assert box["scatter_log"] < 0.5 * base["scatter_log"]
     # per simulation: every held-out simulation, each relation
-    held = per_sim[(per_sim["suite"] == "B") & (per_sim["relation"] == "discovered")]
+    held = per_sim[(per_sim["sample"] == "B") & (per_sim["relation"] == "discovered")]
     assert len(held) == 6 and np.all(held["reduction_log"] > 0.5)
     assert set(resid.colnames) >= {"resid_baseline", "diverged_discovered", "extrap_discovered"}
 
@@ -164,7 +165,7 @@ def test_a_pole_inside_the_held_out_range_is_counted_as_diverged():
     metrics, resid, _ = evaluate_study(halos, TARGET, expression, ["c_gas"], ["A"], ["B"],
                                        EvaluateOptions(mass_bins=[12.0, 15.0], bootstrap=100,
                                                        blackbox=False))
-    row = metrics[(metrics["suite"] == "B") & (metrics["bin"] == "all")
+    row = metrics[(metrics["sample"] == "B") & (metrics["bin"] == "all")
                   & (metrics["relation"] == "discovered")][0]
     c = np.asarray(held_out["c_gas"])
     expected = np.abs(0.02 / (0.75 - c)) > 1.0  # |correction| > 1 dex (noise: 0.01 dex)
@@ -190,9 +191,9 @@ def test_fewer_than_five_simulations_resample_haloes_and_say_so():
     metrics, _, _ = evaluate_study(halos, TARGET, "17.0 - 0.5*c_gas", ["c_gas"], ["A"], ["B"],
                                    EvaluateOptions(mass_bins=[12.0, 15.0], bootstrap=50,
                                                    blackbox=False))
-    units = set(metrics["resample_unit"][metrics["suite"] == "B"])
+    units = set(metrics["resample_unit"][metrics["sample"] == "B"])
     assert units == {"halo (3 simulation(s) < 5)"}
-    assert set(metrics["resample_unit"][metrics["suite"] == "A"]) == {"sim"}
+    assert set(metrics["resample_unit"][metrics["sample"] == "A"]) == {"sim"}
     assert "halo (3 simulation(s) < 5)" in metrics.meta["resample_unit"]
 
 
@@ -234,7 +235,7 @@ def test_published_form_is_fitted_on_training_suites_and_scored_on_held_out():
     assert a == pytest.approx(0.6, abs=0.02) and b == pytest.approx(17.0, abs=0.01)
     metrics, _, _ = evaluate_study(halos, TARGET, "17.0 + 0*c_gas", ["c_gas"], ["A"], ["B"],
                                    EvaluateOptions(mass_bins=[10.0, 20.0], bootstrap=100))
-    sel = (metrics["suite"] == "B") & (metrics["bin"] == "all")
+    sel = (metrics["sample"] == "B") & (metrics["bin"] == "all")
     pub = metrics[sel & (metrics["relation"] == "published")][0]
     base = metrics[sel & (metrics["relation"] == "baseline")][0]
     assert pub["scatter_log"] == pytest.approx(0.01, rel=0.2)
@@ -308,9 +309,9 @@ def test_non_finite_predictions_are_diverged_counted_and_logged(caplog):
                                            ["B"], EvaluateOptions(mass_bins=[0.0, 30.0], bootstrap=20,
                                                                   blackbox=False))
     disc = metrics[metrics["relation"] == "discovered"]
-    assert np.all(disc[disc["suite"] == "B"]["n_diverged"] == 40)
-    assert np.all(disc[disc["suite"] == "B"]["n_halos"] == 300)
-    assert np.all(disc[disc["suite"] == "A"]["n_diverged"] == 0)
+    assert np.all(disc[disc["sample"] == "B"]["n_diverged"] == 40)
+    assert np.all(disc[disc["sample"] == "B"]["n_halos"] == 300)
+    assert np.all(disc[disc["sample"] == "A"]["n_diverged"] == 0)
     assert "relation discovered diverges on 40 of 300 haloes" in caplog.text
     assert int(np.sum(resid["diverged_discovered"])) == 40
 
@@ -329,7 +330,7 @@ def test_no_selected_feature_gives_the_constant_relation_end_to_end():
     metrics, _, _ = evaluate_study(halos, TARGET, sr.meta["chosen"], [], ["A"], ["B"],
                                    EvaluateOptions(mass_bins=[12.0, 15.0], bootstrap=20))
     assert "blackbox" not in set(metrics["relation"])
-    sel = (metrics["suite"] == "B") & (metrics["bin"] == "all")
+    sel = (metrics["sample"] == "B") & (metrics["bin"] == "all")
     base = metrics[sel & (metrics["relation"] == "baseline")][0]
     disc = metrics[sel & (metrics["relation"] == "discovered")][0]
     assert disc["scatter_log"] == pytest.approx(base["scatter_log"], rel=1e-9)

@@ -136,7 +136,7 @@ def test_binary_stack_file_names_the_file(tmp_path):
 @pytest.mark.parametrize(
     "corrupt, message",
     [
-        (lambda lines: lines[:2] + lines[4:], "header lacks"),
+        (lambda lines: lines[:1] + lines[2:3] + lines[4:], "header lacks"),
         (lambda lines: lines[:6] + [lines[6].rsplit(" ", 3)[0]] + lines[7:], "expected 21 columns"),
         (lambda lines: lines[:4] + [lines[5], lines[4]] + lines[6:], "increasing"),
         (lambda lines: lines[:5] + [lines[5].replace(lines[5].split()[6], "nan", 1)] + lines[6:],
@@ -162,9 +162,10 @@ def test_malformed_files_name_file_and_problem(tmp_path, corrupt, message):
 
 
 def test_missing_stack_file(tmp_path):
+    """A stack the study asks for without a file: named (simulation, snapshot, mass bin)."""
     root = _synthetic_root(tmp_path)
     profile_path(root, "TNG", "1P_22", 32, "11-11.5").unlink()
-    with pytest.raises(InputFileError, match=r"TNG_1P_22_032_uw_11-11\.5\.txt does not exist"):
+    with pytest.raises(DataError, match=r"TNG: 1 stack\(s\).*\('1P_22', 32, '11-11.5'\)"):
         measure_suite_stacks(root, "TNG", ["1P_22"], [32], TWO_BINS)
 
 

@@ -199,4 +199,4 @@ def test_tng_public_layout_and_globs(tmp_path):
     with pytest.raises(ConfigError, match=r"'TNG300-\*' of suite Other matches no directory"):
         validate_config(cfg)
     cfg["data"]["suites"]["Other"] = ["TNG100-1"]
-    assert validate_config(cfg)["data"]["suites"]["TNG"] == ["TNG50-3", "TNG50-4"]
+    assert validate_config(cfg)["samples"]["TNG"]["sims"] == ["TNG50-3", "TNG50-4"]

@@ -159,7 +159,7 @@ def test_second_run_has_nothing_to_do(tiny_run):
 
 
 def test_deleted_intermediate_is_rebuilt_identically(tiny_run):
-    path = tiny_run / "results/tiny/halos/SIMBA/LH_1_090.h5"
+    path = tiny_run / "results/tiny/halos/SIMBA/L25n256/LH/LH_1_090.h5"
     before = Table.read(path, path="table")
     path.unlink()
     snakemake("--cores", "2", str(path.relative_to(tiny_run)), cwd=tiny_run)
@@ -245,7 +245,7 @@ def test_real_layout_ingest_and_assemble(tmp_path):
     assert set(halos["sim"].astype(str)) == {"LH_0", "LH_1"}
     tng = halos[(halos["suite"].astype(str) == "IllustrisTNG") & (halos["sim"].astype(str) == "LH_1")]
     assert np.all(tng["A_SN1"] == 1.5)  # joined from the parameter file
-    per_snap = Table.read(tmp_path / "results/legacy/halos/IllustrisTNG/LH_1_033.h5", path="table")
+    per_snap = Table.read(tmp_path / "results/legacy/halos/IllustrisTNG/L25n256/LH/LH_1_033.h5", path="table")
     assert len(per_snap.meta["snapshot_files"]) == 2
 
 
@@ -253,8 +253,11 @@ def test_missing_snapshot_number_names_the_file(tmp_path):
     _legacy_tree(tmp_path / "sims")
     (tmp_path / "study.yaml").write_text(_legacy_config(tmp_path / "sims", snapshot=32))
     proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "snap_032.hdf5" in proc.stdout + proc.stderr
+    assert "sample 'IllustrisTNG': simulation LH_0, snapshot 032: no snapshot" in out
+    assert "snap_032.hdf5" in out and "8 of 8 snapshot and catalog files" in out
+    assert len(out.strip().splitlines()) < 20, out
 
 
 def test_yaml_syntax_error_in_the_study_config_names_file_line_and_column(tmp_path):
@@ -282,3 +285,78 @@ def test_mock_refuses_a_data_root_holding_other_files(tmp_path):
     (root / "my_simulation.hdf5").unlink()
     (root / "README_mock.txt").write_text("marker\n")
     assert snakemake("-n", "--cores", "1", cwd=tmp_path, check=False).returncode == 0
+
+
+SAMPLES_STUDY = """
+study: {study}
+data: {{kind: stacks, root: profiles}}
+samples:
+  tng-1p:   {{suite: TNG, set: 1P, sims: [1P_22..1P_27], snapshots: [31, 32]}}
+  tng-lh:   {{suite: TNG, set: LH, sims: [LH_0..LH_5], snapshots: [33], mass_bins: [12-12.3, 12.3-13.1]}}
+  simba-1p: {{suite: SIMBA, set: 1P, sims: [1P_22..1P_27], snapshots: [31..33]}}
+train: [tng-1p]
+holdout: [tng-lh, simba-1p]
+selection: {{log10_mass_min_msun: 11.0, log10_mass_max_msun: 13.2}}
+targets:
+  - name: Y_from_M
+    y: log10_Y200c_ss
+    x: log10_M200c
+    slope: 1.6666667
+    features: [log10_M200c, c_gas, Z_mw200c, A_SN1, A_AGN2]
+features: [log10_M200c]
+rank: {{n_estimators: 30, top_k: 2, repeats: 3, threads: 1}}
+sr: {{generations: 10, population_size: 80, max_evaluations: 10000, seeds: [0], threads: 1,
+     validation_groups: sim}}
+evaluate: {{mass_bins: [11.0, 12.0, 13.2], bootstrap: 50, min_halos_per_bin: 5}}
+stacks: {{block_size: 4}}
+"""
+
+
+def _samples_tree(root: Path) -> None:
+    """Stacks of two sets: TNG 1P (Nhalos headers, 16 radii) and TNG LH (nprofs headers, 14 radii,
+    Omega_m varying), and SIMBA 1P; snapshots 31-33."""
+    from conftest import write_synthetic_profiles
+
+    snaps = ((33, 0.0), (32, 0.05), (31, 0.1))
+    write_synthetic_profiles(root, suites=("TNG", "SIMBA"), n_sims=6, snapshots=snaps)
+    write_synthetic_profiles(root, suites=("TNG",), sim_names=[f"LH_{i}" for i in range(6)],
+                             snapshots=snaps[:1], header_variant="nprofs", n_radii=14, seed=1,
+                             omega_m=lambda i: 0.2 + 0.04 * i)
+
+
+def test_samples_study_on_stacks_of_two_sets_and_header_variants(tmp_path):
+    """Train on TNG 1P at z > 0, hold out TNG LH at z = 0 (other set, other header, two mass bins)
+    and SIMBA 1P at every z; then a second study reading the same files reuses the stack tables."""
+    _samples_tree(tmp_path / "profiles")
+    (tmp_path / "study.yaml").write_text(SAMPLES_STUDY.format(study="samples"))
+    snakemake("--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
+    res = tmp_path / "results" / "samples"
+    halos = Table.read(res / "halos.h5", path="table")
+    counts = {s: int(np.sum(halos["sample"] == s)) for s in ("tng-1p", "tng-lh", "simba-1p")}
+    assert counts == {"tng-1p": 6 * 2 * 4, "tng-lh": 6 * 1 * 2, "simba-1p": 6 * 3 * 4}
+    lh = halos[halos["sample"] == "tng-lh"]
+    assert set(lh["n_halos_from"]) == {"nprofs"} and set(lh["snapshot"]) == {33}
+    assert set(halos["n_halos_from"][halos["sample"] == "tng-1p"]) == {"Nhalos"}
+    assert np.ptp(np.asarray(lh["Omega_m"])) > 0.1  # the LH set's cosmology, from simulations.csv
+    ev = Table.read(res / "evaluate" / "Y_from_M.ecsv")
+    assert set(ev["sample"]) == {"tng-1p", "tng-lh", "simba-1p"}
+    assert set(ev["role"][ev["sample"] == "tng-lh"]) == {"holdout"}
+    text = _pdf_text(tmp_path / "reports/samples/report.pdf")
+    assert "tng-lh" in text and "LH_0..LH_5" in text and "Omega" in text  # parameters that vary
+    # a second study on the same files: the cached stack blocks are not measured again
+    (tmp_path / "study2.yaml").write_text(SAMPLES_STUDY.format(study="samples-again"))
+    proc = snakemake("-n", "--cores", "2", "--configfile", "study2.yaml", cwd=tmp_path)
+    plan = proc.stdout + proc.stderr
+    assert "assemble" in plan and "ingest_stacks" not in plan
+
+
+def test_missing_stack_file_names_sample_simulation_and_snapshot(tmp_path):
+    _samples_tree(tmp_path / "profiles")
+    (tmp_path / "profiles/SIMBA/SIMBA_1P_25_032_uw_11-11.5.txt").unlink()
+    (tmp_path / "study.yaml").write_text(SAMPLES_STUDY.format(study="samples"))
+    proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "sample 'simba-1p': simulation 1P_25, snapshot 032, mass bin 11-11.5" in out
+    assert "1 of 132 stacked-profile files" in out
+    assert len(out.strip().splitlines()) < 20, out

@@ -1,0 +1,185 @@
+"""Samples: the named sets of simulations a study trains on and holds out.
+
+A sample is a suite with its own simulation set, volume, simulations and snapshots (and, for
+stacked-profile input, mass bins): "IllustrisTNG 1P at z > 0.1" and "IllustrisTNG LH at z = 0"
+are two samples of one suite. Relations are fitted on the ``train`` samples and evaluated on the
+``holdout`` ones; every halo table carries a ``sample`` column beside ``suite`` and ``sim``.
+
+The shorthand of one sample per suite (``data.suites`` with ``train_suites`` and
+``holdout_suites``, every suite sharing ``data.set``, ``data.volume`` and ``data.snapshots``)
+becomes samples named after their suites, so the rest of the pipeline sees one form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .errors import ConfigError
+
+__all__ = ["expand_snapshots", "normalize_samples", "snapshot_sources", "train_holdout_overlap",
+           "compact_ranges", "compact_names", "compact_samples", "SHORTHAND_KEYS"]
+
+SHORTHAND_KEYS = ("suites", "set", "volume", "snapshots")
+_RANGE = re.compile(r"^(\d+)\.\.(\d+)$")
+
+
+def expand_snapshots(entries: Iterable[int | str], key: str) -> list[int]:
+    """Snapshot numbers with ranges ``'24..33'`` expanded; ConfigError naming ``key`` on a
+    backwards range or a snapshot given twice."""
+    out: list[int] = []
+    for entry in entries:
+        m = _RANGE.match(str(entry))
+        if m:
+            start, stop = int(m.group(1)), int(m.group(2))
+            if stop < start:
+                raise ConfigError(f"config key '{key}': snapshot range {entry!r} runs backwards")
+            out.extend(range(start, stop + 1))
+        else:
+            out.append(int(entry))
+    twice = sorted({s for s in out if out.count(s) > 1})
+    if twice:
+        raise ConfigError(f"config key '{key}': snapshot(s) {twice} given twice (after expanding "
+                          "ranges): every halo would be counted twice")
+    return out
+
+
+def normalize_samples(config: dict, expand_sims) -> None:
+    """Give ``config`` (schema-validated, defaults filled) the one form the pipeline uses, in
+    place: ``samples`` (name -> suite, set, volume, sims, snapshots[, mass_bins]; simulations and
+    snapshots expanded), ``train`` and ``holdout``. The shorthand keys are consumed.
+
+    ``expand_sims(sample, entries, key) -> list[str]`` expands simulation entries (ranges, globs)
+    and raises ConfigError naming ``key``."""
+    data = config["data"]
+    shorthand = "suites" in data
+    explicit = "samples" in config
+    if shorthand and explicit:
+        raise ConfigError("config keys 'data.suites' and 'samples' both define the study's "
+                          "samples: keep one (data.suites is the shorthand of one sample per suite)")
+    if not shorthand and not explicit:
+        raise ConfigError("config key 'samples' (or the shorthand 'data.suites') is missing: "
+                          "which simulations does the study use?")
+    if shorthand:
+        for key in ("train", "holdout"):
+            if key in config:
+                raise ConfigError(f"config key '{key}' goes with 'samples'; with 'data.suites' "
+                                  f"use '{key}_suites'")
+        for key in ("train_suites", "holdout_suites"):
+            if key not in config:
+                raise ConfigError(f"config key '{key}' is missing (data.suites needs "
+                                  "train_suites and holdout_suites)")
+        config["samples"] = {
+            suite: {"suite": suite, "set": data["set"], "volume": data["volume"], "sims": sims,
+                    "snapshots": list(data["snapshots"])}
+            for suite, sims in data["suites"].items()}
+        config["train"] = list(config.pop("train_suites"))
+        config["holdout"] = list(config.pop("holdout_suites"))
+        names_key = "data.suites"
+    else:
+        for key in ("train_suites", "holdout_suites"):
+            if key in config:
+                raise ConfigError(f"config key '{key}' goes with 'data.suites'; with 'samples' "
+                                  f"use '{key.split('_')[0]}'")
+        for key in ("train", "holdout"):
+            if key not in config:
+                raise ConfigError(f"config key '{key}' is missing (samples needs train and holdout)")
+        names_key = "samples"
+    for key in SHORTHAND_KEYS:
+        data.pop(key, None)
+    stacks = data["kind"] == "stacks"
+    for name, sample in config["samples"].items():
+        where = f"data.suites.{name}" if shorthand else f"samples.{name}"
+        sample["sims"] = expand_sims(sample, sample["sims"], where if shorthand else f"{where}.sims")
+        sample["snapshots"] = expand_snapshots(
+            sample["snapshots"], "data.snapshots" if shorthand else f"{where}.snapshots")
+        if stacks:
+            sample.setdefault("mass_bins", list(config["stacks"]["mass_bins"]))
+        elif "mass_bins" in sample:
+            raise ConfigError(f"config key '{where}.mass_bins' is for data.kind: stacks only "
+                              "(particle data are binned by evaluate.mass_bins)")
+    for key in ("train", "holdout"):
+        unknown = [s for s in config[key] if s not in config["samples"]]
+        if unknown:
+            shown = key + "_suites" if shorthand else key
+            raise ConfigError(f"config key '{shown}': {unknown} not in {names_key} "
+                              f"{sorted(config['samples'])}")
+    both = set(config["train"]) & set(config["holdout"])
+    if both:
+        keys = ("train_suites", "holdout_suites") if shorthand else ("train", "holdout")
+        raise ConfigError(f"config keys '{keys[0]}' and '{keys[1]}' share {sorted(both)}: a "
+                          "held-out sample must not be used for training")
+    shared = train_holdout_overlap(config)
+    if shared:
+        raise ConfigError(
+            f"config keys 'train' and 'holdout': {len(shared)} (suite, set, simulation, snapshot) "
+            f"are in both a training and a held-out sample, e.g. {shared[:3]}: held-out haloes "
+            "must be unseen (change the samples' sims or snapshots)")
+
+
+def _units(sample: dict) -> set[tuple]:
+    bins = sample.get("mass_bins") or [None]
+    return {(sample["suite"], sample["set"], sim, snap, b)
+            for sim in sample["sims"] for snap in sample["snapshots"] for b in bins}
+
+
+def train_holdout_overlap(config: dict) -> list[tuple]:
+    """(suite, set, sim, snapshot[, mass bin]) found in a training and a held-out sample."""
+    train = set().union(*(_units(config["samples"][s]) for s in config["train"]))
+    held = set().union(*(_units(config["samples"][s]) for s in config["holdout"]))
+    return sorted((u[:4] if u[4] is None else u for u in train & held), key=str)
+
+
+def snapshot_sources(config: dict) -> list[tuple[str, str, str, str, int]]:
+    """Every (suite, volume, set, sim, snapshot) a study reads, each once (two samples may share
+    one), in a stable order."""
+    seen: dict[tuple, None] = {}
+    for sample in config["samples"].values():
+        for sim in sample["sims"]:
+            for snap in sample["snapshots"]:
+                seen[(sample["suite"], sample["volume"], sample["set"], sim, int(snap))] = None
+    return list(seen)
+
+
+def compact_ranges(names: Iterable[str]) -> list[str]:
+    """Simulation names with every run of consecutive numbers as one range entry (``LH_0..LH_999``),
+    order kept: the lossless short form that :func:`pipeline.config.expand_simulations` reads back.
+    Job options carry this form, so a job of a 1000-simulation study does not print 1000 names."""
+    pieces: list[str] = []
+    run: list[tuple[str, int]] = []
+
+    def flush():
+        if run:
+            prefix, first = run[0]
+            last = run[-1][1]
+            pieces.append(f"{prefix}{first}" if first == last else f"{prefix}{first}..{prefix}{last}")
+            run.clear()
+
+    for name in names:
+        m = re.fullmatch(r"(.*?)(\d+)", name)
+        if m and run and m.group(1) == run[-1][0] and int(m.group(2)) == run[-1][1] + 1 \
+                and not m.group(2).startswith("0"):
+            run.append((m.group(1), int(m.group(2))))
+            continue
+        flush()
+        if m and not (m.group(2).startswith("0") and len(m.group(2)) > 1):
+            run.append((m.group(1), int(m.group(2))))
+        else:
+            pieces.append(name)
+    flush()
+    return pieces
+
+
+def compact_names(names: Iterable[str], max_pieces: int = 12) -> str:
+    """:func:`compact_ranges` as one line for people: at most ``max_pieces`` pieces, then a count."""
+    names = list(names)
+    pieces = compact_ranges(names)
+    if len(pieces) > max_pieces:
+        return (", ".join(pieces[:max_pieces])
+                + f", ... ({len(pieces) - max_pieces} more groups, {len(names)} in all)")
+    return ", ".join(pieces)
+
+
+def compact_samples(samples: dict[str, dict]) -> dict[str, dict]:
+    """``samples`` with simulation lists in the lossless range form (for job options)."""
+    return {name: {**s, "sims": compact_ranges(s["sims"])} for name, s in samples.items()}
