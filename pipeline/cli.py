@@ -194,7 +194,7 @@ def cmd_rank(a) -> None:
 def cmd_sr(a) -> None:
     import numpy as np
 
-    from .discovery.dataset import design_matrix
+    from .discovery.dataset import design_matrix, sample_column, simulation_ids
     from .discovery.sr.search import SROptions, discover
     from .io.tables import read_table, write_table
 
@@ -202,16 +202,43 @@ def cmd_sr(a) -> None:
     target, rows = _target_and_rows(a, o)
     rank = read_table(a.rank, required=["feature", "selected"])
     features = [str(f) for f in rank["feature"][np.asarray(rank["selected"], dtype=bool)]]
-    x, y, used = design_matrix(rows, features, target)
     options = SROptions(**o["sr"])
+    if a.slope == "fixed":
+        # the relation's x enters through its self-similar slope only, as in M ~ Y^(3/5)(1 - A c)
+        features = [f for f in features if f != target.x]
+    elif target.x not in features:
+        # free slope: x is a candidate even where the ranking did not select it, so the two
+        # constraints differ by exactly that freedom
+        features = [*features, target.x]
+    x, y, used = design_matrix(rows, features, target)
     groups = None
     if options.validation_groups is not None:
         if options.validation_groups not in rows.colnames:
             raise ConfigError(f"sr.validation_groups: the halo table has no column "
                               f"{options.validation_groups!r} (columns: {', '.join(rows.colnames)})")
-        groups = np.asarray(rows[options.validation_groups]).astype(str)[used]
-    table = discover(x, y, features, options, groups)
+        groups = (simulation_ids(rows) if options.validation_groups == "sim"
+                  else np.asarray(rows[options.validation_groups]).astype(str))[used]
+    samples = np.asarray(rows[sample_column(rows)]).astype(str)[used]
+    present = [c for c in ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+               if c in rows.colnames]
+    sim_params = (np.column_stack([np.asarray(rows[c], dtype=float) for c in present])[used]
+                  if present else None)
+    if groups is None and options.choice_data == "transfer":
+        groups = simulation_ids(rows)[used]
+    domain_x = None
+    if options.domain_includes_holdout and o.get("holdout") and features:
+        # the observables of the held-out haloes (never their targets): the relation will be
+        # applied there, so it must be safe there
+        from .discovery.dataset import rows_of_samples
+        from .discovery.sr.domain import central_extent
+
+        held = rows_of_samples(read_table(a.halos), o["holdout"])
+        hx = np.column_stack([np.asarray(held[f], dtype=float) for f in features])
+        domain_x = np.vstack([x, central_extent(hx)])
+    table = discover(x, y, features, options, groups, samples, sim_params, domain_x)
     table.meta["target"] = o["target"]
+    table.meta["slope"] = ("fixed: the correction f does not depend on the relation's x"
+                           if a.slope == "fixed" else "free: x may enter the correction f")
     write_table(table, a.out)
 
 
@@ -231,9 +258,13 @@ def cmd_evaluate(a) -> None:
 
         floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], target,
                                       seed=options.seed, threads=options.threads)
+    alternative = None
+    if a.sr_alternative:
+        alt = read_table(a.sr_alternative, required=["expression", "chosen"])
+        alternative = (alt.meta["chosen"], list(alt.meta["features"]), alt.meta.get("slope", ""))
     metrics, residuals, per_sim = evaluate_study(
         halos, target, sr.meta["chosen"], list(sr.meta["features"]), o["train"],
-        o["holdout"], options, floor)
+        o["holdout"], options, floor, alternative)
     write_table(residuals, a.residuals)
     write_table(per_sim, a.per_sim)
     write_table(metrics, a.out)
@@ -348,9 +379,15 @@ def build_parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=f"{name} stage for one target")
         for arg in ["--halos", "--options", "--out"] + extra:
             s.add_argument(arg, required=True)
+        if name == "sr":
+            s.add_argument("--slope", choices=("free", "fixed"), default="free",
+                           help="fixed: keep the relation's x out of the correction (it enters "
+                                "through the self-similar slope only)")
         if name == "evaluate":
             s.add_argument("--truth", nargs="*", default=[],
                            help="mock truth tables: adds the intrinsic noise floor")
+            s.add_argument("--sr-alternative", default=None,
+                           help="the SR table of the other slope constraint (evaluated beside)")
         s.set_defaults(func=func)
 
     s = sub.add_parser("report-assets", help="one target's figures and tables for snakemake --report")

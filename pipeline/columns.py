@@ -57,6 +57,7 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column("log10_M500c", "", "log10(M500c / Msun)"),
     Column("log10_Y200c_ss", "", "log10(Y200c E(z)^(-2/3) / Mpc^2): self-similarly scaled Y"),
     Column("log10_Y500c_ss", "", "log10(Y500c E(z)^(-2/3) / Mpc^2)"),
+    Column("log10_Mgas200c", "", "log10(Mgas200c / Msun)"),
     Column("Mstar_over_Mgas", "", "Mstar200c / Mgas200c"),
     Column("log10_Mstar_over_Mgas", "", "log10(Mstar200c / Mgas200c)"),
     Column("log10_T_mw_ss", "", "log10(T_mw200c E(z)^(-2/3) / K)"),

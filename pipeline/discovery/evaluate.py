@@ -334,12 +334,19 @@ def evaluation_meta(target: Target, relations: list[Relation], options: Evaluate
 
 def study_relations(halos: Table, target: Target, expression: str, features: list[str],
                     train_samples: list[str], options: EvaluateOptions,
-                    floor_column: str | None = None) -> list[Relation]:
+                    floor_column: str | None = None,
+                    alternative: tuple[str, list[str], str] | None = None) -> list[Relation]:
     """The relations of a study, all fitted on ``train_samples``: baseline, discovered, black box
     (``options.blackbox``), published form (where it applies) and noise floor (``floor_column``
     of ``halos`` holds its residuals)."""
     train = rows_of_samples(halos, train_samples)
     relations = [baseline_relation(train, target), discovered_relation(target, expression, features)]
+    if alternative is not None:  # the equation found under the other slope constraint
+        alt_expression, alt_features, constraint = alternative
+        alt = discovered_relation(target, alt_expression, alt_features)
+        relations.append(Relation("alternative", f"{alt.description} (slope {constraint})",
+                                  alt.predict, alt.features,
+                                  {"expression": alt_expression, "constraint": constraint}))
     if options.blackbox and features:
         relations.append(blackbox_relation(train, target, features, seed=options.seed,
                                            threads=options.threads))
@@ -355,11 +362,15 @@ def study_relations(halos: Table, target: Target, expression: str, features: lis
 
 def evaluate_study(halos: Table, target: Target, expression: str, features: list[str],
                    train_samples: list[str], holdout_samples: list[str], options: EvaluateOptions,
-                   floor_resid: np.ndarray | None = None) -> tuple[Table, Table, Table]:
+                   floor_resid: np.ndarray | None = None,
+                   alternative: tuple[str, list[str], str] | None = None,
+                   ) -> tuple[Table, Table, Table]:
     """The evaluate stage: (metric table, per-halo residual table, per-simulation table).
 
     ``floor_resid``: per-row residuals [dex] of the mock's noise floor
-    (:func:`pipeline.discovery.noise_floor.noise_floor_residuals`), or None (real data)."""
+    (:func:`pipeline.discovery.noise_floor.noise_floor_residuals`), or None (real data).
+    ``alternative``: (expression, features, constraint) of the equation found under the other
+    slope constraint, evaluated beside as relation ``alternative``."""
     halos = halos.copy(copy_data=False)
     floor_column = None
     if floor_resid is not None:
@@ -367,7 +378,7 @@ def evaluate_study(halos: Table, target: Target, expression: str, features: list
         halos[floor_column] = floor_resid
     samples = list(train_samples) + list(holdout_samples)
     relations = study_relations(halos, target, expression, features, train_samples, options,
-                                floor_column)
+                                floor_column, alternative)
     resid = residual_table(halos, target, relations, samples, train_samples, options.divergence_dex)
     metrics = evaluate_relations(resid, relations, options, train_samples, holdout_samples)
     edges = options.mass_bins

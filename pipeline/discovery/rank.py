@@ -20,14 +20,19 @@ Importances, all measured on held-out folds:
 - impurity (mean decrease over the trees of the folds' forests), for reference only: it is biased
   towards continuous, high-variance features.
 
-Correlated groups: features joined (single linkage) when |Spearman rho| >= ``group_threshold``;
-the relation's own x is never grouped (it is in every candidate relation, and most halo
-properties correlate with it through mass).
+Correlated groups: features joined (single linkage) when |Spearman rho| >= ``group_threshold``,
+rho **at fixed x**: the partial Spearman correlation given the relation's own x (Pearson's r of
+the features' ranks after the linear dependence on the ranks of x is removed). The relation's x
+is never grouped: it is in every candidate relation, and most halo properties correlate with it
+through mass; two features that do so only through mass (gas mass and c_gas over stacks in
+four mass bins: rho 0.81, at fixed Y 0.29) are not near-copies for the residual at fixed x.
 
 Top-k rule: walk the features by decreasing mean permutation importance; take a feature when its
 68% interval lies above zero and no feature of its correlated group was taken already (its
 partners add little that it does not carry, and they would make SR's search redundant); stop at
-``top_k``. The first member of a group met in this walk is thus the group's representative.
+``top_k`` features **beside the relation's x** (x is never counted or selected: SR with a fixed
+slope leaves it out, with a free slope adds it). The first member of a group met in this walk is
+thus the group's representative.
 """
 
 from __future__ import annotations
@@ -76,11 +81,17 @@ def correlated_groups(x: np.ndarray, threshold: float,
                       alone: tuple[int, ...] = ()) -> tuple[list[list[int]], np.ndarray]:
     """Groups of column indices of ``x`` (n, k) linked by |Spearman rho| >= ``threshold`` (single
     linkage: a chain of strong correlations is one group), and the (k, k) |rho| matrix. Columns
-    in ``alone`` stay in groups of their own."""
+    in ``alone`` stay in groups of their own, and rho is partial given them (their ranks'
+    linear dependence removed from every column's ranks first)."""
     k = x.shape[1]
     # Spearman's rho as Pearson's r of the ranks, for any k (scipy's spearmanr returns a
     # scalar for two columns)
     ranks = np.column_stack([rankdata(x[:, i]) for i in range(k)])
+    if alone:
+        given = np.column_stack([np.ones(len(ranks)), ranks[:, list(alone)]])
+        coef, *_ = np.linalg.lstsq(given, ranks, rcond=None)
+        ranks = ranks - given @ coef
+        ranks[:, list(alone)] = 0.0  # exactly constant: correlates with nothing
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = np.abs(np.atleast_2d(np.corrcoef(ranks, rowvar=False)))
     rho = np.nan_to_num(rho, nan=0.0)  # a constant column correlates with nothing
@@ -197,6 +208,8 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
     for i in order:
         if selected.sum() >= options.top_k:
             break
+        if i in alone:
+            continue
         if lo[i] > 0 and group_of[i] not in taken_groups:
             selected[i] = True
             taken_groups.add(group_of[i])
@@ -235,9 +248,9 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
             "group_importance_hi": ghi.tolist(),
             "spearman_abs": rho.tolist(),
             "top_k_rule": (
-                f"up to {options.top_k} features by decreasing mean held-out permutation "
-                "importance, each with its 68% interval above zero, at most one per correlated "
-                f"group (|Spearman rho| >= {options.group_threshold})"
+                f"up to {options.top_k} features beside the relation's x by decreasing mean "
+                "held-out permutation importance, each with its 68% interval above zero, at most "
+                f"one per correlated group (|Spearman rho| at fixed x >= {options.group_threshold})"
             ),
             "provenance": provenance("rank", asdict(options), {"rank.seed": options.seed}),
         }

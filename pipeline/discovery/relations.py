@@ -13,6 +13,10 @@ Every relation is fitted on the training samples only and then applied, unchange
 ``published``
     (mass-from-Y targets with c_gas) log10 M = slope log10 Y + log10(1 - A c_gas) + b, the form of
     Wadekar et al. (2023, PNAS 120, e2202074120), A and b fitted on the training haloes;
+``alternative``
+    the equation symbolic regression chose under the other slope constraint (``sr.keep_slope``:
+    the correction free to use the relation's x, or x kept to its self-similar slope), evaluated
+    beside the discovered one so that the two can be compared on held-out data;
 ``floor``
     (mock only) the out-of-fold prediction from the latent halo properties the mock drew
     (:mod:`pipeline.discovery.noise_floor`): the scatter no relation of observables can remove.

@@ -29,6 +29,7 @@ def add_derived_columns(table: Table) -> Table:
         table["log10_M500c"] = np.log10(table["M500c"].quantity.to_value("solMass"))
         table["log10_Y200c_ss"] = np.log10(table["Y200c"].quantity.to_value("Mpc2") * ez ** (-2 / 3))
         table["log10_Y500c_ss"] = np.log10(table["Y500c"].quantity.to_value("Mpc2") * ez ** (-2 / 3))
+        table["log10_Mgas200c"] = np.log10(table["Mgas200c"].quantity.to_value("solMass"))
         ratio = np.asarray(table["Mstar200c"] / table["Mgas200c"], dtype=float)
         table["Mstar_over_Mgas"] = ratio
         table["log10_Mstar_over_Mgas"] = np.log10(ratio)

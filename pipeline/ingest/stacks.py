@@ -17,6 +17,9 @@ selection (counted in the table metadata); the others keep their halo count in `
 reference. In the real CAMELS 1P stacks every stack holds at least 23 haloes, so the default
 (10) drops none. The halo count comes from the file's ``Nhalos`` line or, in extractions without
 one, its ``nprofs`` (column ``n_halos_from``).
+
+``MEASUREMENT_VERSION`` enters the cache key: raise it whenever a change to this module or to
+the profile integrals changes the measured numbers, so that no study reads stale tables.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.nfw import duffy08_concentration, r500_over_r200
 from ..physics.profile_integrals import compton_y_from_pressure_mpc2, enclosed_integral
 from ..provenance import provenance
+
+#: version of the stack measurement, part of the cache key (2: core slope capped at -2)
+MEASUREMENT_VERSION = 2
 
 __all__ = ["StackOptions", "measure_stack", "measure_stack_block", "select_stacks",
            "measure_suite_stacks", "stack_blocks", "missing_stacks"]

@@ -5,9 +5,15 @@ log f versus log r between the grid radii, integrated numerically in ln r on a f
 not overshoot, is exact for power laws, and on the CAMELS stacks' coarse grid (a factor ~1.74 in
 radius) it integrates a Battaglia et al. (2012) generalised-NFW pressure profile to better than
 0.1%, where piecewise power laws are off by ~2.5% and linear interpolation by ~4%.
-Inside the first radius the first segment's power law is extrapolated to r = 0 when it is
-integrable (slope > -3), else the profile is held constant. A profile with zero or negative values
-is interpolated linearly in r instead of in log. Integrating beyond the last radius is an error.
+Inside the first radius the first segment's power law is extrapolated to r = 0, its slope (of
+the product, for a product of profiles) capped at ``CORE_SLOPE_MIN`` = -2: the core integral
+r0^3 / (slope + 3) diverges as the slope nears -3, and nothing measured supports a steeper cusp
+below the first radius (a real TNG 1P stack whose density and metallicity slopes added up to
+-2.999 gave a gas-mass-weighted metallicity of 1.6, a hundred times its profile's values). The
+unresolved core remains a systematic: on the CAMELS 1P stacks (first radius 3 kpc) a flat core
+instead of r^-2 changes Mgas(<R200c) by 2.4% at the 90th percentile (at most 3.5%), Y by 0.1%.
+A profile with zero or negative values is interpolated linearly in r instead of in log.
+Integrating beyond the last radius is an error.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from .gas import X_H, thermal_to_electron_pressure
 __all__ = ["enclosed_integral", "compton_y_from_pressure_mpc2"]
 
 _N_FINE = 1024
+CORE_SLOPE_MIN = -2.0
 
 
 def _interpolator(r: np.ndarray, f: np.ndarray):
@@ -31,7 +38,7 @@ def _interpolator(r: np.ndarray, f: np.ndarray):
     if np.all(f > 0):
         spline = PchipInterpolator(np.log(r), np.log(f))
         slope = float(np.log(f[1] / f[0]) / np.log(r[1] / r[0]))
-        return (lambda x: np.exp(spline(np.log(x)))), (slope if slope > -3.0 else 0.0)
+        return (lambda x: np.exp(spline(np.log(x)))), slope
     spline = PchipInterpolator(r, f)
     return spline, 0.0
 
@@ -54,10 +61,8 @@ def enclosed_integral(
     if np.any(r_out <= 0):
         raise ValueError("r_max must be positive")
     interps = [_interpolator(r, f) for f in profiles]
-    core_slope = sum(s for _, s in interps)
+    core_slope = max(sum(s for _, s in interps), CORE_SLOPE_MIN)
     core_value = np.prod([f[0] for f in profiles])
-    if core_slope <= -3.0:
-        core_slope = 0.0
 
     def core(upto):  # analytic integral of the extrapolated product from 0 to upto <= r[0]
         return 4 * np.pi * core_value * r[0] ** 3 / (core_slope + 3.0) * (upto / r[0]) ** (core_slope + 3.0)

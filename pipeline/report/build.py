@@ -43,7 +43,8 @@ __all__ = ["build_report", "summary_sentences", "compact_config"]
 
 _BIB = Path(__file__).with_name("references.bib")
 _RELATION_NAMES = {"baseline": "self-similar", "discovered": "discovered",
-                   "blackbox": "black box", "published": "published", "floor": "noise floor"}
+                   "alternative": "other slope", "blackbox": "black box", "published": "published",
+                   "floor": "noise floor"}
 
 
 # --------------------------------------------------------------------------- numbers and words
@@ -132,17 +133,54 @@ def _equation(sr: Table, target: dict) -> tuple[str, str, str]:
     line): y = slope x + f."""
     lhs = f"{column_symbol(target['y'])} = {target['slope']:g} {column_symbol(target['x'])}"
     chosen = sp.sympify(sr.meta["chosen"])
-    full = f"{lhs} + {typst_math(chosen, digits=4)}"
+    full = _sum(lhs, typst_math(chosen, digits=4))
     template = sr.meta.get("chosen_template")
     constants = sr.meta.get("constants") or []
     if not template or not constants:
         return full, "", ""
-    tmpl = f"{lhs} + {typst_math(sp.sympify(template))}"
+    tmpl = _sum(lhs, typst_math(sp.sympify(template)))
     values = ", ".join(
         f"c_{c['name'].split('_')[1]} = {c['value']:.5g}"
         + (f" plus.minus {c['error']:.2g}" if np.isfinite(c["error"]) else "")
         for c in constants)
     return full, tmpl, values
+
+
+def _sum(lhs: str, rhs: str) -> str:
+    """``lhs + rhs`` in Typst math, written ``lhs - ...`` when ``rhs`` starts with a minus."""
+    return f"{lhs} - {rhs[1:].lstrip()}" if rhs.startswith("-") else f"{lhs} + {rhs}"
+
+
+def _rejection_kinds(rejected: list[dict]) -> str:
+    """'12 a pole or a non-real region, 3 non-finite, ...' from the SR table's rejected list."""
+    kinds = {"reaches zero": "a pole or a non-real region", "not finite": "non-finite",
+             "strays": "a blow-up", "gradient": "a gradient blow-up"}
+    counts: dict[str, int] = {}
+    for item in rejected:
+        reason = str(item.get("reason", "")) if isinstance(item, dict) else ""
+        kind = next((v for k, v in kinds.items() if k in reason), "other")
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _slope_comparison(ev: Table, target: dict, main_math: str, alt: dict, key: str) -> str:
+    """The equation found under the other slope constraint and the held-out scatter of both,
+    side by side (the closer fit is not always the more robust relation)."""
+    lhs = f"{column_symbol(target['y'])} = {target['slope']:g} {column_symbol(target['x'])}"
+    alt_math = _sum(lhs, typst_math(sp.sympify(alt['expression']), digits=4))
+    rows = []
+    for sample in dict.fromkeys(np.asarray(ev["sample"][ev["role"] == "holdout"]).astype(str)):
+        cells = [lit(sample)]
+        for rel in ("baseline", "discovered", "alternative"):
+            cells.append(_scatter_cell(_all_masses(ev, sample, rel)))
+        rows.append(cells)
+    return ("With the other slope constraint (" + lit(alt["constraint"]) + ") symbolic regression "
+            f"chooses the equation below; @tab-{key}-slopes compares the two on the held-out "
+            "samples.\n" + _math_block(alt_math)
+            + table(["held out", "self-similar", "discovered [68%]", "other constraint [68%]"],
+                    rows, "Held-out log scatter [dex], all masses, of the discovered equation and "
+                    "of the one chosen under the other slope constraint.", f"tab-{key}-slopes",
+                    size="8pt"))
 
 
 def _math_block(math: str) -> str:
@@ -288,40 +326,61 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                       "(reference only). \\* = selected.", f"fig-{key}-rank"))
     # discovered relation
     full, tmpl, values = _equation(sr, target)
+    transfer = str(sr.meta.get("choice_data", "split")) == "transfer"
+    rejected = sr.meta.get("domain", {})
+    n_rejected = rejected.get("n_rejected", 0) if isinstance(rejected, dict) else 0
+    reasons = _rejection_kinds(sr.meta.get("rejected") or [])
     out.append(f"== Discovered relation\nSymbolic regression ({lit(config['sr']['backend'])}, "
-               f"@burlacu2020) on the selected features; choice rule: "
-               f"{lit(sr.meta.get('choice_rule', ''))}; validation split "
-               f"{lit(sr.meta.get('validation_split', 'by halo'))}. The chosen equation "
-               f"(@fig-{key}-pareto, @tab-{key}-front), with its constants refitted on every "
-               "training halo (1-sigma errors):\n")
+               f"@burlacu2020) on the selected features, "
+               + ("keeping the relation's x to its self-similar slope"
+                  if "fixed" in str(sr.meta.get("slope", "")) else "the correction free to use x")
+               + f"; choice rule: {lit(sr.meta.get('choice_rule', ''))}; chosen on "
+               + ("data left out of the fit, " if transfer else "a validation split, ")
+               + f"{lit(sr.meta.get('validation_split', 'by halo'))}"
+               + (f"; {n_rejected} candidates rejected on the widened feature domain (training"
+                  f" and held-out observables): {lit(reasons)}" if n_rejected else "")
+               + f". The chosen equation (@fig-{key}-pareto, @tab-{key}-front), with its "
+               "constants refitted on every training halo (1-sigma errors):\n")
     out.append(_math_block(tmpl or full))
     if values:
         out.append(_math_block(values))
+    alt = (t["evaluate"].meta.get("fitted") or {}).get("alternative")
+    if alt:
+        out.append(_slope_comparison(t["evaluate"], target, full, alt, key))
     out.append(figure(figures["pareto"],
-                      "Merged Pareto front: training and validation loss against complexity "
-                      "(expression-tree nodes); the star marks the chosen equation.",
-                      f"fig-{key}-pareto"))
+                      "Merged Pareto front: training and " + ("left-out" if transfer else "validation")
+                      + " loss against complexity (expression-tree nodes); the star marks the "
+                      "chosen equation.", f"fig-{key}-pareto"))
+    out_columns = [c for c in sr.colnames if c.startswith("loss_out_")][:3]
     front_rows = []
     for r in sr:
         expr = sp.sympify(r["expression"])
         math = typst_math(expr, digits=3)
         cell = f"${math}$" if len(math) < 160 else lit(str(expr)[:150] + "…")
-        front_rows.append([str(r["complexity"]), f"{r['loss_val']:.3g}", f"{r['r2_val']:.3f}",
+        front_rows.append([str(r["complexity"]), f"{r['loss_train']:.3g}", f"{r['loss_val']:.3g}",
+                           *(f"{r[c]:.3g}" for c in out_columns), f"{r['r2_val']:.3f}",
                            cell, "✓" if r["chosen"] else ""])
-    out.append(table(["size", "MSE val", "$R^2$ val", "equation (constants to 3 digits)", "chosen"],
-                     front_rows, f"Pareto-front equations for {lit(name)} (residual $f$).",
+    val_name = "left out" if transfer else "val"
+    out.append(table(["size", "MSE train", f"MSE {val_name}",
+                      *(lit(c.removeprefix("loss_out_")) for c in out_columns),
+                      f"$R^2$ {val_name}", "equation (constants to 3 digits)", "chosen"],
+                     front_rows, f"Pareto-front equations for {lit(name)} (residual $f$): loss on "
+                     "the training haloes, on the data the choice is made on"
+                     + (", and left out per training sample (constants refitted on the others)"
+                        if out_columns else "") + ".",
                      f"tab-{key}-front", size="7.5pt",
-                     columns=["auto", "auto", "auto", "1fr", "auto"]))
+                     columns=["auto"] * (4 + len(out_columns)) + ["1fr", "auto"]))
     # held-out evaluation
     out.append(f"== Held-out evaluation\n@fig-{key}-eval shows the scatter (top) and the rms with "
-               "constants as trained (bottom) per mass bin and sample_name, for every relation; "
+               "constants as trained (bottom) per mass bin and held-out sample, for every relation; "
                f"@tab-{key}-metrics gives the numbers over all masses.\n")
     out.append(figure(figures["evaluation"],
                       "Top: log scatter per mass bin [dex] (std about the bin's own mean). "
                       "Bottom: rms [dex] with every constant as fitted on the training samples "
                       "(rms² = bias² + scatter²). Grey: self-similar; red: discovered; black, open: "
-                      "black-box forest on the same features; blue: published form; green, open: "
-                      "mock noise floor. Error bars: 68% intervals of a paired bootstrap over "
+                      "black-box forest on the same features; blue: published form; orange: the "
+                      "equation chosen under the other slope constraint; green, open: mock noise "
+                      "floor. Error bars: 68% intervals of a paired bootstrap over "
                       "simulations.", f"fig-{key}-eval"))
     metric_rows = []
     for r in ev[ev["bin"] == "all"]:

@@ -65,7 +65,9 @@ def pareto_figure(front: Table, title: str) -> Figure:
     """Validation and training loss against complexity; the chosen equation marked."""
     fig = Figure(figsize=(7.0, 3.4))
     ax = fig.add_subplot()
-    ax.plot(front["complexity"], front["loss_val"], "o-", color=DISC_COLOUR, label="validation MSE")
+    left_out = str(front.meta.get("validation_split", "")).startswith("leave one sample out")
+    ax.plot(front["complexity"], front["loss_val"], "o-", color=DISC_COLOUR,
+            label="left-out MSE" if left_out else "validation MSE")
     ax.plot(front["complexity"], front["loss_train"], "s--", color=BASE_COLOUR, ms=4,
             label="training MSE")
     chosen = np.asarray(front["chosen"], dtype=bool)
@@ -86,6 +88,7 @@ RELATION_STYLE = {
     "discovered": (DISC_COLOUR, "o", "discovered"),
     "blackbox": ("#000000", "s", "black box (forest, same features)"),
     "published": ("#3465a4", "D", r"$Y^{3/5}(1-Ac_{\rm gas})$ (W23)"),
+    "alternative": ("#e69f00", "^", "discovered, other slope constraint"),
     "floor": ("#2ca02c", "v", "noise floor (mock latents)"),
 }
 
@@ -150,9 +153,11 @@ def evaluation_figure(evaluation: Table, samples: list[str]) -> Figure:
         axes[0, j].set_title(f"{sample} ({_role(evaluation, sample)})", fontsize=8.5)
         axes[0, j].set_xlabel("")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=6.5,
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    # three per row: six relations with their long labels do not fit one row of the text width
+    ncol = min(len(labels), 3)
+    rows = -(-len(labels) // ncol) if labels else 0
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=6.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.035 * rows + 0.01, 1, 1))
     return fig
 
 

@@ -19,6 +19,7 @@ TYPST_SYMBOLS = {
     "log10_Y500c_ss": "log_10 tilde(Y)_(500c)",
     "log10_M200c": "log_10 M_(200c)",
     "log10_M500c": "log_10 M_(500c)",
+    "log10_Mgas200c": 'log_10 M_"gas"',
     "M200c": "M_(200c)", "Y200c": "Y_(200c)",
     "c_gas": 'c_"gas"',
     "c_NFW": 'c_"NFW"',

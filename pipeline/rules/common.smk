@@ -84,11 +84,12 @@ if IS_MOCK:  # the mock writes into data.root: never into a directory that holds
         raise WorkflowError(str(exc)) from None
 
 if IS_STACKS:  # stacked-profile files: listed once per suite, measured in cached blocks
-    from pipeline.ingest.stacks import missing_stacks, stack_blocks
+    from pipeline.ingest.stacks import MEASUREMENT_VERSION, missing_stacks, stack_blocks
     from pipeline.io.camels_stacks import list_stack_files
 
     STACK_OPTIONS = {k: config["stacks"][k] for k in ("hubble_param", "omega_b")}
-    _key = json.dumps({"root": os.path.abspath(DATA["root"]), **STACK_OPTIONS}, sort_keys=True)
+    _key = json.dumps({"root": os.path.abspath(DATA["root"]), "version": MEASUREMENT_VERSION,
+                       **STACK_OPTIONS}, sort_keys=True)
     # shared by every study that reads the same files with the same cosmology
     STACK_CACHE = f"results/_stacks/{hashlib.sha256(_key.encode()).hexdigest()[:12]}"
     _LISTINGS = {suite: list_stack_files(DATA["root"], suite) for suite in SUITES}
@@ -116,6 +117,7 @@ wildcard_constraints:
     snap=r"\d+",
     block=r"[A-Za-z0-9_.\-]+",
     target="|".join(TARGETS),
+    slope="free|fixed",
 
 
 def as_json(value):
@@ -225,6 +227,26 @@ def _existing_or_chunks(path):
 def set_sims(suite, volume, sset):
     """Every simulation of one set that some sample reads, in the samples' order."""
     return list(dict.fromkeys(sim for s, v, st, sim, _ in SOURCES if (s, v, st) == (suite, volume, sset)))
+
+
+# the SR run whose equation is "the discovered relation": the correction free to use the
+# relation's x, or (sr.keep_slope) keeping x to its self-similar slope; the other is evaluated
+# beside it (free adds x to the ranked features where the ranking did not select it)
+def main_slope(target):
+    """'fixed' where the target (or sr) keeps x to its self-similar slope, else 'free'."""
+    keep = target_config(target).get("keep_slope", config["sr"]["keep_slope"])
+    return "fixed" if keep else "free"
+
+
+def sr_table(target):
+    return f"{RES}/sr/{target}.{main_slope(target)}.ecsv"
+
+
+def sr_alternative(target):
+    if not config["sr"]["compare_slope_constraint"]:
+        return []
+    other = "free" if main_slope(target) == "fixed" else "fixed"
+    return [f"{RES}/sr/{target}.{other}.ecsv"]
 
 
 def target_config(name):

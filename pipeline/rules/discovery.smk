@@ -36,20 +36,21 @@ rule sr:
         halos=f"{RES}/halos.h5",
         rank=f"{RES}/rank/{{target}}.ecsv",
     output:
-        f"{RES}/sr/{{target}}.ecsv",
+        f"{RES}/sr/{{target}}.{{slope}}.ecsv",
     params:
         cli=CLI,
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
                 "train": config["train"],
+                "holdout": config["holdout"],
                 "sr": config["sr"],
             }
         ),
     log:
-        f"{RES}/logs/sr/{{target}}.log",
+        f"{RES}/logs/sr/{{target}}.{{slope}}.log",
     benchmark:
-        f"{RES}/benchmarks/sr/{{target}}.tsv"
+        f"{RES}/benchmarks/sr/{{target}}.{{slope}}.tsv"
     conda:
         ENV
     threads: config["sr"]["threads"]
@@ -57,14 +58,15 @@ rule sr:
         mem_mb=2000,
         runtime=lambda wc: 10 + len(config["sr"]["seeds"]) * config["sr"]["time_budget_s"] // 60,
     shell:
-        "{params.cli} sr --halos {input.halos} --rank {input.rank} "
+        "{params.cli} sr --halos {input.halos} --rank {input.rank} --slope {wildcards.slope} "
         "--options {params.options:q} --out {output} > {log} 2>&1"
 
 
 rule evaluate:
     input:
         halos=f"{RES}/halos.h5",
-        sr=f"{RES}/sr/{{target}}.ecsv",
+        sr=lambda wc: sr_table(wc.target),
+        sr_alt=lambda wc: sr_alternative(wc.target),
         truth=mock_truth_tables(),
     output:
         scatter=f"{RES}/evaluate/{{target}}.ecsv",
@@ -72,6 +74,9 @@ rule evaluate:
         per_sim=f"{RES}/evaluate/{{target}}_per_sim.ecsv",
     params:
         cli=CLI,
+        alternative=lambda wc, input: (
+            f"--sr-alternative {input.sr_alt}" if input.sr_alt else ""
+        ),
         options=lambda wc: as_json(
             {
                 "target": target_config(wc.target),
@@ -91,7 +96,7 @@ rule evaluate:
         mem_mb=2000,
         runtime=20,
     shell:
-        "{params.cli} evaluate --halos {input.halos} --sr {input.sr} "
+        "{params.cli} evaluate --halos {input.halos} --sr {input.sr} {params.alternative} "
         "--options {params.options:q} --out {output.scatter} "
         "--residuals {output.residuals} --per-sim {output.per_sim} --truth {input.truth} "
         "> {log} 2>&1"

@@ -5,7 +5,7 @@ rule report:
     input:
         halos=f"{RES}/halos.h5",
         rank=expand(f"{RES}/rank/{{target}}.ecsv", target=TARGETS),
-        sr=expand(f"{RES}/sr/{{target}}.ecsv", target=TARGETS),
+        sr=[sr_table(t) for t in TARGETS],
         evaluate=expand(f"{RES}/evaluate/{{target}}.ecsv", target=TARGETS),
         residuals=expand(f"{RES}/evaluate/{{target}}_residuals.h5", target=TARGETS),
         per_sim=expand(f"{RES}/evaluate/{{target}}_per_sim.ecsv", target=TARGETS),
@@ -36,7 +36,7 @@ rule report:
 rule report_assets:
     input:
         rank=f"{RES}/rank/{{target}}.ecsv",
-        sr=f"{RES}/sr/{{target}}.ecsv",
+        sr=lambda wc: sr_table(wc.target),
         evaluate=f"{RES}/evaluate/{{target}}.ecsv",
         residuals=f"{RES}/evaluate/{{target}}_residuals.h5",
         per_sim=f"{RES}/evaluate/{{target}}_per_sim.ecsv",

@@ -23,7 +23,8 @@ def test_default_config_is_valid_and_filled(default):
     assert cfg["samples"]["IllustrisTNG"]["sims"][:2] == ["LH_0", "LH_1"]
     assert cfg["samples"]["IllustrisTNG"] == {"suite": "IllustrisTNG", "set": "LH", "volume": "L25n256",
                                               "sims": [f"LH_{i}" for i in range(8)], "snapshots": [90]}
-    assert cfg["train"] == ["IllustrisTNG"] and cfg["holdout"] == ["SIMBA", "Astrid"]
+    assert cfg["train"] == ["IllustrisTNG", "Astrid"] and cfg["holdout"] == ["SIMBA"]
+    assert cfg["sr"]["choice_data"] == "transfer" and cfg["sr"]["keep_slope"] is True
     assert "suites" not in cfg["data"] and "train_suites" not in cfg
     assert default["data"]["suites"]["IllustrisTNG"] == ["LH_0..LH_7"]  # input untouched
 

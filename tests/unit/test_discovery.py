@@ -67,6 +67,28 @@ def test_correlated_groups_single_linkage():
     assert rho.shape == (4, 4) and rho[0, 1] > 0.9
 
 
+def test_groups_are_formed_at_fixed_x_and_x_takes_no_top_k_slot():
+    """Two features that both follow the halo mass (the relation's x) are not near-copies for
+    the residual at fixed x: raw rho 0.9, at fixed x near zero; both carry information."""
+    rng = np.random.default_rng(2)
+    n = 1200
+    x = rng.normal(size=n)
+    u, v = rng.normal(size=(2, n))
+    gas, conc = 3 * x + u, 3 * x + v
+    y = 0.3 * u + 0.3 * v + 0.3 * x + 0.05 * rng.normal(size=n)
+    names = ["x", "gas", "conc"]
+    data = np.column_stack([x, gas, conc])
+    from pipeline.discovery.rank import correlated_groups
+
+    raw, rho_raw = correlated_groups(data, 0.8)
+    fixed, rho_fixed = correlated_groups(data, 0.8, alone=(0,))
+    assert rho_raw[1, 2] > 0.85 and rho_fixed[1, 2] < 0.2
+    assert [0, 1, 2] in raw and sorted(fixed) == [[0], [1], [2]]  # raw: all through x
+    t = rank_features(data, y, names, RankOptions(n_estimators=60, top_k=2, repeats=3, folds=3),
+                      ungrouped=["x"])
+    assert set(t["feature"][t["selected"]]) == {"gas", "conc"}  # x is important, but never taken
+
+
 def test_rank_needs_enough_haloes():
     with pytest.raises(DataError, match="only 5 haloes"):
         rank_features(np.ones((5, 2)), np.ones(5), ["a", "b"], RankOptions())

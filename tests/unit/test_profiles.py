@@ -49,6 +49,20 @@ def test_gnfw_pressure_on_the_coarse_real_grid(r200):
     assert enclosed_integral(GRID, [gnfw(GRID / r200), temp], r200) == pytest.approx(exact_t, rel=1e-3)
 
 
+def test_core_extrapolation_stays_bounded_as_the_inner_slope_nears_minus_three():
+    """A product whose inner slopes add up to -2.999 (density r^-2.7 times metallicity r^-0.299,
+    as in a real TNG 1P stack) must not put 1000 x the core's r0^3 below the first radius: the
+    mass-weighted mean of a profile between 0.005 and 0.02 stays between those values."""
+    rho = GRID**-2.7
+    metal = 0.02 * (GRID / GRID[0]) ** -0.299
+    metal = np.maximum(metal, 0.005)
+    r_max = 0.3
+    mean = enclosed_integral(GRID, [rho, metal], r_max) / enclosed_integral(GRID, rho, r_max)
+    assert 0.005 <= mean <= 0.02
+    # the capped core is r^-2: an r^-2 profile is still integrated exactly
+    assert enclosed_integral(GRID, GRID**-2.0, GRID[0]) == pytest.approx(4 * np.pi * GRID[0], rel=1e-9)
+
+
 def test_integration_limits():
     with pytest.raises(ValueError, match="exceeds the last profile radius"):
         enclosed_integral(GRID, GRID**-2, 20.0)

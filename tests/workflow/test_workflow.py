@@ -55,10 +55,15 @@ def test_tiny_study_produces_report_and_tables(tiny_run):
     assert pdf.exists() and pdf.stat().st_size > 10_000
     res = tiny_run / "results" / "tiny"
     rank = Table.read(res / "rank" / "M_from_Y.ecsv")
-    sr = Table.read(res / "sr" / "M_from_Y.ecsv")
+    sr = Table.read(res / "sr" / "M_from_Y.fixed.ecsv")
     ev = Table.read(res / "evaluate" / "M_from_Y.ecsv")
     assert rank["selected"].sum() == 2
     assert sr["chosen"].sum() == 1
+    # keep_slope (default): x is not an SR feature; the free-slope run has it and is evaluated beside
+    free = Table.read(res / "sr" / "M_from_Y.free.ecsv")
+    assert "log10_Y200c_ss" not in list(sr.meta["features"])
+    assert "log10_Y200c_ss" in list(free.meta["features"])
+    assert {"discovered", "alternative"} <= set(ev["relation"])
     assert set(ev["suite"]) == {"IllustrisTNG", "SIMBA"}
     assert "provenance" in ev.meta and "versions" in ev.meta["provenance"]
     # every rule left a log and a benchmark
@@ -187,7 +192,7 @@ def test_stacks_study_end_to_end(tmp_path):
     assert len(halos) == 2 * 6 * 2 * 4  # suites x sims x snapshots x mass bins
     resid = Table.read(res / "evaluate" / "Y_from_M_residuals.h5", path="table")
     assert {"A_SN1", "resid_baseline", "resid_discovered", "diverged_discovered"} <= set(resid.colnames)
-    sr = Table.read(res / "sr" / "Y_from_M.ecsv")
+    sr = Table.read(res / "sr" / "Y_from_M.fixed.ecsv")
     assert sr.meta["validation_split"] == "by sim: 2 of 6 held out"
     assert list(sr.meta["features"]) and "cv_split" in Table.read(res / "rank" / "Y_from_M.ecsv").meta
 

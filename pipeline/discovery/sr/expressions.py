@@ -15,6 +15,7 @@ LATEX_SYMBOLS = {
     "log10_Y500c_ss": r"\log_{10}\tilde{Y}_{500c}",
     "log10_M200c": r"\log_{10}M_{200c}",
     "log10_M500c": r"\log_{10}M_{500c}",
+    "log10_Mgas200c": r"\log_{10}M_{\rm gas}",
     "c_gas": r"c_{\rm gas}",
     "c_NFW": r"c_{\rm NFW}",
     "Mstar_over_Mgas": r"M_{\star}/M_{\rm gas}",

@@ -22,11 +22,20 @@ choose the simplest equation whose validation loss exceeds the best one's by at 
 most a factor ``loss_tolerance``. This is the one-standard-error rule with a paired error: noise
 common to both equations cancels, so a real (if small) misfit is not hidden by the noise level,
 and an extra term that only fits noise is not taken; the factor guards (nearly) noiseless data.
+With validation groups (``sr.validation_groups: sim``, and always with ``choice_data:
+transfer``) the error is clustered by simulation: haloes of one simulation share its offsets.
 Before the choice, every front equation's constants are snapped to simple rationals where the
 data allow (:mod:`pipeline.discovery.sr.snapping`; the snapped forms join the pool, so complexity counts
 structure, not the engine's way of writing it); the chosen one is refitted on every halo.
 Rule ``score`` (as PySR's 'best', on validation data): among equations whose validation loss is
 within ``loss_tolerance`` x the lowest, the one of highest -d ln(loss) / d complexity.
+
+Choice data ``sr.choice_data``: ``split`` (above) or ``transfer``: with two or more training
+samples every candidate is scored leaving one sample out (constants refitted on the others), with
+one an extrapolation split holds out the simulations at the extremes of each varied parameter
+(:mod:`pipeline.discovery.sr.transfer`). Domain safety (``sr.domain_check``): candidates with a
+pole, a non-real region or a blow-up on the widened training domain are rejected before the
+choice and listed in ``meta['rejected']`` (:mod:`pipeline.discovery.sr.domain`).
 """
 
 from __future__ import annotations
@@ -43,8 +52,10 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from ...errors import DataError
 from ...provenance import provenance
 from .constants import refit_constants
+from .domain import domain_box, domain_points, domain_problem
 from .expressions import node_count, parse_expression, to_callable, to_latex
 from .snapping import paired_excess_se, snap_constants
+from .transfer import extremes_split, leave_one_sample_out, weighted_choice
 
 __all__ = ["SROptions", "discover", "validation_split", "choose_equation", "choose_equation_paired",
            "fit_engine"]
@@ -73,10 +84,21 @@ class SROptions:
     snap_n_sigma: float = 3.0
     threads: int = 1
     time_budget_s: int = 60
+    choice_data: str = "split"
+    transfer_aggregate: str = "mean"
+    extremes_fraction: float = 0.15
+    domain_check: bool = True
+    cluster_errors: bool = True
+    domain_margin: float = 0.25
+    domain_blowup: float = 10.0
+    domain_includes_holdout: bool = True
+    keep_slope: bool = True
+    compare_slope_constraint: bool = True
 
 
 TARGET_SPACES = ("auto", "linear", "log")
 CHOICE_RULES = ("paired", "score")
+CHOICE_DATA = ("split", "transfer")
 
 
 def fit_engine(x: np.ndarray, y: np.ndarray, options: SROptions, seed: int) -> list[str]:
@@ -122,7 +144,8 @@ def choose_equation(complexity: np.ndarray, loss_val: np.ndarray, tolerance: flo
 
 
 def choose_equation_paired(complexity: np.ndarray, sq_residuals_val: np.ndarray, z: float,
-                           tolerance: float = np.inf) -> tuple[int, np.ndarray]:
+                           tolerance: float = np.inf, clusters: np.ndarray | None = None,
+                           ) -> tuple[int, np.ndarray]:
     """Rule ``paired``: index of the simplest equation (front sorted by complexity) whose mean
     validation loss is within ``z`` paired standard errors of the best one's and at most
     ``tolerance`` x the best one's, and each equation's excess loss over the best in units of
@@ -131,7 +154,13 @@ def choose_equation_paired(complexity: np.ndarray, sq_residuals_val: np.ndarray,
     ``sq_residuals_val`` is (n_equations, n_validation): squared residuals per halo. The ratio
     cap matters for (nearly) noiseless data, where a look-alike's squared errors can be so
     concentrated in one corner of the domain that their mean is within z errors of zero.
+    ``clusters`` (each validation halo's simulation): the error is clustered by simulation, as
+    in :func:`pipeline.discovery.sr.transfer.weighted_choice`.
     """
+    if clusters is not None:
+        n = sq_residuals_val.shape[1]
+        return weighted_choice(complexity, sq_residuals_val, np.full(n, 1.0 / n), z, tolerance,
+                               clusters=clusters)[::2]
     if not np.all(np.diff(complexity) >= 0):
         raise ValueError("front must be sorted by complexity")
     if z < 0:
@@ -223,35 +252,82 @@ def _split_note(options: SROptions, groups: np.ndarray | None, idx_val: np.ndarr
             f"{len(np.unique(labels))} held out")
 
 
+def _clustered(groups: np.ndarray | None, options: SROptions) -> bool:
+    """Whether the choice's standard errors are clustered by simulation."""
+    return groups is not None and options.cluster_errors
+
+
+def _choice_split(n: int, options: SROptions, groups: np.ndarray | None,
+                  samples: np.ndarray | None, sim_params: np.ndarray | None,
+                  ) -> tuple[np.ndarray, np.ndarray, str, bool]:
+    """(training indices, validation indices, a note, leave-one-sample-out?) for the choice."""
+    if options.choice_data not in CHOICE_DATA:
+        raise ValueError(f"sr.choice_data must be one of {CHOICE_DATA}, got {options.choice_data!r}")
+    if options.choice_data == "transfer":
+        labels = None if samples is None else np.asarray(samples).astype(str)
+        if labels is not None and len(np.unique(labels)) >= 2:
+            every = np.arange(n)
+            names = ", ".join(np.unique(labels))
+            return every, every, f"leave one sample out ({names}; {options.transfer_aggregate})", True
+        if groups is None or sim_params is None:
+            raise DataError("sr.choice_data: transfer with one training sample holds out the "
+                            "simulations at the extremes of each varied parameter: it needs the "
+                            "haloes' simulations and parameters (sr.validation_groups: sim)")
+        idx_tr, idx_val, held = extremes_split(groups, sim_params, options.extremes_fraction)
+        if len(idx_val) == 0 or len(idx_tr) < 20:
+            raise DataError(f"sr.choice_data: transfer: no simulation at the extremes of a varied "
+                            f"parameter could be held out (held out {held})")
+        shown = ", ".join(held[:8]) + (f", ... ({len(held)})" if len(held) > 8 else "")
+        return idx_tr, idx_val, (f"extremes of the varied parameters: {len(held)} of "
+                                 f"{len(np.unique(groups))} simulations held out ({shown})"), False
+    idx_tr, idx_val = validation_split(n, options, groups)
+    return idx_tr, idx_val, _split_note(options, groups, idx_val), False
+
+
 def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
-             groups: np.ndarray | None = None) -> Table:
+             groups: np.ndarray | None = None, samples: np.ndarray | None = None,
+             sim_params: np.ndarray | None = None, domain_x: np.ndarray | None = None) -> Table:
     """Search expressions y ~ f(x) and return the merged Pareto front as a table.
 
     ``groups`` (one label per halo, e.g. its simulation; see ``sr.validation_groups``) makes the
     validation split hold out whole groups: the choice then rewards what carries over to unseen
     simulations, not what fits haloes whose neighbours (same simulation, adjacent snapshot) were
-    trained on.
+    trained on. ``samples`` (each halo's training sample) and ``sim_params`` (each halo's
+    simulation parameters, (n, p)) serve ``sr.choice_data: transfer``. ``domain_x``: feature
+    values whose box (widened) every candidate must be safe on, default ``x``.
 
     Columns: complexity (tree nodes), loss_train, loss_val (MSE in the chosen noise model's
-    space: ``y`` or ``ln y``), r2_val (in that space), score, excess_se (validation loss above the
-    best equation's, in paired standard errors), seed, found_in (search space), expression (sympy
-    string, full precision), latex, chosen. ``meta['chosen']`` repeats the chosen expression with
-    its constants refitted on every halo; ``meta['noise_model']`` is ``linear`` or ``log``.
+    space: ``y`` or ``ln y``; left out of the fit with the transfer choice), r2_val (in that
+    space), score, excess_se (validation loss above the best equation's, in paired standard
+    errors), seed, found_in (search space), expression (sympy string, full precision), latex,
+    chosen, and with leave-one-sample-out ``loss_out_<sample>`` per training sample.
+    ``meta['chosen']`` repeats the chosen expression with its constants refitted on every halo;
+    ``meta['noise_model']`` is ``linear`` or ``log``; ``meta['rejected']`` lists the candidates
+    domain safety turned away, with the reason.
     """
     if len(y) < 20:
         raise DataError(f"symbolic regression: only {len(y)} haloes; at least 20 are needed")
     if options.choice_rule not in CHOICE_RULES:
         raise ValueError(f"sr.choice_rule must be one of {CHOICE_RULES}, got {options.choice_rule!r}")
     spaces = _search_spaces(np.asarray(y, dtype=float), options.target_space)
-    idx_tr, idx_val = validation_split(len(y), options, groups)
+    idx_tr, idx_val, split_note, loso = _choice_split(len(y), options, groups, samples, sim_params)
     x_tr, x_val, y_tr, y_val = x[idx_tr], x[idx_val], y[idx_tr], y[idx_val]
     engine_names = [f"x{i}" for i in range(x.shape[1])]
+    box = domain_box(x if domain_x is None else domain_x, options.domain_margin) if x.shape[1] else None
+    points = domain_points(*box) if box is not None else None
+    rejected: list[dict] = []
 
     def candidate(expr: sp.Expr, seed: int, space: str) -> dict | None:
         fn = to_callable(expr, names)
         pred_tr, pred_val = fn(x_tr), fn(x_val)
         if not (np.isfinite(pred_tr).all() and np.isfinite(pred_val).all()):
             return None
+        if options.domain_check and points is not None and expr.free_symbols:
+            problem = domain_problem(expr, names, points, pred_tr, options.domain_blowup, box)
+            if problem is not None:
+                rejected.append({"expression": str(expr), "complexity": node_count(expr),
+                                 "reason": problem})
+                return None
         return {"expr": expr, "complexity": node_count(expr), "seed": seed, "found_in": space,
                 "res_tr": _residuals(pred_tr, y_tr, spaces), "res_val": _residuals(pred_val, y_val, spaces)}
 
@@ -274,8 +350,9 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
                 if space == "log":
                     expr = sp.exp(expr)  # sympy folds exp(a + b log x) into e^a x^b
                 key = sp.srepr(expr)
-                if key not in seen and (c := candidate(expr, seed, space)) is not None:
-                    seen[key] = c
+                if key not in seen:
+                    seen[key] = candidate(expr, seed, space)
+    seen = {k: c for k, c in seen.items() if c is not None}
     noise_model, nll = _noise_model(list(seen.values()), y_val, spaces)
     log_space = noise_model == "log"
     front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
@@ -292,35 +369,61 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
                 seen[key] = {**s, "snapped": steps}
         front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
     comp = np.array([c["complexity"] for c in front], dtype=float)
-    loss_val = np.array([c["loss_val"] for c in front])
-    sq_val = np.array([c["res_val"][noise_model] ** 2 for c in front])
-    scores = _score(comp, loss_val)
-    chosen_paired, excess = choose_equation_paired(comp, sq_val, options.choice_z, options.loss_tolerance)
-    if options.choice_rule == "paired":
-        chosen = chosen_paired
-        rule = (f"simplest equation whose validation loss is within {options.choice_z:g} paired "
-                f"standard errors and {options.loss_tolerance:g} x of the lowest")
+    per_sample: dict[str, list[float]] = {}
+    if loso:
+        labels = np.asarray(samples).astype(str)
+        sq_out = np.array([np.nan_to_num(leave_one_sample_out(c["expr"], list(names), x, y, labels,
+                                                              log_space) ** 2, nan=np.inf)
+                           for c in front])
+        counts = {s: int(np.sum(labels == s)) for s in np.unique(labels)}
+        weights = np.array([1.0 / (len(counts) * counts[s]) for s in labels])
+        chosen, loss_val, excess = weighted_choice(
+            comp, sq_out, weights, options.choice_z, options.loss_tolerance, labels,
+            worst=options.transfer_aggregate == "worst",
+            clusters=groups if options.cluster_errors else None)
+        for s in counts:
+            per_sample[s] = [float(np.mean(row[labels == s])) for row in sq_out]
+        by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
+        rule = (f"simplest equation whose left-out loss ({options.transfer_aggregate} over the "
+                f"left-out samples) is within {options.choice_z:g} paired standard errors{by_sim} and "
+                f"{options.loss_tolerance:g} x of the lowest")
+        scores = _score(comp, loss_val)
     else:
-        chosen, _ = choose_equation(comp, loss_val, options.loss_tolerance)
-        rule = (f"highest score -dln(MSE_val)/dcomplexity among equations with MSE_val <= "
-                f"{options.loss_tolerance} x min")
-    val_target = np.log(y_val) if noise_model == "log" else y_val
+        loss_val = np.array([c["loss_val"] for c in front])
+        sq_val = np.array([c["res_val"][noise_model] ** 2 for c in front])
+        scores = _score(comp, loss_val)
+        val_sims = (np.asarray(groups).astype(str)[idx_val]
+                    if groups is not None and options.cluster_errors else None)
+        chosen_paired, excess = choose_equation_paired(comp, sq_val, options.choice_z,
+                                                       options.loss_tolerance, val_sims)
+        if options.choice_rule == "paired":
+            chosen = chosen_paired
+            by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
+            rule = (f"simplest equation whose validation loss is within {options.choice_z:g} paired "
+                    f"standard errors{by_sim} and {options.loss_tolerance:g} x of the lowest")
+        else:
+            chosen, _ = choose_equation(comp, loss_val, options.loss_tolerance)
+            rule = (f"highest score -dln(MSE_val)/dcomplexity among equations with MSE_val <= "
+                    f"{options.loss_tolerance} x min")
+    val_target = (np.log(y) if noise_model == "log" else y) if loso else (
+        np.log(y_val) if noise_model == "log" else y_val)
     var_val = float(np.var(val_target))
-    table = Table(
-        {
-            "complexity": comp.astype(int),
-            "loss_train": [c["loss_train"] for c in front],
-            "loss_val": loss_val,
-            "r2_val": 1.0 - loss_val / var_val,
-            "score": scores,
-            "excess_se": excess,
-            "seed": [c["seed"] for c in front],
-            "found_in": [c["found_in"] for c in front],
-            "n_snapped": [len(c.get("snapped", [])) for c in front],
-            "expression": [str(c["expr"]) for c in front],
-            "latex": [to_latex(c["expr"]) for c in front],
-        }
-    )
+    columns = {
+        "complexity": comp.astype(int),
+        "loss_train": [c["loss_train"] for c in front],
+        "loss_val": loss_val,
+        "r2_val": 1.0 - loss_val / var_val,
+        "score": scores,
+        "excess_se": excess,
+        "seed": [c["seed"] for c in front],
+        "found_in": [c["found_in"] for c in front],
+        "n_snapped": [len(c.get("snapped", [])) for c in front],
+        "expression": [str(c["expr"]) for c in front],
+        "latex": [to_latex(c["expr"]) for c in front],
+    }
+    for s, losses in per_sample.items():
+        columns[f"loss_out_{s}"] = losses
+    table = Table(columns)
     table["chosen"] = np.arange(len(front)) == chosen
     snaps = front[chosen].get("snapped", [])
     # the constants were tuned on the training split; the final ones use every halo
@@ -353,14 +456,19 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
             "noise_model_nll": {k: float(v) for k, v in nll.items()},
             "n_train": len(y_tr),
             "n_val": len(y_val),
-            "validation_split": _split_note(options, groups, idx_val),
+            "validation_split": split_note,
+            "choice_data": options.choice_data,
             "target_var_val": var_val,
             "n_candidates": len(seen),
             "choice_rule": rule,
+            "domain": ({"margin": options.domain_margin, "blowup": options.domain_blowup,
+                        "n_rejected": len(rejected)} if options.domain_check else "off"),
+            "rejected": rejected[:100],
             "provenance": provenance("sr", asdict(options), {"sr.seeds": list(options.seeds)}),
         }
     )
-    log.info("noise model %s (validation NLL per halo %s); chosen equation: %s (val R^2 %.3f)",
-             noise_model, {k: round(v, 4) for k, v in nll.items()}, front[chosen]["expr"],
+    log.info("noise model %s (validation NLL per halo %s); %d candidates rejected on the domain; "
+             "chosen equation: %s (val R^2 %.3f)", noise_model,
+             {k: round(v, 4) for k, v in nll.items()}, len(rejected), front[chosen]["expr"],
              table["r2_val"][chosen])
     return table

@@ -1,0 +1,33 @@
+"""The transfer benchmark's planted setups and its last line (bench/transfer.py)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+_spec = importlib.util.spec_from_file_location(
+    "transfer_bench", Path(__file__).resolve().parents[2] / "bench" / "transfer.py")
+bench = importlib.util.module_from_spec(_spec)
+sys.modules["transfer_bench"] = bench
+_spec.loader.exec_module(bench)
+
+
+def test_the_planted_setups_are_what_the_docstring_says():
+    rng = np.random.default_rng(0)
+    a, b, c = (bench._code(rng, "decoy_one_code", code) for code in "ABC")
+    # the decoy corrects the relation in code A only
+    slope_d = [np.polyfit(t["d"], t["y"] - 0.6 * t["x"] + 0.5 * t["p"], 1)[0] for t in (a, b, c)]
+    assert abs(slope_d[0] - 0.3) < 0.05 and abs(slope_d[1]) < 0.05 and abs(slope_d[2]) < 0.05
+    held = bench._code(rng, "wider_range", "C")
+    assert held["d"].max() > 1.2 and bench._code(rng, "wider_range", "A")["d"].max() <= 1.0
+    gap = bench._code(rng, "clustered", "A")["p"]
+    assert not np.any((gap > 0.2) & (gap < 0.8))
+    assert bench.FLOOR_DEX == np.hypot(bench.NOISE_DEX, bench.OFFSET_DEX)
+
+
+def test_last_line_format(capsys):
+    bench.main(["--seeds", "1", "--generations", "5", "--setups", "decoy_one_code"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("transfer: physical=") and "/1 finite=" in last
+    assert "median_ratio_to_floor=" in last
