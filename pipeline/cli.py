@@ -76,7 +76,7 @@ def cmd_mock_sim(a) -> None:
 
 
 def cmd_ingest(a) -> None:
-    from .ingest.particles import IngestOptions, measure_halos
+    from .ingest.particles import IngestOptions, measure_snapshot
     from .io.gadget import output_name
     from .io.params import read_simulation_params
     from .io.tables import write_table
@@ -90,12 +90,25 @@ def cmd_ingest(a) -> None:
         if a.sim not in table:
             raise PipelineError(f"parameter file {a.params_file[0]} has no row for simulation {a.sim}")
         params = table[a.sim]
-    result = measure_halos(
-        output_name(a.snapshot), output_name(a.catalog), IngestOptions(**o),
+    profile_options = None
+    if a.profiles_out:
+        # the profile stage in the same pass over the gas: each snapshot is read once
+        profile_options = _profile_options(_options(a.profile_options or "{}"))
+    halos, profiles = measure_snapshot(
+        output_name(a.snapshot), output_name(a.catalog), IngestOptions(**o), profile_options,
         meta={"suite": a.suite, "volume": a.volume, "set": a.set, "sim": a.sim,
               "snapshot": a.snap, "params": params},
+        profile_meta={"suite": a.suite, "sim": a.sim, "snapshot": a.snap},
     )
-    write_table(result, a.out)
+    if profiles is not None:
+        write_table(profiles, a.profiles_out)
+    write_table(halos, a.out)
+
+
+def _profile_options(o: dict):
+    from .radial_profiles.measure import ProfileOptions
+
+    return ProfileOptions(**{**o, "mass_bins": tuple(o.get("mass_bins", ProfileOptions.mass_bins))})
 
 
 def cmd_ingest_stacks(a) -> None:
@@ -111,10 +124,9 @@ def cmd_ingest_stacks(a) -> None:
 def cmd_radial_profiles(a) -> None:
     from .io.gadget import output_name
     from .io.tables import write_table
-    from .radial_profiles.measure import ProfileOptions, measure_radial_profiles
+    from .radial_profiles.measure import measure_radial_profiles
 
-    o = _options(a.options)
-    opts = ProfileOptions(**{**o, "mass_bins": tuple(o.get("mass_bins", ProfileOptions.mass_bins))})
+    opts = _profile_options(_options(a.options))
     table = measure_radial_profiles(output_name(a.snapshot), output_name(a.catalog), opts,
                                     meta={"suite": a.suite, "sim": a.sim, "snapshot": a.snap})
     write_table(table, a.out)
@@ -334,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--snap", required=True, type=int)
     s.add_argument("--params-file", nargs="*", default=None,
                    help="the suite's parameter file (none: no feedback-parameter columns)")
+    s.add_argument("--profiles-out", default=None,
+                   help="also write the stacked radial profiles (profile stage) of the same pass")
+    s.add_argument("--profile-options", default=None, help="the profile stage's options (JSON)")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("ingest-stacks",

@@ -8,7 +8,8 @@ the whole cell. A compiled kernel (numba) visits every particle once: wraps it i
 finds its cell through a two-level table (coarse cells, then blocks of fine cells only where
 haloes are), tests it against the few haloes of that cell and adds its weights to the per-halo,
 per-aperture sums (fixed blocks of particles per thread, so results do not depend on
-scheduling). Gas thermodynamics are fused into the same pass (:mod:`pipeline.ingest.gas_kernels`).
+scheduling). Gas thermodynamics are fused into the same pass (:mod:`pipeline.ingest.gas_kernels`);
+the profile stage's spherical shells use the same cell table (:meth:`HaloApertures.shell_sums`).
 Memory: the chunk's arrays, the partial sums (threads x haloes x apertures x weights doubles)
 and the cell table (well under 1 MB for a CAMELS box).
 """
@@ -123,6 +124,44 @@ def _accumulate_kernel(pos, weights, box, inv_cell, n, coarse_block, block_slot,
     return partial.sum(axis=0)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _shell_kernel(pos, weights, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo,
+                  centres, edges2, n_blocks):
+    # per halo and spherical shell [edges[j], edges[j + 1]): the weights' sums and the particle
+    # count (last column); fixed blocks of particles as in _accumulate_kernel
+    n_halo = centres.shape[0]
+    n_shell = edges2.shape[0] - 1
+    n_w = weights.shape[0]
+    n_part = pos.shape[0]
+    partial = np.zeros((n_blocks, n_halo, n_shell, n_w + 1))
+    r2_lo, r2_hi = edges2[0], edges2[n_shell]
+    for b in prange(n_blocks):
+        for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
+            s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
+                                  block_slot)
+            if s < 0:
+                continue
+            for k in range(slot_start[s], slot_start[s + 1]):
+                h = slot_halo[k]
+                dx = _min_image(x - centres[h, 0], box)
+                dy = _min_image(y - centres[h, 1], box)
+                dz = _min_image(z - centres[h, 2], box)
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 < r2_lo or d2 >= r2_hi:
+                    continue
+                lo, hi = 0, n_shell  # the shell j with edges2[j] <= d2 < edges2[j + 1]
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    if edges2[mid] <= d2:
+                        lo = mid
+                    else:
+                        hi = mid
+                for w in range(n_w):
+                    partial[b, h, lo, w] += weights[w, i]
+                partial[b, h, lo, n_w] += 1.0
+    return partial.sum(axis=0)
+
+
 @contextlib.contextmanager
 def _threads(threads: int):
     """Run numba's parallel loops on ``threads`` threads (at most what numba has)."""
@@ -232,6 +271,25 @@ class HaloApertures:
                                     block_slot, start, halo, self._search_inside, centres,
                                     self.r2_search[:, None])
         return np.flatnonzero(inside)
+
+    def shell_sums(self, positions: np.ndarray, weights: np.ndarray, edges: np.ndarray,
+                   threads: int = 1) -> np.ndarray:
+        """(h, len(edges) - 1, w + 1): per halo and spherical shell between consecutive
+        ``edges`` (same length unit, the last at most the search radius), the sums of each row
+        of ``weights`` (w, n) over the particles at ``positions`` (n, 3) in the shell, and their
+        count (last column). Same cell table and blocks as :meth:`sums`."""
+        edges = np.asarray(edges, dtype=np.float64)
+        n_w = np.atleast_2d(weights).shape[0]
+        if len(positions) == 0 or len(self.centres) == 0:
+            return np.zeros((len(self.centres), len(edges) - 1, n_w + 1))
+        if edges[-1] ** 2 > self.r2_search.min() * (1 + 1e-12):
+            raise ValueError("the outermost shell edge exceeds a halo's search radius")
+        with _threads(threads):
+            box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = self._grid()
+            return _shell_kernel(np.ascontiguousarray(positions, dtype=np.float64),
+                                 np.ascontiguousarray(np.atleast_2d(weights), dtype=np.float64),
+                                 box, inv_cell, n, coarse_block, block_slot, start, halo, centres,
+                                 edges**2, max(1, threads))
 
     def sums(self, positions: np.ndarray, weights: dict[str, np.ndarray],
              threads: int = 1) -> dict[str, np.ndarray]:

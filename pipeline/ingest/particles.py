@@ -25,10 +25,11 @@ from ..io.prefetch import prefetch
 from ..physics.gas import include_star_forming
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from ..provenance import provenance
+from ..radial_profiles.measure import ProfileOptions, ProfilePlan, profile_chunk
 from .apertures import HaloApertures
 from .gas_kernels import gas_sums
 
-__all__ = ["IngestOptions", "measure_halos", "check_catalog_masses"]
+__all__ = ["IngestOptions", "measure_halos", "measure_snapshot", "check_catalog_masses"]
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,29 @@ def measure_halos(
 
     ``meta`` (suite, sim, snapshot, simulation parameters) is copied into the table metadata.
     """
+    return measure_snapshot(snapshot_path, catalog_path, options, None, meta)[0]
+
+
+def measure_snapshot(
+    snapshot_path: str | Path,
+    catalog_path: str | Path,
+    options: IngestOptions = IngestOptions(),
+    profile_options: ProfileOptions | None = None,
+    meta: dict | None = None,
+    profile_meta: dict | None = None,
+) -> tuple[Table, Table | None]:
+    """One pass over a snapshot: the per-halo table and, with ``profile_options``, the stacked
+    radial profiles of the profile stage (:mod:`pipeline.radial_profiles.measure`), filled from
+    the same gas chunks (read once; the profile stage's own ``chunk_particles`` is not used).
+    The profile table is identical to :func:`measure_radial_profiles`'s at equal chunk sizes.
+    ``meta`` is copied into the halo table's metadata, ``profile_meta`` (default ``meta``) into
+    the profile table's."""
     snap = Snapshot(snapshot_path)
     cat = GroupCatalog(catalog_path)
     cat.check_matches(snap)
     hdr = snap.header
+    plan = (ProfilePlan(snap, cat, profile_options, options.threads)
+            if profile_options is not None else None)
     group_fields = ["GroupPos", "Group_M_Crit200", "Group_R_Crit200", "Group_M_Crit500",
                     "Group_R_Crit500"]
     groups = cat.read("Group", group_fields + ["GroupFirstSub"], require_finite=tuple(group_fields))
@@ -155,6 +175,8 @@ def measure_halos(
         add(gas_sums(gas_spheres, chunk["Coordinates"], chunk["Masses"], chunk["InternalEnergy"],
                      chunk["ElectronAbundance"], chunk["StarFormationRate"], metal,
                      hdr.mass_to_msun, include_star_forming(options.star_forming_gas), options.threads))
+        if plan is not None:
+            plan.sums.add(profile_chunk(chunk, hdr, z_field, plan.options.star_forming_gas))
     # dark matter carries only its mass: one pass over every particle, no selection
     for chunk in prefetch(snap.iter_fields(1, ["Coordinates", "Masses"], options.chunk_particles,
                                            require_finite=("Coordinates", "Masses"))):
@@ -239,4 +261,5 @@ def measure_halos(
         }
     )
     log.info("measured %d haloes from %s", n, snap.files[0])
-    return table
+    profiles = plan.table(meta if profile_meta is None else profile_meta) if plan is not None else None
+    return table, profiles

@@ -15,6 +15,10 @@ the mass bins of the CAMELS stacks by catalog M200c [Msun]; per bin and radius t
 over the bin's haloes, the mean, the 84th-50th and 50th-16th percentiles (err_up, err_low), the
 standard deviation of log10 (haloes with a positive value) and the median: the columns of the real
 files, so the two can be compared row by row. Memory is bounded by one particle chunk.
+
+In the pipeline the ingest job fills these profiles in the same pass over the gas that measures
+the haloes (one read of each snapshot, :func:`pipeline.ingest.particles.measure_snapshot`);
+:func:`measure_radial_profiles` reads a snapshot on its own, with the same result.
 """
 
 from __future__ import annotations
@@ -26,17 +30,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from astropy import units as u
 from astropy.table import Table
-from scipy.spatial import cKDTree
 
 from ..errors import ConfigError, DataError
+from ..ingest.apertures import HaloApertures
 from ..io.gadget import GroupCatalog, Snapshot
 from ..io.prefetch import prefetch
 from ..physics.gas import GAMMA, include_star_forming, temperature_k
 from ..provenance import provenance
 
 __all__ = [
-    "REFERENCE_RADII_MPC", "QUANTITIES", "STATS", "ProfileOptions", "shell_edges_mpc",
-    "halo_profiles", "stack_profiles", "measure_radial_profiles",
+    "REFERENCE_RADII_MPC", "QUANTITIES", "STATS", "ProfileOptions", "ProfilePlan", "ShellSums",
+    "shell_edges_mpc", "halo_profiles", "stack_profiles", "profile_chunk", "measure_radial_profiles",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,58 +94,67 @@ def _parse_bin(label: str) -> tuple[float, float]:
     return lo, hi
 
 
+class ShellSums:
+    """Per-halo shell sums accumulated over gas chunks (memory: the sums, not the particles).
+
+    ``add`` takes one chunk at a time (a dict with ``pos_mpc`` (n, 3) physical Mpc,
+    ``mass_msun``, ``u_km2_s2``, ``temperature_k``, ``metallicity`` and, optionally, ``thermal``:
+    bool, the particle enters pressure and temperature; all do if absent); ``profiles`` turns
+    the sums into profiles. The ingest's one pass feeds it the chunks it reads anyway. The shells
+    are found by the ingest's compiled cell-table scan (:class:`HaloApertures`, one sphere of the
+    outermost edge per halo), summed in ``threads`` fixed blocks of particles (results agree to
+    rounding across thread counts, identical for the same count)."""
+
+    def __init__(self, centres_mpc: np.ndarray, box_mpc: float, radii_mpc: np.ndarray,
+                 threads: int = 1):
+        self.edges = shell_edges_mpc(radii_mpc)
+        self.box_mpc = float(box_mpc)
+        self.threads = int(threads)
+        self.n_halo, self.n_shell = len(centres_mpc), len(radii_mpc)
+        self.centres = np.mod(np.asarray(centres_mpc, dtype=float), box_mpc)
+        # m, (gamma-1) m u, m T, m Z, thermal m, count
+        self.totals = np.zeros((self.n_halo, self.n_shell, 6))
+        self.spheres = (HaloApertures(self.centres, {"shells": np.full(self.n_halo, self.edges[-1])},
+                                      self.box_mpc) if self.n_halo else None)
+
+    def add(self, chunk: dict) -> None:
+        pos = np.asarray(chunk["pos_mpc"], dtype=float)
+        if len(pos) == 0 or self.spheres is None:
+            return
+        m = np.asarray(chunk["mass_msun"], dtype=float)
+        m_th = m * np.asarray(chunk["thermal"], dtype=float) if "thermal" in chunk else m
+        weights = np.vstack([m, (GAMMA - 1.0) * m_th * np.asarray(chunk["u_km2_s2"], dtype=float),
+                             m_th * np.asarray(chunk["temperature_k"], dtype=float),
+                             m * np.asarray(chunk["metallicity"], dtype=float), m_th])
+        self.totals += self.spheres.shell_sums(pos, weights, self.edges, self.threads)
+
+    def profiles(self) -> dict[str, np.ndarray]:
+        """(n_halo, n_shell) arrays: ``density`` [Msun/kpc^3], ``pressure`` [Msun/kpc/s^2],
+        ``temperature`` [K], ``metallicity`` (NaN in empty shells) and ``n_particles``."""
+        volume_kpc3 = 4.0 / 3.0 * np.pi * np.diff(self.edges**3) * 1e9
+        mass, pu, mt, mz, m_th, count = np.moveaxis(self.totals, 2, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return {
+                "density": mass / volume_kpc3,
+                "pressure": pu / volume_kpc3 / _KM_PER_KPC**2,
+                "temperature": np.where(m_th > 0, mt / m_th, np.nan),
+                "metallicity": np.where(mass > 0, mz / mass, np.nan),
+                "n_particles": count,
+            }
+
+
 def halo_profiles(
     centres_mpc: np.ndarray, box_mpc: float, radii_mpc: np.ndarray, chunks,
 ) -> dict[str, np.ndarray]:
-    """Shell sums of every halo from an iterable of gas chunks, each a dict with ``pos_mpc``
-    (n, 3) physical Mpc, ``mass_msun``, ``u_km2_s2``, ``temperature_k``, ``metallicity`` and,
-    optionally, ``thermal`` (bool: the particle enters pressure and temperature; all do if absent).
+    """Shell sums of every halo from an iterable of gas chunks (see :class:`ShellSums`).
 
     Returns (n_halo, n_shell) arrays: ``density`` [Msun/kpc^3], ``pressure`` [Msun/kpc/s^2],
     ``temperature`` [K], ``metallicity`` (NaN in empty shells) and ``n_particles``.
     """
-    edges = shell_edges_mpc(radii_mpc)
-    n_halo, n_shell = len(centres_mpc), len(radii_mpc)
-    sums = np.zeros((5, n_halo * n_shell))  # mass, (gamma-1) m u, m T, m Z, thermal mass
-    count = np.zeros(n_halo * n_shell)
-    centres = np.mod(np.asarray(centres_mpc, dtype=float), box_mpc)
+    sums = ShellSums(centres_mpc, box_mpc, radii_mpc)
     for chunk in chunks:
-        pos = np.mod(np.asarray(chunk["pos_mpc"], dtype=float), box_mpc)
-        pos[pos >= box_mpc] = 0.0  # float rounding of the wrap
-        if len(pos) == 0:
-            continue
-        tree = cKDTree(pos, boxsize=box_mpc)
-        hits = tree.query_ball_point(centres, edges[-1], return_sorted=False)
-        lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=n_halo)
-        if lengths.sum() == 0:
-            continue
-        idx = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
-        halo = np.repeat(np.arange(n_halo), lengths)
-        d = pos[idx] - centres[halo]
-        d -= box_mpc * np.round(d / box_mpc)
-        r = np.sqrt((d**2).sum(axis=1))
-        shell = np.searchsorted(edges, r, side="right") - 1
-        ok = (shell >= 0) & (shell < n_shell)
-        key = halo[ok] * n_shell + shell[ok]
-        p = idx[ok]
-        m = np.asarray(chunk["mass_msun"], dtype=float)[p]
-        m_th = m * np.asarray(chunk["thermal"], dtype=float)[p] if "thermal" in chunk else m
-        weights = (m, (GAMMA - 1.0) * m_th * np.asarray(chunk["u_km2_s2"], dtype=float)[p],
-                   m_th * np.asarray(chunk["temperature_k"], dtype=float)[p],
-                   m * np.asarray(chunk["metallicity"], dtype=float)[p], m_th)
-        for j, w in enumerate(weights):
-            sums[j] += np.bincount(key, w, n_halo * n_shell)
-        count += np.bincount(key, minlength=n_halo * n_shell)
-    volume_kpc3 = 4.0 / 3.0 * np.pi * np.diff(edges**3) * 1e9
-    mass, pu, mt, mz, m_th = (s.reshape(n_halo, n_shell) for s in sums)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return {
-            "density": mass / volume_kpc3,
-            "pressure": pu / volume_kpc3 / _KM_PER_KPC**2,
-            "temperature": np.where(m_th > 0, mt / m_th, np.nan),
-            "metallicity": np.where(mass > 0, mz / mass, np.nan),
-            "n_particles": count.reshape(n_halo, n_shell),
-        }
+        sums.add(chunk)
+    return sums.profiles()
 
 
 def stack_profiles(profiles: np.ndarray) -> dict[str, np.ndarray]:
@@ -161,27 +174,104 @@ def stack_profiles(profiles: np.ndarray) -> dict[str, np.ndarray]:
         }
 
 
+def profile_chunk(chunk: dict, hdr, z_field: str | None, star_forming_gas: str) -> dict:
+    """A gas chunk as read (code units, fields of the snapshot) -> the dict :class:`ShellSums`
+    takes (physical units, temperature, the thermal flag of the study's star-forming rule)."""
+    metal = chunk[z_field] if z_field else np.zeros(len(chunk["Masses"]))
+    if metal.ndim == 2:
+        metal = metal[:, 0]
+    u_gas = np.asarray(chunk["InternalEnergy"], dtype=float)
+    return {
+        "pos_mpc": np.asarray(chunk["Coordinates"], dtype=float) * hdr.length_to_mpc,
+        "mass_msun": np.asarray(chunk["Masses"], dtype=float) * hdr.mass_to_msun,
+        "u_km2_s2": u_gas,
+        "temperature_k": temperature_k(u_gas, chunk["ElectronAbundance"]),
+        "metallicity": metal,
+        "thermal": (np.ones(len(u_gas), dtype=bool) if include_star_forming(star_forming_gas)
+                    else np.asarray(chunk["StarFormationRate"]) <= 0),
+    }
+
+
 def _gas_chunks(snap: Snapshot, options: ProfileOptions):
-    hdr = snap.header
     z_field = next((f for f in ("GFM_Metallicity", "Metallicity") if snap.has_field(0, f)), None)
     fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance", "StarFormationRate"]
     fields += [z_field] if z_field else []
     for chunk in prefetch(snap.iter_fields(0, fields, options.chunk_particles,
                                            require_finite=tuple(fields))):
-        metal = chunk[z_field] if z_field else np.zeros(len(chunk["Masses"]))
-        if metal.ndim == 2:
-            metal = metal[:, 0]
-        u_gas = np.asarray(chunk["InternalEnergy"], dtype=float)
-        yield {
-            "pos_mpc": np.asarray(chunk["Coordinates"], dtype=float) * hdr.length_to_mpc,
-            "mass_msun": np.asarray(chunk["Masses"], dtype=float) * hdr.mass_to_msun,
-            "u_km2_s2": u_gas,
-            "temperature_k": temperature_k(u_gas, chunk["ElectronAbundance"]),
-            "metallicity": metal,
-            "thermal": (np.ones(len(u_gas), dtype=bool)
-                        if include_star_forming(options.star_forming_gas)
-                        else np.asarray(chunk["StarFormationRate"]) <= 0),
-        }
+        yield profile_chunk(chunk, snap.header, z_field, options.star_forming_gas)
+
+
+class ProfilePlan:
+    """Which haloes of a catalog enter which mass bin, at which radii: what the profile stage
+    measures, set up from the catalog alone (so that the ingest's particle pass can fill it)."""
+
+    def __init__(self, snap: Snapshot, cat: GroupCatalog, options: ProfileOptions, threads: int = 1):
+        hdr = snap.header
+        groups = cat.read("Group", ["GroupPos", "Group_M_Crit200"],
+                          require_finite=("GroupPos", "Group_M_Crit200"))
+        self.options = options
+        self.m200 = groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun
+        self.radii = REFERENCE_RADII_MPC[REFERENCE_RADII_MPC <= options.max_radius_mpc]
+        if len(self.radii) < 2:
+            raise ConfigError(f"radial_profiles.max_radius_mpc = {options.max_radius_mpc} Mpc "
+                              f"leaves fewer than 2 radii (the smallest is "
+                              f"{REFERENCE_RADII_MPC[0]:.4f} Mpc)")
+        bins = {label: _parse_bin(label) for label in options.mass_bins}
+        with np.errstate(divide="ignore"):
+            log_m = np.log10(self.m200)
+        self.members = {label: np.flatnonzero((log_m >= lo) & (log_m < hi))
+                        for label, (lo, hi) in bins.items()}
+        self.chosen = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *self.members.values()]))
+        if len(self.chosen) == 0:
+            raise DataError(f"catalog {cat.files[0]}: no halo in the mass bins {list(bins)} "
+                            f"(log10 M200c ranges {np.nanmin(log_m):.2f}..{np.nanmax(log_m):.2f})")
+        if hdr.num_part_total[0] == 0:
+            raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0)")
+        centres = groups["GroupPos"][self.chosen].astype(float) * hdr.length_to_mpc
+        self.sums = ShellSums(centres, float(hdr.box_size.to_value(u.Mpc)), self.radii, threads)
+        self.header = hdr
+        self.snapshot_files = [str(f) for f in snap.files]
+
+    def table(self, meta: dict | None = None) -> Table:
+        """One row per (mass bin, radius): the stacked profiles of the haloes added so far."""
+        per_halo = self.sums.profiles()
+        radii, options = self.radii, self.options
+        row_of = {int(g): i for i, g in enumerate(self.chosen)}
+        columns: dict[str, list] = {"mass_bin": [], "n_halos": [], "mean_m200c": [], "r": []}
+        stats = {(q, s): [] for q in QUANTITIES for s in STATS}
+        skipped = []
+        for label, idx in self.members.items():
+            if len(idx) < options.min_halos:
+                skipped.append(label)
+                continue
+            rows = [row_of[int(g)] for g in idx]
+            for q in QUANTITIES:
+                st = stack_profiles(per_halo[q][rows])
+                for s in STATS:
+                    stats[(q, s)].extend(st[s])
+            columns["mass_bin"].extend([label] * len(radii))
+            columns["n_halos"].extend([len(idx)] * len(radii))
+            columns["mean_m200c"].extend([float(self.m200[idx].mean())] * len(radii))
+            columns["r"].extend(radii)
+        table = Table()
+        table["mass_bin"] = np.asarray(columns["mass_bin"], dtype=str)
+        table["n_halos"] = np.asarray(columns["n_halos"], dtype=np.int64)
+        table["mean_m200c"] = np.asarray(columns["mean_m200c"], dtype=float) * u.Msun
+        table["r"] = np.asarray(columns["r"], dtype=float) * u.Mpc
+        for (q, s), values in stats.items():
+            unit = u.dimensionless_unscaled if s == "std_log10" else UNITS[q]
+            table[f"{q}_{s}"] = np.asarray(values, dtype=float) * unit
+        table.meta.update(meta or {})
+        table.meta.update({
+            "redshift": self.header.redshift,
+            "mass_bins_without_halos": skipped,
+            "star_forming_gas": options.star_forming_gas,
+            "snapshot_files": self.snapshot_files,
+            "provenance": provenance("radial_profiles", asdict(options)),
+        })
+        log.info("%s: %d haloes in %d mass bins, %d radii", self.snapshot_files[0],
+                 len(self.chosen), len(self.members) - len(skipped), len(radii))
+        return table
 
 
 def measure_radial_profiles(
@@ -190,64 +280,13 @@ def measure_radial_profiles(
 ) -> Table:
     """One row per (mass bin, radius) of one snapshot: the stacked profiles (see the module
     docstring), with mass_bin, n_halos, mean_m200c [Msun], r [Mpc] and the metadata in ``meta``
-    (suite, sim, snapshot, simulation parameters)."""
+    (suite, sim, snapshot, simulation parameters). Reads the gas on its own; the pipeline's
+    ingest fills the same :class:`ProfilePlan` in its one particle pass instead
+    (:func:`pipeline.ingest.particles.measure_snapshot`)."""
     snap = Snapshot(snapshot_path)
     cat = GroupCatalog(catalog_path)
     cat.check_matches(snap)
-    hdr = snap.header
-    groups = cat.read("Group", ["GroupPos", "Group_M_Crit200"],
-                      require_finite=("GroupPos", "Group_M_Crit200"))
-    m200 = groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun
-    radii = REFERENCE_RADII_MPC[REFERENCE_RADII_MPC <= options.max_radius_mpc]
-    if len(radii) < 2:
-        raise ConfigError(f"radial_profiles.max_radius_mpc = {options.max_radius_mpc} Mpc leaves "
-                         f"fewer than 2 radii (the smallest is {REFERENCE_RADII_MPC[0]:.4f} Mpc)")
-    bins = {label: _parse_bin(label) for label in options.mass_bins}
-    with np.errstate(divide="ignore"):
-        log_m = np.log10(m200)
-    members = {label: np.flatnonzero((log_m >= lo) & (log_m < hi)) for label, (lo, hi) in bins.items()}
-    chosen = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *members.values()]))
-    if len(chosen) == 0:
-        raise DataError(f"catalog {cat.files[0]}: no halo in the mass bins {list(bins)} "
-                        f"(log10 M200c ranges {np.nanmin(log_m):.2f}..{np.nanmax(log_m):.2f})")
-    if hdr.num_part_total[0] == 0:
-        raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0)")
-    centres = groups["GroupPos"][chosen].astype(float) * hdr.length_to_mpc
-    box_mpc = float(hdr.box_size.to_value(u.Mpc))
-    per_halo = halo_profiles(centres, box_mpc, radii, _gas_chunks(snap, options))
-    row_of = {int(g): i for i, g in enumerate(chosen)}
-    columns: dict[str, list] = {"mass_bin": [], "n_halos": [], "mean_m200c": [], "r": []}
-    stats = {(q, s): [] for q in QUANTITIES for s in STATS}
-    skipped = []
-    for label, idx in members.items():
-        if len(idx) < options.min_halos:
-            skipped.append(label)
-            continue
-        rows = [row_of[int(g)] for g in idx]
-        for q in QUANTITIES:
-            st = stack_profiles(per_halo[q][rows])
-            for s in STATS:
-                stats[(q, s)].extend(st[s])
-        columns["mass_bin"].extend([label] * len(radii))
-        columns["n_halos"].extend([len(idx)] * len(radii))
-        columns["mean_m200c"].extend([float(m200[idx].mean())] * len(radii))
-        columns["r"].extend(radii)
-    table = Table()
-    table["mass_bin"] = np.asarray(columns["mass_bin"], dtype=str)
-    table["n_halos"] = np.asarray(columns["n_halos"], dtype=np.int64)
-    table["mean_m200c"] = np.asarray(columns["mean_m200c"], dtype=float) * u.Msun
-    table["r"] = np.asarray(columns["r"], dtype=float) * u.Mpc
-    for (q, s), values in stats.items():
-        unit = u.dimensionless_unscaled if s == "std_log10" else UNITS[q]
-        table[f"{q}_{s}"] = np.asarray(values, dtype=float) * unit
-    table.meta.update(meta or {})
-    table.meta.update({
-        "redshift": hdr.redshift,
-        "mass_bins_without_halos": skipped,
-        "star_forming_gas": options.star_forming_gas,
-        "snapshot_files": [str(f) for f in snap.files],
-        "provenance": provenance("radial_profiles", asdict(options)),
-    })
-    log.info("%s: %d haloes in %d mass bins, %d radii", snap.files[0], len(chosen),
-             len(bins) - len(skipped), len(radii))
-    return table
+    plan = ProfilePlan(snap, cat, options)
+    for chunk in _gas_chunks(snap, options):
+        plan.sums.add(chunk)
+    return plan.table(meta)

@@ -134,6 +134,21 @@ def halo_tables():
             for suite, volume, sset, sim, snap in SOURCES]
 
 
+PROFILES_ON = not IS_STACKS and config["radial_profiles"]["enabled"]
+PROFILE_OPTIONS = {
+    **{k: v for k, v in config["radial_profiles"].items() if k not in ("enabled", "reference_root")},
+    "star_forming_gas": config["star_forming_gas"],
+}
+
+
+def ingest_outputs():
+    """The ingest job's tables: the haloes and, with the profile stage on, the stacked profiles."""
+    out = {"halos": f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5"}
+    if PROFILES_ON:
+        out["profiles"] = f"{RES}/radial_profiles/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5"
+    return out
+
+
 def radial_profile_tables():
     """Every snapshot's stacked radial profiles (profile stage)."""
     return [f"{RES}/radial_profiles/{suite}/{volume}/{sset}/{sim}_{snap:03d}.h5"
@@ -142,9 +157,7 @@ def radial_profile_tables():
 
 def gathered_radial_profiles():
     """The joined profile table the report shows, or none (stage off, or stacks as input)."""
-    if IS_STACKS or not config["radial_profiles"]["enabled"]:
-        return []
-    return [f"{RES}/radial_profiles.h5"]
+    return [f"{RES}/radial_profiles.h5"] if PROFILES_ON else []
 
 
 def mock_truth_tables():

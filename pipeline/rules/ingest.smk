@@ -1,4 +1,5 @@
-# Ingest: one job per (suite, volume, set, simulation, snapshot) -> per-halo table with units;
+# Ingest: one job per (suite, volume, set, simulation, snapshot) -> per-halo table with units
+# (and the snapshot's stacked radial profiles, read in the same pass);
 # stacked profiles (input kind stacks) in blocks of simulations, cached across studies; then
 # assemble joins them into the study's halo table, one sample at a time.
 
@@ -31,14 +32,22 @@ if IS_STACKS:
 
 if not IS_STACKS:
 
+    # one pass over each snapshot: the halo table and, with the profile stage on, the stacked
+    # radial profiles (pipeline/radial_profiles/) from the same gas chunks
     rule ingest:
         input:
             **ingest_inputs(),
         output:
-            f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
+            **ingest_outputs(),
         params:
             cli=CLI,
             options=as_json({**config["ingest"], "star_forming_gas": config["star_forming_gas"]}),
+            profiles=lambda wc, output: (
+                f"--profiles-out {shlex.quote(output.profiles)} --profile-options "
+                + shlex.quote(as_json(PROFILE_OPTIONS))
+                if PROFILES_ON
+                else ""
+            ),
         log:
             f"{RES}/logs/ingest/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.log",
         benchmark:
@@ -52,8 +61,8 @@ if not IS_STACKS:
         shell:
             "{params.cli} ingest --snapshot {input.snapshot:q} --catalog {input.catalog:q} "
             "--suite {wildcards.suite} --volume {wildcards.volume} --set {wildcards.simset} "
-            "--sim {wildcards.sim} --snap {wildcards.snap} "
-            "--options {params.options:q} --out {output} > {log} 2>&1"
+            "--sim {wildcards.sim} --snap {wildcards.snap} {params.profiles} "
+            "--options {params.options:q} --out {output.halos} > {log} 2>&1"
 
 
 rule assemble:

@@ -119,6 +119,30 @@ def test_sr_recovers_planted_relation():
                                       np.column_stack([s, c, distractor]), rtol=0.05)
 
 
+def test_parallel_seeds_give_the_serial_table():
+    """Seeds run in parallel (sr.threads > 1) give exactly the table of the serial runs."""
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0.1, 1.0, (400, 2))
+    y = np.log1p(2 * x[:, 0]) - 0.3 * x[:, 1] + 0.01 * rng.normal(size=400)
+    opts = dict(generations=15, population_size=100, seeds=[0, 1, 2], max_evaluations=20000)
+    serial = discover(x, y, ["a", "b"], SROptions(**opts, threads=1))
+    parallel = discover(x, y, ["a", "b"], SROptions(**opts, threads=3))
+    assert list(serial["expression"]) == list(parallel["expression"])
+    assert serial.meta["chosen"] == parallel.meta["chosen"]
+
+
+def test_search_rows_subsample_keeps_each_simulations_share():
+    from pipeline.discovery.sr.search import search_rows
+
+    assert np.array_equal(search_rows(500, 1000), np.arange(500))
+    groups = np.repeat(["a", "b", "c"], [6000, 3000, 1000])
+    picked = search_rows(10000, 1000, groups)
+    assert len(picked) == 1000 and len(np.unique(picked)) == 1000
+    share = {g: int(np.sum(groups[picked] == g)) for g in "abc"}
+    assert share == {"a": 600, "b": 300, "c": 100}
+    assert np.array_equal(picked, search_rows(10000, 1000, groups))  # reproducible
+
+
 KNOWN_PAIRS = [  # candidate, reference (its Floats are the free constants), equivalent?
     ("2.01*x0**0.61*(1 - 0.29*x1)", "1.0*x0**0.6*(1 - 0.3*x1)", True),
     ("x0*x1", "2.0*x0*x1", True),

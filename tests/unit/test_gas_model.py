@@ -152,6 +152,35 @@ def test_profile_stage_on_mock_particles_matches_the_gas_model(tmp_path):
     np.testing.assert_allclose(np.log10(measured), np.log10(model[sel]), atol=0.08)
 
 
+def test_one_pass_gives_the_tables_of_two_separate_reads(tmp_path):
+    """The ingest's one pass over the gas fills the profile stage too: both tables are identical
+    to those of the two separate readers, at several chunk sizes (chunks split haloes)."""
+    from pipeline.ingest.particles import IngestOptions, measure_halos, measure_snapshot
+    from pipeline.mock.simulate import MockOptions, write_mock_snapshot
+    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
+
+    params = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0,
+              "A_AGN2": 1.0}
+    opts = MockOptions(seed=9, log10_halo_mass_min_msun=12.0, background_particles=300,
+                       snapshots={90: 0.0})
+    write_mock_snapshot(tmp_path / "s.hdf5", tmp_path / "g.hdf5", tmp_path / "t.h5",
+                        "SIMBA", "LH_0", 90, params, opts)
+    snap, cat = tmp_path / "s.hdf5", tmp_path / "g.hdf5"
+    for chunk in (7_919, 2_000_000):
+        ingest = IngestOptions(log10_mass_min_msun=12.0, chunk_particles=chunk)
+        profile = ProfileOptions(chunk_particles=chunk)
+        halos, profiles = measure_snapshot(snap, cat, ingest, profile, meta={"sim": "LH_0"})
+        alone_halos = measure_halos(snap, cat, ingest, meta={"sim": "LH_0"})
+        alone_profiles = measure_radial_profiles(snap, cat, profile, meta={"sim": "LH_0"})
+        assert halos.colnames == alone_halos.colnames and profiles.colnames == alone_profiles.colnames
+        for a, b in ((halos, alone_halos), (profiles, alone_profiles)):
+            for name in a.colnames:
+                np.testing.assert_array_equal(np.asarray(a[name]), np.asarray(b[name]), err_msg=name)
+        assert profiles.meta["sim"] == "LH_0" and len(profiles) > 0
+    # without profile options, nothing more is measured
+    assert measure_snapshot(snap, cat, ingest)[1] is None
+
+
 def _synthetic_reference(model: GasModel, predictor_seed=3) -> list[ReferenceStack]:
     """Stacks 'observed' from ``model`` itself at the radii of the real grid."""
     stacks = []

@@ -164,6 +164,32 @@ def test_apertures_match_brute_force(n_cells, threads):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("n_cells, threads", [(None, 1), (5, 2)])
+def test_shell_sums_match_brute_force(n_cells, threads):
+    """The profile stage's shells, found through the aperture cell table, against every
+    particle-halo distance with the periodic wrap (particles also outside [0, box))."""
+    rng = np.random.default_rng(12)
+    box = 500.0
+    centres = np.vstack([rng.uniform(0, box, (30, 3)), [[1.0, 499.0, 250.0]]])  # one at a corner
+    edges = np.geomspace(2.0, 60.0, 9)
+    pos = rng.uniform(-5, box + 5, (30000, 3))
+    w = rng.uniform(0, 1, (2, 30000))
+    spheres = HaloApertures(centres, {"shells": np.full(len(centres), edges[-1])}, box, n_cells=n_cells)
+    out = spheres.shell_sums(pos, w, edges, threads)
+    d = pos[:, None, :] % box - centres[None, :, :]
+    d -= box * np.round(d / box)
+    r = np.sqrt((d**2).sum(axis=2))
+    shell = np.searchsorted(edges, r, side="right") - 1  # (particles, haloes)
+    for j in range(len(edges) - 1):
+        in_shell = shell == j
+        np.testing.assert_allclose(out[:, j, 0], (in_shell * w[0][:, None]).sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(out[:, j, 1], (in_shell * w[1][:, None]).sum(axis=0), rtol=1e-12)
+        np.testing.assert_array_equal(out[:, j, 2], in_shell.sum(axis=0))
+    assert out[-1, :, 2].sum() > 0  # the corner halo gathers particles across three faces
+    with pytest.raises(ValueError, match="outermost shell edge"):
+        spheres.shell_sums(pos, w, np.append(edges, 100.0))
+
+
 @pytest.mark.parametrize("sf_in_y, with_metals, threads", [(False, True, 1), (True, False, 2),
                                                            (True, True, 1)])
 def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):

@@ -151,7 +151,12 @@ def test_profile_stage_table_and_report_figure(tiny_run):
     assert prof["density_mean"].unit == u.Msun / u.kpc**3
     assert prof["pressure_mean"].unit == u.Msun / u.kpc / u.s**2
     assert {"12-12.3", "12.3-13.1"} <= set(prof["mass_bin"])
-    assert list((tiny_run / "results/tiny/logs/radial_profiles").rglob("*.log"))
+    # measured in the ingest job's one pass over each snapshot, and logged there
+    assert (tiny_run / "results/tiny/logs/gather_radial_profiles.log").exists()
+    ingest_logs = list((tiny_run / "results/tiny/logs/ingest").rglob("*.log"))
+    assert len(ingest_logs) == 4
+    assert all("pipeline.radial_profiles.measure" in p.read_text() for p in ingest_logs)
+    assert len(list((tiny_run / "results/tiny/radial_profiles").rglob("*.h5"))) == 4
     text = _pdf_text(tiny_run / "reports/tiny/report.pdf")
     assert "Stacked gas profiles" in text
     if REAL_PROFILES.exists():

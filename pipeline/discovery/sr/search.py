@@ -58,7 +58,7 @@ from .snapping import paired_excess_se, snap_constants
 from .transfer import extremes_split, leave_one_sample_out, weighted_choice
 
 __all__ = ["SROptions", "discover", "validation_split", "choose_equation", "choose_equation_paired",
-           "fit_engine"]
+           "fit_engine", "search_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class SROptions:
     domain_includes_holdout: bool = True
     keep_slope: bool = True
     compare_slope_constraint: bool = True
+    max_search_rows: int = 10000
 
 
 TARGET_SPACES = ("auto", "linear", "log")
@@ -112,6 +113,52 @@ def fit_engine(x: np.ndarray, y: np.ndarray, options: SROptions, seed: int) -> l
 
         return fit_pysr(x, y, options, seed)
     raise ValueError(f"sr.backend must be 'operon' or 'pysr', got {options.backend!r}")
+
+
+def search_rows(n: int, max_rows: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the rows the engine searches on: all ``n`` when ``n <= max_rows``, else a
+    subsample of ``max_rows`` stratified by ``groups`` (each simulation keeps its share; seed 0,
+    so reproducible). The engine's cost grows with the rows, its ability to find a form does
+    not: past ~10^4 haloes more rows only slow each generation, so that a time-capped search
+    at CAMELS LH size (10^5 haloes) would stop early. Candidates are then scored, snapped,
+    chosen and refitted on every row."""
+    if n <= max_rows:
+        return np.arange(n)
+    rng = np.random.default_rng(0)
+    if groups is None:
+        return np.sort(rng.choice(n, size=max_rows, replace=False))
+    labels, index = np.unique(groups, return_inverse=True)
+    counts = np.bincount(index)
+    quota = np.floor(counts * max_rows / n).astype(int)
+    # the rows lost to rounding go to the largest remainders
+    short = max_rows - quota.sum()
+    quota[np.argsort(-(counts * max_rows / n - quota), kind="stable")[:short]] += 1
+    picked = [rng.permutation(np.flatnonzero(index == g))[:quota[g]] for g in range(len(labels))]
+    return np.sort(np.concatenate(picked))
+
+
+def _engine_runs(x: np.ndarray, y: np.ndarray, spaces: list[str], options: SROptions,
+                 ) -> dict[tuple[str, int], list[str]]:
+    """Candidate strings of every (search space, seed) run. With ``options.threads`` > 1 and
+    the operon engine the runs go in parallel, each on threads // runs threads (pyoperon
+    releases the GIL while it searches, and a seed's result does not depend on its thread
+    count), so that the seeds use the cores a job has; the results are those of the serial
+    runs."""
+    jobs = [(space, seed) for space in spaces for seed in options.seeds]
+    workers = min(options.threads, len(jobs)) if options.backend == "operon" else 1
+
+    def run(job: tuple[str, int], opts: SROptions) -> list[str]:
+        space, seed = job
+        return fit_engine(x, np.log(y) if space == "log" else y, opts, seed)
+
+    if workers <= 1:
+        return {job: run(job, options) for job in jobs}
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    per_run = replace(options, threads=max(1, options.threads // workers))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(jobs, pool.map(lambda job: run(job, per_run), jobs), strict=True))
 
 
 def _pareto_mask(complexity: np.ndarray, loss: np.ndarray) -> np.ndarray:
@@ -338,10 +385,12 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     if x.shape[1] == 0:
         log.warning("symbolic regression: no feature to search (the ranking selected none); "
                     "the relation is the constant model, i.e. the self-similar baseline")
+    search = search_rows(len(y_tr), options.max_search_rows,
+                         None if groups is None else np.asarray(groups).astype(str)[idx_tr])
+    runs = _engine_runs(x_tr[search], y_tr[search], spaces if x.shape[1] else [], options)
     for space in spaces if x.shape[1] else ():
-        target_tr = np.log(y_tr) if space == "log" else y_tr
         for seed in options.seeds:
-            for text in fit_engine(x_tr, target_tr, options, seed):
+            for text in runs[(space, seed)]:
                 try:
                     expr = parse_expression(text, names, engine_names)
                 except ValueError as exc:
@@ -455,6 +504,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
             "noise_model": noise_model,
             "noise_model_nll": {k: float(v) for k, v in nll.items()},
             "n_train": len(y_tr),
+            "n_search": len(search),
             "n_val": len(y_val),
             "validation_split": split_note,
             "choice_data": options.choice_data,
