@@ -74,9 +74,14 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
 
 
 def column_table_markdown() -> str:
-    """Markdown table of every per-halo column (for the docs)."""
+    """Markdown table of every per-halo column (for the docs), then the optional environment
+    columns (with the radii of ``ingest.environment`` in their names; shown for 1 Mpc)."""
+    from .ingest.environment import EnvironmentOptions, environment_columns
+
     rows = ["| column | unit | definition |", "|---|---|---|"]
-    for col in HALO_COLUMNS + DERIVED_COLUMNS:
+    example = EnvironmentOptions(features=("overdensity", "neighbours", "nearest_more_massive"),
+                                 radii_mpc=(1.0,))
+    for col in HALO_COLUMNS + DERIVED_COLUMNS + tuple(environment_columns(example)):
         rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} |")
     return "\n".join(rows)
 
@@ -86,7 +91,11 @@ _DOC_HEADER = """# Per-halo columns
 Written by `ingest` (one table per snapshot, `results/<study>/halos/<suite>/<sim>_<snap>.h5`, or
 per suite for input kind `stacks`, `.../halos/<suite>/stacks.h5`) and `assemble`
 (`results/<study>/halos.h5`, which adds the derived columns and `suite`, `sim`, `snapshot`).
-Masses and radii are physical, without h.
+Masses and radii are physical, without h. The environment columns (last rows) are written only
+when `ingest.environment.features` asks for them, one per radius of `ingest.environment.radii_mpc`
+(`overdensity_1mpc` for 1 Mpc, `overdensity_2p5mpc` for 2.5 Mpc); they are measured from the
+group catalog's haloes with M200c above `ingest.environment.tracer_log10_mass_min_msun`
+(`pipeline/ingest/environment.py`).
 Generated from `pipeline/columns.py` by `python -m pipeline.columns > docs/columns.md`
 (a test keeps this file in sync).
 

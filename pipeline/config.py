@@ -41,9 +41,16 @@ def _with_defaults(cls):
 _Validator = _with_defaults(Draft202012Validator)
 
 
-def known_columns() -> set[str]:
-    """Names of every per-halo column (ingest + assemble)."""
-    return {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS}
+def known_columns(config: dict | None = None) -> set[str]:
+    """Names of every per-halo column (ingest + assemble), with the environment columns that
+    ``config``'s ``ingest.environment`` asks for."""
+    names = {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS}
+    if config is not None:
+        from .ingest.environment import EnvironmentOptions, environment_columns
+
+        env = config.get("ingest", {}).get("environment", {})
+        names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}
+    return names
 
 
 def expand_simulations(entries: list[str]) -> list[str]:
@@ -168,7 +175,10 @@ def validate_config(config: dict) -> dict:
 
     normalize_samples(config, expand_sims)
     suites = {s["suite"] for s in config["samples"].values()}
-    columns = known_columns()
+    if config["ingest"]["environment"]["features"] and data["kind"] == "stacks":
+        raise ConfigError("config key 'ingest.environment.features': environment columns need "
+                          "halo positions, which input kind stacks does not have")
+    columns = known_columns(config)
     feature_lists = [("features", config["features"])] + [
         (f"targets.{i}.features", t["features"]) for i, t in enumerate(config["targets"])
         if "features" in t
@@ -187,6 +197,9 @@ def validate_config(config: dict) -> dict:
                     f"config key 'targets.{i}.{key}': unknown column {t[key]!r}; "
                     f"valid: {sorted(columns)}"
                 )
+        t.setdefault("slope", 0.0)
+        if t["slope"] == 0 and "keep_slope" not in t:
+            t["keep_slope"] = False  # no self-similar slope to keep: x is a free feature
         features = target_features(config, t)
         if t["y"] in features:
             raise ConfigError(

@@ -27,7 +27,7 @@ class Target:
 
     @classmethod
     def from_config(cls, entry: dict) -> Target:
-        return cls(name=entry["name"], y=entry["y"], x=entry["x"], slope=float(entry["slope"]))
+        return cls(name=entry["name"], y=entry["y"], x=entry["x"], slope=float(entry.get("slope", 0.0)))
 
     def residual(self, table: Table, intercept: float = 0.0) -> np.ndarray:
         """y - slope * x - intercept: the deviation from the self-similar relation."""

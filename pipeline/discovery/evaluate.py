@@ -6,7 +6,8 @@ self-similar ``baseline``, the ``discovered`` equation, a ``blackbox`` forest on
 features, the ``published`` form where it applies, and (mock) the noise ``floor``. Every one goes
 through the same path: predictions -> per-halo residuals r = log10 predicted - log10 true [dex]
 -> metrics (:mod:`pipeline.discovery.metrics`: bias_log, scatter_log, scatter_frac, rms_log,
-reduction against the baseline) -> paired cluster-bootstrap intervals over simulations.
+the fractions within 0.1 and 0.2 dex, reduction against the baseline) -> paired
+cluster-bootstrap intervals over simulations.
 
 Constants are as fitted on the training samples. ``bias_log`` and ``rms_log`` judge them as they
 are (a held-out sample pays for a normalisation that does not transfer); ``scatter_log`` and
@@ -37,11 +38,13 @@ from .dataset import Target, rows_of_samples, simulation_ids
 from .metrics import (
     LEVELS,
     METRICS,
+    WITHIN_DEX,
     cluster_sums,
     interval_columns,
     metrics_from_sums,
     reduction,
     resample_counts,
+    within_fractions,
 )
 from .metrics import __doc__ as METRIC_DEFINITIONS
 from .noise_floor import __doc__ as FLOOR_DEFINITION
@@ -198,6 +201,9 @@ def _set_metrics(resid: Table, relations: list[Relation], options: EvaluateOptio
         for m in METRICS:
             row[m] = float(value[m])
             row.update(interval_columns(m, draws[m]))
+        for m, (v, d) in within_fractions(r, ok, cluster, n_clusters, counts).items():
+            row[m] = v
+            row.update(interval_columns(m, d))
         # reduction against the baseline on the haloes both score, same resamples (paired)
         both = ok & base_ok
         rb = np.asarray(resid["resid_baseline"], dtype=float)
@@ -269,7 +275,8 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
                 rows.append(row)
     columns = ["sample", "suite", "role", "bin", "log10_M_lo", "log10_M_hi", "relation", "n_halos",
                "n_diverged", "n_sims", "resample_unit", "extrap_frac"]
-    for m in (*METRICS, "reduction_log", "reduction_frac"):
+    within = [f"frac_within_{t:g}".replace(".", "p") + "dex" for t in WITHIN_DEX]
+    for m in (*METRICS, *within, "reduction_log", "reduction_frac"):
         columns.append(m)
         for level in LEVELS:
             columns += [f"{m}_lo{level}", f"{m}_hi{level}"]

@@ -16,6 +16,9 @@ haloes (a suite, a mass bin of it, one simulation):
 ``rms_log``
     sqrt(mean(r^2)) [dex]: the whole error of the relation as fitted, offset included
     (rms^2 = bias^2 + (n - 1)/n scatter^2).
+``frac_within_0p1dex`` / ``frac_within_0p2dex``
+    fraction of the haloes with |r| <= 0.1 (0.2) dex, constants as trained (the measure of
+    Shao et al. 2022 for subhalo masses); a diverged halo counts as outside (it is not left out).
 ``reduction_log`` / ``reduction_frac``
     1 - scatter(relation) / scatter(baseline), on the haloes both relations score (paired).
 
@@ -33,11 +36,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "LEVELS", "ClusterSums", "cluster_sums", "metrics_from_sums",
-           "resample_counts", "interval_columns", "reduction"]
+__all__ = ["METRICS", "LEVELS", "WITHIN_DEX", "ClusterSums", "cluster_sums", "metrics_from_sums",
+           "resample_counts", "interval_columns", "reduction", "within_fractions"]
 
 #: Metrics of one relation over one set of haloes, in table order.
 METRICS = ("bias_log", "scatter_log", "scatter_frac", "rms_log")
+#: Thresholds [dex] of the frac_within_<t>dex columns.
+WITHIN_DEX = (0.1, 0.2)
 #: Central interval levels [%] of every bootstrapped quantity: columns <name>_lo68, _hi68, ...
 LEVELS = (68, 95)
 
@@ -107,3 +112,22 @@ def reduction(scatter: np.ndarray, scatter_base: np.ndarray) -> np.ndarray:
     """1 - scatter / scatter_base (NaN where the baseline has none)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return 1.0 - np.asarray(scatter) / np.asarray(scatter_base)
+
+
+def within_fractions(resid_log: np.ndarray, scored: np.ndarray, cluster: np.ndarray,
+                     n_clusters: int, counts: np.ndarray) -> dict[str, tuple[float, np.ndarray]]:
+    """``frac_within_<t>dex`` for t in :data:`WITHIN_DEX`: (value, resampled draws). Every halo
+    of the set is in the denominator; one not ``scored`` (diverged) counts as outside. ``counts``
+    as from :func:`resample_counts` over the same clusters."""
+    r = np.asarray(resid_log, dtype=float)
+    scored = np.asarray(scored, dtype=bool)
+    n = np.bincount(cluster, minlength=n_clusters).astype(float)
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for t in WITHIN_DEX:
+            inside = scored & (np.abs(np.where(scored, r, np.inf)) <= t)
+            k = np.bincount(cluster, weights=inside.astype(float), minlength=n_clusters)
+            name = f"frac_within_{t:g}".replace(".", "p") + "dex"
+            out[name] = (float(k.sum() / n.sum()) if n.sum() else np.nan,
+                         (counts @ k) / (counts @ n))
+    return out

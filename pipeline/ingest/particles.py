@@ -27,6 +27,7 @@ from ..physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from ..provenance import provenance
 from ..radial_profiles.measure import ProfileOptions, ProfilePlan, profile_chunk
 from .apertures import HaloApertures
+from .environment import EnvironmentOptions, environment_columns, measure_environment
 from .gas_kernels import gas_sums
 
 __all__ = ["IngestOptions", "measure_halos", "measure_snapshot", "check_catalog_masses"]
@@ -48,6 +49,8 @@ class IngestOptions:
     mass_check_factor, mass_check_min_fraction: the catalog must belong to the snapshot: the
         dark-matter + gas + star-particle mass measured inside each halo's R200c must agree with
         its Group_M_Crit200 within this factor for at least this fraction of the haloes.
+    environment: :class:`~pipeline.ingest.environment.EnvironmentOptions` (or its dict): the
+        environment columns, from the catalog's haloes (none by default).
     """
 
     log10_mass_min_msun: float = 11.5
@@ -56,8 +59,11 @@ class IngestOptions:
     threads: int = 1
     mass_check_factor: float = 2.0
     mass_check_min_fraction: float = 0.5
+    environment: EnvironmentOptions = EnvironmentOptions()
 
     def __post_init__(self):
+        if isinstance(self.environment, dict):
+            object.__setattr__(self, "environment", EnvironmentOptions(**self.environment))
         try:
             include_star_forming(self.star_forming_gas)
         except ValueError as exc:
@@ -234,8 +240,14 @@ def measure_snapshot(
         "c_NFW": c_nfw,
         "N_gas200c": total("ngas@200c").astype(np.int64),
     }
+    if options.environment.features:
+        values.update(measure_environment(
+            groups["GroupPos"].astype(float) * hdr.length_to_mpc,
+            groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun,
+            groups["Group_R_Crit200"].astype(float) * hdr.length_to_mpc,
+            float(hdr.box_size.to_value(u.Mpc)), keep, options.environment))
     table = Table()
-    for col in HALO_COLUMNS:
+    for col in HALO_COLUMNS + tuple(environment_columns(options.environment)):
         data = values[col.name]
         table[col.name] = data * u.Unit(col.unit) if col.unit else data
         table[col.name].description = col.definition

@@ -134,3 +134,19 @@ def test_samples_and_the_shorthand_do_not_mix(default):
                           "y": {"suite": "Astrid", "sims": ["LH_0"]}}
     with pytest.raises(ConfigError, match="'data.suites' and 'samples' both"):
         validate_config(default)
+
+
+def test_a_target_without_a_self_similar_slope(default):
+    """Any column as a function of any other: slope absent (or 0) means no self-similar
+    expectation, so x is a free feature of the correction unless keep_slope says otherwise."""
+    cfg = copy.deepcopy(default)
+    cfg["targets"] = [{"name": "Mgas_from_M", "y": "log10_Mgas200c", "x": "log10_M200c"},
+                      {"name": "kept", "y": "log10_Mgas200c", "x": "log10_M200c", "slope": 0,
+                       "keep_slope": True}]
+    cfg["features"] = ["c_gas", "c_NFW", "Z_mw200c"]
+    out = validate_config(cfg)
+    assert [t["slope"] for t in out["targets"]] == [0.0, 0]
+    assert [t["keep_slope"] for t in out["targets"]] == [False, True]
+    from pipeline.discovery.dataset import Target
+
+    assert Target.from_config({"name": "a", "y": "log10_Mgas200c", "x": "log10_M200c"}).slope == 0.0

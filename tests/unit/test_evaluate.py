@@ -135,6 +135,10 @@ def test_evaluate_study_planted_relation_and_the_table_contract():
     assert {"baseline", "discovered", "blackbox", "published"} == set(metrics["relation"])
     row = metrics[(metrics["sample"] == "B") & (metrics["bin"] == "all")
                   & (metrics["relation"] == "discovered")][0]
+    # the fractions within 0.1 / 0.2 dex, as trained: residuals -0.05 +- 0.01 dex, all inside
+    r = np.asarray(resid["resid_discovered"])[np.asarray(resid["sample"]) == "B"]
+    assert row["frac_within_0p1dex"] == pytest.approx(np.mean(np.abs(r) <= 0.1)) == 1.0
+    assert row["frac_within_0p2dex_lo95"] <= row["frac_within_0p2dex"] <= row["frac_within_0p2dex_hi95"]
     assert row["scatter_log"] == pytest.approx(0.01, rel=0.15)
     assert row["bias_log"] == pytest.approx(-0.05, abs=0.005)  # the offset shows as bias ...
     assert row["rms_log"] == pytest.approx(np.hypot(0.05, 0.01), rel=0.1)  # ... and in the rms
@@ -150,6 +154,23 @@ def test_evaluate_study_planted_relation_and_the_table_contract():
     held = per_sim[(per_sim["sample"] == "B") & (per_sim["relation"] == "discovered")]
     assert len(held) == 6 and np.all(held["reduction_log"] > 0.5)
     assert set(resid.colnames) >= {"resid_baseline", "diverged_discovered", "extrap_discovered"}
+
+
+def test_within_fractions_count_diverged_haloes_as_outside_and_resample_simulations():
+    from pipeline.discovery.metrics import resample_counts, within_fractions
+
+    r = np.array([0.05, -0.15, 0.3, 0.0, 0.19, 0.0])
+    scored = np.array([True, True, True, True, True, False])  # the last one diverged
+    cluster = np.array([0, 0, 1, 1, 2, 2])
+    counts = np.array([[3, 0, 0], [0, 3, 0], [1, 1, 1]])
+    out = within_fractions(r, scored, cluster, 3, counts)
+    value, draws = out["frac_within_0p1dex"]
+    assert value == pytest.approx(2 / 6)  # 0.05 and 0.0: the diverged 0.0 is outside
+    np.testing.assert_allclose(draws, [1 / 2, 1 / 2, 2 / 6])
+    value, draws = out["frac_within_0p2dex"]
+    assert value == pytest.approx(4 / 6)
+    np.testing.assert_allclose(draws, [1.0, 1 / 2, 4 / 6])
+    assert resample_counts(3, 4, np.random.default_rng(0)).sum(axis=1).tolist() == [3] * 4
 
 
 def test_a_pole_inside_the_held_out_range_is_counted_as_diverged():

@@ -140,6 +140,14 @@ def test_report_is_a_typeset_document_with_numbered_figures_tables_and_sections(
             assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor.get_object()), font
 
 
+def test_environment_columns_reach_the_study_table(tiny_run):
+    halos = Table.read(tiny_run / "results/tiny/halos.h5", path="table")
+    assert {"overdensity_2mpc", "d_more_massive_r200c"} <= set(halos.colnames)
+    assert "n_neighbours_2mpc" not in halos.colnames
+    assert np.isfinite(np.asarray(halos["d_more_massive_r200c"])).all()
+    assert (np.asarray(halos["overdensity_2mpc"]) >= -1).all()
+
+
 def test_profile_stage_table_and_report_figure(tiny_run):
     """Stacked profiles per suite, simulation and mass bin, in the units of the CAMELS files,
     and the report's page comparing them with the real stacks (when those are at hand)."""
