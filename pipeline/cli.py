@@ -105,6 +105,22 @@ def cmd_ingest(a) -> None:
     write_table(halos, a.out)
 
 
+def cmd_ingest_catalog(a) -> None:
+    from .ingest.catalog import CatalogOptions, catalog_rows, environment_of_rows
+    from .ingest.environment import EnvironmentOptions
+    from .io.gadget import output_name
+    from .io.tables import write_table
+
+    o = _options(a.options)
+    env = EnvironmentOptions(**o.pop("environment", {}))
+    table = catalog_rows(output_name(a.catalog), CatalogOptions(**o), columns=a.columns,
+                         meta={"suite": a.suite, "volume": a.volume, "set": a.set, "sim": a.sim,
+                               "snapshot": a.snap, "params": {}})
+    if env.features:
+        table = environment_of_rows(table, output_name(a.catalog), env)
+    write_table(table, a.out)
+
+
 def _profile_options(o: dict):
     from .radial_profiles.measure import ProfileOptions
 
@@ -350,6 +366,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the stacked radial profiles (profile stage) of the same pass")
     s.add_argument("--profile-options", default=None, help="the profile stage's options (JSON)")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("ingest-catalog",
+                       help="rows of one group catalog (input kind catalog: no particles)")
+    s.add_argument("--catalog", required=True, nargs="+", help="the single file, or every chunk")
+    for arg in ("--suite", "--sim", "--options", "--out"):
+        s.add_argument(arg, required=True)
+    s.add_argument("--volume", default="")
+    s.add_argument("--set", default="")
+    s.add_argument("--snap", required=True, type=int)
+    s.add_argument("--columns", nargs="*", default=[],
+                   help="the columns the study uses: their catalog fields must exist")
+    s.set_defaults(func=cmd_ingest_catalog)
 
     s = sub.add_parser("ingest-stacks",
                        help="stacked gas-profile files of a block of simulations -> halo rows")

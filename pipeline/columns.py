@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "column_table_markdown"]
+__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "column_table_markdown",
+           "catalog_table_markdown"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,29 @@ def column_table_markdown() -> str:
     return "\n".join(rows)
 
 
+def catalog_table_markdown() -> str:
+    """Markdown tables of the rows of input kind ``catalog`` (subhaloes, then groups)."""
+    from .ingest.catalog import catalog_columns
+
+    parts = []
+    for rows in ("subhalos", "groups"):
+        parts += [f"### catalog rows: {rows}", "", "| column | unit | definition |", "|---|---|---|"]
+        parts += [f"| `{c.name}` | {c.unit or '-'} | {c.definition} |" for c in catalog_columns(rows)]
+        parts.append("")
+    return "\n".join(parts)
+
+
+_CATALOG_HEADER = """
+
+## Input kind catalog
+
+Rows read from Subfind/FoF group catalogs alone (`pipeline/ingest/catalog.py`): code units
+converted with the catalog's h and scale factor (masses 1e10 Msun/h -> Msun, lengths ckpc/h ->
+physical kpc, or Mpc for R200c/R500c). A column whose field the catalog lacks is left out, unless
+the study uses it (then the error names file and field).
+
+"""
+
 _DOC_HEADER = """# Per-halo columns
 
 Written by `ingest` (one table per snapshot, `results/<study>/halos/<suite>/<sim>_<snap>.h5`, or
@@ -102,4 +126,4 @@ Generated from `pipeline/columns.py` by `python -m pipeline.columns > docs/colum
 """
 
 if __name__ == "__main__":
-    print(_DOC_HEADER + column_table_markdown())
+    print(_DOC_HEADER + column_table_markdown() + _CATALOG_HEADER + catalog_table_markdown())

@@ -48,6 +48,14 @@ def known_columns(config: dict | None = None) -> set[str]:
     if config is not None:
         from .ingest.environment import EnvironmentOptions, environment_columns
 
+        if config.get("data", {}).get("input") == "catalog":
+            from .ingest.catalog import catalog_columns
+
+            # catalog rows: their own columns, plus what assemble adds (redshift, E(z), the
+            # simulation parameters)
+            per_row = {"Ez", "redshift", "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2"}
+            names = per_row | {c.name for c in catalog_columns(config.get("catalog", {})
+                                                               .get("rows", "subhalos"))}
         env = config.get("ingest", {}).get("environment", {})
         names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}
     return names
@@ -175,6 +183,9 @@ def validate_config(config: dict) -> dict:
 
     normalize_samples(config, expand_sims)
     suites = {s["suite"] for s in config["samples"].values()}
+    if data["input"] == "catalog" and data["kind"] == "stacks":
+        raise ConfigError("config key 'data.input': catalog reads group catalogs; input kind "
+                          "stacks has none (use data.kind mock or camels)")
     if config["ingest"]["environment"]["features"] and data["kind"] == "stacks":
         raise ConfigError("config key 'ingest.environment.features': environment columns need "
                           "halo positions, which input kind stacks does not have")
@@ -201,6 +212,9 @@ def validate_config(config: dict) -> dict:
         if t["slope"] == 0 and "keep_slope" not in t:
             t["keep_slope"] = False  # no self-similar slope to keep: x is a free feature
         features = target_features(config, t)
+        if config["evaluate"]["bin_column"] not in columns:
+            raise ConfigError(f"config key 'evaluate.bin_column': unknown column "
+                              f"{config['evaluate']['bin_column']!r}; valid: {sorted(columns)}")
         if t["y"] in features:
             raise ConfigError(
                 f"config key 'targets.{i}': the predicted column {t['y']!r} is also a feature"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -19,13 +20,20 @@ _PACKAGES = [
 
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages whose behaviour shapes the results."""
-    out = {"python": platform.python_version()}
+    return dict(_versions())
+
+
+# looked up once per process: reading package metadata costs ~15 ms, and a loop over thousands of
+# catalogs (bench/catalog.py) or haloes would pay it each time; installs do not change mid-run
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    out = [("python", platform.python_version())]
     for name in _PACKAGES:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out)
 
 
 def config_hash(config: dict) -> str:
@@ -34,8 +42,10 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+@functools.cache
 def git_commit(path: str | Path = ".") -> str:
-    """The git commit of the pipeline's source tree, or 'unknown' outside a repository."""
+    """The git commit of the pipeline's source tree, or 'unknown' outside a repository (looked
+    up once per process)."""
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(

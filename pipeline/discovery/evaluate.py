@@ -67,7 +67,8 @@ log = logging.getLogger(__name__)
 class EvaluateOptions:
     """Options of the evaluate stage.
 
-    mass_bins: edges in log10 M200c [Msun]. bootstrap: resamples per interval.
+    mass_bins: edges in ``bin_column`` (default log10 M200c [Msun]). bootstrap: resamples per
+    interval.
     min_halos_per_bin: fewer haloes in a bin -> NaN metrics (with a warning).
     min_sims_for_cluster_bootstrap: fewer simulations in a set -> haloes are resampled instead.
     divergence_dex: |residual| above which a halo counts as diverged [dex].
@@ -76,6 +77,7 @@ class EvaluateOptions:
     """
 
     mass_bins: list[float] = field(default_factory=lambda: [12.0, 12.5, 13.0, 15.0])
+    bin_column: str = "log10_M200c"
     bootstrap: int = 1000
     min_halos_per_bin: int = 10
     min_sims_for_cluster_bootstrap: int = 5
@@ -90,7 +92,8 @@ def _role_of(sample: str, train_samples: list[str]) -> str:
 
 
 def residual_table(halos: Table, target: Target, relations: list[Relation],
-                   samples: list[str], train_samples: list[str], divergence_dex: float) -> Table:
+                   samples: list[str], train_samples: list[str], divergence_dex: float,
+                   bin_column: str = "log10_M200c") -> Table:
     """Per-halo residuals of every relation on ``samples``: columns ``resid_<relation>`` [dex]
     (log10 predicted - log10 true, as predicted), ``diverged_<relation>`` (non-finite, or
     |residual| > ``divergence_dex``) and ``extrap_<relation>`` (outside the training range of a
@@ -99,6 +102,9 @@ def residual_table(halos: Table, target: Target, relations: list[Relation],
     keep = [c for c in ("sample", "suite", "set", "sim", "snapshot", "group_index", "mass_bin",
                         "redshift", "log10_M200c", "Omega_m", "sigma_8", "A_SN1", "A_AGN1",
                         "A_SN2", "A_AGN2") if c in halos.colnames]
+    if bin_column not in halos.colnames:
+        raise DataError(f"evaluate.bin_column: no column {bin_column!r} in the halo table")
+    keep += [bin_column] if bin_column not in keep else []
     train = rows_of_samples(halos, train_samples)
     parts = []
     for sample in samples:
@@ -246,14 +252,14 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
         sub = resid[np.asarray(resid["sample"]).astype(str) == sample]
         if len(sub) == 0:
             raise DataError(f"evaluate: no scored halo of sample {sample}")
-        lm = np.asarray(sub["log10_M200c"], dtype=float)
+        lm = np.asarray(sub[options.bin_column], dtype=float)
         n_all = int(np.sum((lm >= edges[0]) & (lm < edges[-1])))
         if n_all < options.min_halos_per_bin:
             raise DataError(
-                f"evaluate: sample {sample} has {n_all} halo(es) with log10 M200c in "
+                f"evaluate: sample {sample} has {n_all} halo(es) with {options.bin_column} in "
                 f"[{edges[0]:g}, {edges[-1]:g}) (evaluate.mass_bins), fewer than "
                 f"evaluate.min_halos_per_bin = {options.min_halos_per_bin}: nothing to evaluate. Its "
-                f"haloes span log10 M200c = {np.min(lm):.2f}..{np.max(lm):.2f}; widen "
+                f"haloes span {options.bin_column} = {np.min(lm):.2f}..{np.max(lm):.2f}; widen "
                 "evaluate.mass_bins or lower evaluate.min_halos_per_bin")
         for lo, hi, kind in bins:
             in_bin = (lm >= lo) & (lm < hi)
@@ -287,12 +293,12 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
 
 
 def per_simulation_table(resid: Table, relations: list[Relation], samples: list[str],
-                         mass_range: tuple[float, float]) -> Table:
-    """One row per (sample, simulation, relation) over ``mass_range`` (log10 M200c): n_halos,
+                         mass_range: tuple[float, float], bin_column: str = "log10_M200c") -> Table:
+    """One row per (sample, simulation, relation) over ``mass_range`` (of ``bin_column``): n_halos,
     n_diverged, bias_log, scatter_log, rms_log and reduction_log against the baseline, so that a
     reader sees how uneven a reduction is from one simulation to the next."""
     rows = []
-    lm = np.asarray(resid["log10_M200c"], dtype=float)
+    lm = np.asarray(resid[bin_column], dtype=float)
     in_range = (lm >= mass_range[0]) & (lm < mass_range[1])
     for sample in samples:
         sel = in_range & (np.asarray(resid["sample"]).astype(str) == sample)
@@ -386,10 +392,12 @@ def evaluate_study(halos: Table, target: Target, expression: str, features: list
     samples = list(train_samples) + list(holdout_samples)
     relations = study_relations(halos, target, expression, features, train_samples, options,
                                 floor_column, alternative)
-    resid = residual_table(halos, target, relations, samples, train_samples, options.divergence_dex)
+    resid = residual_table(halos, target, relations, samples, train_samples, options.divergence_dex,
+                           options.bin_column)
     metrics = evaluate_relations(resid, relations, options, train_samples, holdout_samples)
     edges = options.mass_bins
-    per_sim = per_simulation_table(resid, relations, samples, (edges[0], edges[-1]))
+    per_sim = per_simulation_table(resid, relations, samples, (edges[0], edges[-1]),
+                                   options.bin_column)
     meta = evaluation_meta(target, relations, options,
                            extrapolation_fractions(halos, relations, train_samples, samples),
                            floor_resid is not None)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, vstack
 
-from ..errors import DataError
+from ..errors import DataError, InputFileError
 from ..io.tables import read_table
 from ..provenance import provenance
 
@@ -46,7 +46,12 @@ def _one(path: Path, set_params: dict[tuple[str, str, str], dict[str, dict[str, 
     in ``set_params`` ((suite, volume, set) -> sim -> parameters, from the set's parameter file);
     stacked-profile tables carry them as columns.
     """
-    table = read_table(path, required=["M200c", "Y200c", "N_gas200c"])
+    table = read_table(path)
+    catalog = table.meta.get("rows") in ("subhalos", "groups")  # input kind catalog
+    missing = [c for c in (["group_index"] if catalog else ["M200c", "Y200c", "N_gas200c"])
+               if c not in table.colnames]
+    if missing:
+        raise InputFileError(f"table {path} lacks column(s) {missing}; it has {table.colnames}")
     meta = table.meta
     n = len(table)
     for key in ("suite", "sim", "snapshot", "redshift"):
@@ -123,8 +128,8 @@ def _sample_rows(table: Table, samples: dict[str, dict] | None, min_halos: int
 
 def _refuse_duplicates(table: Table) -> None:
     """The same halo twice (a snapshot or simulation listed twice) would count twice."""
-    key_columns = [c for c in ("sample", "suite", "sim", "snapshot", "group_index", "mass_bin")
-                   if c in table.colnames]
+    key_columns = [c for c in ("sample", "suite", "sim", "snapshot", "group_index", "subhalo_index",
+                               "mass_bin") if c in table.colnames]
     if not {"group_index", "mass_bin"} & set(key_columns):
         return  # nothing names a halo within its snapshot
     keys = list(zip(*(np.asarray(table[c]).astype(str).tolist() for c in key_columns), strict=True))
@@ -138,8 +143,16 @@ def _refuse_duplicates(table: Table) -> None:
                         f"{twice[:3]}); is a snapshot or simulation listed twice?")
 
 
+def _is_catalog_rows(table: Table) -> bool:
+    """Rows of input kind catalog (no Y: selected by the catalog's own options at ingest)."""
+    return "Y200c" not in table.colnames
+
+
 def _cuts(table: Table, selection: dict) -> dict[str, np.ndarray]:
-    """Each cut of the selection as a mask of the haloes it keeps, in the order applied."""
+    """Each cut of the selection as a mask of the haloes it keeps, in the order applied (none
+    for catalog rows: the catalog section's cuts were applied when they were read)."""
+    if _is_catalog_rows(table):
+        return {}
     lm = np.asarray(table["log10_M200c"])
     n_gas = np.asarray(table["N_gas200c"])
     with np.errstate(invalid="ignore"):
@@ -159,6 +172,8 @@ def _log_cuts(table: Table, cuts: dict[str, np.ndarray]) -> dict[str, dict[str, 
     simulation's haloes in the mass range or a simulation loses every halo; return the counts
     per sample and cut."""
     names = list(cuts)
+    if not names:
+        return {s: {} for s in dict.fromkeys(np.asarray(table["sample"]).astype(str))}
     first_fail = np.full(len(table), -1)
     for i, name in enumerate(names):
         first_fail[(first_fail < 0) & ~cuts[name]] = i
@@ -213,10 +228,11 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     table = vstack(tables, metadata_conflicts="silent")
     table, dropped = _sample_rows(table, samples, min_halos)
     _refuse_duplicates(table)
-    table = add_derived_columns(table)
+    if not _is_catalog_rows(table):
+        table = add_derived_columns(table)
     n_before = {s: int(np.sum(table["sample"] == s)) for s in dict.fromkeys(table["sample"])}
     cuts = _cuts(table, selection)
-    keep = np.logical_and.reduce(list(cuts.values()))
+    keep = np.logical_and.reduce(list(cuts.values())) if cuts else np.ones(len(table), dtype=bool)
     removed = _log_cuts(table, cuts)
     table = table[keep]
     n_after = {s: int(np.sum(table["sample"] == s)) for s in n_before}

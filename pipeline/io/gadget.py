@@ -232,6 +232,21 @@ class GroupCatalog:
             self.n_subhalos = int(attrs["Nsubgroups_Total"])
             self.box_size_ckpc_h = float(fh["Header"].attrs.get("BoxSize", np.nan))
             self.hubble_param = float(fh["Header"].attrs.get("HubbleParam", np.nan))
+        self._field_names: dict[str, set[str] | None] = {}
+
+    def has_field(self, kind: str, field: str) -> bool:
+        """Whether ``<kind>/<field>`` exists (in the first file holding rows of ``kind``; a
+        catalog with no such rows has every field, trivially)."""
+        if kind not in self._field_names:  # one file open per kind, not one per field
+            count_attr = "Ngroups_ThisFile" if kind == "Group" else "Nsubgroups_ThisFile"
+            self._field_names[kind] = None
+            for f in self.files:
+                with open_hdf5(f) as fh:
+                    if int(fh["Header"].attrs.get(count_attr, 0)) > 0:
+                        self._field_names[kind] = set(fh[kind]) if kind in fh else set()
+                        break
+        names = self._field_names[kind]
+        return True if names is None else field in names
 
     def read(self, kind: str, fields: list[str],
              require_finite: tuple[str, ...] = ()) -> dict[str, np.ndarray]:

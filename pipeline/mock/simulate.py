@@ -23,6 +23,7 @@ from .particles import (
     sample_nfw_radii,
 )
 from .population import HaloPopulation, draw_population
+from .subhalos import SIGMA_NOISE_DEX, draw_satellites, planted_sigma_v_kms
 from .suites import suite_model
 
 __all__ = ["MockOptions", "simulation_rng", "write_mock_snapshot"]
@@ -88,6 +89,70 @@ def _with_wind_cells(stars: dict, pop: HaloPopulation, idx_star: np.ndarray, a: 
     out["GFM_StellarFormationTime"] = np.concatenate([
         rng.uniform(0.05, a, n_star), -rng.uniform(0.05, a, len(idx_wind))]).astype(np.float32)
     return out
+
+
+def _subhalos(pop: HaloPopulation, groups: dict, mass_type: np.ndarray, len_type: np.ndarray,
+              v200: np.ndarray, sfr_msun_yr: np.ndarray, code_pos, to_code_len: float,
+              to_code_mass: float, m_dm: float, box_mpc: float, suite: str,
+              rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Subfind's Subhalo fields: each group's central (its particles' masses, NFW Vmax, half-mass
+    radius 0.5 R200c with 0.1 dex scatter) followed by its satellites
+    (:mod:`pipeline.mock.subhalos`, catalog only), with the planted velocity dispersion; sets
+    GroupFirstSub and GroupNsubs in ``groups``. Its own random stream: the haloes and particles
+    do not change with the subhaloes."""
+    n_halo = len(pop)
+    sat = draw_satellites(rng, pop.m200c_msun, pop.r200c_mpc, pop.c200c, pop.centre_mpc, box_mpc,
+                          suite)
+    n_s = len(sat["host"])
+    n_sat = np.bincount(sat["host"], minlength=n_halo)
+    # Subfind order: per group the central, then its satellites
+    central_rows = np.concatenate([[0], np.cumsum(1 + n_sat)[:-1]]).astype(np.int64)
+    sat_rows = np.setdiff1d(np.arange(n_halo + n_s), central_rows)
+    mtot_c = mass_type.sum(axis=1) / to_code_mass  # Msun
+    rhalf_c_kpc = 0.5 * pop.r200c_mpc * 1000.0 * 10 ** (0.1 * rng.standard_normal(n_halo))
+    fstar_c = mass_type[:, 4] / to_code_mass / np.maximum(mtot_c, 1e-30)
+    sigma_c = planted_sigma_v_kms(mtot_c, rhalf_c_kpc, fstar_c, 0.0) * 10 ** (
+        SIGMA_NOISE_DEX * rng.standard_normal(n_halo))
+    kpc_to_code = to_code_len / 1000.0
+
+    def both(central, satellite, dtype=np.float32):
+        out = np.zeros((n_halo + n_s,) + np.shape(central)[1:], dtype=dtype)
+        out[central_rows], out[sat_rows] = central, satellite
+        return out
+
+    sat_type = np.zeros((n_s, 6))
+    sat_type[:, 1] = (sat["mtot_msun"] - sat["mstar_msun"]) * to_code_mass
+    sat_type[:, 4] = sat["mstar_msun"] * to_code_mass
+    sat_len = np.zeros((n_s, 6), dtype=np.int64)
+    sat_len[:, 1] = np.maximum(np.rint((sat["mtot_msun"] - sat["mstar_msun"]) / m_dm), 1)
+    half_c = np.zeros((n_halo, 6))
+    half_c[:, 1] = rhalf_c_kpc * kpc_to_code
+    # Hernquist a = 0.015 R200c: half the stars within 0.036 R200c
+    half_c[:, 4] = (0.036 * pop.r200c_mpc * 1000.0 * kpc_to_code
+                    * 10 ** (0.15 * rng.standard_normal(n_halo)))
+    half_s = np.zeros((n_s, 6))
+    half_s[:, 1] = sat["rhalf_kpc"] * kpc_to_code
+    half_s[:, 4] = sat["rhalf_star_kpc"] * kpc_to_code
+    groups["GroupFirstSub"] = central_rows.astype(np.int32)
+    groups["GroupNsubs"] = (1 + n_sat).astype(np.int32)
+    return {
+        "SubhaloPos": both(groups["GroupPos"], code_pos(sat["pos_mpc"])),
+        "SubhaloGrNr": both(np.arange(n_halo), sat["host"], np.int32),
+        "SubhaloMass": both(mass_type.sum(axis=1), sat["mtot_msun"] * to_code_mass),
+        "SubhaloMassType": both(mass_type, sat_type),
+        "SubhaloLenType": both(len_type, sat_len, np.int32),
+        "SubhaloLen": both(len_type.sum(axis=1), sat_len.sum(axis=1), np.int32),
+        "SubhaloVmax": both(v200 * vmax_over_v200(pop.c200c), sat["vmax_kms"]),
+        "SubhaloVmaxRad": both(2.163 * pop.r200c_mpc / pop.c200c * to_code_len,
+                               2.0 * sat["rhalf_kpc"] * kpc_to_code),
+        "SubhaloVelDisp": both(sigma_c, sat["sigma_v_kms"]),
+        "SubhaloHalfmassRad": both(rhalf_c_kpc * kpc_to_code, sat["rhalf_kpc"] * kpc_to_code),
+        "SubhaloHalfmassRadType": both(half_c, half_s),
+        "SubhaloSFR": both(sfr_msun_yr, np.zeros(n_s)),
+        "SubhaloBHMass": np.zeros(n_halo + n_s, dtype=np.float32),
+        "SubhaloGasMetallicity": both(pop.metallicity_norm, np.zeros(n_s)),
+        "SubhaloStarMetallicity": np.full(n_halo + n_s, 0.02, dtype=np.float32),
+    }
 
 
 def write_mock_snapshot(
@@ -281,18 +346,9 @@ def write_mock_snapshot(
         "GroupFirstSub": np.arange(n_halo, dtype=np.int32),
         "GroupNsubs": np.ones(n_halo, dtype=np.int32),
     }
-    half_mass = np.zeros((n_halo, 6), dtype=np.float32)
-    half_mass[:, 1] = pop.r200c_mpc * 0.5 * to_code_len
-    subhalos = {
-        "SubhaloPos": centre_code,
-        "SubhaloGrNr": np.arange(n_halo, dtype=np.int32),
-        "SubhaloMassType": mass_type,
-        "SubhaloLenType": len_type,
-        "SubhaloVmax": (v200 * vmax_over_v200(pop.c200c)).astype(np.float32),
-        "SubhaloHalfmassRadType": half_mass,
-        "SubhaloSFR": np.bincount(idx_gas, sfr, n_halo).astype(np.float32),
-        "SubhaloBHMass": np.zeros(n_halo, dtype=np.float32),
-    }
+    subhalos = _subhalos(pop, groups, mass_type, len_type, v200, np.bincount(idx_gas, sfr, n_halo),
+                         code_pos, to_code_len, to_code_mass, m_dm, box_mpc, suite,
+                         simulation_rng(options.seed + 2, suite, sim, snapshot))
     cat_header = {
         "BoxSize": box_code, "Redshift": redshift, "Time": a, "HubbleParam": h,
         "Omega0": params["Omega_m"], "OmegaLambda": 1.0 - params["Omega_m"],

@@ -12,6 +12,8 @@ __all__ = [
 
 #: Newton's constant in Mpc (km/s)^2 / Msun.
 G_MPC_KM2_S2_MSUN = 4.300917270e-9
+#: the same in kpc (km/s)^2 / Msun (subhalo radii are quoted in kpc).
+G_KPC_KM2_S2_MSUN = G_MPC_KM2_S2_MSUN * 1e3
 
 #: x_max / r_s of the NFW circular-velocity peak (root of ln(1+x) = x(1+2x)/(1+x)^2).
 _X_VMAX = 2.162581587064612

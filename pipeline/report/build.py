@@ -216,6 +216,13 @@ def _title(config: dict, generated: dt.datetime) -> str:
         "]\n#v(0.6em)\n")
 
 
+def _within_cell(row) -> str:
+    """'97 / 100%': the fractions within 0.1 and 0.2 dex (older tables lack them: '--')."""
+    if "frac_within_0p1dex" not in row.colnames or not np.isfinite(row["frac_within_0p1dex"]):
+        return "--"
+    return f"{100 * row['frac_within_0p1dex']:.0f} / {100 * row['frac_within_0p2dex']:.0f}%"
+
+
 def _summary(config: dict, targets: list[dict], tables: dict) -> str:
     holdout = list(config["holdout"])
     out = ["= Summary <sec-summary>\n"]
@@ -225,7 +232,8 @@ def _summary(config: dict, targets: list[dict], tables: dict) -> str:
         "$log_10$ predicted/true about each sample's own mean [dex]; intervals resample "
         "simulations (@sec-methods). "
         + ("The noise floor is the scatter left when the mock's latent halo properties are known. "
-           if config["data"]["kind"] == "mock" else "") + "\n")
+           if config["data"]["kind"] == "mock" and config["data"].get("input") != "catalog"
+           else "") + "\n")
     for target in targets:
         name = target["name"]
         ev, sr = tables[name]["evaluate"], tables[name]["sr"]
@@ -244,14 +252,16 @@ def _summary(config: dict, targets: list[dict], tables: dict) -> str:
                          _plain(r["baseline"], "scatter_log"), _scatter_cell(disc),
                          _reduction_cell(disc), _plain(r["blackbox"], "scatter_log"),
                          _plain(r["published"], "scatter_log"), _plain(r["floor"], "scatter_log"),
-                         str(disc["n_diverged"]),
+                         _within_cell(disc), str(disc["n_diverged"]),
                          "--" if not np.isfinite(disc["extrap_frac"])
                          else f"{100 * disc['extrap_frac']:.1f}%"])
         out.append(table(
             ["held out", "N", "sims", "self-sim.", "discovered [68%]", "reduction [95%]",
-             "black box", "published", "floor", "div.", "extrap."], rows,
+             "black box", "published", "floor", "within 0.1/0.2 dex", "div.", "extrap."], rows,
             f"Held-out log scatter [dex] over all masses for {lit(name)}; reduction = "
-            "1 - scatter/scatter#sub[self-similar] on the haloes both score; div.: haloes where "
+            "1 - scatter/scatter#sub[self-similar] on the haloes both score; within: the "
+            "fraction of haloes the discovered relation puts within 0.1 and 0.2 dex of the truth "
+            "(constants as trained, a diverged halo counts as outside); div.: haloes where "
             "the discovered relation diverges (left out); extrap.: haloes outside the training "
             "range of a feature it uses. Intervals: paired bootstrap over simulations.",
             label_name("tab-summary", name), size="8pt"))
@@ -266,10 +276,11 @@ def _data(config: dict, halos: Table) -> str:
     before = halos.meta.get("halos_before_cuts", {})
     after = halos.meta.get("halos_after_cuts", {})
     column = "sample" if "sample" in halos.colnames else "suite"
+    bin_column = config.get("evaluate", {}).get("bin_column", "log10_M200c")
     rows = []
     for name, sample in config["samples"].items():
         role = "train" if name in train else ("held out" if name in holdout else "unused")
-        lm = np.asarray(halos["log10_M200c"][halos[column] == name], dtype=float)
+        lm = np.asarray(halos[bin_column][halos[column] == name], dtype=float)
         snaps = compact_names([str(s) for s in sample["snapshots"]], max_pieces=4)
         rows.append([lit(name), role, lit(f"{sample['suite']} {sample['set']}"),
                      str(len(sample["sims"])), lit(compact_names(sample["sims"], max_pieces=4)),
@@ -279,15 +290,23 @@ def _data(config: dict, halos: Table) -> str:
     sel = config["selection"]
     z_text = (", ".join(f"{z:g}" for z in redshifts) if len(redshifts) <= 12
               else f"{redshifts[0]:g} to {redshifts[-1]:g} ({len(redshifts)} values)")
+    if data.get("input") == "catalog":
+        cat = config["catalog"]
+        selection = (f"Rows: the group catalogs' {lit(cat['rows'])} (no particles read), "
+                     f"$log_10 M \\/ M_dot.o >= {cat['log10_mass_min_msun']}$ "
+                     f"({'Mtot' if cat['rows'] == 'subhalos' else 'M200c'}), at least "
+                     f"{cat['min_particles']} bound particles"
+                     + (", centrals only" if cat.get("centrals_only") else "") + ". ")
+    else:
+        selection = (f"Selection: ${sel['log10_mass_min_msun']} <= log_10 M_(200c) \\/ M_dot.o < "
+                     f"{sel['log10_mass_max_msun']}$, at least {sel['min_gas_particles']} gas "
+                     f"particles in $R_(200c)$ (particle inputs), $Y_(200c) > 0$; star-forming gas: "
+                     f"{lit(config.get('star_forming_gas', 'exclude'))} (@sec-methods). ")
     text = (f"= Data <sec-data>\n Input kind {lit(data['kind'])} from {lit(data['root'])} "
             f"(layout {lit(data.get('layout', ''))}), redshifts {lit(z_text)}. "
-            f"Selection: ${sel['log10_mass_min_msun']} <= log_10 M_(200c) \\/ M_dot.o < "
-            f"{sel['log10_mass_max_msun']}$, at least {sel['min_gas_particles']} gas particles in "
-            f"$R_(200c)$ (particle inputs), $Y_(200c) > 0$; star-forming gas: "
-            f"{lit(config.get('star_forming_gas', 'exclude'))} (@sec-methods). @tab-data lists "
-            "the samples.\n")
+            + selection + "@tab-data lists the samples.\n")
     return text + table(["sample", "role", "sample_name, set", "sims", "simulations", "snapshots",
-                         "haloes", "selected", "log M range"], rows,
+                         "haloes", "selected", f"{lit(bin_column)} range"], rows,
                         "Samples of the study (a sample: a suite's simulations and snapshots). "
                         "Simulations are listed as ranges; haloes: measured rows (stacks for "
                         "stacked profiles) before the selection.",

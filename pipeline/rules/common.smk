@@ -52,6 +52,8 @@ SETS = sorted({(suite, volume, sset) for suite, volume, sset, _, _ in SOURCES})
 TARGETS = [t["name"] for t in config["targets"]]
 IS_MOCK = DATA["kind"] == "mock"
 IS_STACKS = DATA["kind"] == "stacks"
+# rows straight from the group catalogs (pipeline/ingest/catalog.py): no snapshot is read
+IS_CATALOG = DATA["input"] == "catalog"
 
 
 def _sample_of_source():
@@ -134,7 +136,7 @@ def halo_tables():
             for suite, volume, sset, sim, snap in SOURCES]
 
 
-PROFILES_ON = not IS_STACKS and config["radial_profiles"]["enabled"]
+PROFILES_ON = not IS_STACKS and not IS_CATALOG and config["radial_profiles"]["enabled"]
 PROFILE_OPTIONS = {
     **{k: v for k, v in config["radial_profiles"].items() if k not in ("enabled", "reference_root")},
     "star_forming_gas": config["star_forming_gas"],
@@ -162,7 +164,7 @@ def gathered_radial_profiles():
 
 def mock_truth_tables():
     """The mock's latent halo properties (for the intrinsic noise floor); none for real data."""
-    if not IS_MOCK:
+    if not IS_MOCK or IS_CATALOG:  # the latent properties are the haloes', not the subhaloes'
         return []
     return [layout.truth_path(DATA, suite, sim, snap, volume, sset)
             for suite, volume, sset, sim, snap in SOURCES]
@@ -186,8 +188,11 @@ def _check_particle_inputs():
     simulation and snapshot of the first missing ones (not Snakemake's list of every path)."""
     single, missing = True, []
     sample_of = _sample_of_source()
+    kinds = [("catalog", layout.catalog_path)]
+    if not IS_CATALOG:
+        kinds.insert(0, ("snapshot", layout.snapshot_path))
     for suite, volume, sset, sim, snap in SOURCES:
-        for what, path_of in (("snapshot", layout.snapshot_path), ("catalog", layout.catalog_path)):
+        for what, path_of in kinds:
             path = path_of(DATA, suite, sim, snap, volume, sset)
             if os.path.exists(path):
                 continue
@@ -198,7 +203,7 @@ def _check_particle_inputs():
                                f"simulation {sim}, snapshot {snap:03d}: no {what} {path}")
     if missing:
         raise WorkflowError(_missing_message(
-            "snapshot and catalog files", missing, 2 * len(SOURCES),
+            " and ".join(w for w, _ in kinds) + " files", missing, len(kinds) * len(SOURCES),
             f"data.root ({DATA['root']}), data.layout ({DATA['layout']}) and the samples' sims "
             "and snapshots"))
     return single
@@ -213,7 +218,8 @@ def ingest_inputs():
     Per-job callables and input files are what makes building the DAG slow with thousands of
     simulations (bench/dag.py), so the common case has none. Checked once per workflow."""
     if not _INGEST_INPUTS:
-        patterns = {what: layout.wildcard_pattern(DATA, what) for what in ("snapshot", "catalog")}
+        patterns = {what: layout.wildcard_pattern(DATA, what)
+                    for what in (("catalog",) if IS_CATALOG else ("snapshot", "catalog"))}
         single = IS_MOCK or _check_particle_inputs()
         _INGEST_INPUTS.update(patterns if single else {w: _chunk_finder(w) for w in patterns})
     return dict(_INGEST_INPUTS)
@@ -286,3 +292,16 @@ def final_outputs():
     return [f"reports/{STUDY}/report.pdf"] + [
         f"{ASSETS}/{target}/{name}" for target in TARGETS for name in ASSET_FILES
     ]
+
+
+def catalog_columns_used():
+    """The columns a catalog study reads (features, targets' x and y, the evaluation's bins):
+    their catalog fields must exist; the rest are read where present."""
+    used = {config["evaluate"]["bin_column"]}
+    for t in config["targets"]:
+        used |= {t["x"], t["y"], *target_features(t["name"])}
+    from pipeline.ingest.environment import EnvironmentOptions, environment_columns
+
+    env = {c.name for c in environment_columns(EnvironmentOptions(**config["ingest"]["environment"]))}
+    per_row = {"Ez", "redshift", "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2"}
+    return sorted(used - env - per_row)

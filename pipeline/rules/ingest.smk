@@ -30,7 +30,36 @@ if IS_STACKS:
             "--sims {params.sims} --options {params.options:q} --out {output} > {log} 2>&1"
 
 
-if not IS_STACKS:
+if IS_CATALOG:
+
+    # input kind catalog: each group catalog -> its rows, no snapshot read
+    rule ingest_catalog:
+        input:
+            catalog=ingest_inputs()["catalog"],
+        output:
+            halos=f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
+        params:
+            cli=CLI,
+            options=as_json({**config["catalog"], "environment": config["ingest"]["environment"]}),
+            columns=" ".join(catalog_columns_used()),
+        log:
+            f"{RES}/logs/ingest_catalog/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.log",
+        benchmark:
+            f"{RES}/benchmarks/ingest_catalog/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        shell:
+            "{params.cli} ingest-catalog --catalog {input.catalog:q} "
+            "--suite {wildcards.suite} --volume {wildcards.volume} --set {wildcards.simset} "
+            "--sim {wildcards.sim} --snap {wildcards.snap} --columns {params.columns} "
+            "--options {params.options:q} --out {output.halos} > {log} 2>&1"
+
+
+if not IS_STACKS and not IS_CATALOG:
 
     # one pass over each snapshot: the halo table and, with the profile stage on, the stacked
     # radial profiles (pipeline/radial_profiles/) from the same gas chunks

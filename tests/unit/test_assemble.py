@@ -93,6 +93,7 @@ def test_failed_write_leaves_nothing(tmp_path):
 def test_column_docs_are_in_sync():
     from conftest import REPO
 
-    from pipeline.columns import column_table_markdown
+    from pipeline.columns import catalog_table_markdown, column_table_markdown
 
     assert column_table_markdown() in (REPO / "docs" / "columns.md").read_text()
+    assert catalog_table_markdown() in (REPO / "docs" / "columns.md").read_text()

@@ -150,3 +150,26 @@ def test_a_target_without_a_self_similar_slope(default):
     from pipeline.discovery.dataset import Target
 
     assert Target.from_config({"name": "a", "y": "log10_Mgas200c", "x": "log10_M200c"}).slope == 0.0
+
+
+def test_catalog_input_knows_its_columns_and_refuses_stacks(default):
+    cfg = copy.deepcopy(default)
+    cfg["data"]["input"] = "catalog"
+    cfg["targets"] = [{"name": "m", "y": "log10_Mtot", "x": "log10_M_virial", "slope": 1}]
+    cfg["features"] = ["Mstar_over_M_virial", "r_host_r200c", "log10_Vmax"]
+    cfg["evaluate"] = {"bin_column": "log10_Mtot", "mass_bins": [10, 12, 15]}
+    out = validate_config(cfg)
+    assert out["catalog"] == {"rows": "subhalos", "log10_mass_min_msun": 9.0, "min_particles": 50,
+                              "centrals_only": False}
+    bad = copy.deepcopy(cfg)
+    bad["features"] = ["c_gas"]  # a particle-ingest column: catalog rows have none
+    with pytest.raises(ConfigError, match=r"'features': unknown column\(s\) \['c_gas'\]"):
+        validate_config(bad)
+    bad = copy.deepcopy(cfg)
+    bad["evaluate"]["bin_column"] = "log10_M200c"  # subhalo rows: no M200c of their own
+    with pytest.raises(ConfigError, match="evaluate.bin_column"):
+        validate_config(bad)
+    bad = copy.deepcopy(cfg)
+    bad["catalog"] = {"rows": "galaxies"}
+    with pytest.raises(ConfigError, match="catalog.rows"):
+        validate_config(bad)

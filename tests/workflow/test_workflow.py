@@ -378,3 +378,32 @@ def test_missing_stack_file_names_sample_simulation_and_snapshot(tmp_path):
     assert "sample 'simba-1p': simulation 1P_25, snapshot 032, mass bin 11-11.5" in out
     assert "1 of 132 stacked-profile files" in out
     assert len(out.strip().splitlines()) < 20, out
+
+
+def test_catalog_study_end_to_end_reads_no_snapshot(tmp_path):
+    """Input kind catalog: subhalo rows from the mock's group catalogs, with the host's
+    environment; the evaluation bins on log10_Mtot and reports the fractions within 0.1 and
+    0.2 dex, the report says what the rows are."""
+    shutil.copy(REPO / "tests/configs/tiny_catalog.yaml", tmp_path / "study.yaml")
+    dry = snakemake("-n", "--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
+    assert "ingest_catalog" in dry.stdout and "rule ingest:" not in dry.stdout
+    snakemake("--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
+    res = tmp_path / "results" / "tiny-catalog"
+    halos = Table.read(res / "halos.h5", path="table")
+    assert {"Mtot", "sigma_v", "r_host_r200c", "overdensity_3mpc", "log10_M_virial"} <= set(halos.colnames)
+    assert set(halos["sample"]) == {"IllustrisTNG", "Astrid", "SIMBA"}
+    assert (np.asarray(halos["log10_Mtot"]) >= 10.5).all() and (halos["is_central"] == 0).any()
+    assert not list((res / "halos").rglob("*profiles*")) and not (res / "radial_profiles.h5").exists()
+    log = next((res / "logs" / "ingest_catalog").rglob("*.log")).read_text()
+    assert "subhalos kept" in log
+    ev = Table.read(res / "evaluate" / "Mtot_from_virial.ecsv")
+    held = ev[(ev["sample"] == "SIMBA") & (ev["bin"] == "all") & (ev["relation"] == "discovered")][0]
+    assert held["log10_M_hi"] == 15.5 and 0.9 <= held["frac_within_0p2dex"] <= 1.0
+    assert "floor" not in set(ev["relation"])  # the mock's latent properties are the haloes'
+    text = _pdf_text(tmp_path / "reports" / "tiny-catalog" / "report.pdf")
+    assert "subhalos (no particles read)" in text and "within 0.1/0.2" in text
+    # the shipped catalog studies are valid and plan catalog jobs only (no particle ingest)
+    for study in ("mock_subhalo_mass.yaml", "mock_subhalo_environment.yaml"):
+        dry = snakemake("-n", "--cores", "2", "--configfile", str(REPO / "studies" / study),
+                        cwd=tmp_path)
+        assert "ingest_catalog" in dry.stdout and "rule ingest:" not in dry.stdout, study
