@@ -305,7 +305,7 @@ def _data(config: dict, halos: Table) -> str:
     text = (f"= Data <sec-data>\n Input kind {lit(data['kind'])} from {lit(data['root'])} "
             f"(layout {lit(data.get('layout', ''))}), redshifts {lit(z_text)}. "
             + selection + "@tab-data lists the samples.\n")
-    return text + table(["sample", "role", "sample_name, set", "sims", "simulations", "snapshots",
+    return text + table(["sample", "role", "suite, set", "sims", "simulations", "snapshots",
                          "haloes", "selected", f"{lit(bin_column)} range"], rows,
                         "Samples of the study (a sample: a suite's simulations and snapshots). "
                         "Simulations are listed as ranges; haloes: measured rows (stacks for "
