@@ -187,7 +187,8 @@ def _math_block(math: str) -> str:
     """Display math, set smaller when long so that it stays within the text width."""
     length = len(math)
     size = "10pt" if length < 110 else ("8.5pt" if length < 200 else "7pt")
-    return f"#block(width: 100%)[#set text(size: {size})\n$ {math} $]\n"
+    # still wider than the text (few characters, tall or wide symbols): scaled down to fit
+    return f"#block(width: 100%)[#set text(size: {size})\n#fitwidth[$ {math} $]]\n"
 
 
 # --------------------------------------------------------------------------- sections
@@ -203,6 +204,8 @@ def _title(config: dict, generated: dt.datetime) -> str:
         f'[#set text(size: 8pt, fill: gray); Scaling-relation study {lit(study)} #h(1fr) '
         f'{generated:%Y-%m-%d}] }})\n'
         '#set text(font: "Libertinus Serif", size: 10pt)\n'
+        '#let fitwidth(body) = layout(size => { let w = measure(body).width; '
+        'if w > size.width { scale(size.width / w * 100%, reflow: true, body) } else { body } })\n'
         '#set par(justify: true)\n'
         '#set heading(numbering: "1.1")\n'
         '#show heading.where(level: 1): set block(above: 1.4em, below: 0.8em)\n'
