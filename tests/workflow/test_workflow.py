@@ -267,6 +267,29 @@ def test_real_layout_ingest_and_assemble(tmp_path):
     assert len(per_snap.meta["snapshot_files"]) == 2
 
 
+def test_catalog_input_on_the_legacy_layout_needs_no_snapshot(tmp_path):
+    """data.input: catalog on real-layout trees (chunked catalogs), with every snapshot deleted:
+    the rows come from the catalogs alone, the parameters are joined as for particles."""
+    _legacy_tree(tmp_path / "sims")
+    for snap in (tmp_path / "sims/Sims").rglob("snap_*.hdf5"):
+        snap.unlink()
+    text = _legacy_config(tmp_path / "sims").replace("layout: camels_legacy,",
+                                                     "layout: camels_legacy, input: catalog,")
+    text = text.replace("targets: [{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}]",
+                        "targets: [{name: m, y: log10_Mtot, x: log10_M_virial, slope: 1}]")
+    text = text.replace("features: [log10_Y200c_ss, c_gas]", "features: [r_host_r200c, Mstar_over_M_virial]")
+    text += ("catalog: {rows: subhalos, log10_mass_min_msun: 10.0, min_particles: 0}\n"
+             "evaluate: {bin_column: log10_Mtot, mass_bins: [10, 16]}\n")
+    (tmp_path / "study.yaml").write_text(text)
+    snakemake("results/legacy/halos.h5", "--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
+    halos = Table.read(tmp_path / "results/legacy/halos.h5", path="table")
+    assert set(halos["suite"].astype(str)) == {"IllustrisTNG", "SIMBA"}
+    tng = halos[(halos["suite"].astype(str) == "IllustrisTNG") & (halos["sim"].astype(str) == "LH_1")]
+    assert len(tng) and np.all(tng["A_SN1"] == 1.5) and (tng["is_central"] == 0).any()
+    rows = Table.read(tmp_path / "results/legacy/halos/IllustrisTNG/L25n256/LH/LH_1_033.h5", path="table")
+    assert len(rows.meta["catalog_files"]) == 2  # both chunks of the catalog
+
+
 def test_missing_snapshot_number_names_the_file(tmp_path):
     _legacy_tree(tmp_path / "sims")
     (tmp_path / "study.yaml").write_text(_legacy_config(tmp_path / "sims", snapshot=32))
