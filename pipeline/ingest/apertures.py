@@ -68,16 +68,22 @@ def _min_image(d, box):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _distance2(x, y, z, centres, h, box):
+    """Squared periodic distance from (x, y, z) to the centre of halo ``h``."""
+    dx = _min_image(x - centres[h, 0], box)
+    dy = _min_image(y - centres[h, 1], box)
+    dz = _min_image(z - centres[h, 2], box)
+    return dx * dx + dy * dy + dz * dz
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box):
     """Bit mask of the apertures of the halo of cell-table entry ``k`` that hold (x, y, z)."""
     h = slot_halo[k]
     n_ap = r2.shape[1]
     inside = slot_inside[k]
     if inside != (1 << n_ap) - 1:
-        dx = _min_image(x - centres[h, 0], box)
-        dy = _min_image(y - centres[h, 1], box)
-        dz = _min_image(z - centres[h, 2], box)
-        d2 = dx * dx + dy * dy + dz * dz
+        d2 = _distance2(x, y, z, centres, h, box)
         for a in range(n_ap):
             inside |= (d2 <= r2[h, a]) << a
     return inside
@@ -143,10 +149,7 @@ def _shell_kernel(pos, weights, box, inv_cell, n, coarse_block, block_slot, slot
                 continue
             for k in range(slot_start[s], slot_start[s + 1]):
                 h = slot_halo[k]
-                dx = _min_image(x - centres[h, 0], box)
-                dy = _min_image(y - centres[h, 1], box)
-                dz = _min_image(z - centres[h, 2], box)
-                d2 = dx * dx + dy * dy + dz * dz
+                d2 = _distance2(x, y, z, centres, h, box)
                 if d2 < r2_lo or d2 >= r2_hi:
                     continue
                 lo, hi = 0, n_shell  # the shell j with edges2[j] <= d2 < edges2[j + 1]

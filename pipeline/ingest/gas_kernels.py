@@ -22,13 +22,14 @@ from numba import njit, prange
 
 from ..physics.gas import (
     ELECTRONS_PER_MSUN_PER_XE,
+    GAMMA,
     KELVIN_PER_MU_KM2_S2,
     X_H,
     Y_PER_ELECTRON_KELVIN_MPC2,
 )
-from .apertures import HaloApertures, _apertures_holding, _slot_of, _threads
+from .apertures import HaloApertures, _apertures_holding, _distance2, _slot_of, _threads
 
-__all__ = ["GAS_WEIGHTS", "gas_sums"]
+__all__ = ["GAS_WEIGHTS", "gas_sums", "gas_shell_sums"]
 
 GAS_WEIGHTS = ("mgas", "y", "mhot", "mhot_t", "ngas", "mz")
 
@@ -110,3 +111,83 @@ def gas_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
                               max(1, threads))
     return {f"{name}@{a}": out[:, j, k] for k, name in enumerate(GAS_WEIGHTS)
             for j, a in enumerate(spheres.names)}
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _gas_shell_kernel(pos, mass, u, xe, sfr, metal, length_scale, mass_to_msun, sf_thermal, consts,
+                      box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, centres,
+                      edges2, n_blocks):
+    # the profile stage's shell sums (radial_profiles.measure.ShellSums) from the raw fields:
+    # per halo and shell m, (gamma-1) m_th u, m_th T, m Z, m_th and the count, each formed with
+    # the operations, in the order, of the numpy path (profile_chunk, then ShellSums.add), so
+    # the sums are the same to the bit
+    kelvin_per_mu_u, gamma_m1, x_h = consts
+    mu_a, mu_b = 1.0 + 3.0 * x_h, 4.0 * x_h
+    n_halo = centres.shape[0]
+    n_shell = edges2.shape[0] - 1
+    n_part = pos.shape[0]
+    has_metal = metal.shape[0] == n_part
+    partial = np.zeros((n_blocks, n_halo, n_shell, 6))
+    r2_lo, r2_hi = edges2[0], edges2[n_shell]
+    for b in prange(n_blocks):
+        w = np.zeros(5)
+        for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
+            s, x, y, z = _slot_of(np.float64(pos[i, 0]) * length_scale,
+                                  np.float64(pos[i, 1]) * length_scale,
+                                  np.float64(pos[i, 2]) * length_scale, box, inv_cell, n,
+                                  coarse_block, block_slot)
+            if s < 0:
+                continue
+            ready = False
+            for k in range(slot_start[s], slot_start[s + 1]):
+                h = slot_halo[k]
+                d2 = _distance2(x, y, z, centres, h, box)
+                if d2 < r2_lo or d2 >= r2_hi:
+                    continue
+                if not ready:  # the weights once per particle, and only inside a sphere
+                    m = np.float64(mass[i]) * mass_to_msun
+                    thermal = 1.0 if (sf_thermal or sfr[i] <= 0.0) else 0.0
+                    m_th = m * thermal
+                    u_i = np.float64(u[i])
+                    mu = 4.0 / (mu_a + mu_b * np.float64(xe[i]))
+                    w[0] = m
+                    w[1] = gamma_m1 * m_th * u_i
+                    w[2] = m_th * (kelvin_per_mu_u * mu * u_i)
+                    w[3] = m * (np.float64(metal[i]) if has_metal else 0.0)
+                    w[4] = m_th
+                    ready = True
+                lo = 0
+                for j in range(1, n_shell):  # branch-free: the shell with edges2[lo] <= d2
+                    lo += edges2[j] <= d2
+                for j in range(5):
+                    partial[b, h, lo, j] += w[j]
+                partial[b, h, lo, 5] += 1.0
+    return partial.sum(axis=0)
+
+
+def gas_shell_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
+                   internal_energy_km2_s2: np.ndarray, electron_abundance: np.ndarray,
+                   star_formation_rate: np.ndarray, metallicity: np.ndarray | None,
+                   length_scale: float, mass_to_msun: float, edges: np.ndarray,
+                   include_star_forming: bool = False, threads: int = 1) -> np.ndarray:
+    """(h, len(edges) - 1, 6): per halo of ``spheres`` and spherical shell between consecutive
+    ``edges`` (the spheres' length unit), the sums of m [Msun], (gamma-1) m_th u, m_th T
+    [Msun K], m Z, m_th (m_th: the mass in the thermal sums, star-forming gas left out unless
+    ``include_star_forming``) and the particle count, from the snapshot's gas fields as read
+    (see :func:`gas_sums`); ``positions`` times ``length_scale`` are in the spheres' unit."""
+    edges = np.asarray(edges, dtype=np.float64)
+    n_part = len(positions)
+    if n_part == 0 or len(spheres.centres) == 0:
+        return np.zeros((len(spheres.centres), len(edges) - 1, 6))
+    if edges[-1] ** 2 > spheres.r2_search.min() * (1 + 1e-12):
+        raise ValueError("the outermost shell edge exceeds a halo's search radius")
+    metal = metallicity if metallicity is not None else np.zeros(0, dtype=np.float32)
+    consts = (KELVIN_PER_MU_KM2_S2, GAMMA - 1.0, X_H)
+    box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = spheres._grid()
+    with _threads(threads):
+        return _gas_shell_kernel(np.ascontiguousarray(positions), mass, internal_energy_km2_s2,
+                                 electron_abundance, star_formation_rate, metal,
+                                 float(length_scale), float(mass_to_msun),
+                                 bool(include_star_forming), consts, box, inv_cell, n,
+                                 coarse_block, block_slot, start, halo, centres, edges**2,
+                                 max(1, threads))

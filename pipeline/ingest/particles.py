@@ -25,7 +25,7 @@ from ..io.prefetch import prefetch
 from ..physics.gas import include_star_forming
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from ..provenance import provenance
-from ..radial_profiles.measure import ProfileOptions, ProfilePlan, profile_chunk
+from ..radial_profiles.measure import ProfileOptions, ProfilePlan
 from .apertures import HaloApertures
 from .environment import EnvironmentOptions, environment_columns, measure_environment
 from .gas_kernels import gas_sums
@@ -182,7 +182,7 @@ def measure_snapshot(
                      chunk["ElectronAbundance"], chunk["StarFormationRate"], metal,
                      hdr.mass_to_msun, include_star_forming(options.star_forming_gas), options.threads))
         if plan is not None:
-            plan.sums.add(profile_chunk(chunk, hdr, z_field, plan.options.star_forming_gas))
+            plan.sums.add_snapshot_chunk(chunk, hdr, z_field, plan.options.star_forming_gas)
     # dark matter carries only its mass: one pass over every particle, no selection
     for chunk in prefetch(snap.iter_fields(1, ["Coordinates", "Masses"], options.chunk_particles,
                                            require_finite=("Coordinates", "Masses"))):

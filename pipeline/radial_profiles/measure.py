@@ -33,6 +33,7 @@ from astropy.table import Table
 
 from ..errors import ConfigError, DataError
 from ..ingest.apertures import HaloApertures
+from ..ingest.gas_kernels import gas_shell_sums
 from ..io.gadget import GroupCatalog, Snapshot
 from ..io.prefetch import prefetch
 from ..physics.gas import GAMMA, include_star_forming, temperature_k
@@ -134,6 +135,21 @@ class ShellSums:
                              m * np.asarray(chunk["metallicity"], dtype=float), m_th])
         self.totals += self.spheres.shell_sums(pos, weights, self.edges, self.threads)
 
+    def add_snapshot_chunk(self, chunk: dict, hdr, z_field: str | None, star_forming_gas: str) -> None:
+        """Add a gas chunk as read from the snapshot (code units; ``hdr`` its header): the
+        same sums as ``add(profile_chunk(...))``, to the bit, formed inside the compiled
+        kernel (:func:`pipeline.ingest.gas_kernels.gas_shell_sums`) without the per-particle
+        arrays of the numpy path."""
+        if self.spheres is None or len(chunk["Masses"]) == 0:
+            return
+        metal = chunk[z_field] if z_field else None
+        if metal is not None and metal.ndim == 2:
+            metal = metal[:, 0]  # SIMBA-style: total metal mass fraction, then species
+        self.totals += gas_shell_sums(
+            self.spheres, chunk["Coordinates"], chunk["Masses"], chunk["InternalEnergy"],
+            chunk["ElectronAbundance"], chunk["StarFormationRate"], metal, hdr.length_to_mpc,
+            hdr.mass_to_msun, self.edges, include_star_forming(star_forming_gas), self.threads)
+
     def profiles(self) -> dict[str, np.ndarray]:
         """(n_halo, n_shell) arrays: ``density`` [Msun/kpc^3], ``pressure`` [Msun/kpc/s^2],
         ``temperature`` [K], ``metallicity`` (NaN in empty shells) and ``n_particles``."""
@@ -198,13 +214,17 @@ def profile_chunk(chunk: dict, hdr, z_field: str | None, star_forming_gas: str) 
     }
 
 
+def _metallicity_field(snap: Snapshot) -> str | None:
+    return next((f for f in ("GFM_Metallicity", "Metallicity") if snap.has_field(0, f)), None)
+
+
 def _gas_chunks(snap: Snapshot, options: ProfileOptions):
-    z_field = next((f for f in ("GFM_Metallicity", "Metallicity") if snap.has_field(0, f)), None)
+    """The snapshot's gas chunks, as read (code units, the fields the profiles need)."""
+    z_field = _metallicity_field(snap)
     fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance", "StarFormationRate"]
     fields += [z_field] if z_field else []
-    for chunk in prefetch(snap.iter_fields(0, fields, options.chunk_particles,
-                                           require_finite=tuple(fields))):
-        yield profile_chunk(chunk, snap.header, z_field, options.star_forming_gas)
+    yield from prefetch(snap.iter_fields(0, fields, options.chunk_particles,
+                                         require_finite=tuple(fields)))
 
 
 class ProfilePlan:
@@ -293,6 +313,7 @@ def measure_radial_profiles(
     cat = GroupCatalog(catalog_path)
     cat.check_matches(snap)
     plan = ProfilePlan(snap, cat, options)
+    z_field = _metallicity_field(snap)
     for chunk in _gas_chunks(snap, options):
-        plan.sums.add(chunk)
+        plan.sums.add_snapshot_chunk(chunk, snap.header, z_field, options.star_forming_gas)
     return plan.table(meta)

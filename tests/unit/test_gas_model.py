@@ -181,6 +181,37 @@ def test_one_pass_gives_the_tables_of_two_separate_reads(tmp_path):
     assert measure_snapshot(snap, cat, ingest)[1] is None
 
 
+@pytest.mark.parametrize("suite", ["IllustrisTNG", "SIMBA"])
+@pytest.mark.parametrize("star_forming_gas", ["exclude", "include"])
+def test_compiled_profile_weights_equal_the_numpy_path_to_the_bit(mock_snapshot, suite,
+                                                                 star_forming_gas):
+    """The profile stage's shell sums formed inside the kernel from the raw fields (float32,
+    TNG's 1-D and SIMBA's 2-D metallicity, chunked files) equal those of the numpy path
+    (profile_chunk, then ShellSums.add) bit for bit, at 1 and 2 threads."""
+    from pipeline.io.gadget import GroupCatalog, Snapshot
+    from pipeline.radial_profiles.measure import (
+        ProfileOptions,
+        ProfilePlan,
+        _gas_chunks,
+        _metallicity_field,
+        profile_chunk,
+    )
+
+    snap_path, cat_path, _, _ = mock_snapshot[suite]
+    snap, cat = Snapshot(snap_path), GroupCatalog(cat_path)
+    options = ProfileOptions(chunk_particles=30_000, star_forming_gas=star_forming_gas,
+                             mass_bins=("12-12.5", "12.5-15"))
+    z_field = _metallicity_field(snap)
+    for threads in (1, 2):
+        numpy_path = ProfilePlan(snap, cat, options, threads)
+        compiled = ProfilePlan(snap, cat, options, threads)
+        for chunk in _gas_chunks(snap, options):
+            numpy_path.sums.add(profile_chunk(chunk, snap.header, z_field, star_forming_gas))
+            compiled.sums.add_snapshot_chunk(chunk, snap.header, z_field, star_forming_gas)
+        assert numpy_path.sums.totals[..., 0].sum() > 0
+        np.testing.assert_array_equal(compiled.sums.totals, numpy_path.sums.totals)
+
+
 def _synthetic_reference(model: GasModel, predictor_seed=3) -> list[ReferenceStack]:
     """Stacks 'observed' from ``model`` itself at the radii of the real grid."""
     stacks = []
