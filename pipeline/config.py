@@ -49,12 +49,11 @@ def known_columns(config: dict | None = None) -> set[str]:
         from .ingest.environment import EnvironmentOptions, environment_columns
 
         if config.get("data", {}).get("input") == "catalog":
+            from .ingest.assemble import PER_ROW_COLUMNS
             from .ingest.catalog import catalog_columns
 
-            # catalog rows: their own columns, plus what assemble adds (redshift, E(z), the
-            # simulation parameters)
-            per_row = {"Ez", "redshift", "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2"}
-            names = per_row | {c.name for c in catalog_columns(config.get("catalog", {})
+            # catalog rows: their own columns, plus what assemble adds to every row
+            names = set(PER_ROW_COLUMNS) | {c.name for c in catalog_columns(config.get("catalog", {})
                                                                .get("rows", "subhalos"))}
         env = config.get("ingest", {}).get("environment", {})
         names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}

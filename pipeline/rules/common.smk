@@ -300,8 +300,8 @@ def catalog_columns_used():
     used = {config["evaluate"]["bin_column"]}
     for t in config["targets"]:
         used |= {t["x"], t["y"], *target_features(t["name"])}
+    from pipeline.ingest.assemble import PER_ROW_COLUMNS
     from pipeline.ingest.environment import EnvironmentOptions, environment_columns
 
     env = {c.name for c in environment_columns(EnvironmentOptions(**config["ingest"]["environment"]))}
-    per_row = {"Ez", "redshift", "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2"}
-    return sorted(used - env - per_row)
+    return sorted(used - env - set(PER_ROW_COLUMNS))
