@@ -50,6 +50,31 @@ def cmd_check_config(a) -> None:
           f"{len(config['targets'])} target(s))")
 
 
+def cmd_run(a) -> None:
+    """Check a study file (YAML syntax with file, line and column; every key), then hand it to
+    Snakemake. ``snakemake --configfile`` parses the file before any workflow code runs, so a
+    syntax error there reads only "not valid JSON or YAML"; this path names the line."""
+    import os
+    import shutil
+
+    from .config import load_config
+
+    load_config(a.config)
+    snakemake = shutil.which("snakemake")
+    if snakemake is None:
+        raise PipelineError("run: no 'snakemake' on PATH (pip install -e . installs it)")
+    args = list(a.snakemake_args)
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if not any(x.startswith(("--cores", "-c", "--jobs", "-j", "--profile")) for x in args):
+        args = ["--cores", "1", *args]
+    log.info("study %s is valid; running snakemake --configfile %s %s", a.config, a.config,
+             " ".join(args))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(snakemake, [snakemake, "--configfile", str(a.config), *args])
+
+
 def cmd_mock_root(a) -> None:
     from .mock.root import write_marker
 
@@ -57,6 +82,7 @@ def cmd_mock_root(a) -> None:
 
 
 def cmd_mock_sim(a) -> None:
+    from .io.gadget import output_name
     from .io.params import read_simulation_params
     from .mock.simulate import MockOptions, write_mock_snapshot
 
@@ -68,11 +94,14 @@ def cmd_mock_sim(a) -> None:
     opts = MockOptions(
         **{k: v for k, v in o.items() if k in MockOptions.__dataclass_fields__}, snapshots=snaps
     )
-    if not (len(a.snapshot_out) == len(a.catalog_out) == len(a.truth_out) == len(snaps)):
-        raise PipelineError("mock-sim: give one --snapshot-out/--catalog-out/--truth-out per snapshot")
+    n = opts.files_per_snapshot
+    if not (len(a.snapshot_out) == len(a.catalog_out) == n * len(snaps) == n * len(a.truth_out)):
+        raise PipelineError(f"mock-sim: give one --truth-out per snapshot and {n} --snapshot-out "
+                            f"and --catalog-out file(s) per snapshot (mock.files_per_snapshot = {n})")
     for i, snap in enumerate(snaps):
-        write_mock_snapshot(a.snapshot_out[i], a.catalog_out[i], a.truth_out[i], a.suite, a.sim,
-                            snap, all_params[a.sim], opts)
+        files = slice(i * n, (i + 1) * n)
+        write_mock_snapshot(output_name(a.snapshot_out[files]), output_name(a.catalog_out[files]),
+                            a.truth_out[i], a.suite, a.sim, snap, all_params[a.sim], opts)
 
 
 def cmd_ingest(a) -> None:
@@ -339,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "column) and every key against the schema")
     s.add_argument("config")
     s.set_defaults(func=cmd_check_config)
+
+    s = sub.add_parser("run", help="check a study file, then run snakemake --configfile on it "
+                       "(names the file, line and column of a YAML error)")
+    s.add_argument("config", help="the study's YAML file")
+    s.add_argument("snakemake_args", nargs=argparse.REMAINDER,
+                   help="passed on to snakemake (e.g. --cores 2 -n); --cores 1 if none is given")
+    s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("mock-root", help="mark a directory as the mock's (data.root)")
     s.add_argument("--seed", required=True, type=int)

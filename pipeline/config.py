@@ -180,8 +180,8 @@ def validate_config(config: dict) -> dict:
         except ConfigError as exc:
             raise ConfigError(f"config key '{where}': {exc}") from None
 
+    shorthand = "suites" in data  # which key the user wrote the samples under (for messages)
     normalize_samples(config, expand_sims)
-    suites = {s["suite"] for s in config["samples"].values()}
     if data["input"] == "catalog" and data["kind"] == "stacks":
         raise ConfigError("config key 'data.input': catalog reads group catalogs; input kind "
                           "stacks has none (use data.kind mock or camels)")
@@ -235,12 +235,12 @@ def validate_config(config: dict) -> dict:
         config["mock"]["redshifts"] = _mock_redshifts(config, raw_snapshots)
         from .mock.suites import SUITE_MODELS
 
-        unknown = sorted(suites - set(SUITE_MODELS))
-        if unknown:
-            raise ConfigError(
-                f"config key 'data.suites': the mock has no suite(s) {unknown}; "
-                f"valid: {sorted(SUITE_MODELS)}"
-            )
+        for name, sample in config["samples"].items():
+            if sample["suite"] not in SUITE_MODELS:
+                key = f"data.suites.{name}" if shorthand else f"samples.{name}.suite"
+                raise ConfigError(
+                    f"config key '{key}': the mock has no suite {sample['suite']!r}; "
+                    f"valid: {sorted(SUITE_MODELS)}")
     return config
 
 

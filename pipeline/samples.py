@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from .errors import ConfigError
 
 __all__ = ["expand_snapshots", "normalize_samples", "snapshot_sources", "train_holdout_overlap",
+           "train_train_overlap",
            "compact_ranges", "compact_names", "compact_samples", "SHORTHAND_KEYS"]
 
 SHORTHAND_KEYS = ("suites", "set", "volume", "snapshots")
@@ -115,6 +116,13 @@ def normalize_samples(config: dict, expand_sims) -> None:
             f"config keys 'train' and 'holdout': {len(shared)} (suite, set, simulation, snapshot) "
             f"are in both a training and a held-out sample, e.g. {shared[:3]}: held-out haloes "
             "must be unseen (change the samples' sims or snapshots)")
+    for first, second, units in train_train_overlap(config):
+        raise ConfigError(
+            f"config key '{'train_suites' if shorthand else 'train'}': training samples "
+            f"{first!r} and {second!r} share {len(units)} (suite, set, simulation, snapshot"
+            f"{', mass bin' if stacks else ''}), e.g. {units[:3]}: their haloes would be in the "
+            "training set twice, weighing that simulation double (give each simulation to one "
+            "training sample)")
 
 
 def _units(sample: dict) -> set[tuple]:
@@ -128,6 +136,21 @@ def train_holdout_overlap(config: dict) -> list[tuple]:
     train = set().union(*(_units(config["samples"][s]) for s in config["train"]))
     held = set().union(*(_units(config["samples"][s]) for s in config["holdout"]))
     return sorted((u[:4] if u[4] is None else u for u in train & held), key=str)
+
+
+def train_train_overlap(config: dict) -> list[tuple[str, str, list[tuple]]]:
+    """(sample, sample, shared units) for every pair of training samples that read the same
+    (suite, set, sim, snapshot[, mass bin])."""
+    names = list(config["train"])
+    units = {name: _units(config["samples"][name]) for name in names}
+    out = []
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            shared = units[first] & units[second]
+            if shared:
+                out.append((first, second, sorted((u[:4] if u[4] is None else u for u in shared),
+                                                  key=str)))
+    return out
 
 
 def snapshot_sources(config: dict) -> list[tuple[str, str, str, str, int]]:

@@ -202,6 +202,23 @@ def _log_cuts(table: Table, cuts: dict[str, np.ndarray]) -> dict[str, dict[str, 
     return per_sample
 
 
+def _halo_counts_from_nprofs(table: Table) -> dict[str, int]:
+    """Per sample, the stack files whose header has no ``Nhalos`` line, so that their halo count
+    was read from ``nprofs`` (an extraction variant); said once per study (log and report),
+    since ``stacks.min_halos`` selects on that count."""
+    if "n_halos_from" not in table.colnames:
+        return {}
+    rows = np.asarray(table["n_halos_from"]) == "nprofs"
+    counts = {str(s): int(np.sum(rows & (np.asarray(table["sample"]) == s)))
+              for s in dict.fromkeys(table["sample"])}
+    counts = {s: k for s, k in counts.items() if k}
+    if counts:
+        log.warning("%d of %d stack files have no 'Nhalos' header line: their halo count (for "
+                    "stacks.min_halos) is read from 'nprofs' (per sample: %s)", sum(counts.values()),
+                    len(table), counts)
+    return counts
+
+
 def assemble_halos(paths: Sequence[str | Path], selection: dict,
                    params_files: dict[str, str | Path] | None = None,
                    samples: dict[str, dict] | None = None, min_halos: int = 10) -> Table:
@@ -230,6 +247,7 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     table = vstack(tables, metadata_conflicts="silent")
     table, dropped = _sample_rows(table, samples, min_halos)
     _refuse_duplicates(table)
+    from_nprofs = _halo_counts_from_nprofs(table)
     if not _is_catalog_rows(table):
         table = add_derived_columns(table)
     n_before = {s: int(np.sum(table["sample"] == s)) for s in dict.fromkeys(table["sample"])}
@@ -253,8 +271,9 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
         "halos_after_cuts": n_after,
         "halos_removed_per_cut": removed,
         "stacks_dropped_few_halos": dropped,
+        "stacks_halo_count_from_nprofs": from_nprofs,
         "selection": dict(selection),
         "provenance": provenance("assemble", dict(selection)),
     }
-    log.info("assembled %d haloes: %s", len(table), n_after)
+    log.info("assembled %d haloes: %s", len(table), {str(k): v for k, v in n_after.items()})
     return table

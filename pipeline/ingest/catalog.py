@@ -210,16 +210,22 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
         if asked and not cat.has_field(spec.kind, spec.field):
             raise InputFileError(f"catalog {cat.files[0]}: field '{spec.kind}/{spec.field}' is "
                                  f"missing; the study uses column {spec.name!r} ({spec.definition})")
+    n_rows = cat.n_subhalos if options.rows == "subhalos" else cat.n_groups
+    if n_rows == 0:
+        count = "Nsubgroups_Total" if options.rows == "subhalos" else "Ngroups_Total"
+        raise DataError(f"catalog {cat.files[0]} holds no {options.rows} (Header/{count} = 0): "
+                        f"no rows for catalog.rows '{options.rows}'")
     present = [s for s in specs if cat.has_field(s.kind, s.field)]
     values: dict[str, np.ndarray] = {}
-    group_fields = ["GroupPos", "GroupFirstSub", "Group_R_Crit200", "GroupLen"]
-    groups = cat.read("Group", sorted(set(group_fields) | {s.field for s in present if s.kind == "Group"}),
-                      require_finite=("GroupPos",))
+    # every field read must be finite: a NaN mass would drop its row at the cut, a NaN
+    # observable would keep the row with a NaN feature, both without a word
+    group_fields = sorted({"GroupPos", "GroupFirstSub", "Group_R_Crit200", "GroupLen"}
+                          | {s.field for s in present if s.kind == "Group"})
+    groups = cat.read("Group", group_fields, require_finite=tuple(group_fields))
     if options.rows == "subhalos":
-        sub_fields = ["SubhaloPos", "SubhaloGrNr", "SubhaloLen"]
-        subs = cat.read("Subhalo", sorted(set(sub_fields) | {s.field for s in present
-                                                             if s.kind == "Subhalo"}),
-                        require_finite=("SubhaloPos",))
+        sub_fields = sorted({"SubhaloPos", "SubhaloGrNr", "SubhaloLen"}
+                            | {s.field for s in present if s.kind == "Subhalo"})
+        subs = cat.read("Subhalo", sub_fields, require_finite=tuple(sub_fields))
         host = subs["SubhaloGrNr"].astype(np.int64)
         if len(host) and (host.min() < 0 or host.max() >= cat.n_groups):
             raise InputFileError(f"catalog {cat.files[0]}: Subhalo/SubhaloGrNr outside 0.."
@@ -245,15 +251,18 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
         first = groups["GroupFirstSub"].astype(np.int64)
         index = np.arange(cat.n_groups)
         values["group_index"] = index
-        vel = cat.read("Subhalo", [f for f in ("SubhaloVmax", "SubhaloVelDisp")
-                                   if cat.has_field("Subhalo", f)])
+        vel_fields = [f for f in ("SubhaloVmax", "SubhaloVelDisp") if cat.has_field("Subhalo", f)]
+        vel = cat.read("Subhalo", vel_fields, require_finite=tuple(vel_fields)) \
+            if cat.n_subhalos else {}
         for name, field in (("Vmax", "SubhaloVmax"), ("sigma_v", "SubhaloVelDisp")):
-            if field in vel:
+            if field in vel:  # NaN for a group without subhaloes (GroupFirstSub = -1)
                 values[name] = np.where(first >= 0, vel[field][np.clip(first, 0, None)]
-                                        .astype(float), np.nan) if len(first) else np.zeros(0)
+                                        .astype(float), np.nan)
             elif name in wanted or f"log10_{name}" in wanted:
-                raise InputFileError(f"catalog {cat.files[0]}: field 'Subhalo/{field}' is "
-                                     f"missing; the study uses column {name!r}")
+                why = ("holds no subhaloes (Header/Nsubgroups_Total = 0)" if not cat.n_subhalos
+                       else f"has no field 'Subhalo/{field}'")
+                raise InputFileError(f"catalog {cat.files[0]} {why}; the study uses column "
+                                     f"{name!r} (its group's central subhalo)")
         n_part = groups["GroupLen"].astype(np.int64)
         for spec in present:
             values[spec.name] = _values(groups[spec.field], spec) * _factor(spec.quantity, h, a)

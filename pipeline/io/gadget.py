@@ -18,6 +18,7 @@ from astropy import units as u
 
 from ..errors import InputFileError
 from .hdf5 import open_hdf5, require_attrs, require_dataset
+from .layout import chunk_of, chunk_path, chunk_paths
 
 __all__ = ["SnapshotHeader", "Snapshot", "GroupCatalog", "resolve_chunks"]
 
@@ -31,43 +32,53 @@ def resolve_chunks(path: str | os.PathLike, count_attr: str) -> list[Path]:
     """All files of a possibly chunked HDF5 output named by ``path``.
 
     ``path`` is the single-file name (``snap_099.hdf5``); if it does not exist, the chunked
-    form (``snap_099.0.hdf5`` ...) is used. The number of chunks comes from ``Header/<count_attr>``
-    of the first file; every chunk must exist.
+    form (``snap_099.0.hdf5`` ...) is used. ``path`` may also name one chunk (``snap_099.1.hdf5``,
+    as a workflow passes the chunks it found when others are missing). The number of chunks comes
+    from ``Header/<count_attr>``; every chunk must exist, and a missing one is named as the
+    writer names it (:func:`pipeline.io.layout.chunk_path`).
     """
     path = Path(path)
     first = path
     if not first.exists():
-        first = path.with_name(f"{path.stem}.0{path.suffix}")
+        first = chunk_path(path, 0)
         if not first.exists():
             raise InputFileError(f"file {path} does not exist (nor its chunked form {first.name})")
     with open_hdf5(first) as fh:
         n_files = int(require_attrs(fh, "Header", [count_attr])[count_attr])
     if n_files <= 1:
         return [first]
-    stem = first.stem[:-2] if first != path else path.stem
-    files = [path.with_name(f"{stem}.{i}{path.suffix}") for i in range(n_files)]
+    single = path
+    if first == path and chunk_of(path) is not None:  # given one chunk of the output
+        single = chunk_of(path)[0]
+    files = chunk_paths(single, n_files)
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise InputFileError(
-            f"{first} says Header/{count_attr}={n_files} but chunk file(s) are missing: {missing}"
+            f"{first} says Header/{count_attr}={n_files} but {len(missing)} of its {n_files} chunk "
+            f"file(s) are missing: {missing[:5]}{' ...' if len(missing) > 5 else ''}"
         )
     return files
 
 
 def output_name(files: list[str | os.PathLike]) -> Path:
     """The name :func:`resolve_chunks` takes for an output given as its files: the single file,
-    or all its chunks ``<stem>.0<ext>``, ``<stem>.1<ext>``, ... (as a workflow lists them)."""
+    or, for chunks ``<stem>.<i><ext>`` of one output (as a workflow lists them), the single-file
+    name ``<stem><ext>`` when chunk 0 is among them, else the lowest chunk given (whose header
+    then tells which chunks are missing)."""
     if not files:
         raise InputFileError("no files given for a snapshot or group catalog")
-    first = Path(files[0])
-    if len(files) == 1:
-        return first
-    stem, dot, index = first.stem.rpartition(".")
-    if not dot or index != "0":
+    paths = [Path(f) for f in files]
+    if len(paths) == 1:
+        return paths[0]
+    named = [chunk_of(p) for p in paths]
+    singles = {c[0] for c in named if c is not None}
+    if None in named or len(singles) != 1:
         raise InputFileError(
-            f"{len(files)} files given but the first, {first}, is not a chunk <name>.0{first.suffix}"
-        )
-    return first.with_name(f"{stem}{first.suffix}")
+            f"{len(paths)} files given ({', '.join(str(p) for p in paths[:3])}"
+            f"{', ...' if len(paths) > 3 else ''}) but they are not the chunks "
+            f"<name>.<i><ext> of one output")
+    indices = sorted(c[1] for c in named)
+    return singles.pop() if indices[0] == 0 else chunk_path(singles.pop(), indices[0])
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,9 @@ import h5py
 import numpy as np
 
 from .atomic import atomic_path
+from .layout import chunk_paths
 
 __all__ = ["write_snapshot", "write_group_catalog"]
-
-
-def _chunk_paths(path: Path, n_files: int) -> list[Path]:
-    if n_files == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}.{i}{path.suffix}") for i in range(n_files)]
 
 
 def _split(n: int, n_files: int) -> list[tuple[int, int]]:
@@ -44,7 +39,7 @@ def write_snapshot(
             raise ValueError(f"PartType{ptype} fields have different lengths {lengths}")
         totals[ptype] = lengths.pop()
     written = []
-    for i, chunk_path in enumerate(_chunk_paths(path, n_files)):
+    for i, chunk_path in enumerate(chunk_paths(path, n_files)):
         this_file = np.zeros(6, dtype=np.int32)
         with atomic_path(chunk_path) as tmp, h5py.File(tmp, "w") as fh:
             hdr = fh.create_group("Header")
@@ -78,7 +73,7 @@ def write_group_catalog(
     n_groups = len(next(iter(groups.values()))) if groups else 0
     n_subs = len(next(iter(subhalos.values()))) if subhalos else 0
     written = []
-    for i, chunk_path in enumerate(_chunk_paths(path, n_files)):
+    for i, chunk_path in enumerate(chunk_paths(path, n_files)):
         glo, ghi = _split(n_groups, n_files)[i]
         slo, shi = _split(n_subs, n_files)[i]
         with atomic_path(chunk_path) as tmp, h5py.File(tmp, "w") as fh:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["LAYOUTS", "snapshot_path", "catalog_path", "params_path", "truth_path", "wildcard_pattern"]
+__all__ = ["LAYOUTS", "snapshot_path", "catalog_path", "params_path", "truth_path", "wildcard_pattern",
+           "chunk_path", "chunk_paths", "chunk_of"]
 
 #: Path templates relative to ``data.root``.
 LAYOUTS: dict[str, dict[str, str]] = {
@@ -27,6 +28,32 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "params": "CosmoAstroSeed_{suite}.txt",
     },
 }
+
+
+def chunk_path(single: str | os.PathLike, index: int) -> Path:
+    """Chunk ``index`` of the output whose single-file name is ``single``:
+    ``snap_099.hdf5`` -> ``snap_099.<index>.hdf5`` (Gadget/Arepo's naming of split outputs). The
+    one place that spells a chunk's name: the writers, the readers and the messages that list
+    missing chunks all build it here."""
+    single = Path(single)
+    return single.with_name(f"{single.stem}.{int(index)}{single.suffix}")
+
+
+def chunk_paths(single: str | os.PathLike, n_files: int) -> list[Path]:
+    """Every file of an output split into ``n_files`` (the single file itself when 1)."""
+    if n_files <= 1:
+        return [Path(single)]
+    return [chunk_path(single, i) for i in range(n_files)]
+
+
+def chunk_of(path: str | os.PathLike) -> tuple[Path, int] | None:
+    """``(single-file name, index)`` if ``path`` is named as a chunk (``snap_099.3.hdf5`` ->
+    ``(snap_099.hdf5, 3)``), else None."""
+    path = Path(path)
+    stem, dot, index = path.stem.rpartition(".")
+    if not dot or not stem or not index.isdigit():
+        return None
+    return path.with_name(f"{stem}{path.suffix}"), int(index)
 
 
 def _fill(data: dict, what: str, volume: str | None = None, sim_set: str | None = None,

@@ -12,7 +12,6 @@ and per-simulation results as figures).
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -25,7 +24,7 @@ from astropy.table import Table  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .. import __version__  # noqa: E402
-from ..io.atomic import atomic_path  # noqa: E402
+from ..io.atomic import atomic_path, scratch_dir  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
 from .figures import (  # noqa: E402
@@ -305,6 +304,11 @@ def _data(config: dict, halos: Table) -> str:
                      f"{sel['log10_mass_max_msun']}$, at least {sel['min_gas_particles']} gas "
                      f"particles in $R_(200c)$ (particle inputs), $Y_(200c) > 0$; star-forming gas: "
                      f"{lit(config.get('star_forming_gas', 'exclude'))} (@sec-methods). ")
+    from_nprofs = halos.meta.get("stacks_halo_count_from_nprofs") or {}
+    if from_nprofs:
+        selection += (f"{sum(from_nprofs.values())} stack file(s) carry no "
+                      f"`Nhalos` header line; their halo count (for `stacks.min_halos`) is the "
+                      f"header's `nprofs` ({lit(', '.join(f'{k}: {v}' for k, v in from_nprofs.items()))}). ")
     text = (f"= Data <sec-data>\n Input kind {lit(data['kind'])} from {lit(data['root'])} "
             f"(layout {lit(data.get('layout', ''))}), redshifts {lit(z_text)}. "
             + selection + "@tab-data lists the samples.\n")
@@ -574,8 +578,7 @@ def build_report(
                 names=["sample", "relation", "reduction_log"], dtype=[str, str, float]),
             "residuals": read_table(residual_paths[name]) if residual_paths else None,
         }
-    with tempfile.TemporaryDirectory(prefix="report-") as tmp:
-        work = Path(tmp)
+    with scratch_dir(out_pdf) as work:  # beside the PDF: a killed run's scraps go at the rerun
         parts = [_title(config, generated), _summary(config, targets, tables), _data(config, halos)]
         for target in targets:
             name = target["name"]

@@ -170,6 +170,13 @@ def mock_truth_tables():
             for suite, volume, sset, sim, snap in SOURCES]
 
 
+def mock_output_files(what):
+    """The files the mock writes for one snapshot or catalog (wildcard patterns): the single
+    file, or its ``mock.files_per_snapshot`` chunks."""
+    return [str(f) for f in layout.chunk_paths(layout.wildcard_pattern(DATA, what),
+                                               config["mock"]["files_per_snapshot"])]
+
+
 def _chunk_finder(what):
     """Input function: the single file of ``what`` (snapshot or catalog), or its chunks
     .0, .1, ... if that is absent."""
@@ -196,11 +203,13 @@ def _check_particle_inputs():
             path = path_of(DATA, suite, sim, snap, volume, sset)
             if os.path.exists(path):
                 continue
-            stem, ext = os.path.splitext(path)
             single = False
-            if not os.path.exists(f"{stem}.0{ext}"):
+            if not layout.chunk_path(path, 0).exists():
+                others = [f for f in _existing_or_chunks(path) if f != path]
+                found = (f"no {what} chunk {layout.chunk_path(path, 0)} ({len(others)} other "
+                         f"chunk(s) of it exist)" if others else f"no {what} {path}")
                 missing.append(f"sample {sample_of[(suite, volume, sset, sim, snap)]!r}: "
-                               f"simulation {sim}, snapshot {snap:03d}: no {what} {path}")
+                               f"simulation {sim}, snapshot {snap:03d}: {found}")
     if missing:
         raise WorkflowError(_missing_message(
             " and ".join(w for w, _ in kinds) + " files", missing, len(kinds) * len(SOURCES),
@@ -220,8 +229,12 @@ def ingest_inputs():
     if not _INGEST_INPUTS:
         patterns = {what: layout.wildcard_pattern(DATA, what)
                     for what in (("catalog",) if IS_CATALOG else ("snapshot", "catalog"))}
-        single = IS_MOCK or _check_particle_inputs()
-        _INGEST_INPUTS.update(patterns if single else {w: _chunk_finder(w) for w in patterns})
+        if IS_MOCK:  # the mock's own files, single or chunked as mock.files_per_snapshot says
+            _INGEST_INPUTS.update({w: mock_output_files(w) for w in patterns})
+        elif _check_particle_inputs():
+            _INGEST_INPUTS.update(patterns)
+        else:
+            _INGEST_INPUTS.update({w: _chunk_finder(w) for w in patterns})
     return dict(_INGEST_INPUTS)
 
 
@@ -236,10 +249,14 @@ def set_params_files():
 
 
 def _existing_or_chunks(path):
-    if IS_MOCK or os.path.exists(path):
+    """The single file, or the chunks of it that exist (chunk 0 first): the reader then names
+    the missing ones from the chunk count in the header."""
+    if os.path.exists(path):
         return [path]
     stem, ext = os.path.splitext(path)
-    chunks = sorted(glob.glob(f"{stem}.[0-9]*{ext}"))
+    named = {f: layout.chunk_of(f) for f in glob.glob(f"{glob.escape(stem)}.*{ext}")}
+    chunks = sorted((f for f, c in named.items() if c and str(c[0]) == os.path.normpath(path)),
+                    key=lambda f: named[f][1])
     return chunks or [path]  # a missing file then fails with Snakemake's MissingInputException
 
 

@@ -58,8 +58,8 @@ if IS_MOCK:
         input:
             params=layout.wildcard_pattern(DATA, "params"),
         output:
-            snapshots=layout.wildcard_pattern(DATA, "snapshot"),
-            catalogs=layout.wildcard_pattern(DATA, "catalog"),
+            snapshots=mock_output_files("snapshot"),
+            catalogs=mock_output_files("catalog"),
             truth=layout.wildcard_pattern(DATA, "truth"),
         params:
             cli=CLI,

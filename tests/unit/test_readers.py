@@ -71,8 +71,13 @@ def test_cli_ingest_takes_the_chunk_files_a_workflow_lists(tmp_path):
 def test_output_name_of_listed_files():
     assert str(output_name(["d/snap_099.hdf5"])) == "d/snap_099.hdf5"
     assert str(output_name(["d/snap_099.0.hdf5", "d/snap_099.1.hdf5"])) == "d/snap_099.hdf5"
-    with pytest.raises(InputFileError, match=r"snap_099\.1\.hdf5, is not a chunk"):
-        output_name(["d/snap_099.1.hdf5", "d/snap_099.0.hdf5"])
+    assert str(output_name(["d/snap_099.1.hdf5", "d/snap_099.0.hdf5"])) == "d/snap_099.hdf5"
+    # chunk 0 missing: the lowest chunk given, whose header names the missing ones
+    assert str(output_name(["d/snap_099.2.hdf5", "d/snap_099.1.hdf5"])) == "d/snap_099.1.hdf5"
+    with pytest.raises(InputFileError, match="not the chunks"):
+        output_name(["d/snap_099.0.hdf5", "d/fof_099.1.hdf5"])
+    with pytest.raises(InputFileError, match="not the chunks"):
+        output_name(["d/snap_099.hdf5", "d/snap_099.1.hdf5"])
     with pytest.raises(InputFileError, match="no files"):
         output_name([])
 

@@ -290,6 +290,44 @@ def test_catalog_input_on_the_legacy_layout_needs_no_snapshot(tmp_path):
     assert len(rows.meta["catalog_files"]) == 2  # both chunks of the catalog
 
 
+def test_a_deleted_chunk_is_named_as_it_was_written(tmp_path):
+    """With one chunk of a chunked snapshot deleted, the error named snap_033.0.0.hdf5 and
+    snap_033.0.1.hdf5, files that never existed."""
+    _legacy_tree(tmp_path / "sims")
+    (tmp_path / "sims/Sims/IllustrisTNG/LH_1/snap_033.1.hdf5").unlink()
+    (tmp_path / "study.yaml").write_text(_legacy_config(tmp_path / "sims"))
+    job = "results/legacy/halos/IllustrisTNG/L25n256/LH/LH_1_033.h5"
+    proc = snakemake(job, "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    log = (tmp_path / "results/legacy/logs/ingest/IllustrisTNG/L25n256/LH/LH_1_033.log").read_text()
+    assert proc.returncode != 0 and not (tmp_path / job).exists()
+    assert f"['{tmp_path}/sims/Sims/IllustrisTNG/LH_1/snap_033.1.hdf5']" in log
+    assert ".0.0." not in log and ".0.1." not in log
+    # chunk 0 of a catalog: named before any job runs
+    (tmp_path / "sims/FOF_Subfind/IllustrisTNG/LH_0/fof_subhalo_tab_033.0.hdf5").unlink()
+    proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert ("simulation LH_0, snapshot 033: no catalog chunk "
+            f"{tmp_path}/sims/FOF_Subfind/IllustrisTNG/LH_0/fof_subhalo_tab_033.0.hdf5 (1 other") in out
+
+
+def test_chunked_mock_snapshots_are_written_and_ingested(tmp_path):
+    """mock.files_per_snapshot: 2 passed the schema, then every mock job failed with 'output
+    files are missing'."""
+    text = (REPO / "tests/configs/tiny.yaml").read_text()
+    text = text.replace("  background_particles: 1000\n",
+                        "  background_particles: 1000\n  files_per_snapshot: 2\n")
+    (tmp_path / "config.yaml").write_text(text)
+    job = "results/tiny/halos/SIMBA/L25n256/LH/LH_0_090.h5"
+    snakemake(job, "--cores", "2", cwd=tmp_path)
+    sim = "SIMBA/L25n256/LH/LH_0"
+    written = sorted(p.name for p in (tmp_path / "data/mock").rglob(f"{sim}/*_090*.hdf5"))
+    assert written == ["groups_090.0.hdf5", "groups_090.1.hdf5", "snapshot_090.0.hdf5",
+                       "snapshot_090.1.hdf5"]
+    halos = Table.read(tmp_path / job, path="table")
+    assert len(halos) > 0 and len(halos.meta["snapshot_files"]) == 2
+
+
 def test_missing_snapshot_number_names_the_file(tmp_path):
     _legacy_tree(tmp_path / "sims")
     (tmp_path / "study.yaml").write_text(_legacy_config(tmp_path / "sims", snapshot=32))
@@ -378,12 +416,16 @@ def test_samples_study_on_stacks_of_two_sets_and_header_variants(tmp_path):
     lh = halos[halos["sample"] == "tng-lh"]
     assert set(lh["n_halos_from"]) == {"nprofs"} and set(lh["snapshot"]) == {33}
     assert set(halos["n_halos_from"][halos["sample"] == "tng-1p"]) == {"Nhalos"}
+    # the halo count of the LH stacks came from 'nprofs': said once for the study (log, report)
+    assert halos.meta["stacks_halo_count_from_nprofs"] == {"tng-lh": 12}
+    assert "12 of 132 stack files have no 'Nhalos'" in (res / "logs/assemble.log").read_text()
     assert np.ptp(np.asarray(lh["Omega_m"])) > 0.1  # the LH set's cosmology, from simulations.csv
     ev = Table.read(res / "evaluate" / "Y_from_M.ecsv")
     assert set(ev["sample"]) == {"tng-1p", "tng-lh", "simba-1p"}
     assert set(ev["role"][ev["sample"] == "tng-lh"]) == {"holdout"}
     text = _pdf_text(tmp_path / "reports/samples/report.pdf")
     assert "tng-lh" in text and "LH_0..LH_5" in text and "Omega" in text  # parameters that vary
+    assert "12 stack file(s) carry no Nhalos header line" in " ".join(text.split())
     # a second study on the same files: the cached stack blocks are not measured again
     (tmp_path / "study2.yaml").write_text(SAMPLES_STUDY.format(study="samples-again"))
     proc = snakemake("-n", "--cores", "2", "--configfile", "study2.yaml", cwd=tmp_path)
