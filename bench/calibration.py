@@ -25,11 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.mock.calibration import (  # noqa: E402
-    FIDUCIAL_SIM,
-    calibration_summary,
-    mismatch_table,
-)
+from pipeline.io.camels_stacks import FIDUCIAL_SIM  # noqa: E402
+from pipeline.mock.calibration import calibration_summary, mismatch_table  # noqa: E402
 from pipeline.mock.gas_model import calibration_provenance  # noqa: E402
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "camels_1p_profiles"

@@ -67,7 +67,8 @@ def raw_read_seconds(snap: Path) -> tuple[float, int]:
 def ingest_child(snap: str, cat: str, chunk: int, threads: int, runs: int, case: str) -> None:
     """Time ``case`` (ingest | one_pass | profiles_alone | reference) ``runs + 1`` times."""
     from pipeline.ingest.particles import IngestOptions, measure_snapshot
-    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
+    from pipeline.particles.shells import ProfileOptions
+    from pipeline.radial_profiles.measure import measure_radial_profiles
 
     opts = IngestOptions(log10_mass_min_msun=11.0, chunk_particles=chunk, threads=threads)
     profile = ProfileOptions(chunk_particles=chunk)

@@ -98,7 +98,10 @@ def make_data(rel: Relation, noise: float, n: int, rng: np.random.Generator):
 
 
 def run_operon(x, y, names, seeds, threads, overrides=None):
-    table = discover(x, y, names, SROptions(seeds=list(seeds), threads=threads, **(overrides or {})))
+    # planted haloes carry no simulations: the choice is made on a validation split by halo
+    by_halo = {"choice_data": "split", "validation_groups": None}
+    table = discover(x, y, names, SROptions(**{**by_halo, **(overrides or {})}, seeds=list(seeds),
+                                            threads=threads))
     return sp.sympify(table.meta["chosen"], locals={n: sp.Symbol(n) for n in names})
 
 

@@ -40,9 +40,9 @@ def cmd_mock_params(a) -> None:
 
 
 def cmd_check_config(a) -> None:
-    from .config import load_config
+    from .study import load_study
 
-    config = load_config(a.config)
+    config = load_study(a.config)
     samples = config["samples"]
     print(f"{a.config}: valid study '{config['study']}' (data.kind {config['data']['kind']}, "
           f"{len(samples)} samples: train {config['train']}, hold out {config['holdout']}; "
@@ -57,9 +57,9 @@ def cmd_run(a) -> None:
     import os
     import shutil
 
-    from .config import load_config
+    from .study import load_study
 
-    load_config(a.config)
+    load_study(a.config)
     snakemake = shutil.which("snakemake")
     if snakemake is None:
         raise PipelineError("run: no 'snakemake' on PATH (pip install -e . installs it)")
@@ -135,8 +135,8 @@ def cmd_ingest(a) -> None:
 
 
 def cmd_ingest_catalog(a) -> None:
+    from .columns.environment import EnvironmentOptions
     from .ingest.catalog import CatalogOptions, catalog_rows, environment_of_rows
-    from .ingest.environment import EnvironmentOptions
     from .io.gadget import output_name
     from .io.tables import write_table
 
@@ -151,7 +151,7 @@ def cmd_ingest_catalog(a) -> None:
 
 
 def _profile_options(o: dict):
-    from .radial_profiles.measure import ProfileOptions
+    from .particles.shells import ProfileOptions
 
     return ProfileOptions(**{**o, "mass_bins": tuple(o.get("mass_bins", ProfileOptions.mass_bins))})
 

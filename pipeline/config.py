@@ -5,12 +5,16 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from .columns import DERIVED_COLUMNS, HALO_COLUMNS
+from .columns import DERIVED_COLUMNS, HALO_COLUMNS, PER_ROW_COLUMNS
+from .columns.catalog import catalog_columns
+from .columns.environment import EnvironmentOptions, environment_columns
+from .defaults import SCHEMA_PATH, config_schema
 from .errors import ConfigError
 from .samples import expand_snapshots, normalize_samples
 
@@ -19,7 +23,6 @@ __all__ = [
     "known_columns", "target_features",
 ]
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 log = logging.getLogger(__name__)
 _RANGE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)\.\.(?P=prefix)?(?P<stop>\d+)$")
 
@@ -46,12 +49,7 @@ def known_columns(config: dict | None = None) -> set[str]:
     ``config``'s ``ingest.environment`` asks for."""
     names = {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS}
     if config is not None:
-        from .ingest.environment import EnvironmentOptions, environment_columns
-
         if config.get("data", {}).get("input") == "catalog":
-            from .ingest.assemble import PER_ROW_COLUMNS
-            from .ingest.catalog import catalog_columns
-
             # catalog rows: their own columns, plus what assemble adds to every row
             names = set(PER_ROW_COLUMNS) | {c.name for c in catalog_columns(config.get("catalog", {})
                                                                .get("rows", "subhalos"))}
@@ -80,27 +78,22 @@ def expand_simulations(entries: list[str]) -> list[str]:
 
 
 def _renamed_keys(config: dict) -> None:
-    """Accept the names of the stacked-profile input kind before it was called ``stacks``
-    (``data.kind: profiles`` and the ``profiles:`` section), with a warning; in place."""
+    """Former key names (before 0.1.0) are refused with the rewrite: ``data.kind: profiles`` ->
+    ``stacks``, the ``profiles:`` section -> ``stacks:``, ``ingest.star_forming_gas_in_y`` ->
+    ``star_forming_gas``."""
     data = config.get("data")
     if isinstance(data, dict) and data.get("kind") == "profiles":
-        data["kind"] = "stacks"
-        log.warning("config key 'data.kind': 'profiles' is now called 'stacks' (stacked "
-                    "gas-profile files as input); read as 'stacks'")
+        raise ConfigError("config key 'data.kind': 'profiles' is the former name of the "
+                          "stacked-profile input kind: write 'data.kind: stacks'")
     if "profiles" in config:
-        if "stacks" in config:
-            raise ConfigError("config keys 'profiles' and 'stacks' are the same section (the old and "
-                              "the new name of the stacked-profile options): keep 'stacks' only")
-        config["stacks"] = config.pop("profiles")
-        log.warning("config key 'profiles' is now called 'stacks'; read as 'stacks'")
+        raise ConfigError("config key 'profiles' is the former name of the stacked-profile "
+                          "options: rename the section 'stacks:'")
     ingest = config.get("ingest")
     if isinstance(ingest, dict) and "star_forming_gas_in_y" in ingest:
-        if "star_forming_gas" in config:
-            raise ConfigError("config keys 'ingest.star_forming_gas_in_y' and 'star_forming_gas' "
-                              "say the same thing: keep 'star_forming_gas' only")
-        config["star_forming_gas"] = "include" if ingest.pop("star_forming_gas_in_y") else "exclude"
-        log.warning("config key 'ingest.star_forming_gas_in_y' is now 'star_forming_gas: "
-                    "%s' (one rule for every stage that measures gas)", config["star_forming_gas"])
+        rule = "include" if ingest["star_forming_gas_in_y"] else "exclude"
+        raise ConfigError("config key 'ingest.star_forming_gas_in_y' is the former name of the "
+                          f"star-forming-gas rule: remove it and write 'star_forming_gas: {rule}' at "
+                          "the top level (one rule for every stage that measures gas)")
 
 
 def _star_forming_gas_for_stacks(config: dict) -> None:
@@ -140,6 +133,16 @@ def _mock_redshifts(config: dict, shorthand_snapshots) -> dict[int, float]:
     return {s: table[s] for s in needed}
 
 
+def _slope_value(value, key: str) -> float:
+    """A target's slope as a float: a number, or an exact fraction given as a string ("5/3")."""
+    if isinstance(value, str):
+        num, den = (Fraction(part.strip()) for part in value.split("/"))
+        if den == 0:
+            raise ConfigError(f"config key '{key}': {value!r} divides by zero")
+        return float(num / den)
+    return float(value)
+
+
 def _path(error) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
@@ -154,8 +157,7 @@ def validate_config(config: dict) -> dict:
     _star_forming_gas_for_stacks(config)
     raw_snapshots = (config.get("data") or {}).get("snapshots", [90]) if isinstance(
         config.get("data"), dict) else [90]
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    errors = sorted(_Validator(config_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  config key '{_path(e)}': {e.message}" for e in errors]
         raise ConfigError("invalid study configuration:\n" + "\n".join(lines))
@@ -180,7 +182,6 @@ def validate_config(config: dict) -> dict:
         except ConfigError as exc:
             raise ConfigError(f"config key '{where}': {exc}") from None
 
-    shorthand = "suites" in data  # which key the user wrote the samples under (for messages)
     normalize_samples(config, expand_sims)
     if data["input"] == "catalog" and data["kind"] == "stacks":
         raise ConfigError("config key 'data.input': catalog reads group catalogs; input kind "
@@ -189,7 +190,11 @@ def validate_config(config: dict) -> dict:
         raise ConfigError("config key 'ingest.environment.features': environment columns need "
                           "halo positions, which input kind stacks does not have")
     columns = known_columns(config)
-    feature_lists = [("features", config["features"])] + [
+    own_less = [t["name"] for t in config["targets"] if "features" not in t]
+    if own_less and "features" not in config:
+        raise ConfigError(f"config key 'features' is missing: target(s) {own_less} list no features "
+                          "of their own (give 'features' for the study or 'features' per target)")
+    feature_lists = ([("features", config["features"])] if "features" in config else []) + [
         (f"targets.{i}.features", t["features"]) for i, t in enumerate(config["targets"])
         if "features" in t
     ]
@@ -208,6 +213,7 @@ def validate_config(config: dict) -> dict:
                     f"valid: {sorted(columns)}"
                 )
         t.setdefault("slope", 0.0)
+        t["slope"] = _slope_value(t["slope"], f"targets.{i}.slope")
         if t["slope"] == 0 and "keep_slope" not in t:
             t["keep_slope"] = False  # no self-similar slope to keep: x is a free feature
         features = target_features(config, t)
@@ -233,20 +239,12 @@ def validate_config(config: dict) -> dict:
         raise ConfigError(f"config key 'evaluate.mass_bins' must increase strictly, got {edges}")
     if data["kind"] == "mock":
         config["mock"]["redshifts"] = _mock_redshifts(config, raw_snapshots)
-        from .mock.suites import SUITE_MODELS
-
-        for name, sample in config["samples"].items():
-            if sample["suite"] not in SUITE_MODELS:
-                key = f"data.suites.{name}" if shorthand else f"samples.{name}.suite"
-                raise ConfigError(
-                    f"config key '{key}': the mock has no suite {sample['suite']!r}; "
-                    f"valid: {sorted(SUITE_MODELS)}")
     return config
 
 
 def target_features(config: dict, target: dict) -> list[str]:
     """Candidate features of ``target``: its own list, else the study's."""
-    return list(target.get("features", config["features"]))
+    return list(target["features"] if "features" in target else config["features"])
 
 
 def read_yaml_file(path: str | Path) -> dict:

@@ -10,6 +10,9 @@ import pytest
 from pipeline.io.gadget_writer import write_group_catalog, write_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
+#: SR options for data without simulations (a plain x, y): the equation is chosen on a validation
+#: split by halo. The defaults (choice by transfer, validation by simulation) need simulations.
+BY_HALO = {"choice_data": "split", "validation_groups": None}
 H = 0.7
 BOX = 25000.0  # ckpc/h
 

@@ -27,11 +27,12 @@ per row ``extrap_frac``, the fraction outside the range of at least one of them.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from astropy.table import Table, vstack
 
+from ..defaults import schema_defaults
 from ..errors import DataError
 from ..provenance import provenance
 from .dataset import Target, rows_of_samples, simulation_ids
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+@schema_defaults("evaluate")
 class EvaluateOptions:
     """Options of the evaluate stage.
 
@@ -76,15 +78,15 @@ class EvaluateOptions:
     forests. blackbox: add the black-box reference.
     """
 
-    mass_bins: list[float] = field(default_factory=lambda: [12.0, 12.5, 13.0, 15.0])
-    bin_column: str = "log10_M200c"
-    bootstrap: int = 1000
-    min_halos_per_bin: int = 10
-    min_sims_for_cluster_bootstrap: int = 5
-    divergence_dex: float = 1.0
-    seed: int = 0
-    threads: int = 1
-    blackbox: bool = True
+    mass_bins: list[float]
+    bin_column: str
+    bootstrap: int
+    min_halos_per_bin: int
+    min_sims_for_cluster_bootstrap: int
+    divergence_dex: float
+    seed: int
+    threads: int
+    blackbox: bool
 
 
 def _role_of(sample: str, train_samples: list[str]) -> str:

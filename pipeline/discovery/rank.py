@@ -46,6 +46,7 @@ from scipy.stats import rankdata
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
 
+from ..defaults import schema_defaults
 from ..errors import DataError
 from ..provenance import provenance
 from .folds import simulation_folds
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+@schema_defaults("rank")
 class RankOptions:
     """Options of the ranking stage.
 
@@ -69,15 +71,15 @@ class RankOptions:
     dominate the study's time; below it, nothing changes).
     """
 
-    n_estimators: int = 200
-    top_k: int = 3
-    repeats: int = 5
-    folds: int = 5
-    group_threshold: float = 0.8
-    min_samples_leaf: int = 5
-    seed: int = 0
-    threads: int = 1
-    max_samples_per_tree: int = 20000
+    n_estimators: int
+    top_k: int
+    repeats: int
+    folds: int
+    group_threshold: float
+    min_samples_leaf: int
+    seed: int
+    threads: int
+    max_samples_per_tree: int
 
 
 def correlated_groups(x: np.ndarray, threshold: float,

@@ -9,19 +9,14 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, vstack
 
+from ..columns import PARAMETER_COLUMNS
 from ..errors import DataError, InputFileError
 from ..io.tables import read_table
 from ..provenance import provenance
 
-__all__ = ["assemble_halos", "add_derived_columns", "PARAMETER_COLUMNS", "PER_ROW_COLUMNS"]
+__all__ = ["assemble_halos", "add_derived_columns"]
 
 log = logging.getLogger(__name__)
-
-#: simulation parameters copied from each table's metadata into columns.
-PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
-#: columns assemble adds to every row, whatever the input kind (with suite, sim, snapshot, ...)
-PER_ROW_COLUMNS = ("redshift", "Ez", *PARAMETER_COLUMNS)
-
 
 def add_derived_columns(table: Table) -> Table:
     """Add the columns of :data:`pipeline.columns.DERIVED_COLUMNS` (needs ``Ez``)."""

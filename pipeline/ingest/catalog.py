@@ -28,97 +28,20 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from ..columns import Column
+from ..columns.catalog import CATALOG_COLUMNS, CatalogField, catalog_columns
+from ..defaults import schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
 from ..io.gadget import GroupCatalog
 from ..physics.nfw import G_KPC_KM2_S2_MSUN
 from ..provenance import provenance
 
-__all__ = ["CatalogOptions", "CATALOG_COLUMNS", "catalog_columns", "catalog_rows", "environment_of_rows"]
+__all__ = ["CatalogOptions", "catalog_rows", "environment_of_rows"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class CatalogField:
-    """One column of the catalog rows: from ``kind/field`` (``component`` of a per-type or
-    vector field; ``"norm"`` = length of a 3-vector), converted as ``quantity``."""
-
-    name: str
-    kind: str  # "Subhalo" or "Group"
-    field: str
-    component: int | str | None
-    quantity: str  # mass | length_kpc | length_mpc | velocity | sfr | spin | none
-    definition: str
-
-
-_UNITS = {"mass": "solMass", "length_kpc": "kpc", "length_mpc": "Mpc", "velocity": "km / s",
-          "sfr": "solMass / yr", "spin": "kpc km / s", "none": ""}
-#: quantities whose log10 is added as a column
-_LOGGED = ("mass", "length_kpc", "length_mpc", "velocity", "sfr")
-
-_SUBHALO_FIELDS = (
-    CatalogField("Mtot", "Subhalo", "SubhaloMass", None, "mass",
-                 "total mass of the subhalo's bound particles, every type (SubhaloMass)"),
-    CatalogField("Mgas", "Subhalo", "SubhaloMassType", 0, "mass", "bound gas mass"),
-    CatalogField("Mdm", "Subhalo", "SubhaloMassType", 1, "mass", "bound dark-matter mass"),
-    CatalogField("Mstar", "Subhalo", "SubhaloMassType", 4, "mass",
-                 "bound stellar mass (PartType4, wind cells included where the code keeps them)"),
-    CatalogField("Mbh", "Subhalo", "SubhaloBHMass", None, "mass",
-                 "mass of the subhalo's black holes (SubhaloBHMass)"),
-    CatalogField("Vmax", "Subhalo", "SubhaloVmax", None, "velocity",
-                 "maximum circular velocity (SubhaloVmax)"),
-    CatalogField("Rvmax", "Subhalo", "SubhaloVmaxRad", None, "length_kpc",
-                 "radius of the maximum circular velocity, physical"),
-    CatalogField("sigma_v", "Subhalo", "SubhaloVelDisp", None, "velocity",
-                 "one-dimensional velocity dispersion of all bound particles (SubhaloVelDisp)"),
-    CatalogField("Rhalf", "Subhalo", "SubhaloHalfmassRad", None, "length_kpc",
-                 "radius holding half the bound mass, every type, physical"),
-    CatalogField("Rhalf_star", "Subhalo", "SubhaloHalfmassRadType", 4, "length_kpc",
-                 "radius holding half the bound stellar mass, physical"),
-    CatalogField("SFR", "Subhalo", "SubhaloSFR", None, "sfr", "star formation rate of its gas"),
-    CatalogField("Z_gas", "Subhalo", "SubhaloGasMetallicity", None, "none",
-                 "gas metallicity (metal mass fraction)"),
-    CatalogField("Z_star", "Subhalo", "SubhaloStarMetallicity", None, "none",
-                 "stellar metallicity (metal mass fraction)"),
-    CatalogField("spin", "Subhalo", "SubhaloSpin", "norm", "spin",
-                 "magnitude of the specific angular momentum (SubhaloSpin)"),
-)
-
-_GROUP_FIELDS = (
-    CatalogField("M200c", "Group", "Group_M_Crit200", None, "mass",
-                 "mass inside R200c (Group_M_Crit200)"),
-    CatalogField("R200c", "Group", "Group_R_Crit200", None, "length_mpc",
-                 "radius enclosing 200 rho_c(z), physical"),
-    CatalogField("M500c", "Group", "Group_M_Crit500", None, "mass", "mass inside R500c"),
-    CatalogField("R500c", "Group", "Group_R_Crit500", None, "length_mpc",
-                 "radius enclosing 500 rho_c(z), physical"),
-    CatalogField("Mfof", "Group", "GroupMass", None, "mass", "total FoF mass (GroupMass)"),
-    CatalogField("Mgas_fof", "Group", "GroupMassType", 0, "mass", "FoF gas mass"),
-    CatalogField("Mstar_fof", "Group", "GroupMassType", 4, "mass", "FoF stellar mass"),
-    CatalogField("SFR_fof", "Group", "GroupSFR", None, "sfr", "star formation rate of the FoF gas"),
-    CatalogField("Z_gas_fof", "Group", "GroupGasMetallicity", None, "none", "FoF gas metallicity"),
-    CatalogField("n_subhalos", "Group", "GroupNsubs", None, "none", "number of subhaloes"),
-)
-
-#: columns that say where a row sits: always present (the catalog must have their fields)
-_POSITION_FIELDS = {"Subhalo": ("SubhaloPos", "SubhaloGrNr"), "Group": ("GroupPos", "GroupFirstSub")}
-
-#: host properties joined to every subhalo row (from its group, SubhaloGrNr)
-_HOST_FIELDS = (
-    CatalogField("host_M200c", "Group", "Group_M_Crit200", None, "mass",
-                 "M200c of the subhalo's host group"),
-    CatalogField("host_R200c", "Group", "Group_R_Crit200", None, "length_mpc",
-                 "R200c of the subhalo's host group, physical"),
-)
-
-CATALOG_COLUMNS: dict[str, tuple[CatalogField, ...]] = {
-    "subhalos": _SUBHALO_FIELDS + _HOST_FIELDS,
-    "groups": _GROUP_FIELDS,
-}
-
-
-@dataclass(frozen=True)
+@schema_defaults("catalog")
 class CatalogOptions:
     """rows: ``subhalos`` or ``groups``.
     log10_mass_min_msun: rows with Mtot (subhalos) or M200c (groups) below 10^this [Msun] are
@@ -127,46 +50,14 @@ class CatalogOptions:
         (resolution).
     centrals_only: subhalos: keep the central subhalo of each group only."""
 
-    rows: str = "subhalos"
-    log10_mass_min_msun: float = 9.0
-    min_particles: int = 50
-    centrals_only: bool = False
+    rows: str
+    log10_mass_min_msun: float
+    min_particles: int
+    centrals_only: bool
 
     def __post_init__(self):
         if self.rows not in CATALOG_COLUMNS:
             raise ConfigError(f"config key 'catalog.rows': {self.rows!r}; valid: {list(CATALOG_COLUMNS)}")
-
-
-def _structure_columns(rows: str) -> list[Column]:
-    if rows == "subhalos":
-        return [Column("subhalo_index", "", "index of the subhalo in the Subfind catalog"),
-                Column("group_index", "", "index of its host FoF group (SubhaloGrNr)"),
-                Column("is_central", "", "1 for the group's first (central) subhalo, else 0"),
-                Column("r_host_r200c", "", "distance to the host group's centre (GroupPos) in "
-                       "units of the host's R200c (periodic); 0 for centrals")]
-    return [Column("group_index", "", "index of the FoF group in the Subfind catalog"),
-            Column("Vmax", "km / s", "maximum circular velocity of the central subhalo"),
-            Column("sigma_v", "km / s", "velocity dispersion of the central subhalo")]
-
-
-def catalog_columns(rows: str) -> list[Column]:
-    """Every column :func:`catalog_rows` can write for ``rows``, in table order (for the docs
-    and the config's feature names)."""
-    cols = _structure_columns(rows)
-    cols += [Column(f.name, _UNITS[f.quantity], f.definition) for f in CATALOG_COLUMNS[rows]]
-    logged = [f for f in CATALOG_COLUMNS[rows] if f.quantity in _LOGGED]
-    if rows == "groups":
-        logged = logged + [CatalogField("Vmax", "", "", None, "velocity", ""),
-                           CatalogField("sigma_v", "", "", None, "velocity", "")]
-    cols += [Column(f"log10_{f.name}", "", f"log10 of {f.name} in {_UNITS[f.quantity]}")
-             for f in logged]
-    if rows == "subhalos":
-        cols += [Column("M_virial", "solMass", "virial mass estimator sigma_v^2 Rhalf / G from "
-                        "catalog observables"),
-                 Column("log10_M_virial", "", "log10 of M_virial in Msun"),
-                 Column("Mstar_over_M_virial", "", "Mstar / M_virial: the stellar fraction "
-                        "measured without the total mass")]
-    return cols
 
 
 def _factor(quantity: str, h: float, a: float) -> float:
@@ -311,7 +202,8 @@ def environment_of_rows(table: Table, catalog_path: str | Path, options) -> Tabl
     """Add the environment columns (:mod:`pipeline.ingest.environment`) of each row's group:
     the group itself for group rows, the host group for subhalo rows (its satellites' position
     within the host is ``r_host_r200c``)."""
-    from .environment import environment_columns, measure_environment
+    from ..columns.environment import environment_columns
+    from .environment import measure_environment
 
     cat = GroupCatalog(catalog_path)
     a = 1.0 / (1.0 + cat.redshift)

@@ -21,73 +21,17 @@ Features (``EnvironmentOptions.features``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..columns import Column
-from ..errors import ConfigError, DataError
+from ..columns.environment import EnvironmentOptions, environment_columns, radius_tag
+from ..errors import DataError
 
-__all__ = ["ENVIRONMENT_FEATURES", "EnvironmentOptions", "environment_columns", "measure_environment"]
-
-ENVIRONMENT_FEATURES = ("overdensity", "neighbours", "nearest_more_massive")
+__all__ = ["measure_environment"]
 
 #: neighbours of the nearest-more-massive search asked of the tree at once; haloes with no more
 #: massive halo among them (the few most massive ones) are searched by brute force
 _K_FIRST = 32
-
-
-@dataclass(frozen=True)
-class EnvironmentOptions:
-    """features: which of :data:`ENVIRONMENT_FEATURES` (none: no environment columns).
-    radii_mpc: sphere radii [physical Mpc] of ``overdensity`` and ``neighbours``.
-    tracer_log10_mass_min_msun: haloes of the catalog with M200c >= 10^this [Msun] are the
-        tracers (the measured haloes are counted as tracers of each other's environment only
-        if they pass it too)."""
-
-    features: tuple[str, ...] = ()
-    radii_mpc: tuple[float, ...] = (1.0, 3.0)
-    tracer_log10_mass_min_msun: float = 10.5
-
-    def __post_init__(self):
-        object.__setattr__(self, "features", tuple(self.features))
-        object.__setattr__(self, "radii_mpc", tuple(float(r) for r in self.radii_mpc))
-        bad = [f for f in self.features if f not in ENVIRONMENT_FEATURES]
-        if bad:
-            raise ConfigError(f"config key 'ingest.environment.features': unknown {bad}; "
-                              f"valid: {list(ENVIRONMENT_FEATURES)}")
-        if any(not r > 0 for r in self.radii_mpc):
-            raise ConfigError(f"config key 'ingest.environment.radii_mpc': radii must be "
-                              f"positive [Mpc], got {list(self.radii_mpc)}")
-        if {"overdensity", "neighbours"} & set(self.features) and not self.radii_mpc:
-            raise ConfigError("config key 'ingest.environment.radii_mpc': overdensity and "
-                              "neighbours need at least one radius")
-
-
-def _radius_tag(radius_mpc: float) -> str:
-    return f"{radius_mpc:g}".replace(".", "p")
-
-
-def environment_columns(options: EnvironmentOptions) -> list[Column]:
-    """The columns ``options`` adds to the halo table, in table order."""
-    cols = []
-    for r in options.radii_mpc if "overdensity" in options.features else ():
-        cols.append(Column(f"overdensity_{_radius_tag(r)}mpc", "",
-                           f"M200c of the other haloes (M200c >= 10^"
-                           f"{options.tracer_log10_mass_min_msun:g} Msun) centred within {r:g} "
-                           "physical Mpc over the box's mean M200c density times the sphere's "
-                           "volume, minus 1"))
-    for r in options.radii_mpc if "neighbours" in options.features else ():
-        cols.append(Column(f"n_neighbours_{_radius_tag(r)}mpc", "",
-                           f"number of other haloes (M200c >= 10^"
-                           f"{options.tracer_log10_mass_min_msun:g} Msun) centred within {r:g} "
-                           "physical Mpc"))
-    if "nearest_more_massive" in options.features:
-        cols.append(Column("d_more_massive_r200c", "",
-                           "distance to the nearest halo of larger M200c in units of that halo's "
-                           "R200c (the box's most massive halo: sqrt(3)/2 L over its own R200c)"))
-    return cols
 
 
 def measure_environment(centres_mpc: np.ndarray, m200_msun: np.ndarray, r200_mpc: np.ndarray,
@@ -118,9 +62,9 @@ def measure_environment(centres_mpc: np.ndarray, m200_msun: np.ndarray, r200_mpc
         counts = np.array([len(ix) for ix in lists], dtype=np.int64) - own_tracer
         mass = np.array([m_tracer[ix].sum() for ix in lists]) - np.where(own_tracer, m200[measured], 0.0)
         if "overdensity" in options.features:
-            out[f"overdensity_{_radius_tag(r)}mpc"] = mass / (rho_h * 4.0 / 3.0 * np.pi * r**3) - 1.0
+            out[f"overdensity_{radius_tag(r)}mpc"] = mass / (rho_h * 4.0 / 3.0 * np.pi * r**3) - 1.0
         if "neighbours" in options.features:
-            out[f"n_neighbours_{_radius_tag(r)}mpc"] = counts
+            out[f"n_neighbours_{radius_tag(r)}mpc"] = counts
     if "nearest_more_massive" in options.features:
         out["d_more_massive_r200c"] = _nearest_more_massive(
             tree, pos, m200, np.asarray(r200_mpc, dtype=float), tracer, measured, box_mpc)

@@ -19,25 +19,25 @@ from astropy import units as u
 from astropy.table import Table
 
 from ..columns import HALO_COLUMNS
+from ..columns.environment import EnvironmentOptions, environment_columns
+from ..defaults import schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
 from ..io.gadget import GroupCatalog, Snapshot
 from ..io.prefetch import prefetch
+from ..particles.apertures import HaloApertures
+from ..particles.gas_kernels import gas_sums
+from ..particles.shells import ProfileOptions, ProfilePlan
 from ..physics.gas import include_star_forming
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from ..provenance import provenance
-from ..radial_profiles.measure import ProfileOptions, ProfilePlan
-from .apertures import HaloApertures
-from .environment import EnvironmentOptions, environment_columns, measure_environment
-from .gas_kernels import gas_sums
+from .environment import measure_environment
 
 __all__ = ["IngestOptions", "measure_halos", "measure_snapshot", "check_catalog_masses"]
 
 log = logging.getLogger(__name__)
 
-_METALLICITY_FIELDS = ("GFM_Metallicity", "Metallicity")
-
-
 @dataclass(frozen=True)
+@schema_defaults("ingest", star_forming_gas=("star_forming_gas",))
 class IngestOptions:
     """Options of the ingest stage.
 
@@ -53,13 +53,13 @@ class IngestOptions:
         environment columns, from the catalog's haloes (none by default).
     """
 
-    log10_mass_min_msun: float = 11.5
-    star_forming_gas: str = "exclude"
-    chunk_particles: int = 2_000_000
-    threads: int = 1
-    mass_check_factor: float = 2.0
-    mass_check_min_fraction: float = 0.5
-    environment: EnvironmentOptions = EnvironmentOptions()
+    log10_mass_min_msun: float
+    star_forming_gas: str
+    chunk_particles: int
+    threads: int
+    mass_check_factor: float
+    mass_check_min_fraction: float
+    environment: EnvironmentOptions
 
     def __post_init__(self):
         if isinstance(self.environment, dict):
@@ -94,13 +94,6 @@ def check_catalog_masses(measured_msun: np.ndarray, catalog_msun: np.ndarray,
             "median_measured_over_catalog": float(np.nanmedian(ratio)) if len(ratio) else 1.0}
 
 
-def _find_metallicity(snapshot: Snapshot) -> str | None:
-    for name in _METALLICITY_FIELDS:
-        if snapshot.has_field(0, name):
-            return name
-    return None
-
-
 def measure_halos(
     snapshot_path: str | Path,
     catalog_path: str | Path,
@@ -123,7 +116,7 @@ def measure_snapshot(
     profile_meta: dict | None = None,
 ) -> tuple[Table, Table | None]:
     """One pass over a snapshot: the per-halo table and, with ``profile_options``, the stacked
-    radial profiles of the profile stage (:mod:`pipeline.radial_profiles.measure`), filled from
+    radial profiles of the profile stage (:mod:`pipeline.particles.shells`), filled from
     the same gas chunks (read once; the profile stage's own ``chunk_particles`` is not used).
     The profile table is identical to :func:`measure_radial_profiles`'s at equal chunk sizes.
     ``meta`` is copied into the halo table's metadata, ``profile_meta`` (default ``meta``) into
@@ -168,7 +161,7 @@ def measure_snapshot(
         for k, v in res.items():
             sums[k] = sums.get(k, 0.0) + v
 
-    z_field = _find_metallicity(snap)
+    z_field = snap.gas_metallicity_field()
     gas_fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance",
                   "StarFormationRate"] + ([z_field] if z_field else [])
     if hdr.num_part_total[0] == 0:

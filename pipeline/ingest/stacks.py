@@ -34,9 +34,9 @@ from astropy import units as u
 from astropy.table import Table
 
 from ..columns import HALO_COLUMNS
+from ..defaults import schema_defaults
 from ..errors import DataError, InputFileError
 from ..io.camels_stacks import (
-    MASS_BINS,
     list_stack_files,
     read_profile_stack,
     read_simulation_table,
@@ -57,15 +57,16 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+@schema_defaults("stacks")
 class StackOptions:
     """hubble_param, omega_b: cosmology of the runs (CAMELS 1P: 0.6711, 0.049);
     min_halos: stacks with fewer haloes are dropped (at selection); mass_bins: file mass-bin
     labels a sample reads by default."""
 
-    hubble_param: float = 0.6711
-    omega_b: float = 0.049
-    min_halos: int = 10
-    mass_bins: tuple[str, ...] = MASS_BINS
+    hubble_param: float
+    omega_b: float
+    min_halos: int
+    mass_bins: tuple[str, ...]
 
 
 def _natural(name: str) -> list:

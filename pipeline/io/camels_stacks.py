@@ -23,11 +23,17 @@ from ..errors import InputFileError
 
 __all__ = [
     "ProfileStack", "read_profile_stack", "profile_path", "list_stack_files", "MASS_BINS",
-    "read_simulation_table", "read_snapshot_redshifts", "write_profile_stack",
+    "read_simulation_table", "read_snapshot_redshifts", "write_profile_stack", "REFERENCE_SUITES",
+    "FIDUCIAL_SIM",
 ]
 
 #: Mass-bin labels of the files: log10(M200c / Msun) ranges.
 MASS_BINS = ("11-11.5", "11.5-12", "12-12.3", "12.3-13.1")
+#: the suites of the CAMELS 1P stacks shipped as the reference (the mock's gas is calibrated
+#: against them; the report overlays them on the mock's profiles)
+REFERENCE_SUITES = ("IllustrisTNG", "SIMBA")
+#: the 1P set's fiducial simulation (every feedback parameter at 1)
+FIDUCIAL_SIM = "1P_27"
 _QUANTITIES = ("density", "pressure", "metallicity", "temperature")
 _STATS = ("mean", "err_up", "err_low", "std_log10", "median")
 _UNITS = {

@@ -20,7 +20,10 @@ from ..errors import InputFileError
 from .hdf5 import open_hdf5, require_attrs, require_dataset
 from .layout import chunk_of, chunk_path, chunk_paths
 
-__all__ = ["SnapshotHeader", "Snapshot", "GroupCatalog", "resolve_chunks"]
+__all__ = ["SnapshotHeader", "Snapshot", "GroupCatalog", "resolve_chunks", "GAS_METALLICITY_FIELDS"]
+
+#: gas metallicity datasets, in the order they are looked for (IllustrisTNG/Astrid, SIMBA)
+GAS_METALLICITY_FIELDS = ("GFM_Metallicity", "Metallicity")
 
 _SNAP_HEADER_KEYS = [
     "BoxSize", "Redshift", "Time", "HubbleParam", "Omega0", "OmegaLambda", "MassTable",
@@ -171,6 +174,12 @@ class Snapshot:
                 with open_hdf5(f) as fh:
                     return f"PartType{ptype}/{field}" in fh
         return False
+
+    def gas_metallicity_field(self) -> str | None:
+        """The gas metallicity dataset of this snapshot's code (:data:`GAS_METALLICITY_FIELDS`:
+        IllustrisTNG/Astrid ``GFM_Metallicity``, SIMBA ``Metallicity`` with species as further
+        columns), or None if it has neither."""
+        return next((f for f in GAS_METALLICITY_FIELDS if self.has_field(0, f)), None)
 
     def iter_fields(
         self, ptype: int, fields: list[str], chunk_size: int = 2_000_000,

@@ -30,7 +30,14 @@ from astropy import units as u
 
 from ..errors import InputFileError
 from ..io.atomic import atomic_path
-from ..io.camels_stacks import MASS_BINS, profile_path, read_profile_stack, read_snapshot_redshifts
+from ..io.camels_stacks import (
+    FIDUCIAL_SIM,
+    MASS_BINS,
+    REFERENCE_SUITES,
+    profile_path,
+    read_profile_stack,
+    read_snapshot_redshifts,
+)
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.profile_integrals import compton_y_from_pressure_mpc2
 from ..provenance import provenance
@@ -51,16 +58,13 @@ from .suites import suite_model
 __all__ = [
     "ReferenceStack", "load_reference", "StackPredictor", "fit_gas_model", "calibrate",
     "mismatch_table", "calibration_summary", "FIT_RANGE_R200C", "CALIBRATION_SNAPSHOTS",
-    "REFERENCE_SUITES", "FIDUCIAL_SIM",
 ]
 
 log = logging.getLogger(__name__)
 
-REFERENCE_SUITES = ("IllustrisTNG", "SIMBA")
 #: z = 0, 0.21, 0.54 of the 1P runs.
 CALIBRATION_SNAPSHOTS = (33, 29, 24)
 FIT_RANGE_R200C = (0.1, 1.0)
-FIDUCIAL_SIM = "1P_27"
 #: the response target's stack: the most massive bin at z = 0.
 RESPONSE_BIN = "12.3-13.1"
 _COSMOLOGY = {"hubble_param": 0.6711, "omega_b": 0.049}

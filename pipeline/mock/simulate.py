@@ -11,6 +11,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
+from ..defaults import schema_defaults
 from ..io.gadget_writer import write_group_catalog, write_snapshot
 from ..io.tables import write_table
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
@@ -34,22 +35,23 @@ _HOT_ELECTRON_ABUNDANCE = 1.0 + (1.0 - 0.76) / (2.0 * 0.76)  # fully ionised H +
 
 
 @dataclass(frozen=True)
+@schema_defaults("mock")
 class MockOptions:
     """Resolution and content of the mock simulations (see the config schema for meanings)."""
 
-    seed: int = 42
-    box_size_mpc_h: float = 25.0
-    hubble_param: float = 0.6711
-    omega_b: float = 0.049
-    dm_particle_mass_msun_h: float = 3.0e9
-    gas_particle_mass_msun_h: float = 3.0e8
-    log10_halo_mass_min_msun: float = 11.7
-    background_particles: int = 20000
+    seed: int
+    box_size_mpc_h: float
+    hubble_param: float
+    omega_b: float
+    dm_particle_mass_msun_h: float
+    gas_particle_mass_msun_h: float
+    log10_halo_mass_min_msun: float
+    background_particles: int
     #: if set, the smooth background fills dark matter and gas up to this many particles each
     #: (e.g. 256**3 for a CAMELS-size snapshot); else ``background_particles`` of each
     total_particles_per_type: int | None = None
-    files_per_snapshot: int = 1
-    multiphase_scatter_dex: float = 0.1
+    files_per_snapshot: int
+    multiphase_scatter_dex: float
     snapshots: dict[int, float] = field(default_factory=lambda: {90: 0.0})
 
 

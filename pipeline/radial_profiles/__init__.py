@@ -1,6 +1,7 @@
 """Profile stage (``rules/radial_profiles.smk``): particles -> stacked radial gas profiles.
 
 Takes a snapshot and its group catalog; gives per mass bin the stacked density, thermal pressure,
-temperature and metallicity at the radii of the CAMELS emu stacks (:mod:`.measure`), joined over
+temperature and metallicity at the radii of the CAMELS emu stacks (:mod:`pipeline.particles.shells`,
+filled by the ingest's one pass, or on its own by :mod:`.measure`), joined over
 the study (:mod:`.gather`) and compared with the real stacks (:mod:`.reference`) in the report.
 """

@@ -10,7 +10,7 @@ from astropy import units as u
 from astropy.table import Table, vstack
 
 from ..io.camels_stacks import MASS_BINS, profile_path, read_profile_stack
-from .measure import QUANTITIES, STATS, UNITS
+from ..particles.shells import QUANTITIES, STATS, UNITS
 
 __all__ = ["reference_profile_table"]
 
@@ -45,8 +45,7 @@ def fiducial_stacks_near(root: str | Path, redshift: float) -> tuple[Table | Non
     """The real CAMELS 1P fiducial stacks of every reference suite at the snapshot nearest
     ``redshift``, and a sentence saying what they are; (None, the reason) when ``root`` holds no
     stacks."""
-    from ..io.camels_stacks import read_snapshot_redshifts
-    from ..mock.calibration import FIDUCIAL_SIM, REFERENCE_SUITES
+    from ..io.camels_stacks import FIDUCIAL_SIM, REFERENCE_SUITES, read_snapshot_redshifts
 
     root = Path(root)
     if not (root / "snapshots.csv").exists():

@@ -7,7 +7,7 @@ import numpy as np
 from astropy.table import Table
 from matplotlib.figure import Figure
 
-from ..discovery.sr.expressions import LATEX_SYMBOLS
+from ..columns.symbols import LATEX_SYMBOLS
 
 __all__ = ["importance_figure", "pareto_figure", "evaluation_figure",
            "per_simulation_figure",

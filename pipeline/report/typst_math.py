@@ -11,29 +11,10 @@ import re
 
 import sympy as sp
 
-__all__ = ["TYPST_SYMBOLS", "typst_math", "column_symbol"]
+from ..columns.symbols import TYPST_SYMBOLS
 
-#: How columns are typeset in Typst math (unknown columns: upright name).
-TYPST_SYMBOLS = {
-    "log10_Y200c_ss": "log_10 tilde(Y)_(200c)",
-    "log10_Y500c_ss": "log_10 tilde(Y)_(500c)",
-    "log10_M200c": "log_10 M_(200c)",
-    "log10_M500c": "log_10 M_(500c)",
-    "log10_Mgas200c": 'log_10 M_"gas"',
-    "M200c": "M_(200c)", "Y200c": "Y_(200c)",
-    "c_gas": 'c_"gas"',
-    "c_NFW": 'c_"NFW"',
-    "Mstar_over_Mgas": 'M_* \\/ M_"gas"',
-    "log10_Mstar_over_Mgas": 'log_10(M_* \\/ M_"gas")',
-    "Z_mw200c": 'Z_"mw"',
-    "T_mw200c": 'T_"mw"',
-    "f_gas200c": 'f_"gas"',
-    "log10_T_mw_ss": 'log_10 tilde(T)_"mw"',
-    "Y500c_over_Y200c": "Y_(500c) \\/ Y_(200c)",
-    "redshift": "z",
-    "A_SN1": 'A_"SN1"', "A_SN2": 'A_"SN2"', "A_AGN1": 'A_"AGN1"', "A_AGN2": 'A_"AGN2"',
-    "Omega_m": "Omega_m", "sigma_8": "sigma_8",
-}
+__all__ = ["typst_math", "column_symbol"]
+
 _COMPOUND = {"Mstar_over_Mgas", "Y500c_over_Y200c"}  # written with a slash: bracket in products
 
 

@@ -9,14 +9,15 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 
-from pipeline.config import validate_config
+from pipeline.config import target_features as pipeline_target_features
 from pipeline.errors import ConfigError
 from pipeline.io import layout
 from pipeline.report import ASSET_FILES
 from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
+from pipeline.study import validate_study
 
 try:
-    _validated = validate_config(dict(config))
+    _validated = validate_study(dict(config))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
@@ -290,7 +291,7 @@ def target_config(name):
 
 
 def target_features(name):
-    return list(target_config(name).get("features", config["features"]))
+    return pipeline_target_features(config, target_config(name))
 
 
 def stack_block_files(wildcards):
@@ -317,8 +318,8 @@ def catalog_columns_used():
     used = {config["evaluate"]["bin_column"]}
     for t in config["targets"]:
         used |= {t["x"], t["y"], *target_features(t["name"])}
-    from pipeline.ingest.assemble import PER_ROW_COLUMNS
-    from pipeline.ingest.environment import EnvironmentOptions, environment_columns
+    from pipeline.columns import PER_ROW_COLUMNS
+    from pipeline.columns.environment import EnvironmentOptions, environment_columns
 
     env = {c.name for c in environment_columns(EnvironmentOptions(**config["ingest"]["environment"]))}
     return sorted(used - env - set(PER_ROW_COLUMNS))

@@ -108,7 +108,8 @@ def test_wind_phase_cells_are_not_stars(tmp_path):
 def test_one_star_forming_gas_rule_for_ingest_and_the_profile_stage(tmp_path):
     """A quarter of the sphere's gas is star-forming at the same temperature: exclude removes it
     from Y, T_mw's weights and the pressure profile alike, and keeps it in masses and density."""
-    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
+    from pipeline.particles.shells import ProfileOptions
+    from pipeline.radial_profiles.measure import measure_radial_profiles
 
     snap, cat, _ = write_sphere_halo(tmp_path, sf_fraction=0.25)
     halo = {rule: measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0,
@@ -155,11 +156,10 @@ def test_the_stacks_kind_cannot_exclude_star_forming_gas():
         validate_config(cfg)
 
 
-def test_old_star_forming_key_is_read_with_a_warning(default_config, caplog):
+def test_old_star_forming_key_is_refused_with_the_rewrite(default_config):
     default_config["ingest"] = {"star_forming_gas_in_y": True}
-    with caplog.at_level("WARNING"):
-        assert validate_config(default_config)["star_forming_gas"] == "include"
-    assert "star_forming_gas_in_y" in caplog.text
+    with pytest.raises(ConfigError, match="star_forming_gas_in_y.*'star_forming_gas: include'"):
+        validate_config(default_config)
 
 
 def test_yaml_syntax_error_names_file_line_and_column(tmp_path, capsys):

@@ -4,9 +4,11 @@ missing fields, cuts, and the mock's subhaloes."""
 import numpy as np
 import pytest
 from astropy import units as u
+from conftest import BY_HALO
 
+from pipeline.columns.catalog import catalog_columns
 from pipeline.errors import ConfigError, DataError, InputFileError
-from pipeline.ingest.catalog import CatalogOptions, catalog_columns, catalog_rows
+from pipeline.ingest.catalog import CatalogOptions, catalog_rows
 from pipeline.io.gadget_writer import write_group_catalog
 
 H, Z = 0.7, 1.0  # a = 0.5
@@ -176,7 +178,7 @@ def test_planted_subhalo_mass_law_is_recovered_and_transfers(mock_snapshot):
         return x, np.asarray(t["log10_Mtot"]) - np.asarray(t["log10_M_virial"])
 
     x, y = xy(train)
-    table = discover(x, y, names, SROptions(generations=40, population_size=300, seeds=[0, 1],
+    table = discover(x, y, names, SROptions(**BY_HALO, generations=40, population_size=300, seeds=[0, 1],
                                             max_evaluations=200000, max_length=15))
     expr = table.meta["chosen"]
     used = {str(s) for s in __import__("sympy").sympify(expr).free_symbols}

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from pipeline.config import expand_simulations, load_config, validate_config
+from pipeline.config import expand_simulations, load_config, target_features, validate_config
 from pipeline.errors import ConfigError
 
 
@@ -73,17 +73,16 @@ def test_simulation_ranges():
         expand_simulations(["LH_0..LH_2", "LH_1"])
 
 
-def test_old_name_of_the_stacks_input_kind_is_read_with_a_warning(caplog):
-    """``data.kind: profiles`` and the ``profiles:`` section are the stacks kind's former names."""
+def test_old_names_of_the_stacks_input_kind_are_refused_with_the_new_name():
+    """``data.kind: profiles`` and the ``profiles:`` section (names before 0.1.0) were read with a
+    warning; now the message says what to write."""
     cfg = yaml.safe_load((REPO / "studies/camels1p_tng_to_simba.yaml").read_text())
     cfg["data"]["kind"] = "profiles"
+    with pytest.raises(ConfigError, match="'data.kind'.*write 'data.kind: stacks'"):
+        validate_config(cfg)
+    cfg["data"]["kind"] = "stacks"
     cfg["profiles"] = cfg.pop("stacks")
-    with caplog.at_level("WARNING"):
-        out = validate_config(cfg)
-    assert out["data"]["kind"] == "stacks" and out["stacks"]["min_halos"] == 10
-    assert "profiles" not in out and "now called 'stacks'" in caplog.text
-    cfg["stacks"] = {"min_halos": 3}
-    with pytest.raises(ConfigError, match="'profiles' and 'stacks'"):
+    with pytest.raises(ConfigError, match="config key 'profiles'.*rename the section 'stacks:'"):
         validate_config(cfg)
 
 
@@ -173,3 +172,89 @@ def test_catalog_input_knows_its_columns_and_refuses_stacks(default):
     bad["catalog"] = {"rows": "galaxies"}
     with pytest.raises(ConfigError, match="catalog.rows"):
         validate_config(bad)
+
+
+# --- one source of defaults, the method's defaults -----------------------------------------------
+
+def _option_classes():
+    from pipeline.columns.environment import EnvironmentOptions
+    from pipeline.discovery.evaluate import EvaluateOptions
+    from pipeline.discovery.rank import RankOptions
+    from pipeline.discovery.sr.search import SROptions
+    from pipeline.ingest.catalog import CatalogOptions
+    from pipeline.ingest.particles import IngestOptions
+    from pipeline.ingest.stacks import StackOptions
+    from pipeline.mock.simulate import MockOptions
+    from pipeline.particles.shells import ProfileOptions
+
+    return [(SROptions, ("sr",)), (RankOptions, ("rank",)), (EvaluateOptions, ("evaluate",)),
+            (IngestOptions, ("ingest",)), (EnvironmentOptions, ("ingest", "environment")),
+            (CatalogOptions, ("catalog",)), (StackOptions, ("stacks",)), (MockOptions, ("mock",)),
+            (ProfileOptions, ("radial_profiles",))]
+
+
+@pytest.mark.parametrize("cls, path", _option_classes(), ids=lambda v: getattr(v, "__name__", ""))
+def test_stage_options_take_their_defaults_from_the_schema(cls, path):
+    """The dataclasses repeat no default (threads was 2 in the schema and 1 in three of them)."""
+    import dataclasses
+
+    from pipeline.defaults import section_defaults
+
+    schema = section_defaults(*path)
+    made = cls()
+    checked = 0
+    for f in dataclasses.fields(cls):
+        if f.name in schema and f.name != "environment":
+            value = getattr(made, f.name)
+            assert (list(value) if isinstance(value, tuple) else value) == schema[f.name], f.name
+            checked += 1
+    assert checked >= 3
+    source = __import__("inspect").getsource(cls)
+    assert "@schema_defaults(" in source
+
+
+def test_a_field_without_any_default_is_refused_at_import():
+    from dataclasses import dataclass
+
+    from pipeline.defaults import schema_defaults
+
+    with pytest.raises(TypeError, match=r"Nope\.not_an_option: no default.*'sr\.not_an_option'"):
+        @dataclass(frozen=True)
+        @schema_defaults("sr")
+        class Nope:
+            not_an_option: int
+
+
+def test_the_method_is_the_default(default):
+    """Choice by transfer and validation by simulation are what a new study gets."""
+    from pipeline.discovery.sr.search import SROptions
+
+    for key in ("validation_groups", "choice_data"):
+        default["sr"].pop(key, None)
+    sr = validate_config(default)["sr"]
+    assert sr["validation_groups"] == "sim" and sr["choice_data"] == "transfer"
+    assert SROptions().validation_groups == "sim" and SROptions().choice_data == "transfer"
+
+
+def test_features_per_target_need_no_study_list(default):
+    default.pop("features")
+    with pytest.raises(ConfigError, match="config key 'features' is missing: target.*'M_from_Y'"):
+        validate_config(default)
+    default["targets"][0]["features"] = ["c_gas", "c_NFW"]
+    default["rank"]["top_k"] = 2
+    out = validate_config(default)
+    assert "features" not in out and target_features(out, out["targets"][0]) == ["c_gas", "c_NFW"]
+
+
+@pytest.mark.parametrize("slope, value", [("5/3", 5 / 3), (" 3 / 5 ", 0.6), (0.6, 0.6), ("-1/2", -0.5)])
+def test_slopes_as_exact_fractions(default, slope, value):
+    default["targets"][0]["slope"] = slope
+    assert validate_config(default)["targets"][0]["slope"] == value
+
+
+@pytest.mark.parametrize("slope, message", [("five thirds", "targets.0.slope"),
+                                            ("5/0", "divides by zero")])
+def test_a_slope_that_is_no_number_names_the_key(default, slope, message):
+    default["targets"][0]["slope"] = slope
+    with pytest.raises(ConfigError, match=message):
+        validate_config(default)

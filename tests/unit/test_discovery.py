@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from astropy.table import Table
+from conftest import BY_HALO
 
 from pipeline.discovery.rank import RankOptions, rank_features
 from pipeline.discovery.sr.constants import equivalent_up_to_constants, free_constants, refit_constants
@@ -103,7 +104,7 @@ def test_sr_recovers_planted_relation():
     distractor = rng.normal(size=n)
     y = 0.26 * np.log(1 + s) - 0.2 * c + 0.005 * rng.normal(size=n)
     table = discover(np.column_stack([s, c, distractor]), y, ["s", "c", "distractor"],
-                     SROptions(generations=60, population_size=300, seeds=[0, 1],
+                     SROptions(**BY_HALO, generations=60, population_size=300, seeds=[0, 1],
                                max_evaluations=200000))
     chosen = table[table["chosen"]][0]
     assert chosen["r2_val"] > 0.97
@@ -124,7 +125,7 @@ def test_parallel_seeds_give_the_serial_table():
     rng = np.random.default_rng(6)
     x = rng.uniform(0.1, 1.0, (400, 2))
     y = np.log1p(2 * x[:, 0]) - 0.3 * x[:, 1] + 0.01 * rng.normal(size=400)
-    opts = dict(generations=15, population_size=100, seeds=[0, 1, 2], max_evaluations=20000)
+    opts = dict(**BY_HALO, generations=15, population_size=100, seeds=[0, 1, 2], max_evaluations=20000)
     serial = discover(x, y, ["a", "b"], SROptions(**opts, threads=1))
     parallel = discover(x, y, ["a", "b"], SROptions(**opts, threads=3))
     assert list(serial["expression"]) == list(parallel["expression"])
@@ -217,7 +218,8 @@ def test_expression_parsing_and_latex():
 def test_pysr_adapter_up_to_the_julia_boundary(monkeypatch):
     from pipeline.discovery.sr.pysr_backend import check_pysr_available, pysr_options
 
-    opts = pysr_options(SROptions(allowed_symbols="add,sub,mul,div,constant,variable,log,exp"), 3)
+    opts = pysr_options(SROptions(allowed_symbols="add,sub,mul,div,constant,variable,log,exp",
+                                  threads=1), 3)
     assert opts["binary_operators"] == ["+", "-", "*", "/"]
     assert opts["unary_operators"] == ["log", "exp"]
     assert "log1p" in pysr_options(SROptions(), 0)["unary_operators"]  # the default operator set maps
@@ -280,7 +282,8 @@ def test_pysr_equation_table_is_parsed_into_the_pareto_table(tmp_path, monkeypat
     x = np.column_stack([rng.uniform(1, 10, 200), rng.uniform(0.1, 0.6, 200), rng.normal(size=200)])
     y = 1.5 * x[:, 0] ** 0.6 * (1 - 0.8 * x[:, 1])
     table = discover(x, y, ["Y", "c_gas", "noise"],
-                     SROptions(backend="pysr", seeds=[7], allowed_symbols="add,sub,mul,div,pow,square"))
+                     SROptions(**BY_HALO, backend="pysr", seeds=[7],
+                               allowed_symbols="add,sub,mul,div,pow,square"))
     assert seen_kwargs["random_state"] == 7 and seen_kwargs["binary_operators"] == ["+", "-", "*", "/", "^"]
     assert seen_kwargs["unary_operators"] == ["square"]
     chosen = sp.sympify(table.meta["chosen"])
@@ -306,7 +309,7 @@ def test_pysr_fit_recovers_a_planted_power_law():
     rng = np.random.default_rng(1)
     x = rng.uniform(1, 10, (300, 2))
     y = 2.0 * x[:, 0] ** 0.6
-    table = discover(x, y, ["a", "b"], SROptions(backend="pysr", generations=20, seeds=[0]))
+    table = discover(x, y, ["a", "b"], SROptions(**BY_HALO, backend="pysr", generations=20, seeds=[0]))
     truth = parse_expression("1.0*a**0.6", ["a", "b"])
     assert equivalent_up_to_constants(sp.sympify(table.meta["chosen"]), truth, ["a", "b"], x)
 
@@ -315,7 +318,7 @@ def test_sr_is_reproducible_for_fixed_seeds():
     rng = np.random.default_rng(8)
     x = rng.uniform(0.1, 1.0, (200, 2))
     y = 0.5 * x[:, 0] - 0.2 * x[:, 1] ** 2 + 0.01 * rng.normal(size=200)
-    opts = SROptions(generations=10, population_size=100, seeds=[3], max_evaluations=20000)
+    opts = SROptions(**BY_HALO, generations=10, population_size=100, seeds=[3], max_evaluations=20000)
     a = discover(x, y, ["a", "b"], opts)
     b = discover(x, y, ["a", "b"], opts)
     assert list(a["expression"]) == list(b["expression"])
@@ -379,7 +382,7 @@ def test_log_space_search_finds_a_power_law_with_lognormal_scatter():
     m = rng.uniform(1, 10, n)
     y = 2.0 * m ** (5 / 3) * np.exp(0.1 * rng.normal(size=n))
     x = np.column_stack([m, rng.uniform(1, 10, n)])
-    table = discover(x, y, ["m", "d"], SROptions(target_space="auto", generations=30,
+    table = discover(x, y, ["m", "d"], SROptions(**BY_HALO, target_space="auto", generations=30,
                                                  population_size=200, seeds=[0], max_evaluations=60000))
     assert table.meta["search_spaces"] == ["linear", "log"] and table.meta["noise_model"] == "log"
     nll = table.meta["noise_model_nll"]
@@ -403,7 +406,7 @@ def test_grouped_validation_split_holds_out_whole_simulations():
     from pipeline.discovery.sr.search import validation_split
 
     sims = np.repeat([f"1P_{i}" for i in range(20)], 12)  # 20 simulations x 12 stacks
-    opts = SROptions(validation_groups="sim", seeds=[4])
+    opts = SROptions(validation_groups="sim", choice_data="split", seeds=[4])
     idx_tr, idx_val = validation_split(len(sims), opts, sims)
     assert not set(sims[idx_tr]) & set(sims[idx_val])
     assert len(set(sims[idx_val])) == 6 and len(idx_tr) + len(idx_val) == len(sims)
@@ -417,7 +420,8 @@ def test_grouped_validation_split_holds_out_whole_simulations():
     rng = np.random.default_rng(0)
     x = rng.uniform(1, 2, (240, 2))
     table = discover(x, 2 * x[:, 0], ["a", "b"], SROptions(
-        validation_groups="sim", generations=5, population_size=50, max_evaluations=5000, seeds=[4]), sims)
+        validation_groups="sim", choice_data="split", generations=5, population_size=50,
+        max_evaluations=5000, seeds=[4]), sims)
     assert table.meta["validation_split"] == "by sim: 6 of 20 held out"
     assert table.meta["n_val"] == 72
 

@@ -3,13 +3,10 @@
 import numpy as np
 import pytest
 
+from pipeline.columns.environment import EnvironmentOptions, environment_columns
 from pipeline.config import validate_config
 from pipeline.errors import ConfigError, DataError
-from pipeline.ingest.environment import (
-    EnvironmentOptions,
-    environment_columns,
-    measure_environment,
-)
+from pipeline.ingest.environment import measure_environment
 from pipeline.ingest.particles import IngestOptions, measure_halos
 
 ALL = EnvironmentOptions(features=("overdensity", "neighbours", "nearest_more_massive"),

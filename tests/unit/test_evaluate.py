@@ -4,6 +4,7 @@ over simulations, divergence and extrapolation, and every relation through one p
 import numpy as np
 import pytest
 from astropy.table import Table, vstack
+from conftest import BY_HALO
 
 from pipeline.discovery.dataset import Target
 from pipeline.discovery.evaluate import (
@@ -346,7 +347,7 @@ def test_no_selected_feature_gives_the_constant_relation_end_to_end():
     halos = vstack([_suite(rng, "A", 300), _suite(rng, "B", 200)])
     train = halos[halos["suite"] == "A"]
     sr = discover(np.empty((len(train), 0)), TARGET.residual(train), [],
-                  SROptions(generations=2, seeds=[0]))
+                  SROptions(**BY_HALO, generations=2, seeds=[0]))
     assert list(sr.meta["features"]) == [] and sr["chosen"].sum() == 1
     metrics, _, _ = evaluate_study(halos, TARGET, sr.meta["chosen"], [], ["A"], ["B"],
                                    EvaluateOptions(mass_bins=[12.0, 15.0], bootstrap=20))

@@ -25,9 +25,9 @@ from pipeline.mock.gas_model import (
     interpolate_per_halo,
     sample_gas_radii,
 )
+from pipeline.particles.shells import REFERENCE_RADII_MPC, halo_profiles, shell_edges_mpc
 from pipeline.physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu
 from pipeline.physics.profile_integrals import enclosed_integral
-from pipeline.radial_profiles.measure import REFERENCE_RADII_MPC, halo_profiles, shell_edges_mpc
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = (REPO.parent / "shared" / "data" / "camels_1p_profiles").resolve()
@@ -125,7 +125,8 @@ def test_halo_profiles_of_a_uniform_isothermal_sphere():
 def test_profile_stage_on_mock_particles_matches_the_gas_model(tmp_path):
     """The profile stage run on a mock snapshot recovers the model density it was drawn from."""
     from pipeline.mock.simulate import MockOptions, write_mock_snapshot
-    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
+    from pipeline.particles.shells import ProfileOptions
+    from pipeline.radial_profiles.measure import measure_radial_profiles
 
     params = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0,
               "A_AGN2": 1.0}
@@ -157,7 +158,8 @@ def test_one_pass_gives_the_tables_of_two_separate_reads(tmp_path):
     to those of the two separate readers, at several chunk sizes (chunks split haloes)."""
     from pipeline.ingest.particles import IngestOptions, measure_halos, measure_snapshot
     from pipeline.mock.simulate import MockOptions, write_mock_snapshot
-    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
+    from pipeline.particles.shells import ProfileOptions
+    from pipeline.radial_profiles.measure import measure_radial_profiles
 
     params = {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0,
               "A_AGN2": 1.0}
@@ -189,19 +191,14 @@ def test_compiled_profile_weights_equal_the_numpy_path_to_the_bit(mock_snapshot,
     TNG's 1-D and SIMBA's 2-D metallicity, chunked files) equal those of the numpy path
     (profile_chunk, then ShellSums.add) bit for bit, at 1 and 2 threads."""
     from pipeline.io.gadget import GroupCatalog, Snapshot
-    from pipeline.radial_profiles.measure import (
-        ProfileOptions,
-        ProfilePlan,
-        _gas_chunks,
-        _metallicity_field,
-        profile_chunk,
-    )
+    from pipeline.particles.shells import ProfileOptions, ProfilePlan, profile_chunk
+    from pipeline.radial_profiles.measure import _gas_chunks
 
     snap_path, cat_path, _, _ = mock_snapshot[suite]
     snap, cat = Snapshot(snap_path), GroupCatalog(cat_path)
     options = ProfileOptions(chunk_particles=30_000, star_forming_gas=star_forming_gas,
                              mass_bins=("12-12.5", "12.5-15"))
-    z_field = _metallicity_field(snap)
+    z_field = snap.gas_metallicity_field()
     for threads in (1, 2):
         numpy_path = ProfilePlan(snap, cat, options, threads)
         compiled = ProfilePlan(snap, cat, options, threads)
@@ -332,7 +329,8 @@ def _run_profiles(snap, cat, out, options="{}"):
 
 def test_profile_stage_bad_input_names_file_or_key_and_writes_nothing(small_mock, tmp_path, capsys):
     from pipeline.errors import ConfigError
-    from pipeline.radial_profiles.measure import ProfileOptions, measure_radial_profiles
+    from pipeline.particles.shells import ProfileOptions
+    from pipeline.radial_profiles.measure import measure_radial_profiles
 
     snap, cat = small_mock
     with pytest.raises(ConfigError, match=r"radial_profiles.mass_bins: '13-12' runs backwards"):

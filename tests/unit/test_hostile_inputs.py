@@ -19,14 +19,16 @@ from conftest import REPO, write_sphere_halo
 from test_catalog import _catalog  # noqa: I001 (tests/unit is on sys.path)
 
 from pipeline.cli import main
+from pipeline.columns.catalog import CATALOG_COLUMNS
 from pipeline.config import validate_config
 from pipeline.errors import ConfigError, DataError, InputFileError
 from pipeline.ingest.assemble import _halo_counts_from_nprofs
-from pipeline.ingest.catalog import CATALOG_COLUMNS, CatalogOptions, catalog_rows
+from pipeline.ingest.catalog import CatalogOptions, catalog_rows
 from pipeline.io.atomic import atomic_path, remove_stale_temporaries, scratch_dir
 from pipeline.io.gadget import GroupCatalog, Snapshot, output_name
 from pipeline.io.gadget_writer import write_group_catalog
 from pipeline.io.layout import chunk_of, chunk_path, chunk_paths
+from pipeline.study import validate_study
 
 
 def _nan_at(path: Path, key: str, row: int) -> None:
@@ -190,12 +192,12 @@ def test_an_unknown_mock_suite_is_named_under_the_key_the_study_has(samples_conf
     samples_config["samples"]["simba"]["suite"] = "EAGLE"
     with pytest.raises(ConfigError, match=r"config key 'samples\.simba\.suite': the mock has no "
                                           r"suite 'EAGLE'"):
-        validate_config(samples_config)
+        validate_study(samples_config)
     short = yaml.safe_load((REPO / "config.yaml").read_text())
     short["data"]["suites"]["EAGLE"] = short["data"]["suites"].pop("SIMBA")
     short["holdout_suites"] = ["EAGLE"]
     with pytest.raises(ConfigError, match=r"config key 'data\.suites\.EAGLE'"):
-        validate_config(short)
+        validate_study(short)
 
 
 def test_run_names_file_line_and_column_of_a_yaml_error(tmp_path):

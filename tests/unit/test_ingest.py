@@ -5,10 +5,10 @@ import pytest
 from astropy import units as u
 from conftest import BOX, H, write_sphere_halo
 
-from pipeline.ingest.apertures import HaloApertures
 from pipeline.ingest.particles import IngestOptions, measure_halos
 from pipeline.io.gadget import Snapshot
 from pipeline.io.tables import read_table
+from pipeline.particles.apertures import HaloApertures
 
 SIGMA_T, K_B, ME_C2, M_P = 6.6524587321e-29, 1.380649e-23, 8.1871057769e-14, 1.67262192369e-27
 MSUN, MPC = 1.98840987e30, 3.0856775814913673e22
@@ -195,7 +195,7 @@ def test_shell_sums_match_brute_force(n_cells, threads):
 def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):
     """The compiled gas kernel (search and thermodynamics fused) against the numpy functions of
     pipeline.physics.gas applied to a brute-force selection."""
-    from pipeline.ingest.gas_kernels import gas_sums
+    from pipeline.particles.gas_kernels import gas_sums
     from pipeline.physics.gas import compton_y_mpc2, temperature_k
 
     rng = np.random.default_rng(5)
@@ -233,7 +233,7 @@ def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):
 
 
 def test_gas_sums_reject_misshapen_fields():
-    from pipeline.ingest.gas_kernels import gas_sums
+    from pipeline.particles.gas_kernels import gas_sums
 
     spheres = HaloApertures(np.array([[5.0, 5, 5]]), {"r": np.array([1.0])}, 10.0)
     ones = np.ones(4)

@@ -214,7 +214,7 @@ def test_real_feedback_response_of_y():
 def test_reference_stacks_in_the_profile_stage_columns():
     """The real stacks read into the profile stage's columns: same units, same numbers."""
     from pipeline.io.camels_stacks import MASS_BINS
-    from pipeline.radial_profiles.measure import REFERENCE_RADII_MPC
+    from pipeline.particles.shells import REFERENCE_RADII_MPC
     from pipeline.radial_profiles.reference import reference_profile_table
 
     table = reference_profile_table(REAL, "SIMBA", "1P_27", 33, 0.0)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from astropy.table import Table, vstack
+from conftest import BY_HALO
 
 from pipeline.report.typst_markup import compact_names, lit
 from pipeline.report.typst_math import typst_math
@@ -79,7 +80,7 @@ def _study_tables(tmp_path, n_sims: int):
                          sims=simulation_ids(train))
     chosen = [str(f) for f in rank["feature"][rank["selected"]]]
     xs = np.column_stack([np.asarray(train[f]) for f in chosen])
-    sr = discover(xs, target.residual(train), chosen, SROptions(generations=5, population_size=50,
+    sr = discover(xs, target.residual(train), chosen, SROptions(**BY_HALO, generations=5, population_size=50,
                                                                  seeds=[0], max_evaluations=5000))
     metrics, resid, per_sim_table = evaluate_study(halos, target, sr.meta["chosen"], chosen,
                                                    ["IllustrisTNG"], ["SIMBA"],

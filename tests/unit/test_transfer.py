@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import BY_HALO
 
 from pipeline.discovery.sr.domain import central_extent, domain_box, domain_points, domain_problem
 from pipeline.discovery.sr.search import SROptions, discover
@@ -147,8 +148,8 @@ def test_candidates_with_a_pole_in_the_domain_are_rejected_and_listed():
     rng = np.random.default_rng(3)
     p = np.where(rng.uniform(size=800) < 0.5, rng.uniform(0.05, 0.2, 800), rng.uniform(0.8, 1.0, 800))
     y = 0.5 * np.log1p(3 * p) + 0.01 * rng.normal(size=800)
-    table = discover(p[:, None], y, ["p"], SROptions(generations=40, population_size=200, seeds=[0],
-                                                   max_evaluations=40000))
+    table = discover(p[:, None], y, ["p"], SROptions(**BY_HALO, generations=40, population_size=200,
+                                                   seeds=[0], max_evaluations=40000))
     points = domain_points(*domain_box(p[:, None], 0.25))
     chosen = sp.sympify(table.meta["chosen"])
     assert domain_problem(chosen, ["p"], points, np.zeros(1) + y, 10.0) is None

@@ -163,7 +163,7 @@ def test_profile_stage_table_and_report_figure(tiny_run):
     assert (tiny_run / "results/tiny/logs/gather_radial_profiles.log").exists()
     ingest_logs = list((tiny_run / "results/tiny/logs/ingest").rglob("*.log"))
     assert len(ingest_logs) == 4
-    assert all("pipeline.radial_profiles.measure" in p.read_text() for p in ingest_logs)
+    assert all("pipeline.particles.shells" in p.read_text() for p in ingest_logs)
     assert len(list((tiny_run / "results/tiny/radial_profiles").rglob("*.h5"))) == 4
     text = _pdf_text(tiny_run / "reports/tiny/report.pdf")
     assert "Stacked gas profiles" in text
@@ -380,7 +380,7 @@ targets:
   - name: Y_from_M
     y: log10_Y200c_ss
     x: log10_M200c
-    slope: 1.6666667
+    slope: "5/3"
     features: [log10_M200c, c_gas, Z_mw200c, A_SN1, A_AGN2]
 features: [log10_M200c]
 rank: {{n_estimators: 30, top_k: 2, repeats: 3, threads: 1}}

@@ -7,26 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-__all__ = ["parse_expression", "to_callable", "node_count", "to_latex", "LATEX_SYMBOLS"]
+from ...columns.symbols import LATEX_SYMBOLS
 
-#: How columns are typeset in equations.
-LATEX_SYMBOLS = {
-    "log10_Y200c_ss": r"\log_{10}\tilde{Y}_{200c}",
-    "log10_Y500c_ss": r"\log_{10}\tilde{Y}_{500c}",
-    "log10_M200c": r"\log_{10}M_{200c}",
-    "log10_M500c": r"\log_{10}M_{500c}",
-    "log10_Mgas200c": r"\log_{10}M_{\rm gas}",
-    "c_gas": r"c_{\rm gas}",
-    "c_NFW": r"c_{\rm NFW}",
-    "Mstar_over_Mgas": r"M_{\star}/M_{\rm gas}",
-    "log10_Mstar_over_Mgas": r"\log_{10}(M_{\star}/M_{\rm gas})",
-    "Z_mw200c": r"Z_{\rm mw}",
-    "f_gas200c": r"f_{\rm gas}",
-    "log10_T_mw_ss": r"\log_{10}\tilde{T}_{\rm mw}",
-    "Y500c_over_Y200c": r"Y_{500c}/Y_{200c}",
-    "A_SN1": r"A_{\rm SN1}", "A_SN2": r"A_{\rm SN2}",
-    "A_AGN1": r"A_{\rm AGN1}", "A_AGN2": r"A_{\rm AGN2}",
-}
+__all__ = ["parse_expression", "to_callable", "node_count", "to_latex"]
 
 _FUNCTIONS = {"log": sp.log, "log1p": lambda a: sp.log(1 + a), "exp": sp.exp, "sqrt": sp.sqrt,
               "abs": sp.Abs, "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,

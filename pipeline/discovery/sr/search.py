@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import sympy as sp
 from astropy.table import Table
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+from ...defaults import schema_defaults
 from ...errors import DataError
 from ...provenance import provenance
 from .constants import refit_constants
@@ -64,37 +65,38 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+@schema_defaults("sr")
 class SROptions:
-    backend: str = "operon"
-    max_length: int = 20
-    generations: int = 200
-    population_size: int = 500
-    max_evaluations: int = 300000
-    optimizer_iterations: int = 10
-    allowed_symbols: str = "add,sub,mul,div,constant,variable,log,log1p,exp,sqrt"
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    validation_fraction: float = 0.3
-    validation_groups: str | None = None
-    target_space: str = "linear"
-    choice_rule: str = "paired"
-    choice_z: float = 2.0
-    loss_tolerance: float = 1.5
-    snap_constants: bool = True
-    snap_max_denominator: int = 3
-    snap_n_sigma: float = 3.0
-    threads: int = 1
-    time_budget_s: int = 60
-    choice_data: str = "split"
-    transfer_aggregate: str = "mean"
-    extremes_fraction: float = 0.15
-    domain_check: bool = True
-    cluster_errors: bool = True
-    domain_margin: float = 0.25
-    domain_blowup: float = 10.0
-    domain_includes_holdout: bool = True
-    keep_slope: bool = True
-    compare_slope_constraint: bool = True
-    max_search_rows: int = 10000
+    backend: str
+    max_length: int
+    generations: int
+    population_size: int
+    max_evaluations: int
+    optimizer_iterations: int
+    allowed_symbols: str
+    seeds: list[int]
+    validation_fraction: float
+    validation_groups: str | None
+    target_space: str
+    choice_rule: str
+    choice_z: float
+    loss_tolerance: float
+    snap_constants: bool
+    snap_max_denominator: int
+    snap_n_sigma: float
+    threads: int
+    time_budget_s: int
+    choice_data: str
+    transfer_aggregate: str
+    extremes_fraction: float
+    domain_check: bool
+    cluster_errors: bool
+    domain_margin: float
+    domain_blowup: float
+    domain_includes_holdout: bool
+    keep_slope: bool
+    compare_slope_constraint: bool
+    max_search_rows: int
 
 
 TARGET_SPACES = ("auto", "linear", "log")

@@ -1,15 +1,17 @@
 """The per-halo columns the pipeline produces: name, unit and definition.
 
 One registry feeds the ingest and assemble stages, the config validation of feature names and the
-column table in the docs, so that the three cannot disagree.
+column table in the docs, so that the three cannot disagree: the particle and derived columns and
+the simulation parameters here, the rows of input kind ``catalog`` in :mod:`.catalog`, the
+environment columns in :mod:`.environment`. A shared module: it imports no stage.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "column_table_markdown",
-           "catalog_table_markdown"]
+__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "PARAMETER_COLUMNS", "PER_ROW_COLUMNS",
+           "column_table_markdown", "catalog_table_markdown"]
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,17 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: simulation parameters copied from each simulation's parameter file (or table metadata) into
+#: columns by ``assemble``
+PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+#: columns ``assemble`` adds to every row, whatever the input kind (with suite, sim, snapshot, ...)
+PER_ROW_COLUMNS = ("redshift", "Ez", *PARAMETER_COLUMNS)
+
+
 def column_table_markdown() -> str:
     """Markdown table of every per-halo column (for the docs), then the optional environment
     columns (with the radii of ``ingest.environment`` in their names; shown for 1 Mpc)."""
-    from .ingest.environment import EnvironmentOptions, environment_columns
+    from .environment import EnvironmentOptions, environment_columns
 
     rows = ["| column | unit | definition |", "|---|---|---|"]
     example = EnvironmentOptions(features=("overdensity", "neighbours", "nearest_more_massive"),
@@ -89,7 +98,7 @@ def column_table_markdown() -> str:
 
 def catalog_table_markdown() -> str:
     """Markdown tables of the rows of input kind ``catalog`` (subhaloes, then groups)."""
-    from .ingest.catalog import catalog_columns
+    from .catalog import catalog_columns
 
     parts = []
     for rows in ("subhalos", "groups"):
@@ -120,10 +129,7 @@ when `ingest.environment.features` asks for them, one per radius of `ingest.envi
 (`overdensity_1mpc` for 1 Mpc, `overdensity_2p5mpc` for 2.5 Mpc); they are measured from the
 group catalog's haloes with M200c above `ingest.environment.tracer_log10_mass_min_msun`
 (`pipeline/ingest/environment.py`).
-Generated from `pipeline/columns.py` by `python -m pipeline.columns > docs/columns.md`
+Generated from `pipeline/columns/` by `python -m pipeline.columns > docs/columns.md`
 (a test keeps this file in sync).
 
 """
-
-if __name__ == "__main__":
-    print(_DOC_HEADER + column_table_markdown() + _CATALOG_HEADER + catalog_table_markdown())

@@ -117,7 +117,7 @@ def gas_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
 def _gas_shell_kernel(pos, mass, u, xe, sfr, metal, length_scale, mass_to_msun, sf_thermal, consts,
                       box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, centres,
                       edges2, n_blocks):
-    # the profile stage's shell sums (radial_profiles.measure.ShellSums) from the raw fields:
+    # the profile stage's shell sums (pipeline.particles.shells.ShellSums) from the raw fields:
     # per halo and shell m, (gamma-1) m_th u, m_th T, m Z, m_th and the count, each formed with
     # the operations, in the order, of the numpy path (profile_chunk, then ShellSums.add), so
     # the sums are the same to the bit

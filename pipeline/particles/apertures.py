@@ -8,7 +8,7 @@ the whole cell. A compiled kernel (numba) visits every particle once: wraps it i
 finds its cell through a two-level table (coarse cells, then blocks of fine cells only where
 haloes are), tests it against the few haloes of that cell and adds its weights to the per-halo,
 per-aperture sums (fixed blocks of particles per thread, so results do not depend on
-scheduling). Gas thermodynamics are fused into the same pass (:mod:`pipeline.ingest.gas_kernels`);
+scheduling). Gas thermodynamics are fused into the same pass (:mod:`pipeline.particles.gas_kernels`);
 the profile stage's spherical shells use the same cell table (:meth:`HaloApertures.shell_sums`).
 Memory: the chunk's arrays, the partial sums (threads x haloes x apertures x weights doubles)
 and the cell table (well under 1 MB for a CAMELS box).

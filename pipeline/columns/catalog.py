@@ -1,0 +1,125 @@
+"""Columns of input kind ``catalog``: rows read from Subfind/FoF group catalogs alone.
+
+Each column names the catalog field it comes from (``kind/field``, a component of a per-type or
+vector field) and the physical quantity it is converted as (the conversions are the ingest's,
+:mod:`pipeline.ingest.catalog`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import Column
+
+__all__ = ["CatalogField", "CATALOG_COLUMNS", "CATALOG_UNITS", "LOGGED_QUANTITIES", "catalog_columns"]
+
+
+@dataclass(frozen=True)
+class CatalogField:
+    """One column of the catalog rows: from ``kind/field`` (``component`` of a per-type or
+    vector field; ``"norm"`` = length of a 3-vector), converted as ``quantity``."""
+
+    name: str
+    kind: str  # "Subhalo" or "Group"
+    field: str
+    component: int | str | None
+    quantity: str  # mass | length_kpc | length_mpc | velocity | sfr | spin | none
+    definition: str
+
+
+CATALOG_UNITS = {"mass": "solMass", "length_kpc": "kpc", "length_mpc": "Mpc", "velocity": "km / s",
+          "sfr": "solMass / yr", "spin": "kpc km / s", "none": ""}
+#: quantities whose log10 is added as a column
+LOGGED_QUANTITIES = ("mass", "length_kpc", "length_mpc", "velocity", "sfr")
+
+_SUBHALO_FIELDS = (
+    CatalogField("Mtot", "Subhalo", "SubhaloMass", None, "mass",
+                 "total mass of the subhalo's bound particles, every type (SubhaloMass)"),
+    CatalogField("Mgas", "Subhalo", "SubhaloMassType", 0, "mass", "bound gas mass"),
+    CatalogField("Mdm", "Subhalo", "SubhaloMassType", 1, "mass", "bound dark-matter mass"),
+    CatalogField("Mstar", "Subhalo", "SubhaloMassType", 4, "mass",
+                 "bound stellar mass (PartType4, wind cells included where the code keeps them)"),
+    CatalogField("Mbh", "Subhalo", "SubhaloBHMass", None, "mass",
+                 "mass of the subhalo's black holes (SubhaloBHMass)"),
+    CatalogField("Vmax", "Subhalo", "SubhaloVmax", None, "velocity",
+                 "maximum circular velocity (SubhaloVmax)"),
+    CatalogField("Rvmax", "Subhalo", "SubhaloVmaxRad", None, "length_kpc",
+                 "radius of the maximum circular velocity, physical"),
+    CatalogField("sigma_v", "Subhalo", "SubhaloVelDisp", None, "velocity",
+                 "one-dimensional velocity dispersion of all bound particles (SubhaloVelDisp)"),
+    CatalogField("Rhalf", "Subhalo", "SubhaloHalfmassRad", None, "length_kpc",
+                 "radius holding half the bound mass, every type, physical"),
+    CatalogField("Rhalf_star", "Subhalo", "SubhaloHalfmassRadType", 4, "length_kpc",
+                 "radius holding half the bound stellar mass, physical"),
+    CatalogField("SFR", "Subhalo", "SubhaloSFR", None, "sfr", "star formation rate of its gas"),
+    CatalogField("Z_gas", "Subhalo", "SubhaloGasMetallicity", None, "none",
+                 "gas metallicity (metal mass fraction)"),
+    CatalogField("Z_star", "Subhalo", "SubhaloStarMetallicity", None, "none",
+                 "stellar metallicity (metal mass fraction)"),
+    CatalogField("spin", "Subhalo", "SubhaloSpin", "norm", "spin",
+                 "magnitude of the specific angular momentum (SubhaloSpin)"),
+)
+
+_GROUP_FIELDS = (
+    CatalogField("M200c", "Group", "Group_M_Crit200", None, "mass",
+                 "mass inside R200c (Group_M_Crit200)"),
+    CatalogField("R200c", "Group", "Group_R_Crit200", None, "length_mpc",
+                 "radius enclosing 200 rho_c(z), physical"),
+    CatalogField("M500c", "Group", "Group_M_Crit500", None, "mass", "mass inside R500c"),
+    CatalogField("R500c", "Group", "Group_R_Crit500", None, "length_mpc",
+                 "radius enclosing 500 rho_c(z), physical"),
+    CatalogField("Mfof", "Group", "GroupMass", None, "mass", "total FoF mass (GroupMass)"),
+    CatalogField("Mgas_fof", "Group", "GroupMassType", 0, "mass", "FoF gas mass"),
+    CatalogField("Mstar_fof", "Group", "GroupMassType", 4, "mass", "FoF stellar mass"),
+    CatalogField("SFR_fof", "Group", "GroupSFR", None, "sfr", "star formation rate of the FoF gas"),
+    CatalogField("Z_gas_fof", "Group", "GroupGasMetallicity", None, "none", "FoF gas metallicity"),
+    CatalogField("n_subhalos", "Group", "GroupNsubs", None, "none", "number of subhaloes"),
+)
+
+#: columns that say where a row sits: always present (the catalog must have their fields)
+_POSITION_FIELDS = {"Subhalo": ("SubhaloPos", "SubhaloGrNr"), "Group": ("GroupPos", "GroupFirstSub")}
+
+#: host properties joined to every subhalo row (from its group, SubhaloGrNr)
+_HOST_FIELDS = (
+    CatalogField("host_M200c", "Group", "Group_M_Crit200", None, "mass",
+                 "M200c of the subhalo's host group"),
+    CatalogField("host_R200c", "Group", "Group_R_Crit200", None, "length_mpc",
+                 "R200c of the subhalo's host group, physical"),
+)
+
+CATALOG_COLUMNS: dict[str, tuple[CatalogField, ...]] = {
+    "subhalos": _SUBHALO_FIELDS + _HOST_FIELDS,
+    "groups": _GROUP_FIELDS,
+}
+
+
+def _structure_columns(rows: str) -> list[Column]:
+    if rows == "subhalos":
+        return [Column("subhalo_index", "", "index of the subhalo in the Subfind catalog"),
+                Column("group_index", "", "index of its host FoF group (SubhaloGrNr)"),
+                Column("is_central", "", "1 for the group's first (central) subhalo, else 0"),
+                Column("r_host_r200c", "", "distance to the host group's centre (GroupPos) in "
+                       "units of the host's R200c (periodic); 0 for centrals")]
+    return [Column("group_index", "", "index of the FoF group in the Subfind catalog"),
+            Column("Vmax", "km / s", "maximum circular velocity of the central subhalo"),
+            Column("sigma_v", "km / s", "velocity dispersion of the central subhalo")]
+
+
+def catalog_columns(rows: str) -> list[Column]:
+    """Every column :func:`catalog_rows` can write for ``rows``, in table order (for the docs
+    and the config's feature names)."""
+    cols = _structure_columns(rows)
+    cols += [Column(f.name, CATALOG_UNITS[f.quantity], f.definition) for f in CATALOG_COLUMNS[rows]]
+    logged = [f for f in CATALOG_COLUMNS[rows] if f.quantity in LOGGED_QUANTITIES]
+    if rows == "groups":
+        logged = logged + [CatalogField("Vmax", "", "", None, "velocity", ""),
+                           CatalogField("sigma_v", "", "", None, "velocity", "")]
+    cols += [Column(f"log10_{f.name}", "", f"log10 of {f.name} in {CATALOG_UNITS[f.quantity]}")
+             for f in logged]
+    if rows == "subhalos":
+        cols += [Column("M_virial", "solMass", "virial mass estimator sigma_v^2 Rhalf / G from "
+                        "catalog observables"),
+                 Column("log10_M_virial", "", "log10 of M_virial in Msun"),
+                 Column("Mstar_over_M_virial", "", "Mstar / M_virial: the stellar fraction "
+                        "measured without the total mass")]
+    return cols

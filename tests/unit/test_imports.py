@@ -1,0 +1,124 @@
+"""Imports run one way: every module of ``pipeline`` imports only from the floors below its own
+(or from inside its own package), so the shared modules never depend on a stage, the stages
+depend on each other in pipeline order only, and real-data code never reads the mock.
+
+The floors, lowest first (docs: the package docstring of :mod:`pipeline`):
+
+0. ``pipeline`` (the version), ``errors``, ``provenance``
+1. ``io`` (file formats), ``physics`` (formulas), ``samples``, ``defaults`` (the schema's defaults)
+2. ``columns`` (the column registry), ``particles`` (compiled kernels, the one particle scan)
+3. ``config``
+4. the stages, in pipeline order: ``ingest`` < ``radial_profiles`` < ``discovery`` < ``report``;
+   ``mock`` beside them (no stage imports it)
+5. ``study`` (the configuration with the stages' own checks), then ``cli`` (and the rule files):
+   they may import anything below
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+PACKAGE = REPO / "pipeline"
+
+FLOOR = {
+    "pipeline": 0, "errors": 0, "provenance": 0,
+    "io": 1, "physics": 1, "samples": 1, "defaults": 1,
+    "columns": 2, "particles": 2,
+    "config": 3,
+    "mock": 4.0, "ingest": 4.1, "radial_profiles": 4.2, "discovery": 4.3, "report": 4.4,
+    "study": 5, "cli": 5.1,
+}
+STAGES = {"mock", "ingest", "radial_profiles", "discovery", "report"}
+
+
+def _unit(module: str) -> str:
+    """The floor unit of a dotted module name: ``pipeline.io.gadget`` -> ``io``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "pipeline"
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module) of every ``pipeline`` import in ``path``, lazy ones included."""
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = list(rel.parts)
+    package = parts if parts[-1] == "__init__" else parts[:-1]
+    package = [p for p in package if p != "__init__"]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                names = [target] if node.module else [
+                    f"{target}.{a.name}" if _is_module(f"{target}.{a.name}") else target
+                    for a in node.names]
+            else:
+                names = [node.module or ""]
+            out += [(node.lineno, n) for n in names if n.split(".")[0] == "pipeline"]
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "pipeline"]
+    return out
+
+
+def _is_module(dotted: str) -> bool:
+    path = REPO.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(p for p in parts if p != "__init__")
+
+
+def _violations() -> list[str]:
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        mine = _unit(_module(path))
+        for line, target in _imports(path):
+            theirs = _unit(target)
+            if theirs == mine:
+                continue
+            if theirs not in FLOOR:
+                bad.append(f"{path.relative_to(REPO)}:{line} imports {target}: unknown unit {theirs!r}")
+            elif theirs == "mock" and mine not in ("study", "cli"):
+                bad.append(f"{path.relative_to(REPO)}:{line} imports {target}: only the command "
+                           "line reads the mock")
+            elif FLOOR[theirs] >= FLOOR[mine]:
+                bad.append(f"{path.relative_to(REPO)}:{line} ({mine}, floor {FLOOR[mine]}) imports "
+                           f"{target} ({theirs}, floor {FLOOR[theirs]}): upward or sideways")
+    return bad
+
+
+def test_every_unit_has_a_floor():
+    units = {p.name if p.is_dir() else p.stem for p in PACKAGE.iterdir()
+             if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"}
+    units = {"pipeline" if u == "__init__" else u for u in units}
+    assert units == set(FLOOR), f"new package or module without a floor: {units ^ set(FLOOR)}"
+
+
+def test_imports_run_one_way():
+    assert _violations() == []
+
+
+def test_rule_files_import_only_what_the_top_floor_may():
+    """The rule files are on the top floor, and the Snakefile with them: no constraint but that
+    the names they import exist (checked by the workflow tests); here, that they read the
+    study through :mod:`pipeline.study`, not the shared check alone."""
+    text = (PACKAGE / "rules" / "common.smk").read_text()
+    assert "validate_study(" in text and "validate_config(" not in text
+
+
+@pytest.mark.parametrize("source, message", [
+    ("from ..ingest import particles\n", "upward or sideways"),   # a shared module reading a stage
+    ("from ..mock.suites import SUITE_MODELS\n", "only the command line reads the mock"),
+])
+def test_the_contract_catches_an_upward_import(tmp_path, monkeypatch, source, message):
+    fake = PACKAGE / "io" / "_contract_probe.py"
+    fake.write_text(source)
+    try:
+        found = [v for v in _violations() if "_contract_probe" in v]
+    finally:
+        fake.unlink()
+    assert len(found) == 1 and message in found[0]
