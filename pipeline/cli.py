@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import ConfigError, PipelineError
+from .errors import PipelineError
 
 log = logging.getLogger("pipeline")
 
@@ -29,9 +29,9 @@ def _options(text: str) -> dict:
 
 
 def cmd_mock_params(a) -> None:
-    from .config import expand_simulations
     from .io.params import write_simulation_params
     from .mock.parameters import latin_hypercube_params
+    from .samples import expand_simulations
 
     o = _options(a.options)
     params = latin_hypercube_params(expand_simulations(o["sims"]), o["parameter_ranges"], o["seed"],
@@ -157,9 +157,9 @@ def _profile_options(o: dict):
 
 
 def cmd_ingest_stacks(a) -> None:
-    from .config import expand_simulations
     from .ingest.stacks import StackOptions, measure_stack_block
     from .io.tables import write_table
+    from .samples import expand_simulations
 
     o = _options(a.options)
     opts = StackOptions(hubble_param=o["hubble_param"], omega_b=o["omega_b"])
@@ -195,7 +195,7 @@ def cmd_calibrate_mock(a) -> None:
 
 def _expanded_samples(samples: dict) -> dict:
     """Job options carry simulation lists as ranges (pipeline.samples.compact_ranges)."""
-    from .config import expand_simulations
+    from .samples import expand_simulations
 
     return {name: {**s, "sims": expand_simulations(s["sims"])} for name, s in samples.items()}
 
@@ -251,51 +251,17 @@ def cmd_rank(a) -> None:
 def cmd_sr(a) -> None:
     import numpy as np
 
-    from .discovery.dataset import design_matrix, sample_column, simulation_ids
-    from .discovery.sr.search import SROptions, discover
+    from .discovery.dataset import Target
+    from .discovery.sr.search import SROptions
+    from .discovery.sr.stage import discover_for_target
     from .io.tables import read_table, write_table
 
     o = _options(a.options)
-    target, rows = _target_and_rows(a, o)
     rank = read_table(a.rank, required=["feature", "selected"])
-    features = [str(f) for f in rank["feature"][np.asarray(rank["selected"], dtype=bool)]]
-    options = SROptions(**o["sr"])
-    if a.slope == "fixed":
-        # the relation's x enters through its self-similar slope only, as in M ~ Y^(3/5)(1 - A c)
-        features = [f for f in features if f != target.x]
-    elif target.x not in features:
-        # free slope: x is a candidate even where the ranking did not select it, so the two
-        # constraints differ by exactly that freedom
-        features = [*features, target.x]
-    x, y, used = design_matrix(rows, features, target)
-    groups = None
-    if options.validation_groups is not None:
-        if options.validation_groups not in rows.colnames:
-            raise ConfigError(f"sr.validation_groups: the halo table has no column "
-                              f"{options.validation_groups!r} (columns: {', '.join(rows.colnames)})")
-        groups = (simulation_ids(rows) if options.validation_groups == "sim"
-                  else np.asarray(rows[options.validation_groups]).astype(str))[used]
-    samples = np.asarray(rows[sample_column(rows)]).astype(str)[used]
-    present = [c for c in ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
-               if c in rows.colnames]
-    sim_params = (np.column_stack([np.asarray(rows[c], dtype=float) for c in present])[used]
-                  if present else None)
-    if groups is None and options.choice_data == "transfer":
-        groups = simulation_ids(rows)[used]
-    domain_x = None
-    if options.domain_includes_holdout and o.get("holdout") and features:
-        # the observables of the held-out haloes (never their targets): the relation will be
-        # applied there, so it must be safe there
-        from .discovery.dataset import rows_of_samples
-        from .discovery.sr.domain import central_extent
-
-        held = rows_of_samples(read_table(a.halos), o["holdout"])
-        hx = np.column_stack([np.asarray(held[f], dtype=float) for f in features])
-        domain_x = np.vstack([x, central_extent(hx)])
-    table = discover(x, y, features, options, groups, samples, sim_params, domain_x)
+    ranked = [str(f) for f in rank["feature"][np.asarray(rank["selected"], dtype=bool)]]
+    table = discover_for_target(read_table(a.halos), Target.from_config(o["target"]), ranked,
+                                SROptions(**o["sr"]), a.slope, o["train"], o.get("holdout"))
     table.meta["target"] = o["target"]
-    table.meta["slope"] = ("fixed: the correction f does not depend on the relation's x"
-                           if a.slope == "fixed" else "free: x may enter the correction f")
     write_table(table, a.out)
 
 

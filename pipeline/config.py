@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from .columns.catalog import catalog_columns
 from .columns.environment import EnvironmentOptions, environment_columns
 from .defaults import SCHEMA_PATH, config_schema
 from .errors import ConfigError
-from .samples import expand_snapshots, normalize_samples
+from .samples import expand_simulations, expand_snapshots, normalize_samples
 
 __all__ = [
     "SCHEMA_PATH", "load_config", "read_yaml_file", "validate_config", "expand_simulations",
@@ -24,7 +23,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_RANGE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)\.\.(?P=prefix)?(?P<stop>\d+)$")
 
 
 def _with_defaults(cls):
@@ -56,25 +54,6 @@ def known_columns(config: dict | None = None) -> set[str]:
         env = config.get("ingest", {}).get("environment", {})
         names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}
     return names
-
-
-def expand_simulations(entries: list[str]) -> list[str]:
-    """Expand ranges such as ``LH_0..LH_7`` (or ``LH_0..7``) into simulation names."""
-    out: list[str] = []
-    for entry in entries:
-        m = _RANGE.match(entry)
-        if m:
-            start, stop = int(m["start"]), int(m["stop"])
-            if stop < start:
-                raise ConfigError(f"simulation range {entry!r} runs backwards")
-            out.extend(f"{m['prefix']}{i}" for i in range(start, stop + 1))
-        else:
-            out.append(entry)
-    if len(set(out)) != len(out):
-        twice = sorted({s for s in out if out.count(s) > 1})
-        raise ConfigError(f"simulation list {entries} names {twice} twice (after expanding "
-                          "ranges): every halo would be counted twice")
-    return out
 
 
 def _renamed_keys(config: dict) -> None:

@@ -17,28 +17,64 @@ from collections.abc import Iterable
 
 from .errors import ConfigError
 
-__all__ = ["expand_snapshots", "normalize_samples", "snapshot_sources", "train_holdout_overlap",
-           "train_train_overlap",
-           "compact_ranges", "compact_names", "compact_samples", "SHORTHAND_KEYS"]
+__all__ = ["expand_simulations", "expand_snapshots", "normalize_samples", "snapshot_sources",
+           "train_holdout_overlap", "train_train_overlap", "compact_ranges", "compact_names",
+           "compact_samples", "SHORTHAND_KEYS"]
 
 SHORTHAND_KEYS = ("suites", "set", "volume", "snapshots")
-_RANGE = re.compile(r"^(\d+)\.\.(\d+)$")
+#: a range of numbered names: ``LH_0..LH_7``, ``LH_0..7``, ``24..33`` (prefix, first, last)
+_RANGE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)\.\.(?P=prefix)?(?P<stop>\d+)$")
+
+
+def _expand(entries: Iterable, what: str) -> list[tuple[str, int] | str]:
+    """Entries with every range ``<prefix><a>..[<prefix>]<b>`` replaced by ``(prefix, i)`` for
+    i = a..b (the one parser of ranges, read back from :func:`compact_ranges`); ConfigError on a
+    backwards range or an entry given twice."""
+    out: list = []
+    for entry in entries:
+        m = _RANGE.match(str(entry))
+        if m:
+            start, stop = int(m["start"]), int(m["stop"])
+            if stop < start:
+                raise ConfigError(f"{what} range {entry!r} runs backwards")
+            out.extend((m["prefix"], i) for i in range(start, stop + 1))
+        else:
+            out.append(entry)
+    return out
+
+
+def _twice(values: list) -> list:
+    seen, twice = set(), []
+    for v in values:
+        if v in seen and v not in twice:
+            twice.append(v)
+        seen.add(v)
+    return sorted(twice, key=str)
+
+
+def expand_simulations(entries: list[str]) -> list[str]:
+    """Expand ranges such as ``LH_0..LH_7`` (or ``LH_0..7``) into simulation names."""
+    out = [f"{e[0]}{e[1]}" if isinstance(e, tuple) else e for e in _expand(entries, "simulation")]
+    twice = _twice(out)
+    if twice:
+        raise ConfigError(f"simulation list {entries} names {twice} twice (after expanding "
+                          "ranges): every halo would be counted twice")
+    return out
 
 
 def expand_snapshots(entries: Iterable[int | str], key: str) -> list[int]:
     """Snapshot numbers with ranges ``'24..33'`` expanded; ConfigError naming ``key`` on a
     backwards range or a snapshot given twice."""
-    out: list[int] = []
-    for entry in entries:
-        m = _RANGE.match(str(entry))
-        if m:
-            start, stop = int(m.group(1)), int(m.group(2))
-            if stop < start:
-                raise ConfigError(f"config key '{key}': snapshot range {entry!r} runs backwards")
-            out.extend(range(start, stop + 1))
-        else:
-            out.append(int(entry))
-    twice = sorted({s for s in out if out.count(s) > 1})
+    try:
+        expanded = _expand(entries, "snapshot")
+    except ConfigError as exc:
+        raise ConfigError(f"config key '{key}': {exc}") from None
+    out = []
+    for e in expanded:
+        if isinstance(e, tuple) and e[0]:
+            raise ConfigError(f"config key '{key}': snapshot range with a prefix {e[0]!r}")
+        out.append(e[1] if isinstance(e, tuple) else int(e))
+    twice = _twice(out)
     if twice:
         raise ConfigError(f"config key '{key}': snapshot(s) {twice} given twice (after expanding "
                           "ranges): every halo would be counted twice")
@@ -166,7 +202,7 @@ def snapshot_sources(config: dict) -> list[tuple[str, str, str, str, int]]:
 
 def compact_ranges(names: Iterable[str]) -> list[str]:
     """Simulation names with every run of consecutive numbers as one range entry (``LH_0..LH_999``),
-    order kept: the lossless short form that :func:`pipeline.config.expand_simulations` reads back.
+    order kept: the lossless short form that :func:`expand_simulations` reads back.
     Job options carry this form, so a job of a 1000-simulation study does not print 1000 names."""
     pieces: list[str] = []
     run: list[tuple[str, int]] = []

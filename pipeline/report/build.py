@@ -448,30 +448,69 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
     return "".join(out)
 
 
+def _methods_data(config: dict) -> str:
+    """The Data paragraph of the Methods, for the study's input kind."""
+    data = config["data"]
+    mock = data["kind"] == "mock"
+    mock_text = (" or of the embedded mock, which draws haloes from the mass function of "
+                 '#cite(<tinker2008>, form: "prose") (computed with @diemer2018) with the '
+                 'concentrations of #cite(<duffy2008>, form: "prose") and the stellar masses of '
+                 '#cite(<moster2013>, form: "prose"), and writes them in the CAMELS formats'
+                 if mock else "")
+    if data["kind"] == "stacks":
+        return ("*Data.* Each row is a stack of haloes in one mass bin of one simulation and "
+                "snapshot: the stacked gas profiles @moser2022 of the CAMELS suites @villaescusa2021, "
+                "integrated over radius (they include the star-forming gas).\n\n")
+    if data.get("input") == "catalog":
+        rows = config.get("catalog", {}).get("rows", "subhalos")
+        return (f"*Data.* Each row is a {'subhalo' if rows == 'subhalos' else 'FoF group'} read "
+                "from the Subfind group catalogs alone (no particle is read) of the CAMELS suites "
+                f"@villaescusa2021{mock_text}; code units are converted with each catalog's h and "
+                "scale factor.\n\n")
+    return ("*Data.* Haloes are measured from the particle snapshots and group catalogs of the "
+            f"CAMELS suites @villaescusa2021{mock_text}. Star-forming gas is "
+            + ("kept in" if config.get("star_forming_gas") == "include" else "left out of")
+            + " the thermal quantities (Y, T#sub[mw], pressure) (`star_forming_gas`); it always "
+            "counts in gas masses.\n\n")
+
+
+def _methods_relations(config: dict) -> str:
+    """The Relations paragraph: the baselines the study's targets have, the published form
+    where it applies."""
+    sr = config["sr"]
+    sloped = [t for t in config["targets"] if float(t.get("slope", 0) or 0) != 0]
+    flat = [t for t in config["targets"] if float(t.get("slope", 0) or 0) == 0]
+    baseline = []
+    if sloped:
+        baseline.append("the target $y = s x + b$ with the self-similar slope $s$ is corrected by "
+                        "$f$(features)")
+    if flat:
+        baseline.append("a target without a self-similar slope is predicted as $b + f$(features, "
+                        "$x$ among them), against the training mean $b$")
+    published = config["data"].get("input") != "catalog" and any(
+        t["y"].startswith("log10_M") and t["x"].startswith("log10_Y") for t in config["targets"])
+    choice = ("how it carries over between training samples (or simulations)"
+              if sr.get("choice_data") == "transfer"
+              else "held-out " + ("simulations" if sr.get("validation_groups") else "haloes"))
+    text = "; ".join(baseline)
+    return ("*Relations.* " + text[:1].upper() + text[1:] + ". The features are ranked by a "
+            "random forest in cross-validation by simulation, the top ones passed to symbolic "
+            "regression @burlacu2020 @cranmer2023, and the equation is chosen on "
+            + choice + " by the rule named in each section, following @wadekar2023a "
+            "@wadekar2023b. Every relation (the baseline, the discovered one, a black-box random "
+            "forest on the same features"
+            + (', the published $M prop Y^(3\\/5)(1 - A c_"gas")$ form' if published else "")
+            + ") is fitted on the training samples only.\n\n")
+
+
 def _methods(config: dict) -> str:
-    ev, sr = config["evaluate"], config["sr"]
+    ev = config["evaluate"]
     mock = config["data"]["kind"] == "mock"
     return (
         "= Methods <sec-methods>\n"
-        "*Data.* Haloes are measured from particle snapshots and group catalogs, or read from "
-        "stacked gas profiles @moser2022, of the CAMELS suites @villaescusa2021"
-        + (" or of the embedded mock, which draws haloes from the mass function of "
-           '#cite(<tinker2008>, form: "prose") (computed with @diemer2018) with the '
-           'concentrations of #cite(<duffy2008>, form: "prose") and the stellar masses of '
-           '#cite(<moster2013>, form: "prose"), and writes them in the CAMELS formats'
-           if mock else "")
-        + ". Star-forming gas is left out of the thermal quantities (Y, T#sub[mw], pressure) "
-          "unless `star_forming_gas: include`; it always counts in gas masses.\n\n"
-        "*Relations.* The target $y = s x + b$ with the self-similar slope $s$ is corrected by "
-        "$f$(features): the features are ranked by a random forest in cross-validation by "
-        "simulation, the top ones passed to symbolic regression @burlacu2020 @cranmer2023, and "
-        "the equation is chosen on held-out "
-        + ("simulations" if sr.get("validation_groups") else "haloes")
-        + f" by the rule named in each section, following @wadekar2023a @wadekar2023b. Every "
-        "relation (self-similar, discovered, a black-box random forest on the same features, "
-        "the published $M prop Y^(3\\/5)(1 - A c_\"gas\")$ form) is fitted on the training "
-        "samples only.\n\n"
-        "*Metrics.* For the residual $r = log_10$ predicted $- log_10$ true: bias = mean($r$) "
+        + _methods_data(config)
+        + _methods_relations(config)
+        + "*Metrics.* For the residual $r = log_10$ predicted $- log_10$ true: bias = mean($r$) "
         "and rms = $sqrt(\"mean\"(r^2))$ judge the constants as trained; scatter = std($r$) "
         "about the set's own mean is what a refitted normalisation leaves; frac. = std/mean of "
         "$10^r$ (a pure offset changes neither); reduction = 1 - scatter/scatter#sub[self-similar] "
@@ -488,7 +527,8 @@ def _methods(config: dict) -> str:
         + ("*Noise floor.* A forest that knows the latent properties the mock drew for each halo "
            "(true gas and stellar mass, gas shape, temperature factor, non-thermal support, "
            "concentration and formation time) predicts the target out of fold: what it leaves "
-           "no relation of observables can remove.\n\n" if mock else "")
+           "no relation of observables can remove.\n\n"
+           if mock and config["data"].get("input") != "catalog" else "")
         + "Full definitions: `docs/evaluation.md` of the pipeline.\n")
 
 

@@ -76,15 +76,22 @@ def _missing_message(what, missing, total, key_hint):
             f"Check {key_hint}.")
 
 
-if IS_MOCK:  # the mock writes into data.root: never into a directory that holds other files
-    from pipeline.mock.root import MARKER, check_mock_root
+if IS_MOCK:
+    # the mock writes into <data.root>/<key of its configuration>: studies that want other mocks
+    # never regenerate each other's inputs; data.root must hold nothing but mocks
+    from pipeline.mock.root import MARKER, check_mock_root, mock_key
 
-    MOCK_MARKER = os.path.join(DATA["root"], MARKER)
-    _suite, _volume, _set, _sim, _snap = SOURCES[0]
+    _mock_sets = {}
+    for _suite, _volume, _set, _sim, _snap in SOURCES:
+        _mock_sets.setdefault(f"{_suite}/{_volume}/{_set}", []).append(_sim)
+    MOCK_KEY = mock_key(config["mock"], {k: list(dict.fromkeys(v)) for k, v in _mock_sets.items()})
     try:
-        check_mock_root(DATA["root"], layout.truth_path(DATA, _suite, _sim, _snap, _volume, _set))
+        check_mock_root(DATA["root"], MOCK_KEY)
     except ConfigError as exc:
         raise WorkflowError(str(exc)) from None
+    MOCK_ROOT = os.path.join(DATA["root"], MOCK_KEY)
+    DATA = {**DATA, "root": MOCK_ROOT}  # the paths of every rule; config keeps the user's data.root
+    MOCK_MARKER = os.path.join(MOCK_ROOT, MARKER)
 
 if IS_STACKS:  # stacked-profile files: listed once per suite, measured in cached blocks
     from pipeline.ingest.stacks import MEASUREMENT_VERSION, missing_stacks, stack_blocks

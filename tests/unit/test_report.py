@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from astropy.table import Table, vstack
-from conftest import BY_HALO
+from conftest import BY_HALO, REPO
 
 from pipeline.report.typst_markup import compact_names, lit
 from pipeline.report.typst_math import typst_math
@@ -112,3 +112,25 @@ def test_report_length_does_not_grow_with_the_number_of_simulations(tmp_path):
         text[n_sims] = " ".join(" ".join(pg.extract_text().split()) for pg in reader.pages)
     assert pages[1000] == pages[10] and pages[10] <= 8
     assert "LH_0..LH_999" in text[1000] and "LH_500" not in text[1000]
+
+
+@pytest.mark.parametrize("study, has, lacks", [
+    ("config.yaml", ["particle snapshots", "Star-forming gas is left out", "published", "Noise floor"],
+     ["Subfind group catalogs alone"]),
+    ("studies/mock_subhalo_mass.yaml", ["Subfind group catalogs alone", "subhalo", "embedded mock"],
+     ["Star-forming", "published", "Noise floor"]),
+    ("studies/camels1p_tng_to_simba.yaml", ["stacked gas profiles", "published", "self-similar slope"],
+     ["Noise floor", "embedded mock", "Subfind group catalogs alone"]),
+])
+def test_methods_are_written_for_the_study_s_input_kind(study, has, lacks):
+    """The Methods cited the Y^(3/5) form and the star-forming-gas rule even for catalog rows."""
+    import yaml
+
+    from pipeline.config import validate_config
+    from pipeline.report.build import _methods
+
+    text = _methods(validate_config(yaml.safe_load((REPO / study).read_text())))
+    for phrase in has:
+        assert phrase in text, phrase
+    for phrase in lacks:
+        assert phrase not in text, phrase

@@ -70,9 +70,11 @@ def test_tiny_study_produces_report_and_tables(tiny_run):
     for stage in ("ingest", "rank", "sr", "evaluate"):
         assert list((res / "logs" / stage).rglob("*.log")), stage
         assert list((res / "benchmarks" / stage).rglob("*.tsv")), stage
-    # the real on-disk layout was written
-    assert (tiny_run / "data/mock/Sims/SIMBA/L25n256/LH/LH_1/snapshot_090.hdf5").exists()
-    assert (tiny_run / "data/mock/FOF_Subfind/SIMBA/L25n256/LH/LH_1/groups_090.hdf5").exists()
+    # the real on-disk layout was written, in the folder of this mock's configuration
+    (mock,) = (tiny_run / "data/mock").iterdir()
+    assert len(mock.name) == 12 and (mock / "README_mock.txt").exists()
+    assert (mock / "Sims/SIMBA/L25n256/LH/LH_1/snapshot_090.hdf5").exists()
+    assert (mock / "FOF_Subfind/SIMBA/L25n256/LH/LH_1/groups_090.hdf5").exists()
 
 
 def test_snakemake_report_has_every_figure_and_table_with_its_caption(tiny_run):
@@ -206,7 +208,8 @@ def test_stacks_study_end_to_end(tmp_path):
     resid = Table.read(res / "evaluate" / "Y_from_M_residuals.h5", path="table")
     assert {"A_SN1", "resid_baseline", "resid_discovered", "diverged_discovered"} <= set(resid.colnames)
     sr = Table.read(res / "sr" / "Y_from_M.fixed.ecsv")
-    assert sr.meta["validation_split"] == "by sim: 2 of 6 held out"
+    # the default choice (one training sample): the simulations at the extremes of a parameter
+    assert sr.meta["validation_split"].startswith("extremes of the varied parameters: 2 of 6")
     assert list(sr.meta["features"]) and "cv_split" in Table.read(res / "rank" / "Y_from_M.ecsv").meta
 
     text = _pdf_text(tmp_path / "reports/tiny-stacks/report.pdf")
@@ -321,7 +324,7 @@ def test_chunked_mock_snapshots_are_written_and_ingested(tmp_path):
     job = "results/tiny/halos/SIMBA/L25n256/LH/LH_0_090.h5"
     snakemake(job, "--cores", "2", cwd=tmp_path)
     sim = "SIMBA/L25n256/LH/LH_0"
-    written = sorted(p.name for p in (tmp_path / "data/mock").rglob(f"{sim}/*_090*.hdf5"))
+    written = sorted(p.name for p in (tmp_path / "data/mock").rglob(f"{sim}/*_090*.hdf5"))  # keyed
     assert written == ["groups_090.0.hdf5", "groups_090.1.hdf5", "snapshot_090.0.hdf5",
                        "snapshot_090.1.hdf5"]
     halos = Table.read(tmp_path / job, path="table")
@@ -362,8 +365,31 @@ def test_mock_refuses_a_data_root_holding_other_files(tmp_path):
     assert proc.returncode != 0 and "data.root" in out and "my_simulation.hdf5" in out, out[-2000:]
     assert sorted(p.name for p in root.iterdir()) == ["Sims", "my_simulation.hdf5"]
     (root / "my_simulation.hdf5").unlink()
-    (root / "README_mock.txt").write_text("marker\n")
+    (root / "README_mock.txt").write_text("marker\n")  # a mock written before the keyed folders
     assert snakemake("-n", "--cores", "1", cwd=tmp_path, check=False).returncode == 0
+    # keyed folders of other mocks (their marker inside) are fine too
+    (root / "README_mock.txt").unlink()
+    (root / "Sims").rmdir()
+    (root / "0123456789ab").mkdir()
+    (root / "0123456789ab" / "README_mock.txt").write_text("marker\n")
+    assert snakemake("-n", "--cores", "1", cwd=tmp_path, check=False).returncode == 0
+
+
+def test_studies_that_want_other_mocks_never_share_their_files(tmp_path):
+    """The mock's files live in a folder keyed by its configuration: a study with other mock
+    options (or simulations) plans its own mock, one with the same options reuses the files."""
+    text = (REPO / "tests/configs/tiny.yaml").read_text()
+    (tmp_path / "config.yaml").write_text(text)
+    snakemake("results/tiny/halos/SIMBA/L25n256/LH/LH_0_090.h5", "--cores", "2", cwd=tmp_path)
+    (first,) = (tmp_path / "data/mock").iterdir()
+    (tmp_path / "same.yaml").write_text(text.replace("study: tiny", "study: tiny-again"))
+    plan = snakemake("results/tiny-again/halos/SIMBA/L25n256/LH/LH_0_090.h5", "-n", "--cores", "1",
+                     "--configfile", "same.yaml", cwd=tmp_path)
+    assert "mock_sim" not in plan.stdout and "rule ingest" in plan.stdout
+    (tmp_path / "other.yaml").write_text(text.replace("seed: 7", "seed: 8"))
+    plan = snakemake("-n", "--cores", "1", "--configfile", "other.yaml", cwd=tmp_path)
+    assert "mock_sim" in plan.stdout
+    assert f"data/mock/{first.name}/" not in plan.stdout  # the other mock writes elsewhere
 
 
 SAMPLES_STUDY = """
