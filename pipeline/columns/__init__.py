@@ -11,23 +11,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "PARAMETER_COLUMNS", "PER_ROW_COLUMNS",
-           "column_table_markdown", "catalog_table_markdown"]
+           "computed_from", "column_table_markdown", "catalog_table_markdown"]
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column: ``name``, astropy ``unit`` string ("" dimensionless), ``definition``, and the
+    registry columns whose values it is computed from (``inputs``: arithmetic inputs, not the
+    apertures they are measured in; what :func:`computed_from` follows)."""
+
     name: str
     unit: str  # astropy unit string, "" for dimensionless
     definition: str
+    inputs: tuple[str, ...] = ()
 
 
 #: Written by ``ingest``: one row per halo of one snapshot. Masses and radii physical, no h.
 HALO_COLUMNS: tuple[Column, ...] = (
     Column("group_index", "", "index of the FoF group in the Subfind catalog"),
     Column("M200c", "solMass", "mass inside R200c (catalog Group_M_Crit200)"),
-    Column("R200c", "Mpc", "radius enclosing 200 rho_c(z) (catalog Group_R_Crit200), physical"),
+    Column("R200c", "Mpc", "radius enclosing 200 rho_c(z) (catalog Group_R_Crit200), physical; "
+           "M200c by definition (M200c = 200 rho_c(z) 4/3 pi R200c^3)", inputs=("M200c",)),
     Column("M500c", "solMass", "mass inside R500c (catalog Group_M_Crit500)"),
-    Column("R500c", "Mpc", "radius enclosing 500 rho_c(z) (catalog Group_R_Crit500), physical"),
+    Column("R500c", "Mpc", "radius enclosing 500 rho_c(z) (catalog Group_R_Crit500), physical; "
+           "M500c by definition", inputs=("M500c",)),
     Column("Y200c", "Mpc2", "integrated Compton-y of gas in the sphere R200c, sigma_T/(m_e c^2) "
            "sum N_e k_B T; star-forming gas (SFR > 0) left out with star_forming_gas: exclude "
            "(default), kept with include; input kind stacks: from the stacks' mean pressure, "
@@ -45,26 +52,39 @@ HALO_COLUMNS: tuple[Column, ...] = (
            "or kept as for Y200c"),
     Column("Z_mw200c", "", "gas-mass-weighted metallicity (mass fraction) in R200c, all gas; NaN "
            "if the snapshot has no metallicity field"),
-    Column("c_gas", "", "gas concentration Mgas(<0.5 R200c) / Mgas(<R200c) (Wadekar+23)"),
-    Column("f_gas200c", "", "gas fraction Mgas200c / M200c"),
+    Column("c_gas", "", "gas concentration Mgas(<0.5 R200c) / Mgas(<R200c) (Wadekar+23)",
+           inputs=("Mgas_half200c", "Mgas200c")),
+    Column("f_gas200c", "", "gas fraction Mgas200c / M200c",
+           inputs=("Mgas200c", "M200c")),
     Column("Vmax", "km / s", "maximum circular velocity of the central subhalo (SubhaloVmax)"),
     Column("c_NFW", "", "NFW concentration from Vmax / V200c, V200c = sqrt(G M200c / R200c); "
-           "NaN where Vmax/V200c is below the NFW range"),
+           "NaN where Vmax/V200c is below the NFW range",
+           inputs=("Vmax", "M200c", "R200c")),
     Column("N_gas200c", "", "number of gas particles in R200c (resolution indicator)"),
 )
 
 #: Added by ``assemble`` (E(z) is H(z)/H0 of the snapshot; logs are base 10).
 DERIVED_COLUMNS: tuple[Column, ...] = (
-    Column("Ez", "", "E(z) = H(z) / H0"),
-    Column("log10_M200c", "", "log10(M200c / Msun)"),
-    Column("log10_M500c", "", "log10(M500c / Msun)"),
-    Column("log10_Y200c_ss", "", "log10(Y200c E(z)^(-2/3) / Mpc^2): self-similarly scaled Y"),
-    Column("log10_Y500c_ss", "", "log10(Y500c E(z)^(-2/3) / Mpc^2)"),
-    Column("log10_Mgas200c", "", "log10(Mgas200c / Msun)"),
-    Column("Mstar_over_Mgas", "", "Mstar200c / Mgas200c"),
-    Column("log10_Mstar_over_Mgas", "", "log10(Mstar200c / Mgas200c)"),
-    Column("log10_T_mw_ss", "", "log10(T_mw200c E(z)^(-2/3) / K)"),
-    Column("Y500c_over_Y200c", "", "Y500c / Y200c: pressure concentration"),
+    Column("Ez", "", "E(z) = H(z) / H0",
+           inputs=("redshift", "Omega_m")),
+    Column("log10_M200c", "", "log10(M200c / Msun)",
+           inputs=("M200c",)),
+    Column("log10_M500c", "", "log10(M500c / Msun)",
+           inputs=("M500c",)),
+    Column("log10_Y200c_ss", "", "log10(Y200c E(z)^(-2/3) / Mpc^2): self-similarly scaled Y",
+           inputs=("Y200c", "Ez")),
+    Column("log10_Y500c_ss", "", "log10(Y500c E(z)^(-2/3) / Mpc^2)",
+           inputs=("Y500c", "Ez")),
+    Column("log10_Mgas200c", "", "log10(Mgas200c / Msun)",
+           inputs=("Mgas200c",)),
+    Column("Mstar_over_Mgas", "", "Mstar200c / Mgas200c",
+           inputs=("Mstar200c", "Mgas200c")),
+    Column("log10_Mstar_over_Mgas", "", "log10(Mstar200c / Mgas200c)",
+           inputs=("Mstar200c", "Mgas200c")),
+    Column("log10_T_mw_ss", "", "log10(T_mw200c E(z)^(-2/3) / K)",
+           inputs=("T_mw200c", "Ez")),
+    Column("Y500c_over_Y200c", "", "Y500c / Y200c: pressure concentration",
+           inputs=("Y500c", "Y200c")),
     Column("redshift", "", "redshift of the snapshot"),
     Column("A_SN1", "", "supernova-wind energy per unit star formation (CAMELS, fiducial 1)"),
     Column("A_AGN1", "", "AGN feedback energy per accretion (kinetic mode in IllustrisTNG, "
@@ -83,16 +103,35 @@ PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
 PER_ROW_COLUMNS = ("redshift", "Ez", *PARAMETER_COLUMNS)
 
 
+def computed_from(name: str, columns: tuple[Column, ...] | list[Column] | None = None) -> set[str]:
+    """Every registry column whose values enter ``name`` (itself included), following
+    ``inputs`` to the end: ``log10_Y200c_ss`` -> {log10_Y200c_ss, Y200c, Ez, redshift, Omega_m}.
+    ``columns``: the registry to follow (default the halo and derived columns)."""
+    by_name = {c.name: c for c in (columns if columns is not None else HALO_COLUMNS + DERIVED_COLUMNS)}
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo.extend(by_name[current].inputs if current in by_name else ())
+    return seen
+
+
+def _inputs_cell(col: Column) -> str:
+    return ", ".join(f"`{n}`" for n in col.inputs) or "-"
+
+
 def column_table_markdown() -> str:
     """Markdown table of every per-halo column (for the docs), then the optional environment
     columns (with the radii of ``ingest.environment`` in their names; shown for 1 Mpc)."""
     from .environment import EnvironmentOptions, environment_columns
 
-    rows = ["| column | unit | definition |", "|---|---|---|"]
+    rows = ["| column | unit | definition | computed from |", "|---|---|---|---|"]
     example = EnvironmentOptions(features=("overdensity", "neighbours", "nearest_more_massive"),
                                  radii_mpc=(1.0,))
     for col in HALO_COLUMNS + DERIVED_COLUMNS + tuple(environment_columns(example)):
-        rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} |")
+        rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} | {_inputs_cell(col)} |")
     return "\n".join(rows)
 
 
@@ -102,8 +141,10 @@ def catalog_table_markdown() -> str:
 
     parts = []
     for rows in ("subhalos", "groups"):
-        parts += [f"### catalog rows: {rows}", "", "| column | unit | definition |", "|---|---|---|"]
-        parts += [f"| `{c.name}` | {c.unit or '-'} | {c.definition} |" for c in catalog_columns(rows)]
+        parts += [f"### catalog rows: {rows}", "", "| column | unit | definition | computed from |",
+                  "|---|---|---|---|"]
+        parts += [f"| `{c.name}` | {c.unit or '-'} | {c.definition} | {_inputs_cell(c)} |"
+                  for c in catalog_columns(rows)]
         parts.append("")
     return "\n".join(parts)
 
@@ -129,7 +170,8 @@ when `ingest.environment.features` asks for them, one per radius of `ingest.envi
 (`overdensity_1mpc` for 1 Mpc, `overdensity_2p5mpc` for 2.5 Mpc); they are measured from the
 group catalog's haloes with M200c above `ingest.environment.tracer_log10_mass_min_msun`
 (`pipeline/ingest/environment.py`).
-Generated from `pipeline/columns/` by `python -m pipeline.columns > docs/columns.md`
-(a test keeps this file in sync).
+"Computed from" lists the columns whose values enter a column (arithmetic inputs; the apertures
+R200c, R500c that the sums are measured in are not listed). Generated from `pipeline/columns/` by
+`python -m pipeline.columns > docs/columns.md` (a test keeps this file in sync).
 
 """

@@ -114,12 +114,12 @@ def catalog_columns(rows: str) -> list[Column]:
     if rows == "groups":
         logged = logged + [CatalogField("Vmax", "", "", None, "velocity", ""),
                            CatalogField("sigma_v", "", "", None, "velocity", "")]
-    cols += [Column(f"log10_{f.name}", "", f"log10 of {f.name} in {CATALOG_UNITS[f.quantity]}")
-             for f in logged]
+    cols += [Column(f"log10_{f.name}", "", f"log10 of {f.name} in {CATALOG_UNITS[f.quantity]}",
+                    inputs=(f.name,)) for f in logged]
     if rows == "subhalos":
         cols += [Column("M_virial", "solMass", "virial mass estimator sigma_v^2 Rhalf / G from "
-                        "catalog observables"),
-                 Column("log10_M_virial", "", "log10 of M_virial in Msun"),
+                        "catalog observables", inputs=("sigma_v", "Rhalf")),
+                 Column("log10_M_virial", "", "log10 of M_virial in Msun", inputs=("M_virial",)),
                  Column("Mstar_over_M_virial", "", "Mstar / M_virial: the stellar fraction "
-                        "measured without the total mass")]
+                        "measured without the total mass", inputs=("Mstar", "M_virial"))]
     return cols

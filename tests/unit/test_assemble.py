@@ -97,3 +97,23 @@ def test_column_docs_are_in_sync():
 
     assert column_table_markdown() in (REPO / "docs" / "columns.md").read_text()
     assert catalog_table_markdown() in (REPO / "docs" / "columns.md").read_text()
+
+
+def test_the_registry_says_what_each_column_is_computed_from():
+    """Every column names the registry columns whose values enter it (so that a feature computed
+    from a target's y can be told apart: f_gas = Mgas/M for M given Y)."""
+    from pipeline.columns import DERIVED_COLUMNS, HALO_COLUMNS, computed_from
+    from pipeline.columns.catalog import catalog_columns
+
+    names = {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS}
+    for col in HALO_COLUMNS + DERIVED_COLUMNS:
+        assert set(col.inputs) <= names, col.name
+    for rows in ("subhalos", "groups"):
+        cols = catalog_columns(rows)
+        assert all(set(c.inputs) <= {k.name for k in cols} for c in cols), rows
+        assert "Vmax" in computed_from("log10_Vmax", cols)
+    assert "M200c" in computed_from("f_gas200c") and "M200c" in computed_from("c_NFW")
+    assert "M200c" in computed_from("R200c")  # M200c by definition
+    assert computed_from("log10_Y200c_ss") == {"log10_Y200c_ss", "Y200c", "Ez", "redshift", "Omega_m"}
+    assert "M200c" not in computed_from("Mstar_over_Mgas") | computed_from("c_gas")
+    assert computed_from("not_a_column") == {"not_a_column"}
