@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,11 +16,14 @@ from .columns.catalog import catalog_columns
 from .columns.environment import EnvironmentOptions, environment_columns
 from .defaults import SCHEMA_PATH, config_schema
 from .errors import ConfigError
+from .io.camels_stacks import simulation_table_parameters
+from .io.layout import params_path
+from .io.params import parameter_names
 from .samples import expand_simulations, expand_snapshots, normalize_samples
 
 __all__ = [
     "SCHEMA_PATH", "load_config", "read_yaml_file", "validate_config", "expand_simulations",
-    "known_columns", "target_features",
+    "known_columns", "simulation_parameters", "target_features",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,26 @@ def known_columns(config: dict | None = None) -> set[str]:
                                                                .get("rows", "subhalos"))}
         env = config.get("ingest", {}).get("environment", {})
         names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}
+        names |= simulation_parameters(config)
+    return names
+
+
+def simulation_parameters(config: dict) -> set[str]:
+    """The parameters the study's simulation tables carry beyond the standard six (each becomes a
+    halo-table column at assemble, so it can be a feature): the headers of the sets' parameter
+    files (``data.kind: camels``) or of ``simulations.csv`` (``stacks``); none for the mock. Read
+    where the files exist (a missing one is named by the workflow)."""
+    data = config.get("data") or {}
+    paths = set()
+    if data.get("kind") == "stacks":
+        paths.add(("csv", os.path.join(data["root"], "simulations.csv")))
+    elif data.get("kind") == "camels":
+        for sample in (config.get("samples") or {}).values():
+            paths.add(("params", params_path(data, sample["suite"], sample["volume"], sample["set"])))
+    names: set[str] = set()
+    for kind, path in paths:
+        if os.path.exists(path):
+            names |= set(simulation_table_parameters(path) if kind == "csv" else parameter_names(path))
     return names
 
 

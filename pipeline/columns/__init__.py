@@ -170,6 +170,11 @@ when `ingest.environment.features` asks for them, one per radius of `ingest.envi
 (`overdensity_1mpc` for 1 Mpc, `overdensity_2p5mpc` for 2.5 Mpc); they are measured from the
 group catalog's haloes with M200c above `ingest.environment.tracer_log10_mass_min_msun`
 (`pipeline/ingest/environment.py`).
+Besides the six standard simulation parameters below, every other parameter a study's simulation
+table carries (the `#Name` header of a CAMELS parameter file, e.g. the 28-parameter files'
+`WindEnergyIn1e51erg`, or a column of `simulations.csv` for input kind `stacks`; not `seed`,
+`varied`) becomes a column of its own name at assemble, NaN for sets whose table lacks it, and can
+be a feature.
 "Computed from" lists the columns whose values enter a column (arithmetic inputs; the apertures
 R200c, R500c that the sums are measured in are not listed). Generated from `pipeline/columns/` by
 `python -m pipeline.columns > docs/columns.md` (a test keeps this file in sync).

@@ -11,6 +11,7 @@ from astropy.table import Table, vstack
 
 from ..columns import PARAMETER_COLUMNS
 from ..errors import DataError, InputFileError
+from ..io.params import NOT_PARAMETERS
 from ..io.tables import read_table
 from ..provenance import provenance
 
@@ -72,7 +73,9 @@ def _one(path: Path, set_params: dict[tuple[str, str, str], dict[str, dict[str, 
             raise DataError(f"halo table {path}: simulation {sim} of suite {suite} has no row in "
                             f"its set's parameter file (rows: {sorted(found)[:5]}...)")
         params = found.get(sim, {})
-    for name in PARAMETER_COLUMNS:
+    # the standard six, and any other parameter the simulation table carries (the CAMELS
+    # 28-parameter files' WindEnergyIn1e51erg, ...): each a column of its own name
+    for name in dict.fromkeys([*PARAMETER_COLUMNS, *(k for k in params if k not in NOT_PARAMETERS)]):
         if name not in table.colnames:
             table[name] = np.full(n, float(params.get(name, np.nan)))
     omega_m = np.asarray(table["Omega_m"], dtype=float)
@@ -239,6 +242,12 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     tables = [_one(Path(p), set_params) for p in paths]
     for t in tables:
         t.meta = {}
+    # a number only some tables carry (a parameter of one set's file) is NaN in the others,
+    # not a masked column
+    floats = {c for t in tables for c in t.colnames if t[c].dtype.kind == "f"}
+    for t in tables:
+        for name in sorted(floats - set(t.colnames)):
+            t[name] = np.full(len(t), np.nan)
     table = vstack(tables, metadata_conflicts="silent")
     table, dropped = _sample_rows(table, samples, min_halos)
     _refuse_duplicates(table)

@@ -20,10 +20,12 @@ import numpy as np
 from astropy import units as u
 
 from ..errors import InputFileError
+from .params import NOT_PARAMETERS
 
 __all__ = [
     "ProfileStack", "read_profile_stack", "profile_path", "list_stack_files", "MASS_BINS",
     "read_simulation_table", "read_snapshot_redshifts", "write_profile_stack", "REFERENCE_SUITES",
+    "simulation_table_parameters",
     "FIDUCIAL_SIM",
 ]
 
@@ -182,7 +184,9 @@ def write_profile_stack(
 
 
 def read_simulation_table(path: str | os.PathLike) -> dict[tuple[str, str], dict[str, float]]:
-    """``simulations.csv``: (suite, simulation) -> parameters (Omega_m, sigma_8, A_SN1, ...)."""
+    """``simulations.csv``: (suite, simulation) -> parameters: Omega_m, sigma_8, A_SN1, A_AGN1,
+    A_SN2, A_AGN2 (required) and any further parameter column of the table (every column but
+    suite, simulation, varied and seed; a value that is no number is an error naming the row)."""
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"simulation table {path} does not exist")
@@ -193,12 +197,21 @@ def read_simulation_table(path: str | os.PathLike) -> dict[tuple[str, str], dict
         if not required <= set(reader.fieldnames or []):
             raise InputFileError(
                 f"simulation table {path}: columns {sorted(required - set(reader.fieldnames or []))} missing")
-        for row in reader:
-            out[(row["suite"], row["simulation"])] = {
-                k: float(v) for k, v in row.items()
-                if k in required - {"suite", "simulation"}
-            }
+        names = [k for k in reader.fieldnames if k not in NOT_PARAMETERS]
+        for line, row in enumerate(reader, start=2):
+            try:
+                out[(row["suite"], row["simulation"])] = {k: float(row[k]) for k in names}
+            except (TypeError, ValueError):
+                raise InputFileError(f"simulation table {path}, line {line}: a parameter of "
+                                     f"{names} is not a number: {row}") from None
     return out
+
+
+def simulation_table_parameters(path: str | os.PathLike) -> list[str]:
+    """The parameter columns of ``simulations.csv`` (as :func:`read_simulation_table` reads)."""
+    with Path(path).open() as fh:
+        header = next(csv.reader(fh), [])
+    return [k for k in header if k not in NOT_PARAMETERS]
 
 
 def read_snapshot_redshifts(path: str | os.PathLike) -> dict[tuple[str, int], float]:

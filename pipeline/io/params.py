@@ -8,13 +8,31 @@ from pathlib import Path
 from ..errors import InputFileError
 from .atomic import atomic_path
 
-__all__ = ["read_simulation_params", "write_simulation_params", "PARAM_COLUMNS", "PARAM_ALIASES"]
+__all__ = ["read_simulation_params", "write_simulation_params", "parameter_names", "PARAM_COLUMNS",
+           "PARAM_ALIASES", "NOT_PARAMETERS"]
 
 #: Columns of the LH/CV/1P parameter files of the CAMELS 2022-2023 releases.
 PARAM_COLUMNS = ["Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2", "seed"]
 #: Names used by the newer 28-parameter files (SB28, IllustrisTNG 1P) for the same quantities.
 #: Their feedback parameters keep their code names (WindEnergyIn1e51erg, ...).
 PARAM_ALIASES = {"Omega0": "Omega_m", "OmegaM": "Omega_m", "sigma8": "sigma_8"}
+#: columns of the simulation tables that describe a simulation but are no physical parameter
+NOT_PARAMETERS = frozenset({"seed", "suite", "simulation", "varied"})
+
+
+def parameter_names(path: str | os.PathLike) -> list[str]:
+    """The parameters a CAMELS parameter file names in its ``#Name ...`` header (aliases applied;
+    the random seed left out): every one of them becomes a halo-table column at assemble."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"simulation parameter file {path} does not exist")
+    with path.open() as fh:
+        first = fh.readline()
+    if not first.startswith("#"):
+        raise InputFileError(
+            f"parameter file {path}: first line must be a '#Name ...' header naming the columns")
+    names = [PARAM_ALIASES.get(n, n) for n in first.lstrip("#").split()[1:]]
+    return [n for n in names if n not in NOT_PARAMETERS]
 
 
 def read_simulation_params(path: str | os.PathLike) -> dict[str, dict[str, float]]:

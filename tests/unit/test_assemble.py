@@ -117,3 +117,54 @@ def test_the_registry_says_what_each_column_is_computed_from():
     assert computed_from("log10_Y200c_ss") == {"log10_Y200c_ss", "Y200c", "Ez", "redshift", "Omega_m"}
     assert "M200c" not in computed_from("Mstar_over_Mgas") | computed_from("c_gas")
     assert computed_from("not_a_column") == {"not_a_column"}
+
+
+def _params_28(path, sims):
+    """A parameter file in the CAMELS 28-parameter style: aliased cosmology names and feedback
+    parameters under their code names."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["#Name Omega0 sigma8 WindEnergyIn1e51erg RadioFeedbackFactor seed"]
+    lines += [f"{sim} 0.3 0.8 {1.0 + i} {2.0 * (i + 1)} {i}" for i, sim in enumerate(sims)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_every_parameter_of_a_simulation_table_becomes_a_column(tmp_path):
+    """Parameters beyond the standard six (the 28-parameter files) are columns of their own name,
+    NaN for the sets whose file lacks them; the seed is no parameter."""
+    from pipeline.io.params import parameter_names, write_simulation_params
+
+    sel = {"log10_mass_min_msun": 12.0, "log10_mass_max_msun": 16.0, "min_gas_particles": 50}
+    sb28 = _params_28(tmp_path / "SB28.txt", ["SB28_0", "SB28_1"])
+    assert parameter_names(sb28) == ["Omega_m", "sigma_8", "WindEnergyIn1e51erg", "RadioFeedbackFactor"]
+    write_simulation_params(tmp_path / "B.txt", {"LH_0": {"Omega_m": 0.3, "sigma_8": 0.8, "A_SN1": 1.0,
+                                                          "A_AGN1": 1.0, "A_SN2": 1.0, "A_AGN2": 1.0,
+                                                          "seed": 3}})
+    paths = [_halo_table(tmp_path / f"{sim}.h5", "A", 0.0, sim=sim, params=False)
+             for sim in ("SB28_0", "SB28_1")] + [_halo_table(tmp_path / "b.h5", "B", 0.0, params=False)]
+    t = assemble_halos(paths, sel, {"A": sb28, "B": tmp_path / "B.txt"})
+    a = t[t["suite"] == "A"]
+    assert sorted(set(a["WindEnergyIn1e51erg"])) == [1.0, 2.0]
+    assert sorted(set(a["RadioFeedbackFactor"])) == [2.0, 4.0] and np.all(np.isnan(a["A_SN1"]))
+    b = t[t["suite"] == "B"]
+    assert np.all(np.isnan(b["WindEnergyIn1e51erg"])) and np.all(b["A_SN1"] == 1.0)
+    assert "seed" not in t.colnames and not t.masked
+
+
+def test_the_config_accepts_the_parameters_its_simulation_tables_carry(tmp_path):
+    from pipeline.config import validate_config
+    from pipeline.errors import ConfigError
+
+    root = tmp_path / "sims"
+    _params_28(root / "Sims/IllustrisTNG/CosmoAstroSeed_IllustrisTNG_L25n256_SB28.txt", ["SB28_0"])
+    config = {"study": "s", "data": {"kind": "camels", "root": str(root), "layout": "camels_legacy"},
+              "samples": {"tng": {"suite": "IllustrisTNG", "set": "SB28", "sims": ["SB28_0"]},
+                          "simba": {"suite": "SIMBA", "sims": ["LH_0"]}},
+              "train": ["tng"], "holdout": ["simba"],
+              "targets": [{"name": "m", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": "3/5",
+                           "features": ["c_gas", "WindEnergyIn1e51erg"]}],
+              "rank": {"top_k": 2}}
+    assert validate_config(config)["targets"][0]["features"] == ["c_gas", "WindEnergyIn1e51erg"]
+    config["targets"][0]["features"] = ["c_gas", "WindEnergy"]
+    with pytest.raises(ConfigError, match="unknown column.*'WindEnergy'"):
+        validate_config(config)
