@@ -69,16 +69,17 @@ def make_tree(root: Path, n_sims: int) -> None:
 
 
 def study_config(n_sims: int) -> str:
-    suites = "\n".join(f"    {s}: [LH_0..LH_{n_sims - 1}]" for s in SUITES)
+    """One sample per suite (named after it), every snapshot."""
+    samples = "\n".join(f"  {s}: {{suite: {s}, sims: [LH_0..LH_{n_sims - 1}], "
+                         f"snapshots: {list(SNAPSHOTS)}}}" for s in SUITES)
     return f"""study: dag-bench
 data:
   kind: camels
   root: data
-  suites:
-{suites}
-  snapshots: {list(SNAPSHOTS)}
-train_suites: [IllustrisTNG]
-holdout_suites: [SIMBA, Astrid]
+samples:
+{samples}
+train: [IllustrisTNG]
+holdout: [SIMBA, Astrid]
 targets:
   - {{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}}
 features: [log10_Y200c_ss, c_gas, Mstar_over_Mgas, c_NFW]

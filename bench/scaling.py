@@ -30,7 +30,8 @@ STAGES = ("mock_sim", "ingest", "assemble", "rank", "sr", "evaluate", "report_as
 def study_config(n_sims: int, max_threads: int) -> dict:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["study"] = "scaling"
-    config["data"]["suites"] = {suite: [f"LH_0..LH_{n_sims - 1}"] for suite in config["data"]["suites"]}
+    for sample in config["samples"].values():
+        sample["sims"] = [f"LH_0..LH_{n_sims - 1}"]
     config["rank"]["threads"] = max_threads
     config["sr"]["threads"] = max_threads
     config.setdefault("evaluate", {})["threads"] = max_threads
@@ -74,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(base, ignore_errors=True)
 
     ref_wall = results[cores[0]][0]
-    n_sims = args.sims * len(config["data"]["suites"])
-    print(f"mock study: {n_sims} simulations x {len(config['data']['snapshots'])} snapshot(s)")
+    n_sims = args.sims * len(config["samples"])
+    n_snaps = len({s for sample in config["samples"].values() for s in sample.get("snapshots", [90])})
+    print(f"mock study: {n_sims} simulations x {n_snaps} snapshot(s)")
     header = f"{'cores':>5} {'wall_s':>7} {'speedup':>7} " + " ".join(f"{s[:9]:>9}" for s in STAGES)
     print(header + "   (summed job seconds per stage)")
     for n in cores:

@@ -19,7 +19,7 @@ from .errors import ConfigError
 from .io.camels_stacks import simulation_table_parameters
 from .io.layout import params_path
 from .io.params import parameter_names
-from .samples import expand_simulations, expand_snapshots, normalize_samples
+from .samples import expand_simulations, normalize_samples, refuse_shorthand
 
 __all__ = [
     "SCHEMA_PATH", "load_config", "read_yaml_file", "validate_config", "expand_simulations",
@@ -112,22 +112,10 @@ def _star_forming_gas_for_stacks(config: dict) -> None:
     config["star_forming_gas"] = "include"
 
 
-def _mock_redshifts(config: dict, shorthand_snapshots) -> dict[int, float]:
-    """snapshot -> redshift of the mock: from a list in the order of data.snapshots (shorthand)
-    or a mapping; every snapshot of every sample needs one."""
-    given = config["mock"]["redshifts"]
-    if isinstance(given, list):
-        try:
-            snaps = expand_snapshots(shorthand_snapshots, "data.snapshots")
-        except ConfigError:
-            snaps = []
-        if len(given) != len(snaps):
-            raise ConfigError(
-                "config key 'mock.redshifts' must give one redshift per entry of 'data.snapshots' "
-                f"({len(snaps)}), got {given}; with samples give a mapping snapshot: redshift")
-        table = dict(zip(snaps, (float(z) for z in given), strict=True))
-    else:
-        table = {int(k): float(v) for k, v in given.items()}
+def _mock_redshifts(config: dict) -> dict[int, float]:
+    """snapshot -> redshift of the mock (``mock.redshifts``, a mapping); every snapshot of every
+    sample needs one."""
+    table = {int(k): float(v) for k, v in config["mock"]["redshifts"].items()}
     needed = sorted({int(s) for sample in config["samples"].values() for s in sample["snapshots"]})
     missing = [s for s in needed if s not in table]
     if missing:
@@ -158,8 +146,7 @@ def validate_config(config: dict) -> dict:
     config = copy.deepcopy(config)
     _renamed_keys(config)
     _star_forming_gas_for_stacks(config)
-    raw_snapshots = (config.get("data") or {}).get("snapshots", [90]) if isinstance(
-        config.get("data"), dict) else [90]
+    refuse_shorthand(config)
     errors = sorted(_Validator(config_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  config key '{_path(e)}': {e.message}" for e in errors]
@@ -241,7 +228,7 @@ def validate_config(config: dict) -> dict:
     if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise ConfigError(f"config key 'evaluate.mass_bins' must increase strictly, got {edges}")
     if data["kind"] == "mock":
-        config["mock"]["redshifts"] = _mock_redshifts(config, raw_snapshots)
+        config["mock"]["redshifts"] = _mock_redshifts(config)
     return config
 
 

@@ -5,9 +5,9 @@ stacked-profile input, mass bins): "IllustrisTNG 1P at z > 0.1" and "IllustrisTN
 are two samples of one suite. Relations are fitted on the ``train`` samples and evaluated on the
 ``holdout`` ones; every halo table carries a ``sample`` column beside ``suite`` and ``sim``.
 
-The shorthand of one sample per suite (``data.suites`` with ``train_suites`` and
-``holdout_suites``, every suite sharing ``data.set``, ``data.volume`` and ``data.snapshots``)
-becomes samples named after their suites, so the rest of the pipeline sees one form.
+Samples are declared one way, ``samples`` with ``train`` and ``holdout``. The former shorthand of
+one sample per suite (``data.suites`` with ``train_suites`` and ``holdout_suites``) is refused
+with the rewrite that gives the same tables (:func:`shorthand_rewrite`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import yaml
+
 from .errors import ConfigError
 
-__all__ = ["expand_simulations", "expand_snapshots", "normalize_samples", "snapshot_sources",
+__all__ = ["expand_simulations", "expand_snapshots", "normalize_samples", "refuse_shorthand",
+           "shorthand_rewrite", "snapshot_sources",
            "train_holdout_overlap", "train_train_overlap", "compact_ranges", "compact_names",
            "compact_samples", "SHORTHAND_KEYS"]
 
@@ -81,55 +84,68 @@ def expand_snapshots(entries: Iterable[int | str], key: str) -> list[int]:
     return out
 
 
+def shorthand_rewrite(raw: dict) -> str:
+    """The ``samples``/``train``/``holdout`` (and ``mock.redshifts``) YAML that replaces the former
+    one-sample-per-suite shorthand (``data.suites``, ``data.set``, ``data.volume``,
+    ``data.snapshots``, ``train_suites``, ``holdout_suites``) of ``raw``: one sample per suite,
+    named after it, with the same tables."""
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    snapshots = data.get("snapshots", [90])
+    samples = {}
+    for suite, sims in (data.get("suites") or {}).items():
+        entry = {"suite": suite, "sims": sims}
+        for key, default in (("set", "LH"), ("volume", "L25n256")):
+            if data.get(key, default) != default:
+                entry[key] = data[key]
+        if snapshots != [90]:
+            entry["snapshots"] = snapshots
+        samples[suite] = entry
+    out = {"samples": samples, "train": raw.get("train_suites", []),
+           "holdout": raw.get("holdout_suites", [])}
+    redshifts = (raw.get("mock") or {}).get("redshifts")
+    if isinstance(redshifts, list):
+        try:
+            snaps = expand_snapshots(snapshots, "data.snapshots")
+        except ConfigError:
+            snaps = []
+        if len(snaps) == len(redshifts):
+            out["mock"] = {"redshifts": dict(zip(snaps, redshifts, strict=True))}
+    return yaml.safe_dump(out, sort_keys=False, default_flow_style=None, width=100)
+
+
+def refuse_shorthand(raw: dict) -> None:
+    """ConfigError showing the rewrite if ``raw`` declares its samples with the former shorthand
+    (one way to declare samples: ``samples`` with ``train`` and ``holdout``)."""
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    used = [f"data.{k}" for k in SHORTHAND_KEYS if k in data]
+    used += [k for k in ("train_suites", "holdout_suites") if k in raw]
+    if isinstance((raw.get("mock") or {}).get("redshifts"), list):
+        used.append("mock.redshifts (a list)")
+    if not used:
+        return
+    if "suites" in data or "train_suites" in raw or "holdout_suites" in raw:
+        raise ConfigError(
+            f"config keys {used}: the one-sample-per-suite shorthand is no longer read; declare "
+            "the samples (one sample per suite, named after it, gives the same tables). Remove "
+            "those keys and write:\n" + shorthand_rewrite(raw).rstrip())
+    raise ConfigError(f"config keys {used}: give each sample its own set, volume and snapshots "
+                      "(samples.<name>.set, .volume, .snapshots) and mock.redshifts as a mapping "
+                      "snapshot: redshift")
+
+
 def normalize_samples(config: dict, expand_sims) -> None:
     """Give ``config`` (schema-validated, defaults filled) the one form the pipeline uses, in
     place: ``samples`` (name -> suite, set, volume, sims, snapshots[, mass_bins]; simulations and
-    snapshots expanded), ``train`` and ``holdout``. The shorthand keys are consumed.
+    snapshots expanded), ``train`` and ``holdout``.
 
     ``expand_sims(sample, entries, key) -> list[str]`` expands simulation entries (ranges, globs)
     and raises ConfigError naming ``key``."""
     data = config["data"]
-    shorthand = "suites" in data
-    explicit = "samples" in config
-    if shorthand and explicit:
-        raise ConfigError("config keys 'data.suites' and 'samples' both define the study's "
-                          "samples: keep one (data.suites is the shorthand of one sample per suite)")
-    if not shorthand and not explicit:
-        raise ConfigError("config key 'samples' (or the shorthand 'data.suites') is missing: "
-                          "which simulations does the study use?")
-    if shorthand:
-        for key in ("train", "holdout"):
-            if key in config:
-                raise ConfigError(f"config key '{key}' goes with 'samples'; with 'data.suites' "
-                                  f"use '{key}_suites'")
-        for key in ("train_suites", "holdout_suites"):
-            if key not in config:
-                raise ConfigError(f"config key '{key}' is missing (data.suites needs "
-                                  "train_suites and holdout_suites)")
-        config["samples"] = {
-            suite: {"suite": suite, "set": data["set"], "volume": data["volume"], "sims": sims,
-                    "snapshots": list(data["snapshots"])}
-            for suite, sims in data["suites"].items()}
-        config["train"] = list(config.pop("train_suites"))
-        config["holdout"] = list(config.pop("holdout_suites"))
-        names_key = "data.suites"
-    else:
-        for key in ("train_suites", "holdout_suites"):
-            if key in config:
-                raise ConfigError(f"config key '{key}' goes with 'data.suites'; with 'samples' "
-                                  f"use '{key.split('_')[0]}'")
-        for key in ("train", "holdout"):
-            if key not in config:
-                raise ConfigError(f"config key '{key}' is missing (samples needs train and holdout)")
-        names_key = "samples"
-    for key in SHORTHAND_KEYS:
-        data.pop(key, None)
     stacks = data["kind"] == "stacks"
     for name, sample in config["samples"].items():
-        where = f"data.suites.{name}" if shorthand else f"samples.{name}"
-        sample["sims"] = expand_sims(sample, sample["sims"], where if shorthand else f"{where}.sims")
-        sample["snapshots"] = expand_snapshots(
-            sample["snapshots"], "data.snapshots" if shorthand else f"{where}.snapshots")
+        where = f"samples.{name}"
+        sample["sims"] = expand_sims(sample, sample["sims"], f"{where}.sims")
+        sample["snapshots"] = expand_snapshots(sample["snapshots"], f"{where}.snapshots")
         if stacks:
             sample.setdefault("mass_bins", list(config["stacks"]["mass_bins"]))
         elif "mass_bins" in sample:
@@ -138,14 +154,12 @@ def normalize_samples(config: dict, expand_sims) -> None:
     for key in ("train", "holdout"):
         unknown = [s for s in config[key] if s not in config["samples"]]
         if unknown:
-            shown = key + "_suites" if shorthand else key
-            raise ConfigError(f"config key '{shown}': {unknown} not in {names_key} "
+            raise ConfigError(f"config key '{key}': {unknown} not in samples "
                               f"{sorted(config['samples'])}")
     both = set(config["train"]) & set(config["holdout"])
     if both:
-        keys = ("train_suites", "holdout_suites") if shorthand else ("train", "holdout")
-        raise ConfigError(f"config keys '{keys[0]}' and '{keys[1]}' share {sorted(both)}: a "
-                          "held-out sample must not be used for training")
+        raise ConfigError(f"config keys 'train' and 'holdout' share {sorted(both)}: a held-out "
+                          "sample must not be used for training")
     shared = train_holdout_overlap(config)
     if shared:
         raise ConfigError(
@@ -154,11 +168,10 @@ def normalize_samples(config: dict, expand_sims) -> None:
             "must be unseen (change the samples' sims or snapshots)")
     for first, second, units in train_train_overlap(config):
         raise ConfigError(
-            f"config key '{'train_suites' if shorthand else 'train'}': training samples "
-            f"{first!r} and {second!r} share {len(units)} (suite, set, simulation, snapshot"
-            f"{', mass bin' if stacks else ''}), e.g. {units[:3]}: their haloes would be in the "
-            "training set twice, weighing that simulation double (give each simulation to one "
-            "training sample)")
+            f"config key 'train': training samples {first!r} and {second!r} share {len(units)} "
+            f"(suite, set, simulation, snapshot{', mass bin' if stacks else ''}), e.g. "
+            f"{units[:3]}: their haloes would be in the training set twice, weighing that "
+            "simulation double (give each simulation to one training sample)")
 
 
 def _units(sample: dict) -> set[tuple]:

@@ -16,15 +16,14 @@ __all__ = ["validate_study", "load_study"]
 
 def _check_mock_suites(raw: dict, config: dict) -> None:
     """data.kind mock: every sample's suite is one the mock simulates; ConfigError naming the key
-    the study wrote it under (``data.suites.<name>`` or ``samples.<name>.suite``)."""
+    ``samples.<name>.suite``."""
     if config["data"]["kind"] != "mock":
         return
     from .mock.suites import SUITE_MODELS
 
-    shorthand = isinstance(raw.get("data"), dict) and "suites" in raw["data"]
     for name, sample in config["samples"].items():
         if sample["suite"] not in SUITE_MODELS:
-            key = f"data.suites.{name}" if shorthand else f"samples.{name}.suite"
+            key = f"samples.{name}.suite"
             raise ConfigError(f"config key '{key}': the mock has no suite {sample['suite']!r}; "
                               f"valid: {sorted(SUITE_MODELS)}")
 

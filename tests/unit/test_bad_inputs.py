@@ -136,9 +136,10 @@ def default_config():
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda c: c["data"].update(snapshots=[90, 90]), "data.snapshots.*non-unique|has non-unique"),
-    (lambda c: c["data"]["suites"].update(SIMBA=["LH_0..LH_5", "LH_2"]),
-     r"data.suites.SIMBA.*\['LH_2'\] twice"),
+    (lambda c: c["samples"]["SIMBA"].update(snapshots=[90, 90]),
+     "samples.SIMBA.snapshots.*non-unique|has non-unique"),
+    (lambda c: c["samples"]["SIMBA"].update(sims=["LH_0..LH_5", "LH_2"]),
+     r"samples.SIMBA.sims.*\['LH_2'\] twice"),
     (lambda c: c["selection"].update(log10_mass_min_msun=13.0, log10_mass_max_msun=12.5),
      "selection.log10_mass_max_msun.*must exceed"),
 ])

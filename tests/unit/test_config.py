@@ -19,14 +19,13 @@ def test_default_config_is_valid_and_filled(default):
     cfg = validate_config(default)
     assert cfg["sr"]["backend"] == "operon"
     assert cfg["star_forming_gas"] == "exclude"
-    # the shorthand becomes one sample per suite, named after it
+    # one sample per suite, named after it; ranges expanded, set, volume and snapshots filled
     assert cfg["samples"]["IllustrisTNG"]["sims"][:2] == ["LH_0", "LH_1"]
     assert cfg["samples"]["IllustrisTNG"] == {"suite": "IllustrisTNG", "set": "LH", "volume": "L25n256",
                                               "sims": [f"LH_{i}" for i in range(8)], "snapshots": [90]}
     assert cfg["train"] == ["IllustrisTNG", "Astrid"] and cfg["holdout"] == ["SIMBA"]
     assert cfg["sr"]["choice_data"] == "transfer" and cfg["sr"]["keep_slope"] is True
-    assert "suites" not in cfg["data"] and "train_suites" not in cfg
-    assert default["data"]["suites"]["IllustrisTNG"] == ["LH_0..LH_7"]  # input untouched
+    assert default["samples"]["IllustrisTNG"]["sims"] == ["LH_0..LH_7"]  # input untouched
 
 
 @pytest.mark.parametrize(
@@ -39,10 +38,10 @@ def test_default_config_is_valid_and_filled(default):
         (lambda c: c["sr"].update(backend="eureqa"), "sr.backend"),
         (lambda c: c["evaluate"].update(mass_bins=[13.0, 12.0]), "evaluate.mass_bins"),
         (lambda c: c.update(features=["c_gas", "c_gass"]), "features"),
-        (lambda c: c.update(holdout_suites=["SIMBA", "IllustrisTNG"]), "holdout_suites"),
-        (lambda c: c.update(train_suites=["Magneticum"]), "train_suites"),
+        (lambda c: c.update(holdout=["SIMBA", "IllustrisTNG"]), "'train' and 'holdout'"),
+        (lambda c: c.update(train=["Magneticum"]), "'train'"),
         (lambda c: c["targets"][0].update(x="log10_Y"), "targets.0.x"),
-        (lambda c: c["mock"].update(redshifts=[0.0, 0.5]), "mock.redshifts"),
+        (lambda c: c["mock"].update(redshifts={88: 0.1}), "mock.redshifts"),
         (lambda c: c.pop("study"), "study"),
         (lambda c: c["rank"].update(top_k=50), "rank.top_k"),
     ],
@@ -113,7 +112,7 @@ def test_samples_are_normalized_with_ranges_expanded():
     ({"a": {"suite": "SIMBA", "sims": ["LH_0"], "snapshots": ["90..88"]},
       "b": {"suite": "Astrid", "sims": ["LH_0"]}}, {}, "samples.a.snapshots.*runs backwards"),
     ({"a": {"suite": "SIMBA", "sims": ["LH_0"]}, "b": {"suite": "Astrid", "sims": ["LH_0"]}},
-     {"train_suites": ["a"]}, "'train_suites' goes with 'data.suites'"),
+     {"train_suites": ["a"]}, "the one-sample-per-suite shorthand is no longer read"),
     ({"a": {"suite": "SIMBA", "sims": ["LH_0"]}, "b": {"suite": "Astrid", "sims": ["LH_0"]}},
      {"holdout": ["c"]}, r"'holdout': \['c'\] not in samples"),
     ({"a": {"suite": "SIMBA", "sims": ["LH_0"], "snapshots": [86]},
@@ -128,10 +127,31 @@ def test_sample_mistakes_name_the_key(samples, extra, message):
         validate_config(cfg)
 
 
-def test_samples_and_the_shorthand_do_not_mix(default):
-    default["samples"] = {"x": {"suite": "SIMBA", "sims": ["LH_0"]},
-                          "y": {"suite": "Astrid", "sims": ["LH_0"]}}
-    with pytest.raises(ConfigError, match="'data.suites' and 'samples' both"):
+def test_the_former_shorthand_is_refused_with_the_rewrite_that_gives_the_same_tables(default):
+    """Samples are declared one way; the message of the former one-sample-per-suite shorthand is
+    the YAML to write instead, and that YAML validates to the same study."""
+    short = copy.deepcopy(default)
+    for key in ("samples", "train", "holdout"):
+        short.pop(key)
+    short["data"].update(suites={"IllustrisTNG": ["LH_0..LH_7"], "SIMBA": ["LH_0..LH_5"],
+                                 "Astrid": ["LH_0..LH_5"]}, snapshots=[90], set="LH")
+    short.update(train_suites=["IllustrisTNG", "Astrid"], holdout_suites=["SIMBA"])
+    short["mock"]["redshifts"] = [0.0]
+    with pytest.raises(ConfigError, match="shorthand is no longer read") as err:
+        validate_config(short)
+    message = str(err.value)
+    assert "'data.suites'" in message and "'train_suites'" in message
+    rewrite = yaml.safe_load(message.split("write:\n", 1)[1])
+    for key in ("suites", "snapshots", "set"):
+        short["data"].pop(key)
+    for key in ("train_suites", "holdout_suites"):
+        short.pop(key)
+    short.update(rewrite)
+    short["mock"] = {**default["mock"], **rewrite["mock"]}
+    assert validate_config(short) == validate_config(default)
+    # a set, volume or snapshots for every sample at once is refused as well
+    default["data"]["snapshots"] = [90]
+    with pytest.raises(ConfigError, match=r"\['data.snapshots'\].*samples.<name>"):
         validate_config(default)
 
 

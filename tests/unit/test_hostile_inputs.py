@@ -163,9 +163,6 @@ def test_a_deleted_catalog_chunk_is_named(tmp_path):
 @pytest.fixture
 def samples_config():
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
-    for key in ("suites", "snapshots"):
-        cfg["data"].pop(key)
-    del cfg["train_suites"], cfg["holdout_suites"]
     cfg["samples"] = {"tng-a": {"suite": "IllustrisTNG", "sims": ["LH_0..LH_3"]},
                       "tng-b": {"suite": "IllustrisTNG", "sims": ["LH_4..LH_7"]},
                       "simba": {"suite": "SIMBA", "sims": ["LH_0..LH_5"]}}
@@ -193,11 +190,6 @@ def test_an_unknown_mock_suite_is_named_under_the_key_the_study_has(samples_conf
     with pytest.raises(ConfigError, match=r"config key 'samples\.simba\.suite': the mock has no "
                                           r"suite 'EAGLE'"):
         validate_study(samples_config)
-    short = yaml.safe_load((REPO / "config.yaml").read_text())
-    short["data"]["suites"]["EAGLE"] = short["data"]["suites"].pop("SIMBA")
-    short["holdout_suites"] = ["EAGLE"]
-    with pytest.raises(ConfigError, match=r"config key 'data\.suites\.EAGLE'"):
-        validate_study(short)
 
 
 def test_run_names_file_line_and_column_of_a_yaml_error(tmp_path):

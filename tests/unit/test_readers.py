@@ -196,12 +196,13 @@ def test_tng_public_layout_and_globs(tmp_path):
     assert len(t) == 1 and len(t.meta["snapshot_files"]) == 2
     # globs are matched against the simulation directories; an empty match names the directory
     (tmp_path / "TNG50-3").mkdir()
-    cfg = {"study": "s", "data": {"kind": "camels", "root": str(tmp_path), "layout": "tng",
-                                  "suites": {"TNG": ["TNG50-*"], "Other": ["TNG300-*"]}},
-           "train_suites": ["TNG"], "holdout_suites": ["Other"],
+    cfg = {"study": "s", "data": {"kind": "camels", "root": str(tmp_path), "layout": "tng"},
+           "samples": {"TNG": {"suite": "TNG", "sims": ["TNG50-*"]},
+                       "Other": {"suite": "Other", "sims": ["TNG300-*"]}},
+           "train": ["TNG"], "holdout": ["Other"],
            "targets": [{"name": "t", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": 0.6}],
            "features": ["c_gas"], "rank": {"top_k": 1}}
     with pytest.raises(ConfigError, match=r"'TNG300-\*' of suite Other matches no directory"):
         validate_config(cfg)
-    cfg["data"]["suites"]["Other"] = ["TNG100-1"]
+    cfg["samples"]["Other"]["sims"] = ["TNG100-1"]
     assert validate_config(cfg)["samples"]["TNG"]["sims"] == ["TNG50-3", "TNG50-4"]

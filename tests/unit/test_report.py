@@ -64,9 +64,10 @@ def _study_tables(tmp_path, n_sims: int):
     halos.meta = {"halos_before_cuts": {"IllustrisTNG": len(parts[0]), "SIMBA": len(parts[1])},
                   "halos_after_cuts": {"IllustrisTNG": len(parts[0]), "SIMBA": len(parts[1])}}
     config = validate_config({
-        "study": f"s{n_sims}", "train_suites": ["IllustrisTNG"], "holdout_suites": ["SIMBA"],
-        "data": {"kind": "camels", "root": "data", "suites": {
-            "IllustrisTNG": [f"LH_0..LH_{n_sims - 1}"], "SIMBA": [f"LH_0..LH_{n_sims - 1}"]}},
+        "study": f"s{n_sims}", "train": ["IllustrisTNG"], "holdout": ["SIMBA"],
+        "data": {"kind": "camels", "root": "data"},
+        "samples": {suite: {"suite": suite, "sims": [f"LH_0..LH_{n_sims - 1}"]}
+                    for suite in ("IllustrisTNG", "SIMBA")},
         "targets": [{"name": "M_from_Y", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": 0.6}],
         "features": ["log10_Y200c_ss", "c_gas", "A_SN1"], "rank": {"top_k": 2},
         "sr": {"generations": 5, "population_size": 50, "seeds": [0], "max_evaluations": 5000},

@@ -244,10 +244,12 @@ def _legacy_tree(root: Path) -> None:
 def _legacy_config(root: Path, snapshot: int = 33) -> str:
     return f"""
 study: legacy
-data: {{kind: camels, root: {root}, layout: camels_legacy,
-        suites: {{IllustrisTNG: ["LH_*"], SIMBA: [LH_0, LH_1]}}, snapshots: [{snapshot}]}}
-train_suites: [IllustrisTNG]
-holdout_suites: [SIMBA]
+data: {{kind: camels, root: {root}, layout: camels_legacy}}
+samples:
+  IllustrisTNG: {{suite: IllustrisTNG, sims: ["LH_*"], snapshots: [{snapshot}]}}
+  SIMBA: {{suite: SIMBA, sims: [LH_0, LH_1], snapshots: [{snapshot}]}}
+train: [IllustrisTNG]
+holdout: [SIMBA]
 ingest: {{log10_mass_min_msun: 12.2, chunk_particles: 20000}}
 selection: {{log10_mass_min_msun: 12.2, min_gas_particles: 10}}
 targets: [{{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}}]
@@ -276,8 +278,8 @@ def test_catalog_input_on_the_legacy_layout_needs_no_snapshot(tmp_path):
     _legacy_tree(tmp_path / "sims")
     for snap in (tmp_path / "sims/Sims").rglob("snap_*.hdf5"):
         snap.unlink()
-    text = _legacy_config(tmp_path / "sims").replace("layout: camels_legacy,",
-                                                     "layout: camels_legacy, input: catalog,")
+    text = _legacy_config(tmp_path / "sims").replace("layout: camels_legacy}",
+                                                     "layout: camels_legacy, input: catalog}")
     text = text.replace("targets: [{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}]",
                         "targets: [{name: m, y: log10_Mtot, x: log10_M_virial, slope: 1}]")
     text = text.replace("features: [log10_Y200c_ss, c_gas]", "features: [r_host_r200c, Mstar_over_M_virial]")
