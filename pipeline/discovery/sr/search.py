@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import sympy as sp
@@ -236,13 +236,31 @@ def _search_spaces(y: np.ndarray, option: str) -> list[str]:
     return ["log"] if option == "log" else ["linear", "log"]
 
 
-def _noise_model(cands: list[dict], y_val: np.ndarray, spaces: list[str]) -> tuple[str, dict]:
+@dataclass
+class Candidate:
+    """One equation of the search: its expression, size, where it came from (engine seed, -1 for
+    the constant model; search space), its residuals on the training and validation haloes per
+    noise-model space, the losses in the chosen space (set by :func:`_front`) and the snapping
+    steps that made it (:mod:`.snapping`)."""
+
+    expr: sp.Expr
+    complexity: int
+    seed: int
+    found_in: str
+    res_tr: dict[str, np.ndarray]
+    res_val: dict[str, np.ndarray]
+    loss_train: float = float("nan")
+    loss_val: float = float("nan")
+    snapped: list = field(default_factory=list)
+
+
+def _noise_model(cands: list[Candidate], y_val: np.ndarray, spaces: list[str]) -> tuple[str, dict]:
     """The noise model (search space) of highest validation likelihood of ``y``, with the mean
     negative log-likelihood per halo (constants dropped) of each space's best equation."""
     nll = {}
     for space in spaces:
-        mse = min((float(np.mean(c["res_val"][space] ** 2)) for c in cands
-                   if np.isfinite(c["res_val"][space]).all()), default=np.inf)
+        mse = min((float(np.mean(c.res_val[space] ** 2)) for c in cands
+                   if np.isfinite(c.res_val[space]).all()), default=np.inf)
         jacobian = float(np.mean(np.log(y_val))) if space == "log" else 0.0
         nll[space] = 0.5 * np.log(max(mse, 1e-300)) + jacobian
     return min(nll, key=nll.get), nll
@@ -256,20 +274,113 @@ def _residuals(pred: np.ndarray, y: np.ndarray, spaces: list[str]) -> dict[str, 
     return out
 
 
-def _finite_in(c: dict, space: str) -> bool:
-    return bool(np.isfinite(c["res_tr"][space]).all() and np.isfinite(c["res_val"][space]).all())
+def _finite_in(c: Candidate, space: str) -> bool:
+    return bool(np.isfinite(c.res_tr[space]).all() and np.isfinite(c.res_val[space]).all())
 
 
-def _front(cands: list[dict], space: str) -> list[dict]:
+def _front(cands: list[Candidate], space: str) -> list[Candidate]:
     """Pareto front of (complexity, training loss in ``space``), sorted by complexity; sets each
     candidate's loss_train / loss_val."""
     for c in cands:
-        c["loss_train"] = float(np.mean(c["res_tr"][space] ** 2))
-        c["loss_val"] = float(np.mean(c["res_val"][space] ** 2))
-    cands = sorted(cands, key=lambda c: (c["complexity"], c["loss_train"]))
-    comp = np.array([c["complexity"] for c in cands], dtype=float)
-    loss_tr = np.array([c["loss_train"] for c in cands])
+        c.loss_train = float(np.mean(c.res_tr[space] ** 2))
+        c.loss_val = float(np.mean(c.res_val[space] ** 2))
+    cands = sorted(cands, key=lambda c: (c.complexity, c.loss_train))
+    comp = np.array([c.complexity for c in cands], dtype=float)
+    loss_tr = np.array([c.loss_train for c in cands])
     return [c for c, keep in zip(cands, _pareto_mask(comp, loss_tr), strict=True) if keep]
+
+
+def _candidate(expr: sp.Expr, seed: int, space: str, names: list[str],
+               train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+               spaces: list[str], options: SROptions, domain: tuple | None,
+               rejected: list[dict]) -> Candidate | None:
+    """``expr`` scored on the training and validation haloes; None where it is not finite there,
+    or (``sr.domain_check``) unsafe on the ``domain`` (box, points), then listed in ``rejected``."""
+    fn = to_callable(expr, names)
+    pred_tr, pred_val = fn(train[0]), fn(val[0])
+    if not (np.isfinite(pred_tr).all() and np.isfinite(pred_val).all()):
+        return None
+    if options.domain_check and domain is not None and expr.free_symbols:
+        box, points = domain
+        problem = domain_problem(expr, names, points, pred_tr, options.domain_blowup, box)
+        if problem is not None:
+            rejected.append({"expression": str(expr), "complexity": node_count(expr),
+                             "reason": problem})
+            return None
+    return Candidate(expr, node_count(expr), seed, space, _residuals(pred_tr, train[1], spaces),
+                     _residuals(pred_val, val[1], spaces))
+
+
+def _gather(candidate, y_tr: np.ndarray, x_search: np.ndarray, y_search: np.ndarray,
+            names: list[str], spaces: list[str], options: SROptions) -> dict[str, Candidate]:
+    """The constant model(s) and every distinct equation the engine runs on the search rows
+    return, scored by ``candidate`` (keyed by their sympy structure; unscorable ones left out)."""
+    # the constant model anchors the front, so that the first real equation gets a score
+    seen = {"constant": candidate(sp.Float(float(np.mean(y_tr))), -1, "linear")}
+    if "log" in spaces:  # the geometric mean is the constant model of ln y
+        seen["log-constant"] = candidate(sp.Float(float(np.exp(np.mean(np.log(y_tr))))), -1, "log")
+    if x_search.shape[1] == 0:
+        log.warning("symbolic regression: no feature to search (the ranking selected none); "
+                    "the relation is the constant model, i.e. the self-similar baseline")
+    engine_names = [f"x{i}" for i in range(x_search.shape[1])]
+    runs = _engine_runs(x_search, y_search, spaces if x_search.shape[1] else [], options)
+    for space in spaces if x_search.shape[1] else ():
+        for seed in options.seeds:
+            for text in runs[(space, seed)]:
+                try:
+                    expr = parse_expression(text, names, engine_names)
+                except ValueError as exc:
+                    log.warning("skipping unparsable candidate: %s", exc)
+                    continue
+                if space == "log":
+                    expr = sp.exp(expr)  # sympy folds exp(a + b log x) into e^a x^b
+                key = sp.srepr(expr)
+                if key not in seen:
+                    seen[key] = candidate(expr, seed, space)
+    return {k: c for k, c in seen.items() if c is not None}
+
+
+def _choose_by_transfer(front: list[Candidate], comp: np.ndarray, names: list[str], x: np.ndarray,
+                        y: np.ndarray, labels: np.ndarray, groups: np.ndarray | None,
+                        options: SROptions, log_space: bool):
+    """Leave one training sample out: (chosen index, loss per equation, excess in paired
+    standard errors, scores, the rule in words, per-sample left-out losses)."""
+    sq_out = np.array([np.nan_to_num(leave_one_sample_out(c.expr, list(names), x, y, labels,
+                                                          log_space) ** 2, nan=np.inf)
+                       for c in front])
+    counts = {s: int(np.sum(labels == s)) for s in np.unique(labels)}
+    weights = np.array([1.0 / (len(counts) * counts[s]) for s in labels])
+    chosen, loss_val, excess = weighted_choice(
+        comp, sq_out, weights, options.choice_z, options.loss_tolerance, labels,
+        worst=options.transfer_aggregate == "worst",
+        clusters=groups if options.cluster_errors else None)
+    per_sample = {s: [float(np.mean(row[labels == s])) for row in sq_out] for s in counts}
+    by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
+    rule = (f"simplest equation whose left-out loss ({options.transfer_aggregate} over the "
+            f"left-out samples) is within {options.choice_z:g} paired standard errors{by_sim} and "
+            f"{options.loss_tolerance:g} x of the lowest")
+    return chosen, loss_val, excess, _score(comp, loss_val), rule, per_sample
+
+
+def _choose_on_validation(front: list[Candidate], comp: np.ndarray, noise_model: str,
+                          val_sims: np.ndarray | None, groups: np.ndarray | None,
+                          options: SROptions):
+    """The choice on the validation split (``sr.choice_rule``), returned as
+    :func:`_choose_by_transfer` returns it (no per-sample losses)."""
+    loss_val = np.array([c.loss_val for c in front])
+    sq_val = np.array([c.res_val[noise_model] ** 2 for c in front])
+    scores = _score(comp, loss_val)
+    chosen_paired, excess = choose_equation_paired(comp, sq_val, options.choice_z,
+                                                   options.loss_tolerance, val_sims)
+    if options.choice_rule == "paired":
+        by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
+        rule = (f"simplest equation whose validation loss is within {options.choice_z:g} paired "
+                f"standard errors{by_sim} and {options.loss_tolerance:g} x of the lowest")
+        return chosen_paired, loss_val, excess, scores, rule, {}
+    chosen, _ = choose_equation(comp, loss_val, options.loss_tolerance)
+    rule = (f"highest score -dln(MSE_val)/dcomplexity among equations with MSE_val <= "
+            f"{options.loss_tolerance} x min")
+    return chosen, loss_val, excess, scores, rule, {}
 
 
 def validation_split(n: int, options: SROptions,
@@ -361,49 +472,17 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     spaces = _search_spaces(np.asarray(y, dtype=float), options.target_space)
     idx_tr, idx_val, split_note, loso = _choice_split(len(y), options, groups, samples, sim_params)
     x_tr, x_val, y_tr, y_val = x[idx_tr], x[idx_val], y[idx_tr], y[idx_val]
-    engine_names = [f"x{i}" for i in range(x.shape[1])]
     box = domain_box(x if domain_x is None else domain_x, options.domain_margin) if x.shape[1] else None
-    points = domain_points(*box) if box is not None else None
+    domain = (box, domain_points(*box)) if box is not None else None
     rejected: list[dict] = []
 
-    def candidate(expr: sp.Expr, seed: int, space: str) -> dict | None:
-        fn = to_callable(expr, names)
-        pred_tr, pred_val = fn(x_tr), fn(x_val)
-        if not (np.isfinite(pred_tr).all() and np.isfinite(pred_val).all()):
-            return None
-        if options.domain_check and points is not None and expr.free_symbols:
-            problem = domain_problem(expr, names, points, pred_tr, options.domain_blowup, box)
-            if problem is not None:
-                rejected.append({"expression": str(expr), "complexity": node_count(expr),
-                                 "reason": problem})
-                return None
-        return {"expr": expr, "complexity": node_count(expr), "seed": seed, "found_in": space,
-                "res_tr": _residuals(pred_tr, y_tr, spaces), "res_val": _residuals(pred_val, y_val, spaces)}
+    def candidate(expr: sp.Expr, seed: int, space: str) -> Candidate | None:
+        return _candidate(expr, seed, space, names, (x_tr, y_tr), (x_val, y_val), spaces, options,
+                          domain, rejected)
 
-    # the constant model anchors the front, so that the first real equation gets a score
-    seen: dict[str, dict] = {"constant": candidate(sp.Float(float(np.mean(y_tr))), -1, "linear")}
-    if "log" in spaces:  # the geometric mean is the constant model of ln y
-        seen["log-constant"] = candidate(sp.Float(float(np.exp(np.mean(np.log(y_tr))))), -1, "log")
-    if x.shape[1] == 0:
-        log.warning("symbolic regression: no feature to search (the ranking selected none); "
-                    "the relation is the constant model, i.e. the self-similar baseline")
     search = search_rows(len(y_tr), options.max_search_rows,
                          None if groups is None else np.asarray(groups).astype(str)[idx_tr])
-    runs = _engine_runs(x_tr[search], y_tr[search], spaces if x.shape[1] else [], options)
-    for space in spaces if x.shape[1] else ():
-        for seed in options.seeds:
-            for text in runs[(space, seed)]:
-                try:
-                    expr = parse_expression(text, names, engine_names)
-                except ValueError as exc:
-                    log.warning("skipping unparsable candidate: %s", exc)
-                    continue
-                if space == "log":
-                    expr = sp.exp(expr)  # sympy folds exp(a + b log x) into e^a x^b
-                key = sp.srepr(expr)
-                if key not in seen:
-                    seen[key] = candidate(expr, seed, space)
-    seen = {k: c for k, c in seen.items() if c is not None}
+    seen = _gather(candidate, y_tr, x_tr[search], y_tr[search], names, spaces, options)
     noise_model, nll = _noise_model(list(seen.values()), y_val, spaces)
     log_space = noise_model == "log"
     front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
@@ -411,80 +490,53 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         # canonical forms: redundant and noise-level constants snapped, so that complexity
         # counts the structure of an equation rather than how the engine happened to write it
         for c in list(front):
-            expr, steps = snap_constants(c["expr"], list(names), x_tr, y_tr, x_val, y_val, log_space,
+            expr, steps = snap_constants(c.expr, list(names), x_tr, y_tr, x_val, y_val, log_space,
                                          z=options.choice_z, n_sigma=options.snap_n_sigma,
                                          max_denominator=options.snap_max_denominator)
             key = sp.srepr(expr)
-            if steps and key not in seen and (s := candidate(expr, c["seed"], c["found_in"])) is not None \
+            if steps and key not in seen and (s := candidate(expr, c.seed, c.found_in)) is not None \
                     and _finite_in(s, noise_model):
-                seen[key] = {**s, "snapped": steps}
+                s.snapped = steps
+                seen[key] = s
         front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
-    comp = np.array([c["complexity"] for c in front], dtype=float)
-    per_sample: dict[str, list[float]] = {}
+    comp = np.array([c.complexity for c in front], dtype=float)
     if loso:
-        labels = np.asarray(samples).astype(str)
-        sq_out = np.array([np.nan_to_num(leave_one_sample_out(c["expr"], list(names), x, y, labels,
-                                                              log_space) ** 2, nan=np.inf)
-                           for c in front])
-        counts = {s: int(np.sum(labels == s)) for s in np.unique(labels)}
-        weights = np.array([1.0 / (len(counts) * counts[s]) for s in labels])
-        chosen, loss_val, excess = weighted_choice(
-            comp, sq_out, weights, options.choice_z, options.loss_tolerance, labels,
-            worst=options.transfer_aggregate == "worst",
-            clusters=groups if options.cluster_errors else None)
-        for s in counts:
-            per_sample[s] = [float(np.mean(row[labels == s])) for row in sq_out]
-        by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
-        rule = (f"simplest equation whose left-out loss ({options.transfer_aggregate} over the "
-                f"left-out samples) is within {options.choice_z:g} paired standard errors{by_sim} and "
-                f"{options.loss_tolerance:g} x of the lowest")
-        scores = _score(comp, loss_val)
+        choice = _choose_by_transfer(front, comp, names, x, y, np.asarray(samples).astype(str),
+                                     groups, options, log_space)
     else:
-        loss_val = np.array([c["loss_val"] for c in front])
-        sq_val = np.array([c["res_val"][noise_model] ** 2 for c in front])
-        scores = _score(comp, loss_val)
         val_sims = (np.asarray(groups).astype(str)[idx_val]
                     if groups is not None and options.cluster_errors else None)
-        chosen_paired, excess = choose_equation_paired(comp, sq_val, options.choice_z,
-                                                       options.loss_tolerance, val_sims)
-        if options.choice_rule == "paired":
-            chosen = chosen_paired
-            by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
-            rule = (f"simplest equation whose validation loss is within {options.choice_z:g} paired "
-                    f"standard errors{by_sim} and {options.loss_tolerance:g} x of the lowest")
-        else:
-            chosen, _ = choose_equation(comp, loss_val, options.loss_tolerance)
-            rule = (f"highest score -dln(MSE_val)/dcomplexity among equations with MSE_val <= "
-                    f"{options.loss_tolerance} x min")
+        choice = _choose_on_validation(front, comp, noise_model, val_sims, groups, options)
+    chosen, loss_val, excess, scores, rule, per_sample = choice
     val_target = (np.log(y) if noise_model == "log" else y) if loso else (
         np.log(y_val) if noise_model == "log" else y_val)
     var_val = float(np.var(val_target))
     columns = {
         "complexity": comp.astype(int),
-        "loss_train": [c["loss_train"] for c in front],
+        "loss_train": [c.loss_train for c in front],
         "loss_val": loss_val,
         "r2_val": 1.0 - loss_val / var_val,
         "score": scores,
         "excess_se": excess,
-        "seed": [c["seed"] for c in front],
-        "found_in": [c["found_in"] for c in front],
-        "n_snapped": [len(c.get("snapped", [])) for c in front],
-        "expression": [str(c["expr"]) for c in front],
-        "latex": [to_latex(c["expr"]) for c in front],
+        "seed": [c.seed for c in front],
+        "found_in": [c.found_in for c in front],
+        "n_snapped": [len(c.snapped) for c in front],
+        "expression": [str(c.expr) for c in front],
+        "latex": [to_latex(c.expr) for c in front],
     }
     for s, losses in per_sample.items():
         columns[f"loss_out_{s}"] = losses
     table = Table(columns)
     table["chosen"] = np.arange(len(front)) == chosen
-    snaps = front[chosen].get("snapped", [])
+    snaps = front[chosen].snapped
     # the constants were tuned on the training split; the final ones use every halo
-    refit = refit_constants(front[chosen]["expr"], list(names), x, y, log_space=log_space)
+    refit = refit_constants(front[chosen].expr, list(names), x, y, log_space=log_space)
     table.meta.update(
         {
             "features": list(names),
             "chosen": str(refit.expr),
             "chosen_latex": to_latex(refit.expr),
-            "chosen_engine": str(front[chosen]["expr"]),  # constants fitted on the training split
+            "chosen_engine": str(front[chosen].expr),  # constants fitted on the training split
             # constants _c0, _c1, ... in the order of meta['constants']
             "chosen_template": str(refit.template),
             # constants typeset c_0, c_1, ... in the order of meta['constants']
@@ -521,6 +573,6 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     )
     log.info("noise model %s (validation NLL per halo %s); %d candidates rejected on the domain; "
              "chosen equation: %s (val R^2 %.3f)", noise_model,
-             {k: round(v, 4) for k, v in nll.items()}, len(rejected), front[chosen]["expr"],
+             {k: round(v, 4) for k, v in nll.items()}, len(rejected), front[chosen].expr,
              table["r2_val"][chosen])
     return table
