@@ -157,6 +157,114 @@ def _subhalos(pop: HaloPopulation, groups: dict, mass_type: np.ndarray, len_type
     }
 
 
+def _sample_gas(rng: np.random.Generator, pop: HaloPopulation, n_gas: np.ndarray, tables: tuple,
+                x_gas: float, m_gas: float, multiphase_scatter_dex: float) -> tuple:
+    """The gas particles of every halo (physical units): positions from the calibrated density,
+    specific internal energy from its thermal pressure with a mean-preserving multiphase scatter
+    [km^2/s^2], electron abundance, mass [Msun], star formation rate [Msun/yr] (half the gas
+    inside 0.05 R200c is star-forming, at 10^5.5 K, depletion time 1 Gyr), metallicity and the
+    model density [Msun/Mpc^3]. Returns (halo index, r/R200c, position, u, x_e, mass, SFR, Z,
+    density) per particle; draws from ``rng`` in a fixed order (the mock is reproducible)."""
+    rho_table, sigma2_table, enclosed = tables
+    idx_gas = np.repeat(np.arange(len(pop)), n_gas)
+    x_g = sample_gas_radii(rng, idx_gas, enclosed, x_gas)
+    pos_gas = pop.centre_mpc[idx_gas] + isotropic_offsets(rng, x_g * pop.r200c_mpc[idx_gas])
+    sigma2 = interpolate_per_halo(idx_gas, x_g, sigma2_table)
+    s = multiphase_scatter_dex * np.log(10.0)
+    u_gas = sigma2 / (GAMMA - 1.0) * np.exp(s * rng.standard_normal(len(x_g)) - 0.5 * s**2)
+    xe_gas = np.full(len(x_g), _HOT_ELECTRON_ABUNDANCE)
+    star_forming = (x_g < 0.05) & (rng.uniform(size=len(x_g)) < 0.5)
+    u_gas[star_forming] = internal_energy_km2_s2(10**5.5, 1.0)
+    xe_gas[star_forming] = 1.0
+    mass_gas = m_gas * rng.uniform(0.8, 1.2, len(x_g))
+    sfr = np.where(star_forming, mass_gas / 1.0e9, 0.0)
+    metallicity = pop.metallicity_norm[idx_gas] * (x_g + 0.02) ** -0.3
+    rho_gas = interpolate_per_halo(idx_gas, x_g, rho_table)
+    return idx_gas, x_g, pos_gas, u_gas, xe_gas, mass_gas, sfr, metallicity, rho_gas
+
+
+@dataclass(frozen=True)
+class _Particles:
+    """Per-halo particle counts and the gas particles' halo, mass [Msun] and star formation rate
+    [Msun/yr] of one mock snapshot, with the dark-matter and star particle masses [Msun]: what
+    the group catalog sums."""
+
+    n_gas: np.ndarray
+    n_dm: np.ndarray
+    n_star: np.ndarray
+    idx_gas: np.ndarray
+    mass_gas: np.ndarray
+    sfr: np.ndarray
+    m_dm: float
+    m_star: float
+
+
+def _write_catalog(catalog_path, pop: HaloPopulation, cosmo, redshift: float, params: dict,
+                   options: MockOptions, parts: _Particles, v200: np.ndarray, code_pos,
+                   to_code_len: float, to_code_mass: float, box_mpc: float, suite: str,
+                   rng: np.random.Generator) -> None:
+    """The Subfind catalog of a mock snapshot: one group per halo (M500c, R500c from its NFW
+    profile), its particles' counts and masses by type, the subhaloes (:mod:`.subhalos`, drawn
+    from ``rng``), in code units."""
+    n_halo = len(pop)
+    x500 = r500_over_r200(pop.c200c)
+    m500 = pop.m200c_msun * nfw_mu(pop.c200c * x500) / nfw_mu(pop.c200c)
+    r500 = halo_radius_mpc(m500, cosmo, redshift, 500.0)
+    len_type = np.zeros((n_halo, 6), dtype=np.int32)
+    len_type[:, 0], len_type[:, 1], len_type[:, 4] = parts.n_gas, parts.n_dm, parts.n_star
+    mass_type = np.zeros((n_halo, 6), dtype=np.float32)
+    mass_type[:, 0] = np.bincount(parts.idx_gas, parts.mass_gas, n_halo) * to_code_mass
+    mass_type[:, 1] = parts.n_dm * parts.m_dm * to_code_mass
+    mass_type[:, 4] = parts.n_star * parts.m_star * to_code_mass
+    centre_code = code_pos(pop.centre_mpc).astype(np.float32)
+    groups = {
+        "GroupPos": centre_code,
+        "Group_M_Crit200": (pop.m200c_msun * to_code_mass).astype(np.float32),
+        "Group_R_Crit200": (pop.r200c_mpc * to_code_len).astype(np.float32),
+        "Group_M_Crit500": (m500 * to_code_mass).astype(np.float32),
+        "Group_R_Crit500": (r500 * to_code_len).astype(np.float32),
+        "GroupLenType": len_type,
+        "GroupLen": len_type.sum(axis=1).astype(np.int32),
+        "GroupMassType": mass_type,
+        "GroupMass": mass_type.sum(axis=1),
+        "GroupFirstSub": np.arange(n_halo, dtype=np.int32),
+        "GroupNsubs": np.ones(n_halo, dtype=np.int32),
+    }
+    subhalos = _subhalos(pop, groups, mass_type, len_type, v200,
+                         np.bincount(parts.idx_gas, parts.sfr, n_halo), code_pos, to_code_len,
+                         to_code_mass, parts.m_dm, box_mpc, suite, rng)
+    cat_header = {
+        "BoxSize": options.box_size_mpc_h * 1000.0, "Redshift": redshift,
+        "Time": 1.0 / (1.0 + redshift), "HubbleParam": options.hubble_param,
+        "Omega0": params["Omega_m"], "OmegaLambda": 1.0 - params["Omega_m"],
+    }
+    write_group_catalog(catalog_path, cat_header, groups, subhalos, options.files_per_snapshot)
+
+
+def _write_truth(truth_path, pop: HaloPopulation, suite: str, sim: str, snapshot: int,
+                 redshift: float, params: dict, options: MockOptions, gas_physics) -> None:
+    """The latent properties the mock drew for each halo (for the noise floor), physical units."""
+    truth = Table(
+        {
+            "group_index": np.arange(len(pop)),
+            "M200c": pop.m200c_msun * u.Msun,
+            "R200c": pop.r200c_mpc * u.Mpc,
+            "c200c": pop.c200c,
+            "formation_offset": pop.formation_offset,
+            "Mstar200c": pop.mstar_msun * u.Msun,
+            "Mgas200c": pop.mgas_msun * u.Msun,
+            "gas_concentration": pop.gas_concentration,
+            "gas_outer_slope": pop.gas.outer_slope,
+            "temperature_factor": 10.0**pop.gas.log10_eta,
+            "nonthermal_fraction_r200": pop.gas.nonthermal_fraction_r200,
+        },
+        meta={"suite": suite, "sim": sim, "snapshot": snapshot, "redshift": redshift,
+              "params": dict(params), "seed": options.seed,
+              "gas_model": gas_physics.as_dict(), "gas_calibration": calibration_provenance()},
+    )
+    write_table(truth, truth_path)
+
+
 def write_mock_snapshot(
     snapshot_path: str | Path,
     catalog_path: str | Path,
@@ -207,22 +315,9 @@ def write_mock_snapshot(
     pos_dm = pop.centre_mpc[idx_dm] + isotropic_offsets(rng, r_dm)
     v200 = np.sqrt(G_MPC_KM2_S2_MSUN * pop.m200c_msun / pop.r200c_mpc)  # km/s
 
-    # gas: positions from the calibrated density, thermodynamics from its pressure
-    idx_gas = np.repeat(np.arange(n_halo), n_gas)
-    x_g = sample_gas_radii(rng, idx_gas, enclosed, x_gas)
-    pos_gas = pop.centre_mpc[idx_gas] + isotropic_offsets(rng, x_g * pop.r200c_mpc[idx_gas])
-    sigma2 = interpolate_per_halo(idx_gas, x_g, sigma2_table)
-    # multiphase scatter, mean-preserving in u
-    s = options.multiphase_scatter_dex * np.log(10.0)
-    u_gas = sigma2 / (GAMMA - 1.0) * np.exp(s * rng.standard_normal(len(x_g)) - 0.5 * s**2)
-    xe_gas = np.full(len(x_g), _HOT_ELECTRON_ABUNDANCE)
-    star_forming = (x_g < 0.05) & (rng.uniform(size=len(x_g)) < 0.5)
-    u_gas[star_forming] = internal_energy_km2_s2(10**5.5, 1.0)
-    xe_gas[star_forming] = 1.0
-    mass_gas = m_gas * rng.uniform(0.8, 1.2, len(x_g))
-    sfr = np.where(star_forming, mass_gas / 1.0e9, 0.0)  # Msun/yr: depletion time 1 Gyr
-    metallicity = pop.metallicity_norm[idx_gas] * (x_g + 0.02) ** -0.3
-    rho_gas = interpolate_per_halo(idx_gas, x_g, rho_table)  # Msun / Mpc^3, physical
+    gas_cells = _sample_gas(rng, pop, n_gas, (rho_table, sigma2_table, enclosed), x_gas, m_gas,
+                            options.multiphase_scatter_dex)
+    idx_gas, x_g, pos_gas, u_gas, xe_gas, mass_gas, sfr, metallicity, rho_gas = gas_cells
 
     # stars
     idx_star = np.repeat(np.arange(n_halo), n_star)
@@ -324,58 +419,11 @@ def write_mock_snapshot(
     }
     write_snapshot(snapshot_path, header, {0: gas, 1: dm, 4: stars}, options.files_per_snapshot)
 
-    # group catalog: one central subhalo per group
-    x500 = r500_over_r200(pop.c200c)
-    m500 = pop.m200c_msun * nfw_mu(pop.c200c * x500) / nfw_mu(pop.c200c)
-    r500 = halo_radius_mpc(m500, cosmo, redshift, 500.0)
-    len_type = np.zeros((n_halo, 6), dtype=np.int32)
-    len_type[:, 0], len_type[:, 1], len_type[:, 4] = n_gas, n_dm, n_star
-    mass_type = np.zeros((n_halo, 6), dtype=np.float32)
-    mass_type[:, 0] = np.bincount(idx_gas, mass_gas, n_halo) * to_code_mass
-    mass_type[:, 1] = n_dm * m_dm * to_code_mass
-    mass_type[:, 4] = n_star * m_star * to_code_mass
-    centre_code = code_pos(pop.centre_mpc).astype(np.float32)
-    groups = {
-        "GroupPos": centre_code,
-        "Group_M_Crit200": (pop.m200c_msun * to_code_mass).astype(np.float32),
-        "Group_R_Crit200": (pop.r200c_mpc * to_code_len).astype(np.float32),
-        "Group_M_Crit500": (m500 * to_code_mass).astype(np.float32),
-        "Group_R_Crit500": (r500 * to_code_len).astype(np.float32),
-        "GroupLenType": len_type,
-        "GroupLen": len_type.sum(axis=1).astype(np.int32),
-        "GroupMassType": mass_type,
-        "GroupMass": mass_type.sum(axis=1),
-        "GroupFirstSub": np.arange(n_halo, dtype=np.int32),
-        "GroupNsubs": np.ones(n_halo, dtype=np.int32),
-    }
-    subhalos = _subhalos(pop, groups, mass_type, len_type, v200, np.bincount(idx_gas, sfr, n_halo),
-                         code_pos, to_code_len, to_code_mass, m_dm, box_mpc, suite,
-                         simulation_rng(options.seed + 2, suite, sim, snapshot))
-    cat_header = {
-        "BoxSize": box_code, "Redshift": redshift, "Time": a, "HubbleParam": h,
-        "Omega0": params["Omega_m"], "OmegaLambda": 1.0 - params["Omega_m"],
-    }
-    write_group_catalog(catalog_path, cat_header, groups, subhalos, options.files_per_snapshot)
-
-    truth = Table(
-        {
-            "group_index": np.arange(n_halo),
-            "M200c": pop.m200c_msun * u.Msun,
-            "R200c": pop.r200c_mpc * u.Mpc,
-            "c200c": pop.c200c,
-            "formation_offset": pop.formation_offset,
-            "Mstar200c": pop.mstar_msun * u.Msun,
-            "Mgas200c": pop.mgas_msun * u.Msun,
-            "gas_concentration": pop.gas_concentration,
-            "gas_outer_slope": pop.gas.outer_slope,
-            "temperature_factor": 10.0**pop.gas.log10_eta,
-            "nonthermal_fraction_r200": pop.gas.nonthermal_fraction_r200,
-        },
-        meta={"suite": suite, "sim": sim, "snapshot": snapshot, "redshift": redshift,
-              "params": dict(params), "seed": options.seed,
-              "gas_model": gas_physics.as_dict(), "gas_calibration": calibration_provenance()},
-    )
-    write_table(truth, truth_path)
+    _write_catalog(catalog_path, pop, cosmo, redshift, params, options, _Particles(
+        n_gas=n_gas, n_dm=n_dm, n_star=n_star, idx_gas=idx_gas, mass_gas=mass_gas, sfr=sfr,
+        m_dm=m_dm, m_star=m_star), v200, code_pos, to_code_len, to_code_mass, box_mpc, suite,
+        simulation_rng(options.seed + 2, suite, sim, snapshot))
+    _write_truth(truth_path, pop, suite, sim, snapshot, redshift, params, options, gas_physics)
     log.info(
         "%s/%s snapshot %03d: %d haloes, %d gas, %d dm, %d star particles",
         suite, sim, snapshot, n_halo, n_gas_tot, n_dm_tot, n_star_tot,
