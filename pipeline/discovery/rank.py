@@ -142,22 +142,10 @@ def constant_columns(x: np.ndarray) -> list[int]:
     return out
 
 
-def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions,
-                  ungrouped: list[str] = (), sims: np.ndarray | None = None,
-                  dropped: dict[str, str] | None = None) -> Table:
-    """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,). Features named in
-    ``ungrouped`` (the relation's own x) are never put in a correlated group. ``sims``: each
-    row's simulation (suite and name), the unit of the cross-validation folds (None: folds by
-    halo). Constant columns are dropped with a warning; ``dropped`` (name -> reason) lists
-    features the caller dropped before, for the table meta.
-
-    Returns a table sorted by decreasing mean permutation importance, columns: feature,
-    permutation_mean, permutation_std, permutation_lo, permutation_hi (68% interval),
-    group (correlated-group id), group_importance (grouped permutation, mean), impurity_mean,
-    impurity_std, rank, selected. ``meta``: r2_cv (pooled out-of-fold), r2_cv_std (over
-    folds), r2_folds, cv_split, groups (lists of names), group_importance_lo/hi,
-    dropped_features, the top-k rule, provenance.
-    """
+def _checked_inputs(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions,
+                    dropped: dict[str, str] | None) -> tuple[np.ndarray, list[str], dict[str, str]]:
+    """``x`` and ``names`` without the constant columns (dropped with a warning and listed with
+    the caller's ``dropped``); errors for too few or non-finite rows and bad options."""
     if x.shape[1] != len(names):
         raise ValueError(f"x has {x.shape[1]} columns but {len(names)} names were given")
     if len(y) < 20:
@@ -179,11 +167,15 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
         x, names = x[:, keep], [names[i] for i in keep]
     if not names:
         raise DataError(f"rank: no feature left to rank (dropped: {dropped})")
-    alone = tuple(i for i, n in enumerate(names) if n in set(ungrouped))
-    groups_of_features, rho = correlated_groups(x, options.group_threshold, alone)
-    group_of = np.empty(x.shape[1], dtype=int)
-    for g, members in enumerate(groups_of_features):
-        group_of[members] = g
+    return x, names, dropped
+
+
+def _cross_validated_importances(x: np.ndarray, y: np.ndarray, groups: list[list[int]],
+                                 sims: np.ndarray | None, options: RankOptions):
+    """Per fold (by simulation): a forest, its out-of-fold predictions and R^2, the held-out
+    permutation drops of each feature and of each correlated group, the impurity importances.
+    Returns (single drops (features, folds x repeats), grouped drops, impurity (trees,
+    features), per-fold R^2, out-of-fold predictions, the split in words)."""
     rng = np.random.default_rng(options.seed)
     folds, cv_split = simulation_folds(sims, len(y), options.folds, options.seed)
     single, grouped, impurity, r2 = [], [], [], []
@@ -198,27 +190,59 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
         r2.append(float(r2_score(y[te], oof[te])))
         single.append(_permutation_drops(forest, x[te], y[te], [[i] for i in range(x.shape[1])],
                                          options.repeats, rng, options.threads))
-        grouped.append(_permutation_drops(forest, x[te], y[te], groups_of_features,
+        grouped.append(_permutation_drops(forest, x[te], y[te], groups,
                                           options.repeats, rng, options.threads))
         impurity.extend(t.feature_importances_ for t in forest.estimators_)
-    single_all = np.concatenate(single, axis=1)  # (features, folds x repeats)
-    grouped_all = np.concatenate(grouped, axis=1)
-    impurity = np.array(impurity)
-    mean = single_all.mean(axis=1)
-    lo, hi = np.percentile(single_all, [16, 84], axis=1)
-    group_mean = grouped_all.mean(axis=1)
-    order = np.argsort(-mean, kind="stable")
+    return (np.concatenate(single, axis=1), np.concatenate(grouped, axis=1), np.array(impurity),
+            r2, oof, cv_split)
 
-    selected = np.zeros(len(names), dtype=bool)
+
+def _select_top(order: np.ndarray, lo: np.ndarray, group_of: np.ndarray, alone: tuple[int, ...],
+                top_k: int) -> np.ndarray:
+    """Up to ``top_k`` features in ``order`` (decreasing importance), each with its lower 68%
+    bound above zero, one per correlated group, never the relation's own x (``alone``)."""
+    selected = np.zeros(len(order), dtype=bool)
     taken_groups: set[int] = set()
     for i in order:
-        if selected.sum() >= options.top_k:
+        if selected.sum() >= top_k:
             break
         if i in alone:
             continue
         if lo[i] > 0 and group_of[i] not in taken_groups:
             selected[i] = True
             taken_groups.add(group_of[i])
+    return selected
+
+
+def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions,
+                  ungrouped: list[str] = (), sims: np.ndarray | None = None,
+                  dropped: dict[str, str] | None = None) -> Table:
+    """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,). Features named in
+    ``ungrouped`` (the relation's own x) are never put in a correlated group. ``sims``: each
+    row's simulation (suite and name), the unit of the cross-validation folds (None: folds by
+    halo). Constant columns are dropped with a warning; ``dropped`` (name -> reason) lists
+    features the caller dropped before, for the table meta.
+
+    Returns a table sorted by decreasing mean permutation importance, columns: feature,
+    permutation_mean, permutation_std, permutation_lo, permutation_hi (68% interval),
+    group (correlated-group id), group_importance (grouped permutation, mean), impurity_mean,
+    impurity_std, rank, selected. ``meta``: r2_cv (pooled out-of-fold), r2_cv_std (over
+    folds), r2_folds, cv_split, groups (lists of names), group_importance_lo/hi,
+    dropped_features, the top-k rule, provenance.
+    """
+    x, names, dropped = _checked_inputs(x, y, names, options, dropped)
+    alone = tuple(i for i, n in enumerate(names) if n in set(ungrouped))
+    groups_of_features, rho = correlated_groups(x, options.group_threshold, alone)
+    group_of = np.empty(x.shape[1], dtype=int)
+    for g, members in enumerate(groups_of_features):
+        group_of[members] = g
+    cv = _cross_validated_importances(x, y, groups_of_features, sims, options)
+    single_all, grouped_all, impurity, r2, oof, cv_split = cv
+    mean = single_all.mean(axis=1)
+    lo, hi = np.percentile(single_all, [16, 84], axis=1)
+    group_mean = grouped_all.mean(axis=1)
+    order = np.argsort(-mean, kind="stable")
+    selected = _select_top(order, lo, group_of, alone, options.top_k)
     table = Table(
         {
             "feature": np.asarray(names)[order],
