@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "PARAMETER_COLUMNS", "PER_ROW_COLUMNS",
-           "computed_from", "column_table_markdown", "catalog_table_markdown"]
+           "COMPUTED_BY", "computed_from", "column_table_markdown", "catalog_table_markdown"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,17 @@ PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
 PER_ROW_COLUMNS = ("redshift", "Ez", *PARAMETER_COLUMNS)
 
 
+#: the code that computes each group of columns (for the docs): the particle ingest (halo
+#: columns; input kind stacks computes the same names from the stacked profiles in
+#: pipeline.ingest.stacks), assemble, the environment and the catalog rows
+COMPUTED_BY = {
+    "halo": "pipeline.ingest.particles",
+    "derived": "pipeline.ingest.assemble",
+    "environment": "pipeline.ingest.environment",
+    "catalog": "pipeline.ingest.catalog",
+}
+
+
 def computed_from(name: str, columns: tuple[Column, ...] | list[Column] | None = None) -> set[str]:
     """Every registry column whose values enter ``name`` (itself included), following
     ``inputs`` to the end: ``log10_Y200c_ss`` -> {log10_Y200c_ss, Y200c, Ez, redshift, Omega_m}.
@@ -127,11 +138,14 @@ def column_table_markdown() -> str:
     columns (with the radii of ``ingest.environment`` in their names; shown for 1 Mpc)."""
     from .environment import EnvironmentOptions, environment_columns
 
-    rows = ["| column | unit | definition | computed from |", "|---|---|---|---|"]
+    rows = ["| column | unit | definition | computed from | computed by |", "|---|---|---|---|---|"]
     example = EnvironmentOptions(features=("overdensity", "neighbours", "nearest_more_massive"),
                                  radii_mpc=(1.0,))
-    for col in HALO_COLUMNS + DERIVED_COLUMNS + tuple(environment_columns(example)):
-        rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} | {_inputs_cell(col)} |")
+    for cols, code in ((HALO_COLUMNS, COMPUTED_BY["halo"]), (DERIVED_COLUMNS, COMPUTED_BY["derived"]),
+                       (environment_columns(example), COMPUTED_BY["environment"])):
+        for col in cols:
+            rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} | "
+                        f"{_inputs_cell(col)} | `{code}` |")
     return "\n".join(rows)
 
 
@@ -141,8 +155,9 @@ def catalog_table_markdown() -> str:
 
     parts = []
     for rows in ("subhalos", "groups"):
-        parts += [f"### catalog rows: {rows}", "", "| column | unit | definition | computed from |",
-                  "|---|---|---|---|"]
+        parts += [f"### catalog rows: {rows}", "",
+                  f"Computed by `{COMPUTED_BY['catalog']}`.", "",
+                  "| column | unit | definition | computed from |", "|---|---|---|---|"]
         parts += [f"| `{c.name}` | {c.unit or '-'} | {c.definition} | {_inputs_cell(c)} |"
                   for c in catalog_columns(rows)]
         parts.append("")

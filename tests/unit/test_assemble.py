@@ -117,6 +117,12 @@ def test_the_registry_says_what_each_column_is_computed_from():
     assert computed_from("log10_Y200c_ss") == {"log10_Y200c_ss", "Y200c", "Ez", "redshift", "Omega_m"}
     assert "M200c" not in computed_from("Mstar_over_Mgas") | computed_from("c_gas")
     assert computed_from("not_a_column") == {"not_a_column"}
+    # the code named for each group of columns exists
+    import importlib
+
+    from pipeline.columns import COMPUTED_BY
+
+    assert all(importlib.import_module(module) for module in COMPUTED_BY.values())
 
 
 def _params_28(path, sims):
