@@ -72,6 +72,7 @@ class EvaluateOptions:
     mass_bins: edges in ``bin_column`` (default log10 M200c [Msun]). bootstrap: resamples per
     interval.
     min_halos_per_bin: fewer haloes in a bin -> NaN metrics (with a warning).
+    min_halos_per_sim: fewer haloes in a simulation -> no per-simulation scatter or reduction.
     min_sims_for_cluster_bootstrap: fewer simulations in a set -> haloes are resampled instead.
     divergence_dex: |residual| above which a halo counts as diverged [dex].
     seed: resampling and the forests (black box, noise floor). threads: CPU threads of the
@@ -82,6 +83,7 @@ class EvaluateOptions:
     bin_column: str
     bootstrap: int
     min_halos_per_bin: int
+    min_halos_per_sim: int
     min_sims_for_cluster_bootstrap: int
     divergence_dex: float
     seed: int
@@ -295,10 +297,14 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
 
 
 def per_simulation_table(resid: Table, relations: list[Relation], samples: list[str],
-                         mass_range: tuple[float, float], bin_column: str = "log10_M200c") -> Table:
+                         mass_range: tuple[float, float], bin_column: str = "log10_M200c",
+                         min_halos: int = 2) -> Table:
     """One row per (sample, simulation, relation) over ``mass_range`` (of ``bin_column``): n_halos,
     n_diverged, bias_log, scatter_log, rms_log and reduction_log against the baseline, so that a
-    reader sees how uneven a reduction is from one simulation to the next."""
+    reader sees how uneven a reduction is from one simulation to the next. A simulation with
+    fewer than ``min_halos`` haloes scored by both relations gets NaN scatter and reduction (a
+    scatter of two rows is no statistic: an LH set's stacks gave -50636%); its bias and rms,
+    defined for any count, stay."""
     rows = []
     lm = np.asarray(resid[bin_column], dtype=float)
     in_range = (lm >= mass_range[0]) & (lm < mass_range[1])
@@ -319,6 +325,9 @@ def per_simulation_table(resid: Table, relations: list[Relation], samples: list[
                 red = reduction(
                     metrics_from_sums(cluster_sums(r[both], zb, 1).total())["scatter_log"],
                     metrics_from_sums(cluster_sums(rb[both], zb, 1).total())["scatter_log"])
+                if int(both.sum()) < min_halos:
+                    red = np.nan
+                    m = {**m, "scatter_log": np.nan}
                 rows.append({"sample": sample, "suite": str(one["suite"][0]),
                              "role": str(one["role"][0]), "sim": sim,
                              "relation": rel.name, "n_halos": len(one),
@@ -399,7 +408,7 @@ def evaluate_study(halos: Table, target: Target, expression: str, features: list
     metrics = evaluate_relations(resid, relations, options, train_samples, holdout_samples)
     edges = options.mass_bins
     per_sim = per_simulation_table(resid, relations, samples, (edges[0], edges[-1]),
-                                   options.bin_column)
+                                   options.bin_column, options.min_halos_per_sim)
     meta = evaluation_meta(target, relations, options,
                            extrapolation_fractions(halos, relations, train_samples, samples),
                            floor_resid is not None)

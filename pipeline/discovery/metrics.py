@@ -21,6 +21,9 @@ haloes (a suite, a mass bin of it, one simulation):
     Shao et al. 2022 for subhalo masses); a diverged halo counts as outside (it is not left out).
 ``reduction_log`` / ``reduction_frac``
     1 - scatter(relation) / scatter(baseline), on the haloes both relations score (paired).
+    Per simulation (the per-simulation table and figure) only where the simulation has at
+    least ``evaluate.min_halos_per_sim`` (10) such haloes: a scatter of two stacks is no
+    statistic; bias_log and rms_log are given for every simulation.
 
 Intervals: a paired cluster bootstrap. The sampling unit is the simulation: haloes of one
 simulation share its cosmology and feedback parameters (and, across snapshots, their

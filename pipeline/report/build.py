@@ -107,6 +107,32 @@ def summary_sentences(evaluation: Table, holdout_samples: list[str]) -> list[str
     return out
 
 
+def per_simulation_spread(per_sim: Table, samples: list[str], min_rows: int) -> str:
+    """Per held-out sample, the range and median of the discovered relation's reduction over the
+    simulations with at least ``min_rows`` haloes (the others have none: NaN in the table), with
+    the count of those left out and, for them, the median rms of the residuals (defined for any
+    count) of the discovered and the self-similar relation."""
+    parts = []
+    for sample_name in samples:
+        mine = per_sim[per_sim["sample"] == sample_name]
+        disc = mine[mine["relation"] == "discovered"]
+        v = 100 * np.asarray(disc["reduction_log"], dtype=float)
+        ok = np.isfinite(v)
+        text = (f"{lit(sample_name)}: {v[ok].min():.0f}% to {v[ok].max():.0f}% (median "
+                f"{np.median(v[ok]):.0f}%, {int(ok.sum())} simulations)" if ok.any()
+                else f"{lit(sample_name)}: no simulation with {min_rows} haloes or more")
+        if (~ok).any():
+            few = set(np.asarray(disc["sim"])[~ok].astype(str))
+            base = mine[(mine["relation"] == "baseline")
+                        & np.isin(np.asarray(mine["sim"]).astype(str), list(few))]
+            text += (f"; {len(few)} simulation(s) with fewer haloes have no per-simulation scatter "
+                     f"(median rms of residuals there: {np.nanmedian(disc['rms_log'][~ok]):.3f} dex "
+                     f"discovered, {np.nanmedian(base['rms_log']) if len(base) else np.nan:.3f} dex "
+                     "self-similar)")
+        parts.append(text)
+    return "; ".join(parts) if parts else "no held-out simulation"
+
+
 def _scatter_cell(row) -> str:
     if row is None or not np.isfinite(row["scatter_log"]):
         return "--"
@@ -422,20 +448,14 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                      "predicted/true. Per-bin values: the figure and the evaluate table.",
                      f"tab-{key}-metrics", size="7.5pt"))
     # transfer
-    spread = []
-    for sample_name in config["holdout"]:
-        sel = per_sim[(per_sim["sample"] == sample_name) & (per_sim["relation"] == "discovered")]
-        v = 100 * np.asarray(sel["reduction_log"], dtype=float)
-        v = v[np.isfinite(v)]
-        if v.size:
-            spread.append(f"{lit(sample_name)}: {v.min():.0f}% to {v.max():.0f}% (median "
-                          f"{np.median(v):.0f}%, {v.size} simulations)")
+    min_rows = config["evaluate"].get("min_halos_per_sim", 10)
     out.append(f"== Transfer\nThe reduction is not uniform across simulations (@fig-{key}-sims): "
-               + ("; ".join(spread) if spread else "no held-out simulation") + ".\n")
+               + per_simulation_spread(per_sim, config["holdout"], min_rows) + ".\n")
     out.append(figure(figures["per_sim"],
-                      "Scatter reduction in each simulation (filled: discovered, open: black box) "
-                      "beside the sample's pooled reduction with its 68% (dark) and 95% (light) "
-                      "intervals.", f"fig-{key}-sims"))
+                      "Scatter reduction in each simulation with at least "
+                      f"{min_rows} haloes (filled: discovered, open: black box; below -100%: drawn "
+                      "at -100%) beside the sample's pooled reduction with its 68% (dark) and 95% "
+                      "(light) intervals.", f"fig-{key}-sims"))
     if "residuals" in figures:
         out.append(f"== Residuals vs parameters\n@fig-{key}-params shows the mean residual "
                    "against each simulation parameter that varies: a flat red curve means the "

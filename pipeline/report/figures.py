@@ -184,10 +184,14 @@ def per_simulation_figure(per_sim: Table, evaluation: Table, samples: list[str],
             if len(sel) == 0:
                 continue
             colour = RELATION_STYLE[rel][0]
-            ax.plot(100 * np.asarray(sel["reduction_log"], float), np.full(len(sel), y0 + dy),
-                    "o", ms=4, color=colour, mfc=colour if filled else "none",
+            v = 100 * np.asarray(sel["reduction_log"], float)
+            v = np.maximum(v[np.isfinite(v)], -100.0)  # NaN: too few haloes in that simulation
+            many = len(v) > 50  # an LH set: a thousand points must stay readable
+            ax.plot(v, np.full(len(v), y0 + dy), "o", ms=2 if many else 4,
+                    alpha=0.3 if many else 1.0, color=colour, mfc=colour if filled else "none",
                     label=RELATION_STYLE[rel][2] if i == 0 else None)
     ax.axvline(0.0, color="k", lw=0.5)
+    ax.set_xlim(max(ax.get_xlim()[0], -105.0), min(ax.get_xlim()[1], 105.0))
     roles = {s: evaluation["role"][evaluation["sample"] == s] for s in samples}
     ax.set_yticks(range(len(samples))[::-1],
                   [f"{s} ({roles[s][0] if len(roles[s]) else ''})" for s in samples], fontsize=8)

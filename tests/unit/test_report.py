@@ -135,3 +135,48 @@ def test_methods_are_written_for_the_study_s_input_kind(study, has, lacks):
         assert phrase in text, phrase
     for phrase in lacks:
         assert phrase not in text, phrase
+
+
+def _lh_like_residuals(n_sims: int, rows_per_sim: int, seed: int = 0):
+    """Residuals of an LH-like held-out sample: ``rows_per_sim`` stacks per simulation."""
+    from astropy.table import Table
+
+    rng = np.random.default_rng(seed)
+    n = n_sims * rows_per_sim
+    base = 0.1 * rng.normal(size=n)
+    return Table({"log10_M200c": np.full(n, 12.5), "sample": ["lh"] * n, "suite": ["TNG"] * n,
+                  "role": ["holdout"] * n, "sim": np.repeat([f"LH_{i}" for i in range(n_sims)],
+                                                            rows_per_sim),
+                  "resid_baseline": base, "diverged_baseline": np.zeros(n, bool),
+                  "resid_discovered": 0.5 * base + 0.02 * rng.normal(size=n),
+                  "diverged_discovered": np.zeros(n, bool)})
+
+
+def test_per_simulation_numbers_stay_meaningful_at_lh_scale():
+    """1000 simulations with 2 stacks each printed '-50636% to 100%' and drew an axis to
+    -250000%: a scatter of two rows is no statistic."""
+    from types import SimpleNamespace
+
+    from pipeline.discovery.evaluate import per_simulation_table
+    from pipeline.report.build import per_simulation_spread
+    from pipeline.report.figures import per_simulation_figure
+
+    rels = [SimpleNamespace(name="baseline"), SimpleNamespace(name="discovered")]
+    few = per_simulation_table(_lh_like_residuals(1000, 2), rels, ["lh"], (12.0, 13.0), min_halos=10)
+    assert len(few) == 2000 and np.isnan(np.asarray(few["reduction_log"], float)).all()
+    assert np.isfinite(np.asarray(few["rms_log"], float)).all()  # defined for any count
+    text = per_simulation_spread(few, ["lh"], 10)
+    assert "no simulation with 10 haloes or more" in text and "1000 simulation(s) with fewer" in text
+    assert "%" not in text.split(";")[0] and "nan" not in text
+    many = per_simulation_table(_lh_like_residuals(30, 40), rels, ["lh"], (12.0, 13.0), min_halos=10)
+    text = per_simulation_spread(many, ["lh"], 10)
+    low, high = (float(v) for v in text.split(": ")[1].split(" (")[0].replace("%", "").split(" to "))
+    assert 0 < low < high < 100 and "30 simulations" in text and "fewer" not in text
+    evaluation = Table({"sample": ["lh"], "bin": ["all"], "relation": ["discovered"],
+                        "role": ["holdout"], **{f"reduction_log{s}": [0.5] for s in
+                                                ("", "_lo68", "_hi68", "_lo95", "_hi95")}})
+    wild = vstack([few, many])
+    wild["reduction_log"][-1] = -2500.0  # one simulation far below: drawn at the edge
+    fig = per_simulation_figure(wild, evaluation, ["lh"], "")
+    lo, hi = fig.axes[0].get_xlim()
+    assert -106 < lo and hi < 106
