@@ -11,15 +11,23 @@ only there, or the held-out code leaves the training range:
   clustered         y = 0.6 x + 0.5 log(1 + 3 p), training p in two clusters, held-out p
                     filling the gap (an equation with a pole there explodes)   physical p
   correlated_decoy  y = 0.6 x - 0.45 p, d = p + small noise in A only    physical p, decoy d
+  sample_decoy      y = 0.6 x - 0.5 p + 0.15 (A) / -0.15 (B) / 0 (C), d = 1 (A) / 0 (B) / uniform
+                    (C) + noise: d identifies the training code and carries its offset
+                                                                         physical p, decoy d
+  fixed_parameter   y = 0.6 x - 0.5 p + 0.8 (q - 0.3), q = 0.3 in both training codes and 0.1 to
+                    0.5 in the held-out one (Omega_m of CAMELS 1P vs LH): no relation can learn
+                    it; the equation must still use p and not q          physical p, not q
 
 Noise 0.03 dex and per-simulation offsets of 0.02 dex: no feature carries them, so the floor
-is their quadrature sum, 0.036 dex. For each setup and seed, the
-pipeline's discovery (pyoperon) runs under the rule of the last release (validation split by
-simulation, no domain check) and under the new one (leave one training code out with errors
-clustered by simulation, domain check on the training and held-out observables), on the same
-data. Counted: the chosen equation uses the physical feature and not the decoy
-(``physical``); it is finite and within 1 dex everywhere on the held-out code (``finite``); its
-held-out scatter over the noise floor (``ratio_to_floor``).
+is their quadrature sum, 0.036 dex (fixed_parameter's held-out floor is higher: q's dependence
+cannot be learnt). For each setup and seed, the pipeline's discovery (pyoperon) runs under the
+rule of an earlier release (validation split by simulation, no domain check) and under the
+current one (features that identify the training code at fixed x left out, as the rank stage's
+``rank.sample_identifying: exclude`` does; leave one training code out with errors clustered by
+simulation; domain check on the training and held-out observables), on the same data.
+Counted: the chosen equation uses the physical feature and not the decoy (``physical``); it
+is finite and within 1 dex everywhere on the held-out code (``finite``); its held-out scatter
+over the noise floor (``ratio_to_floor``).
 
     python bench/transfer.py [--seeds 2] [--generations 100]
 
@@ -38,21 +46,27 @@ import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.discovery.identifying import sample_identification  # noqa: E402
+from pipeline.discovery.rank import RankOptions  # noqa: E402
 from pipeline.discovery.sr.expressions import to_callable  # noqa: E402
 from pipeline.discovery.sr.search import SROptions, discover  # noqa: E402
 
 NOISE_DEX, OFFSET_DEX = 0.03, 0.02
 FLOOR_DEX = float(np.hypot(NOISE_DEX, OFFSET_DEX))
-SETUPS = ("decoy_one_code", "wider_range", "clustered", "correlated_decoy")
+SETUPS = ("decoy_one_code", "wider_range", "clustered", "correlated_decoy", "sample_decoy",
+          "fixed_parameter")
 #: per setup: the features an equation must use, and those it must not
 PHYSICS = {"decoy_one_code": ({"p"}, {"d"}), "wider_range": ({"p", "d"}, set()),
-           "clustered": ({"p"}, set()), "correlated_decoy": ({"p"}, {"d"})}
+           "clustered": ({"p"}, set()), "correlated_decoy": ({"p"}, {"d"}),
+           "sample_decoy": ({"p"}, {"d"}), "fixed_parameter": ({"p"}, {"q"})}
 RULES = {
-    "last release (split by simulation)": {"choice_data": "split", "domain_check": False,
-                                           "cluster_errors": False},
-    "transfer + domain check": {"choice_data": "transfer", "domain_check": True,
-                                "cluster_errors": True},
+    "earlier release (split by simulation)": {"choice_data": "split", "domain_check": False,
+                                              "cluster_errors": False},
+    "identification + transfer + domain": {"choice_data": "transfer", "domain_check": True,
+                                           "cluster_errors": True},
 }
+#: the rules that leave sample-identifying features out before the search
+GUARDED = {"identification + transfer + domain"}
 
 
 def _code(rng: np.random.Generator, setup: str, code: str, n: int = 600) -> dict[str, np.ndarray]:
@@ -74,11 +88,19 @@ def _code(rng: np.random.Generator, setup: str, code: str, n: int = 600) -> dict
         correction = -0.5 * p
     if setup == "decoy_one_code" and code == "A":
         correction = correction + 0.3 * d
+    q = np.full(n, 0.3)
+    if setup == "sample_decoy":
+        d = {"A": 1.0, "B": 0.0}.get(code, 0.5) + 0.1 * rng.normal(size=n)
+        d = rng.uniform(0.0, 1.0, n) if held else d
+        correction = correction + {"A": 0.15, "B": -0.15}.get(code, 0.0)
+    if setup == "fixed_parameter":
+        q = rng.uniform(0.1, 0.5, 6)[sims] if held else q
+        correction = correction + 0.8 * (q - 0.3)
     if setup == "wider_range":
         correction = correction + 0.2 * d
     offset = rng.normal(0, OFFSET_DEX, 6)[sims]
     y = 0.6 * x + 17.0 + correction + offset + NOISE_DEX * rng.normal(size=n)
-    return {"x": x, "p": p, "d": d, "y": y, "sim": np.array([f"{code}/{s}" for s in sims]),
+    return {"x": x, "p": p, "d": d, "q": q, "y": y, "sim": np.array([f"{code}/{s}" for s in sims]),
             "code": np.full(n, code)}
 
 
@@ -87,12 +109,18 @@ def one_case(setup: str, seed: int, generations: int) -> dict[str, dict]:
     codes = {c: _code(rng, setup, c) for c in ("A", "B", "C")}
     train = {k: np.concatenate([codes["A"][k], codes["B"][k]]) for k in codes["A"]}
     held = codes["C"]
-    names = ["x", "p", "d"]
-    x_tr = np.column_stack([train[k] for k in names])
+    # as the rank stage does, a feature constant over the training haloes is no candidate
+    candidates = [k for k in ("p", "d", "q") if np.ptp(train[k]) > 0]
     target = train["y"] - 0.6 * train["x"]
+    scores = sample_identification(train["x"], np.column_stack([train[k] for k in candidates]),
+                                      candidates, train["code"], train["sim"], seed=seed)
+    threshold = RankOptions().identify_threshold
     out = {}
     for rule, options in RULES.items():
         t0 = time.perf_counter()
+        names = ["x"] + [k for k in candidates
+                         if rule not in GUARDED or scores[k] < threshold]
+        x_tr = np.column_stack([train[k] for k in names])
         x_held = np.column_stack([held[k] for k in names])
         # as the pipeline does (sr.domain_includes_holdout): the held-out observables, never
         # their targets, widen the box the domain check covers
@@ -109,7 +137,8 @@ def one_case(setup: str, seed: int, generations: int) -> dict[str, dict]:
         needed, decoys = PHYSICS[setup]
         out[rule] = {"physical": needed <= used and not (decoys & used), "finite": finite,
                      "ratio": float(np.std(resid) / FLOOR_DEX) if finite else np.inf,
-                     "expression": str(expr), "seconds": time.perf_counter() - t0}
+                     "expression": str(expr), "seconds": time.perf_counter() - t0,
+                     "left_out": sorted(set(candidates) - set(names))}
     return out
 
 
@@ -127,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[rule].append(r)
                 print(f"{setup:<18} {seed:>4} {rule:<36} {str(r['physical']):>5} "
                       f"{str(r['finite']):>6} {r['ratio']:>6.2f} {r['seconds']:>5.1f}  "
-                      f"{r['expression'][:70]}")
+                      f"{r['expression'][:70]}"
+                      + (f"  [left out: {', '.join(r['left_out'])}]" if r["left_out"] else ""))
     n = len(next(iter(results.values())))
     lines = []
     for rule, rows in results.items():

@@ -219,7 +219,8 @@ def cmd_assemble(a) -> None:
         expanded = _expanded_samples(o["samples"])
         samples = {name: expanded[name] for name in o.get("sample_order", expanded)}
     write_table(assemble_halos(a.inputs, o["selection"], params_files, samples,
-                               o.get("min_halos", 10)), a.out)
+                               o.get("min_halos", 10), o.get("omega_b"),
+                               o.get("inputs_missing")), a.out)
 
 
 def _target_and_rows(a, o):
@@ -232,7 +233,9 @@ def _target_and_rows(a, o):
 
 
 def cmd_rank(a) -> None:
-    from .discovery.dataset import design_matrix, features_with_values, simulation_ids
+    import numpy as np
+
+    from .discovery.dataset import design_matrix, features_with_values, sample_column, simulation_ids
     from .discovery.rank import RankOptions, rank_features
     from .io.tables import write_table
 
@@ -243,7 +246,9 @@ def cmd_rank(a) -> None:
     # the relation's own x is in every candidate relation: a feature correlated with it (as most
     # halo properties are, through mass) is not redundant for symbolic regression
     table = rank_features(x, y, features, RankOptions(**o["rank"]), ungrouped=[target.x],
-                          sims=simulation_ids(rows)[used], dropped=dropped)
+                          sims=simulation_ids(rows)[used], dropped=dropped,
+                          samples=np.asarray(rows[sample_column(rows)]).astype(str)[used],
+                          x_rel=np.asarray(rows[target.x], dtype=float)[used])
     table.meta["target"] = o["target"]
     write_table(table, a.out)
 

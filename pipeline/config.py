@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from .columns import DERIVED_COLUMNS, HALO_COLUMNS, PER_ROW_COLUMNS
+from .columns import DERIVED_COLUMNS, HALO_COLUMNS, PER_ROW_COLUMNS, leaked_inputs
 from .columns.catalog import catalog_columns
 from .columns.environment import EnvironmentOptions, environment_columns
 from .defaults import SCHEMA_PATH, config_schema
@@ -68,11 +68,13 @@ def simulation_parameters(config: dict) -> set[str]:
     where the files exist (a missing one is named by the workflow)."""
     data = config.get("data") or {}
     paths = set()
-    if data.get("kind") == "stacks":
-        paths.add(("csv", os.path.join(data["root"], "simulations.csv")))
-    elif data.get("kind") == "camels":
-        for sample in (config.get("samples") or {}).values():
-            paths.add(("params", params_path(data, sample["suite"], sample["volume"], sample["set"])))
+    for sample in (config.get("samples") or {}).values():
+        root = sample.get("root", data.get("root"))
+        if data.get("kind") == "stacks":
+            paths.add(("csv", os.path.join(root, "simulations.csv")))
+        elif data.get("kind") == "camels":
+            paths.add(("params", params_path({**data, "root": root}, sample["suite"],
+                                             sample["volume"], sample["set"])))
     names: set[str] = set()
     for kind, path in paths:
         if os.path.exists(path):
@@ -163,7 +165,8 @@ def validate_config(config: dict) -> dict:
 
             try:
                 entries = expand_simulation_globs(
-                    {**data, "set": sample["set"], "volume": sample["volume"]}, sample["suite"],
+                    {**data, "root": sample["root"], "set": sample["set"],
+                     "volume": sample["volume"]}, sample["suite"],
                     entries)
             except ValueError as exc:
                 raise ConfigError(f"config key '{where}': {exc}") from None
@@ -214,6 +217,7 @@ def validate_config(config: dict) -> dict:
             raise ConfigError(
                 f"config key 'targets.{i}': the predicted column {t['y']!r} is also a feature"
             )
+        _refuse_leakage(config, i, t, features)
         if config["rank"]["top_k"] > len(features):
             raise ConfigError(
                 f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
@@ -230,6 +234,38 @@ def validate_config(config: dict) -> dict:
     if data["kind"] == "mock":
         config["mock"]["redshifts"] = _mock_redshifts(config)
     return config
+
+
+def registry_columns(config: dict) -> list:
+    """Every registry column a study can use (halo, derived, catalog rows, environment), for
+    following what a column is computed from."""
+    cols = list(HALO_COLUMNS + DERIVED_COLUMNS)
+    if config.get("data", {}).get("input") == "catalog":
+        cols += catalog_columns(config.get("catalog", {}).get("rows", "subhalos"))
+    env = config.get("ingest", {}).get("environment", {})
+    if env.get("features"):
+        cols += environment_columns(EnvironmentOptions(**env))
+    return cols
+
+
+def _refuse_leakage(config: dict, index: int, target: dict, features: list[str]) -> None:
+    """ConfigError naming the feature and the target when a feature of ``target`` is computed
+    from what the target predicts (f_gas200c = Mgas200c / M200c as a feature of M given Y): the
+    relation would read the answer off the feature."""
+    registry = registry_columns(config)
+    by_name = {c.name: c for c in registry}
+    key = f"targets.{index}.features" if "features" in target else "features"
+    for feature in features:
+        shared = leaked_inputs(feature, target["y"], registry)
+        if shared:
+            inputs = ", ".join(by_name[feature].inputs) if feature in by_name else ""
+            raise ConfigError(
+                f"config key '{key}': feature {feature!r} of target {target['name']!r} is computed "
+                f"from {sorted(shared)}, which the target predicts (y: {target['y']}); "
+                f"{feature} ({by_name[feature].definition if feature in by_name else feature}"
+                f"{'; inputs: ' + inputs if inputs else ''}) would hand the answer to the relation. "
+                "Leave it out, or use a column not computed from the predicted quantity "
+                "(docs/columns.md, column 'computed from')")
 
 
 def target_features(config: dict, target: dict) -> list[str]:

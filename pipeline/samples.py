@@ -12,6 +12,7 @@ with the rewrite that gives the same tables (:func:`shorthand_rewrite`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 
@@ -144,6 +145,12 @@ def normalize_samples(config: dict, expand_sims) -> None:
     stacks = data["kind"] == "stacks"
     for name, sample in config["samples"].items():
         where = f"samples.{name}"
+        if "root" in sample and data["kind"] == "mock" and sample["root"] != data["root"]:
+            raise ConfigError(f"config key '{where}.root': the mock writes every sample under "
+                              f"data.root ({data['root']}); a sample root is for data on disk "
+                              "(data.kind camels or stacks)")
+        sample.setdefault("root", data["root"])
+        sample.setdefault("missing", data["missing"])
         sample["sims"] = expand_sims(sample, sample["sims"], f"{where}.sims")
         sample["snapshots"] = expand_snapshots(sample["snapshots"], f"{where}.snapshots")
         if stacks:
@@ -166,6 +173,7 @@ def normalize_samples(config: dict, expand_sims) -> None:
             f"config keys 'train' and 'holdout': {len(shared)} (suite, set, simulation, snapshot) "
             f"are in both a training and a held-out sample, e.g. {shared[:3]}: held-out haloes "
             "must be unseen (change the samples' sims or snapshots)")
+    _one_root_per_set(config)
     for first, second, units in train_train_overlap(config):
         raise ConfigError(
             f"config key 'train': training samples {first!r} and {second!r} share {len(units)} "
@@ -174,17 +182,39 @@ def normalize_samples(config: dict, expand_sims) -> None:
             "simulation double (give each simulation to one training sample)")
 
 
+def _one_root_per_set(config: dict) -> None:
+    """Particle data: the study's tables are named by (suite, volume, set, simulation), so one
+    set is read from one root. Stacks are measured per root, so two roots may hold a suite."""
+    if config["data"]["kind"] == "stacks":
+        return
+    roots: dict[tuple, tuple[str, str]] = {}
+    for name, sample in config["samples"].items():
+        key = (sample["suite"], sample["volume"], sample["set"])
+        first = roots.setdefault(key, (name, sample["root"]))
+        if os.path.abspath(first[1]) != os.path.abspath(sample["root"]):
+            raise ConfigError(
+                f"config key 'samples.{name}.root': samples {first[0]!r} and {name!r} read suite "
+                f"{key[0]}, volume {key[1]}, set {key[2]} from two roots ({first[1]} and "
+                f"{sample['root']}); one set has one root (give the samples other sets)")
+
+
 def _units(sample: dict) -> set[tuple]:
     bins = sample.get("mass_bins") or [None]
-    return {(sample["suite"], sample["set"], sim, snap, b)
+    root = os.path.abspath(sample.get("root", ""))
+    return {(root, sample["suite"], sample["set"], sim, snap, b)
             for sim in sample["sims"] for snap in sample["snapshots"] for b in bins}
+
+
+def _shown(unit: tuple) -> tuple:
+    """A unit as messages show it: (suite, set, simulation, snapshot[, mass bin])."""
+    return unit[1:5] if unit[5] is None else unit[1:]
 
 
 def train_holdout_overlap(config: dict) -> list[tuple]:
     """(suite, set, sim, snapshot[, mass bin]) found in a training and a held-out sample."""
     train = set().union(*(_units(config["samples"][s]) for s in config["train"]))
     held = set().union(*(_units(config["samples"][s]) for s in config["holdout"]))
-    return sorted((u[:4] if u[4] is None else u for u in train & held), key=str)
+    return sorted((_shown(u) for u in train & held), key=str)
 
 
 def train_train_overlap(config: dict) -> list[tuple[str, str, list[tuple]]]:
@@ -197,8 +227,7 @@ def train_train_overlap(config: dict) -> list[tuple[str, str, list[tuple]]]:
         for second in names[i + 1:]:
             shared = units[first] & units[second]
             if shared:
-                out.append((first, second, sorted((u[:4] if u[4] is None else u for u in shared),
-                                                  key=str)))
+                out.append((first, second, sorted((_shown(u) for u in shared), key=str)))
     return out
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "PARAMETER_COLUMNS", "PER_ROW_COLUMNS",
-           "COMPUTED_BY", "computed_from", "column_table_markdown", "catalog_table_markdown"]
+           "COSMOLOGY_COLUMNS",
+           "COMPUTED_BY", "computed_from", "leaked_inputs", "column_table_markdown",
+           "catalog_table_markdown"]
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,29 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column("A_AGN2", "", "AGN burstiness (IllustrisTNG) / jet speed (SIMBA) (fiducial 1)"),
     Column("Omega_m", "", "matter density parameter of the simulation"),
     Column("sigma_8", "", "amplitude of matter fluctuations of the simulation"),
+    Column("Omega_b", "", "baryon density parameter of the simulation: a column Omega_b of its "
+           "parameter table, else the snapshot header's OmegaBaryon (stacks: stacks.omega_b), "
+           "else data.omega_b"),
+    Column("f_b", "", "cosmic baryon fraction Omega_b / Omega_m",
+           inputs=("Omega_b", "Omega_m")),
+    Column("f_gas200c_over_fb", "", "f_gas200c / f_b: the gas fraction in units of the cosmic "
+           "one (1 = every baryon in R200c is gas)", inputs=("f_gas200c", "f_b")),
+    Column("log10_Mgas200c_over_fb", "", "log10(Mgas200c / f_b / Msun): the total mass a halo "
+           "of cosmic baryon fraction and no stars would have for its gas",
+           inputs=("Mgas200c", "f_b")),
+    Column("log10_Y200c_ss_over_fb", "", "log10(Y200c E(z)^(-2/3) / f_b / Mpc^2): self-similar Y "
+           "per unit cosmic baryon fraction (Y ~ f_b M^(5/3) E(z)^(2/3) self-similarly)",
+           inputs=("Y200c", "Ez", "f_b")),
 )
 
 
 #: simulation parameters copied from each simulation's parameter file (or table metadata) into
 #: columns by ``assemble``
 PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+#: cosmology columns of every row: from the simulation's files or tables (see Omega_b)
+COSMOLOGY_COLUMNS = ("Omega_b", "f_b")
 #: columns ``assemble`` adds to every row, whatever the input kind (with suite, sim, snapshot, ...)
-PER_ROW_COLUMNS = ("redshift", "Ez", *PARAMETER_COLUMNS)
+PER_ROW_COLUMNS = ("redshift", "Ez", *PARAMETER_COLUMNS, *COSMOLOGY_COLUMNS)
 
 
 #: the code that computes each group of columns (for the docs): the particle ingest (halo
@@ -127,6 +144,17 @@ def computed_from(name: str, columns: tuple[Column, ...] | list[Column] | None =
         seen.add(current)
         todo.extend(by_name[current].inputs if current in by_name else ())
     return seen
+
+
+def leaked_inputs(feature: str, y: str,
+                  columns: tuple[Column, ...] | list[Column] | None = None) -> set[str]:
+    """The measured columns that both ``feature`` and the predicted column ``y`` are computed
+    from: non-empty means the feature carries the target itself (``f_gas200c`` = Mgas200c /
+    M200c for y = ``log10_M200c`` -> {"M200c"}). The per-row columns (redshift, E(z), the
+    simulation parameters) are left out: they describe the simulation, not the halo, and are
+    known exactly wherever the relation is applied."""
+    shared = computed_from(feature, columns) & computed_from(y, columns)
+    return shared - set(PER_ROW_COLUMNS)
 
 
 def _inputs_cell(col: Column) -> str:

@@ -1,5 +1,6 @@
 """The evaluation's definitions in one text, taken from the docstrings of the modules that
-implement them (:mod:`.metrics`, :mod:`.relations`, :mod:`.evaluate`, :mod:`.folds`), so that
+implement them (:mod:`.metrics`, :mod:`.relations`, :mod:`.evaluate`, :mod:`.folds`; for the
+docs also :mod:`.coverage`, :mod:`.identifying`, :mod:`.sr.rewrites`), so that
 the report's Definitions page and ``docs/evaluation.md`` cannot drift from the code.
 
 ``python -m pipeline.discovery.definitions > docs/evaluation.md`` writes the docs page (a test
@@ -10,12 +11,17 @@ from __future__ import annotations
 
 import textwrap
 
-from . import evaluate, folds, metrics, relations
+from . import coverage, evaluate, folds, identifying, metrics, relations
+from .sr import rewrites
 
 __all__ = ["definitions_text", "definitions_markdown"]
 
 _SECTIONS = (("Metrics and intervals", metrics), ("Relations compared", relations),
              ("Evaluation", evaluate), ("Cross-validation folds", folds))
+#: in the docs page only (the report states each where it applies, to stay short)
+_DOCS_SECTIONS = (("Parameter coverage of held-out samples", coverage),
+                  ("Sample-identifying features", identifying),
+                  ("Readable equations", rewrites))
 
 
 def definitions_text() -> str:
@@ -29,9 +35,10 @@ def definitions_markdown() -> str:
     header = ("# How relations are evaluated\n\n"
               "Generated from the docstrings of `pipeline/discovery/` by "
               "`python -m pipeline.discovery.definitions > docs/evaluation.md` (a test keeps this "
-              "file in sync); the report's Definitions page shows the same text.\n")
+              "file in sync); the report's Definitions page shows the first four sections, and "
+              "states the others where they apply.\n")
     body = "\n".join(f"\n## {title}\n\n{textwrap.dedent(module.__doc__).strip()}\n"
-                     for title, module in _SECTIONS)
+                     for title, module in _SECTIONS + _DOCS_SECTIONS)
     return header + body
 
 

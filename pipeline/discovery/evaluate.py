@@ -35,6 +35,8 @@ from astropy.table import Table, vstack
 from ..defaults import schema_defaults
 from ..errors import DataError
 from ..provenance import provenance
+from .coverage import __doc__ as COVERAGE_DEFINITION
+from .coverage import parameter_coverage
 from .dataset import Target, rows_of_samples, simulation_ids
 from .metrics import (
     LEVELS,
@@ -413,6 +415,9 @@ def evaluate_study(halos: Table, target: Target, expression: str, features: list
                            extrapolation_fractions(halos, relations, train_samples, samples),
                            floor_resid is not None)
     meta["expression"], meta["features_sr"] = expression, list(features)
+    meta["parameter_coverage"] = [asdict(c) for c in parameter_coverage(halos, train_samples,
+                                                                        holdout_samples)]
+    meta["parameter_coverage_rule"] = COVERAGE_DEFINITION
     for table in (metrics, resid, per_sim):
         table.meta.update(meta)
     return metrics, resid, per_sim

@@ -51,6 +51,7 @@ from ..errors import DataError
 from ..provenance import provenance
 from .folds import simulation_folds
 from .forests import forest_predict
+from .identifying import sample_identification
 
 __all__ = ["RankOptions", "rank_features", "correlated_groups"]
 
@@ -68,7 +69,9 @@ class RankOptions:
     min_samples_leaf: forest regularisation. seed: folds, forests and shuffles.
     threads: CPU threads of the forests. max_samples_per_tree: each tree's bootstrap draws at
     most this many haloes (at CAMELS LH size, 10^5 training haloes, the forests would otherwise
-    dominate the study's time; below it, nothing changes).
+    dominate the study's time; below it, nothing changes). identify_threshold,
+    sample_identifying: the flag and rule for features that tell the training samples apart at
+    fixed x (:mod:`.identifying`).
     """
 
     n_estimators: int
@@ -80,6 +83,8 @@ class RankOptions:
     seed: int
     threads: int
     max_samples_per_tree: int
+    identify_threshold: float
+    sample_identifying: str
 
 
 def correlated_groups(x: np.ndarray, threshold: float,
@@ -198,15 +203,16 @@ def _cross_validated_importances(x: np.ndarray, y: np.ndarray, groups: list[list
 
 
 def _select_top(order: np.ndarray, lo: np.ndarray, group_of: np.ndarray, alone: tuple[int, ...],
-                top_k: int) -> np.ndarray:
+                top_k: int, excluded: np.ndarray | None = None) -> np.ndarray:
     """Up to ``top_k`` features in ``order`` (decreasing importance), each with its lower 68%
-    bound above zero, one per correlated group, never the relation's own x (``alone``)."""
+    bound above zero, one per correlated group, never the relation's own x (``alone``) nor an
+    ``excluded`` one (sample-identifying)."""
     selected = np.zeros(len(order), dtype=bool)
     taken_groups: set[int] = set()
     for i in order:
         if selected.sum() >= top_k:
             break
-        if i in alone:
+        if i in alone or (excluded is not None and excluded[i]):
             continue
         if lo[i] > 0 and group_of[i] not in taken_groups:
             selected[i] = True
@@ -214,19 +220,39 @@ def _select_top(order: np.ndarray, lo: np.ndarray, group_of: np.ndarray, alone: 
     return selected
 
 
+def _identification(x: np.ndarray, names: list[str], alone: tuple[int, ...],
+                    samples: np.ndarray | None, x_rel: np.ndarray | None, sims: np.ndarray | None,
+                    options: RankOptions) -> dict[str, float] | None:
+    """Sample-identification scores (the relation's x scores 0), or None with fewer than two
+    training samples."""
+    if samples is None or x_rel is None or len(np.unique(np.asarray(samples).astype(str))) < 2:
+        return None
+    others = [i for i in range(len(names)) if i not in alone]
+    scores = sample_identification(x_rel, x[:, others], [names[i] for i in others], samples,
+                                   sims, options.folds, options.seed)
+    log.info("sample identification at fixed x (Somers' D): %s",
+             {k: round(v, 3) for k, v in scores.items()})
+    return {n: scores.get(n, 0.0) for n in names}
+
+
 def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions,
                   ungrouped: list[str] = (), sims: np.ndarray | None = None,
-                  dropped: dict[str, str] | None = None) -> Table:
+                  dropped: dict[str, str] | None = None, samples: np.ndarray | None = None,
+                  x_rel: np.ndarray | None = None) -> Table:
     """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,). Features named in
     ``ungrouped`` (the relation's own x) are never put in a correlated group. ``sims``: each
     row's simulation (suite and name), the unit of the cross-validation folds (None: folds by
     halo). Constant columns are dropped with a warning; ``dropped`` (name -> reason) lists
-    features the caller dropped before, for the table meta.
+    features the caller dropped before, for the table meta. ``samples`` (each row's training
+    sample) and ``x_rel`` (the relation's x per row): with two or more samples, each feature's
+    sample-identification score (:mod:`.identifying`) and flag, and with
+    ``options.sample_identifying == "exclude"`` flagged features are not selected.
 
     Returns a table sorted by decreasing mean permutation importance, columns: feature,
     permutation_mean, permutation_std, permutation_lo, permutation_hi (68% interval),
     group (correlated-group id), group_importance (grouped permutation, mean), impurity_mean,
-    impurity_std, rank, selected. ``meta``: r2_cv (pooled out-of-fold), r2_cv_std (over
+    impurity_std, rank, selected, identify_score and identifies_sample (with two or more
+    samples). ``meta``: r2_cv (pooled out-of-fold), r2_cv_std (over
     folds), r2_folds, cv_split, groups (lists of names), group_importance_lo/hi,
     dropped_features, the top-k rule, provenance.
     """
@@ -242,7 +268,11 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
     lo, hi = np.percentile(single_all, [16, 84], axis=1)
     group_mean = grouped_all.mean(axis=1)
     order = np.argsort(-mean, kind="stable")
-    selected = _select_top(order, lo, group_of, alone, options.top_k)
+    identify = _identification(x, names, alone, samples, x_rel, sims, options)
+    flagged = (None if identify is None
+               else np.array([identify[n] >= options.identify_threshold for n in names]))
+    selected = _select_top(order, lo, group_of, alone, options.top_k,
+                           flagged if options.sample_identifying == "exclude" else None)
     table = Table(
         {
             "feature": np.asarray(names)[order],
@@ -258,6 +288,16 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
             "selected": selected[order],
         }
     )
+    if identify is not None:
+        table["identify_score"] = [identify[n] for n in table["feature"]]
+        table["identifies_sample"] = flagged[order]
+        table.meta["identify"] = {
+            "threshold": options.identify_threshold,
+            "rule": options.sample_identifying,
+            "flagged": [str(n) for n in table["feature"][table["identifies_sample"]]],
+            "definition": "Somers' D |2 AUC - 1| between training samples of the feature's "
+                          "out-of-fold residual about a cubic in x (folds by simulation; largest "
+                          "pair), pipeline.discovery.identifying"}
     glo, ghi = np.percentile(grouped_all, [16, 84], axis=1)
     table.meta.update(
         {

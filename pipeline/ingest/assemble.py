@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 from astropy.table import Table, vstack
 
 from ..columns import PARAMETER_COLUMNS
+from ..defaults import section_defaults
 from ..errors import DataError, InputFileError
 from ..io.params import NOT_PARAMETERS
 from ..io.tables import read_table
@@ -33,10 +35,32 @@ def add_derived_columns(table: Table) -> Table:
         table["log10_Mstar_over_Mgas"] = np.log10(ratio)
         table["log10_T_mw_ss"] = np.log10(table["T_mw200c"].quantity.to_value("K") * ez ** (-2 / 3))
         table["Y500c_over_Y200c"] = np.asarray(table["Y500c"] / table["Y200c"], dtype=float)
+        f_b = np.asarray(table["f_b"], dtype=float)
+        f_gas = np.asarray(table["Mgas200c"] / table["M200c"], dtype=float)
+        table["f_gas200c_over_fb"] = f_gas / f_b
+        table["log10_Mgas200c_over_fb"] = table["log10_Mgas200c"] - np.log10(f_b)
+        table["log10_Y200c_ss_over_fb"] = table["log10_Y200c_ss"] - np.log10(f_b)
     return table
 
 
-def _one(path: Path, set_params: dict[tuple[str, str, str], dict[str, dict[str, float]]]) -> Table:
+def _cosmology_columns(table: Table, path: Path, cosmology: dict, omega_b: float) -> None:
+    """Omega_b and f_b = Omega_b / Omega_m per row: the parameter table's Omega_b where it has
+    one, else the file's (snapshot header, stacks options), else ``omega_b``."""
+    n = len(table)
+    from_params = (np.asarray(table["Omega_b"], dtype=float) if "Omega_b" in table.colnames
+                   else np.full(n, np.nan))
+    from_file = float(cosmology.get("Omega_b", np.nan))
+    fallback = from_file if np.isfinite(from_file) and from_file > 0 else omega_b
+    values = np.where(np.isfinite(from_params), from_params, fallback)
+    if np.any(values <= 0) or np.any(values >= np.asarray(table["Omega_m"], dtype=float)):
+        raise DataError(f"halo table {path}: Omega_b {sorted(set(values.tolist()))[:3]} is not "
+                        "in (0, Omega_m): check the parameter table's Omega_b or data.omega_b")
+    table["Omega_b"] = values
+    table["f_b"] = values / np.asarray(table["Omega_m"], dtype=float)
+
+
+def _one(path: Path, set_params: dict[tuple[str, str, str], dict[str, dict[str, float]]],
+         omega_b: float) -> Table:
     """A halo table with per-row suite, volume, set, sim, snapshot, redshift, E(z) and parameter
     columns.
 
@@ -62,6 +86,8 @@ def _one(path: Path, set_params: dict[tuple[str, str, str], dict[str, dict[str, 
     for key in ("volume", "set"):
         if key not in table.colnames:
             table[key] = [str(meta.get(key, ""))] * n
+    if meta.get("input_kind") == "stacks" and "root" in meta:  # two roots may hold one suite
+        table["data_root"] = [os.path.abspath(str(meta["root"]))] * n
     cosmology = meta.get("cosmology", {})
     params = meta.get("params") or {}
     suite = str(table["suite"][0]) if n else meta.get("suite")
@@ -85,6 +111,8 @@ def _one(path: Path, set_params: dict[tuple[str, str, str], dict[str, dict[str, 
         raise DataError(f"halo table {path}: Omega_m unknown (no parameter column or cosmology)")
     z = np.asarray(table["redshift"], dtype=float)
     table["Ez"] = np.sqrt(omega_m * (1.0 + z) ** 3 + 1.0 - omega_m)  # flat, no radiation
+    table["Omega_m"] = omega_m
+    _cosmology_columns(table, path, cosmology, omega_b)
     return table
 
 
@@ -105,10 +133,13 @@ def _sample_rows(table: Table, samples: dict[str, dict] | None, min_halos: int
     stacked = "mass_bin" in table.colnames
     for name, sample in samples.items():
         in_suite = suites == sample["suite"]
+        if stacked and "root" in sample and "data_root" in table.colnames:
+            in_suite &= np.asarray(table["data_root"]).astype(str) == os.path.abspath(sample["root"])
         if stacked:
             part, dropped[name] = select_stacks(table[in_suite], sample["sims"],
                                                 [int(s) for s in sample["snapshots"]],
-                                                sample["mass_bins"], min_halos, where=f"sample {name}")
+                                                sample["mass_bins"], min_halos, where=f"sample {name}",
+                                                skip_missing=sample.get("missing") == "skip")
         else:
             mask = (in_suite & (np.asarray(table["volume"]).astype(str) == sample["volume"])
                     & (np.asarray(table["set"]).astype(str) == sample["set"])
@@ -219,7 +250,8 @@ def _halo_counts_from_nprofs(table: Table) -> dict[str, int]:
 
 def assemble_halos(paths: Sequence[str | Path], selection: dict,
                    params_files: dict[str, str | Path] | None = None,
-                   samples: dict[str, dict] | None = None, min_halos: int = 10) -> Table:
+                   samples: dict[str, dict] | None = None, min_halos: int = 10,
+                   omega_b: float | None = None, inputs_missing: dict | None = None) -> Table:
     """One table of all haloes of every sample passing ``selection`` (keys of the config's
     ``selection``), with a ``sample`` column.
 
@@ -228,7 +260,10 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     once per set, rather than by each ingest job (an edited parameter file then re-runs assemble,
     not every ingest). ``samples`` (name -> suite, volume, set, sims, snapshots[, mass_bins]) say
     which haloes belong to which sample; stacked profiles with fewer than ``min_halos`` haloes
-    are dropped there. Cuts: log10_mass_min_msun <= log10 M200c < log10_mass_max_msun, at least
+    are dropped there. ``omega_b``: Omega_b where neither the parameter table nor the halo
+    table's file gives it (default: the schema's ``data.omega_b``). ``inputs_missing``: what
+    samples with ``missing: skip`` asked for and did not find (counted by the workflow), kept in
+    the metadata. Cuts: log10_mass_min_msun <= log10 M200c < log10_mass_max_msun, at least
     ``min_gas_particles`` gas particles in R200c, Y200c > 0.
     """
     from ..io.params import read_simulation_params
@@ -239,7 +274,9 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     for key, f in (params_files or {}).items():
         parts = key.split("/")
         set_params[tuple(parts) if len(parts) == 3 else (parts[0], "", "")] = read_simulation_params(f)
-    tables = [_one(Path(p), set_params) for p in paths]
+    if omega_b is None:
+        omega_b = section_defaults("data")["omega_b"]
+    tables = [_one(Path(p), set_params, omega_b) for p in paths]
     for t in tables:
         t.meta = {}
     # a number only some tables carry (a parameter of one set's file) is NaN in the others,
@@ -276,6 +313,7 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
         "halos_removed_per_cut": removed,
         "stacks_dropped_few_halos": dropped,
         "stacks_halo_count_from_nprofs": from_nprofs,
+        "inputs_missing": dict(inputs_missing or {}),
         "selection": dict(selection),
         "provenance": provenance("assemble", dict(selection)),
     }

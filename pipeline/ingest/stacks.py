@@ -51,7 +51,7 @@ from ..provenance import provenance
 MEASUREMENT_VERSION = 2
 
 __all__ = ["StackOptions", "measure_stack", "measure_stack_block", "select_stacks",
-           "measure_suite_stacks", "stack_blocks", "missing_stacks"]
+           "measure_suite_stacks", "stack_blocks", "missing_stacks", "missing_report"]
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +85,44 @@ def stack_blocks(listing: dict[str, dict], block_size: int) -> list[tuple[str, l
     return out
 
 
-def missing_stacks(samples: dict[str, dict], listings: dict[str, dict[str, dict]]
+def missing_stacks(samples: dict[str, dict], listings: dict[tuple[str, str], dict[str, dict]]
                    ) -> list[tuple[str, str, int, str]]:
     """(sample, simulation, snapshot, mass bin) of every stack a sample asks for that has no file
-    (``listings``: suite -> the folder listing)."""
+    (``listings``: (root, suite) -> the folder listing; a sample's root is its ``root``)."""
     out = []
     for name, sample in samples.items():
-        files = listings.get(sample["suite"], {})
+        files = listings.get((sample["root"], sample["suite"]), {})
         for sim in sample["sims"]:
             have = files.get(sim, {})
             for snap in sample["snapshots"]:
                 for mass_bin in sample["mass_bins"]:
                     if (int(snap), mass_bin) not in have:
                         out.append((name, sim, int(snap), mass_bin))
+    return out
+
+
+def missing_report(samples: dict[str, dict], absent: list[tuple[str, str, int, str]]
+                   ) -> dict[str, dict[str, dict[str, int]]]:
+    """Per sample that lacks some stacks (:func:`missing_stacks`) and per mass bin: the number
+    of stacks expected (simulations x snapshots) and found. DataError for a sample left with no
+    stack at all."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for name, sample in samples.items():
+        lacking = [a for a in absent if a[0] == name]
+        if not lacking:
+            continue
+        expected = len(sample["sims"]) * len(sample["snapshots"])
+        per_bin = {b: {"expected": expected,
+                       "found": expected - sum(1 for a in lacking if a[3] == b)}
+                   for b in sample["mass_bins"]}
+        if not any(v["found"] for v in per_bin.values()):
+            raise DataError(f"sample {name!r}: none of its {expected * len(per_bin)} stacks exists "
+                            f"under {sample['root']} (suite {sample['suite']}, e.g. simulation "
+                            f"{lacking[0][1]}, snapshot {lacking[0][2]:03d}, mass bin "
+                            f"{lacking[0][3]}): check its root, suite, sims and snapshots")
+        out[name] = per_bin
+        log.info("sample %s: stacks expected/found per mass bin: %s", name,
+                 {b: f"{v['found']}/{v['expected']}" for b, v in per_bin.items()})
     return out
 
 
@@ -189,23 +214,26 @@ def measure_stack_block(root: str | Path, suite: str, sims: list[str],
 
 
 def select_stacks(table: Table, sims: list[str], snapshots: list[int], mass_bins: list[str],
-                  min_halos: int, where: str = "") -> tuple[Table, int]:
+                  min_halos: int, where: str = "", skip_missing: bool = False) -> tuple[Table, int]:
     """The rows of ``table`` (measured stacks) a sample asks for, without those of fewer than
     ``min_halos`` haloes; (rows, number dropped). DataError naming ``where`` (the sample) and the
-    first missing stacks when some are not in the table."""
+    first missing stacks when some are not in the table, unless ``skip_missing`` (the sample's
+    ``missing: skip``; the workflow counted them); DataError when none is left."""
     key = list(zip(np.asarray(table["sim"]).astype(str).tolist(), np.asarray(table["snapshot"]).tolist(),
                    np.asarray(table["mass_bin"]).astype(str).tolist(), strict=True))
     wanted = {(s, int(n), b) for s in sims for n in snapshots for b in mass_bins}
     keep = np.array([k in wanted for k in key], dtype=bool)
     found = {k for k, kept in zip(key, keep, strict=True) if kept}
     absent = sorted(wanted - found, key=str)
-    if absent:
+    if absent and not skip_missing:
         raise DataError(
             f"{where}: {len(absent)} stack(s) asked for were not measured (no file, or no row in "
             f"simulations.csv / snapshots.csv), e.g. (sim, snapshot, mass bin) {absent[:5]}")
     few = keep & (np.asarray(table["n_halos"]) < min_halos)
     dropped = int(few.sum())
     selected = table[keep & ~few]
+    if not keep.any():
+        raise DataError(f"{where}: none of the {len(wanted)} stacks asked for was measured")
     if len(selected) == 0:
         raise DataError(f"{where}: every stack has fewer than stacks.min_halos = {min_halos} haloes")
     return selected, dropped

@@ -24,6 +24,7 @@ from astropy.table import Table  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .. import __version__  # noqa: E402
+from ..discovery.coverage import coverage_warnings  # noqa: E402
 from ..io.atomic import atomic_path, scratch_dir  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
@@ -65,8 +66,11 @@ def summary_sentences(evaluation: Table, holdout_samples: list[str]) -> list[str
     """One sentence per held-out sample with the numbers a reader quotes: log scatter over all
     masses of the baseline, the discovered relation (68% interval), the reduction (68% and 95%),
     the black box, the published form and the noise floor where present, the bias of the
-    relations as trained, divergences and extrapolation. Every number is the evaluate table's."""
+    relations as trained, divergences and extrapolation, and the simulation parameters it explores
+    that training did not (:mod:`pipeline.discovery.coverage`). Every number is the evaluate
+    table's."""
     out = []
+    warnings = coverage_warnings(evaluation.meta.get("parameter_coverage", []))
     for sample_name in holdout_samples:
         base = _all_masses(evaluation, sample_name, "baseline")
         disc = _all_masses(evaluation, sample_name, "discovered")
@@ -103,6 +107,8 @@ def summary_sentences(evaluation: Table, holdout_samples: list[str]) -> list[str
         if np.isfinite(disc["extrap_frac"]) and disc["extrap_frac"] > 0:
             text += (f" {100 * disc['extrap_frac']:.1f}% of its haloes lie outside the training "
                      "range of a feature the relation uses.")
+        for warning in warnings.get(sample_name, []):
+            text += f" Coverage: {warning}."
         out.append(text)
     return out
 
@@ -169,6 +175,13 @@ def _equation(sr: Table, target: dict) -> tuple[str, str, str]:
         + (f" plus.minus {c['error']:.2g}" if np.isfinite(c["error"]) else "")
         for c in constants)
     return full, tmpl, values
+
+
+def _undetermined_constants(sr: Table) -> list[str]:
+    """The chosen equation's constants whose 1-sigma error exceeds their magnitude (or that have
+    none): traded against others, only their combinations are measured."""
+    return [c["name"] for c in sr.meta.get("constants") or []
+            if not np.isfinite(c["error"]) or c["error"] > abs(c["value"])]
 
 
 def _sum(lhs: str, rhs: str) -> str:
@@ -335,6 +348,17 @@ def _data(config: dict, halos: Table) -> str:
         selection += (f"{sum(from_nprofs.values())} stack file(s) carry no "
                       f"`Nhalos` header line; their halo count (for `stacks.min_halos`) is the "
                       f"header's `nprofs` ({lit(', '.join(f'{k}: {v}' for k, v in from_nprofs.items()))}). ")
+    missing = halos.meta.get("inputs_missing") or {}
+    for name, per_bin in missing.items():
+        counts = ", ".join(f"{k} {v['found']}/{v['expected']}" for k, v in per_bin.items())
+        selection += (f"Sample {lit(name)} reads a ragged set (missing: skip): found/expected "
+                      f"{'stacks per mass bin' if data['kind'] == 'stacks' else 'inputs'}: "
+                      f"{lit(counts)}. ")
+    roots = {n: s["root"] for n, s in config["samples"].items()
+             if s.get("root", data["root"]) != data["root"]}
+    if roots:
+        selection += ("Own data roots: " + lit("; ".join(f"{n}: {r}" for n, r in roots.items()))
+                      + ". ")
     text = (f"= Data <sec-data>\n Input kind {lit(data['kind'])} from {lit(data['root'])} "
             f"(layout {lit(data.get('layout', ''))}), redshifts {lit(z_text)}. "
             + selection + "@tab-data lists the samples.\n")
@@ -345,6 +369,26 @@ def _data(config: dict, halos: Table) -> str:
                         "stacked profiles) before the selection.",
                         "tab-data", size="8pt",
                         columns=["auto"] * 4 + ["1fr"] + ["auto"] * 4)
+
+
+def _identification_sentence(rank: Table) -> str:
+    """What tells the training samples apart at fixed x (rank meta ``identify``), or nothing
+    with one training sample."""
+    ident = rank.meta.get("identify")
+    if not ident:
+        return ""
+    scores = {str(r["feature"]): float(r["identify_score"]) for r in rank}
+    flagged = list(ident["flagged"])
+    text = (f" Telling the training samples apart at fixed x (Somers' D of the feature's "
+            f"residual about a cubic in x, out of fold; flag at {ident['threshold']:g}): ")
+    if not flagged:
+        return text + "no feature is flagged (largest " + lit(
+            max(scores, key=scores.get) + f" {max(scores.values()):+.2f}") + ")."
+    return (text + lit(", ".join(f"{f} {scores[f]:+.2f}" for f in flagged))
+            + (" identify the training sample and were left out of symbolic regression "
+               "(rank.sample_identifying: exclude): a relation could carry each sample's offset "
+               "through them." if ident["rule"] == "exclude"
+               else " identify the training sample (kept: rank.sample_identifying: keep)."))
 
 
 def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]) -> str:
@@ -370,7 +414,7 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                             "self-similar one")
         + (f"; correlated groups: {lit('; '.join(', '.join(g) for g in groups))}" if groups else "")
         + (f"; not ranked: {lit(', '.join(f'{k} ({v})' for k, v in dropped.items()))}"
-           if dropped else "") + ".\n")
+           if dropped else "") + "." + _identification_sentence(rank) + "\n")
     out.append(figure(figures["importance"],
                       f"Held-out permutation importance (drop in $R^2$; 68% interval over folds × "
                       f"shuffles) of each candidate feature for {lit(name)}, with the grouped "
@@ -396,6 +440,17 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
     out.append(_math_block(tmpl or full))
     if values:
         out.append(_math_block(values))
+    undetermined = _undetermined_constants(sr)
+    if undetermined:
+        out.append(f"\nNot determined separately: {lit(', '.join(undetermined))} (1-sigma error "
+                   "above the value, or none): the data fix only combinations of them; "
+                   "an equivalent form with fewer constants exists.\n")
+    rewrites = sr.meta.get("rewrites") or []
+    if rewrites:
+        out.append("\nThe engine's form had degenerate pieces, rewritten to their equivalent on "
+                   "the data's domain before the choice (constants refitted after): "
+                   + lit("; ".join(f"{r['rule']}: {r['before']} -> {r['after']} (prediction moved "
+                                   f"by at most {r['max_change']:.1e})" for r in rewrites)) + ".\n")
     alt = (t["evaluate"].meta.get("fitted") or {}).get("alternative")
     if alt:
         out.append(_slope_comparison(t["evaluate"], target, full, alt, key))

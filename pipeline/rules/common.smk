@@ -10,7 +10,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from pipeline.config import target_features as pipeline_target_features
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, DataError
 from pipeline.io import layout
 from pipeline.report import ASSET_FILES
 from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
@@ -93,30 +93,54 @@ if IS_MOCK:
     DATA = {**DATA, "root": MOCK_ROOT}  # the paths of every rule; config keeps the user's data.root
     MOCK_MARKER = os.path.join(MOCK_ROOT, MARKER)
 
-if IS_STACKS:  # stacked-profile files: listed once per suite, measured in cached blocks
-    from pipeline.ingest.stacks import MEASUREMENT_VERSION, missing_stacks, stack_blocks
+# inputs a sample with 'missing: skip' asked for and did not find: sample -> what was expected
+# and found (per mass bin for stacks), recorded by assemble and shown in the report
+MISSING_REPORT = {}
+
+
+def _skip_or_stop(absent, what, total, key_hint):
+    """Inputs that do not exist: a WorkflowError naming them where a sample's rule is 'error';
+    where every sample that asks for them says 'skip', they are left out and counted."""
+    stop = [line for name, line in absent if SAMPLES[name]["missing"] == "error"]
+    if stop:
+        raise WorkflowError(_missing_message(what, stop, total, key_hint))
+
+
+if IS_STACKS:  # stacked-profile files: listed once per (root, suite), measured in cached blocks
+    from pipeline.ingest.stacks import MEASUREMENT_VERSION, missing_report, missing_stacks, stack_blocks
     from pipeline.io.camels_stacks import list_stack_files
 
     STACK_OPTIONS = {k: config["stacks"][k] for k in ("hubble_param", "omega_b")}
-    _key = json.dumps({"root": os.path.abspath(DATA["root"]), "version": MEASUREMENT_VERSION,
-                       **STACK_OPTIONS}, sort_keys=True)
-    # shared by every study that reads the same files with the same cosmology
-    STACK_CACHE = f"results/_stacks/{hashlib.sha256(_key.encode()).hexdigest()[:12]}"
-    _LISTINGS = {suite: list_stack_files(DATA["root"], suite) for suite in SUITES}
+
+    def _stack_cache(root):
+        """Cache folder of one data root: shared by every study that reads the same files with
+        the same cosmology."""
+        key = json.dumps({"root": os.path.abspath(root), "version": MEASUREMENT_VERSION,
+                          **STACK_OPTIONS}, sort_keys=True)
+        return f"results/_stacks/{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+    CACHE_OF_ROOT = {s["root"]: _stack_cache(s["root"]) for s in SAMPLES.values()}
+    ROOT_OF_CACHE = {os.path.basename(c): r for r, c in CACHE_OF_ROOT.items()}
+    _LISTINGS = {(s["root"], s["suite"]): list_stack_files(s["root"], s["suite"])
+                 for s in SAMPLES.values()}
     _absent = missing_stacks(SAMPLES, _LISTINGS)
-    if _absent:
-        _total = sum(len(s["sims"]) * len(s["snapshots"]) * len(s["mass_bins"])
-                     for s in SAMPLES.values())
-        raise WorkflowError(_missing_message(
-            "stacked-profile files",
-            [f"sample {n!r}: simulation {sim}, snapshot {snap:03d}, mass bin {b}"
-             for n, sim, snap, b in _absent], _total,
-            f"data.root ({DATA['root']}) and the samples' sims, snapshots and mass_bins"))
-    BLOCKS = {suite: dict(stack_blocks(_LISTINGS[suite], config["stacks"]["block_size"]))
-              for suite in SUITES}
-    _wanted = {(s["suite"], sim) for s in SAMPLES.values() for sim in s["sims"]}
-    NEEDED_BLOCKS = [(suite, block) for suite in SUITES for block, sims in BLOCKS[suite].items()
-                     if any((suite, sim) in _wanted for sim in sims)]
+    _skip_or_stop(
+        [(n, f"sample {n!r}: simulation {sim}, snapshot {snap:03d}, mass bin {b}")
+         for n, sim, snap, b in _absent],
+        "stacked-profile files",
+        sum(len(s["sims"]) * len(s["snapshots"]) * len(s["mass_bins"]) for s in SAMPLES.values()),
+        "the samples' roots (data.root, samples.<name>.root), sims, snapshots and mass_bins, "
+        "or set missing: skip for a ragged set")
+    try:
+        MISSING_REPORT = missing_report(SAMPLES, _absent)
+    except DataError as exc:
+        raise WorkflowError(str(exc)) from None
+    BLOCKS = {key: dict(stack_blocks(listing, config["stacks"]["block_size"]))
+              for key, listing in _LISTINGS.items()}
+    _wanted = {(s["root"], s["suite"], sim) for s in SAMPLES.values() for sim in s["sims"]}
+    NEEDED_BLOCKS = [(os.path.basename(CACHE_OF_ROOT[root]), suite, block)
+                     for (root, suite), blocks in BLOCKS.items() for block, sims in blocks.items()
+                     if any((root, suite, sim) in _wanted for sim in sims)]
 
 
 wildcard_constraints:
@@ -126,6 +150,7 @@ wildcard_constraints:
     sim=r"[A-Za-z0-9_.\-]+",
     snap=r"\d+",
     block=r"[A-Za-z0-9_.\-]+",
+    cache=r"[0-9a-f]{12}",
     target="|".join(TARGETS),
     slope="free|fixed",
 
@@ -139,7 +164,7 @@ def halo_tables():
     """Every table assemble joins: one per (suite, volume, set, sim, snapshot), or the cached
     blocks of stacked profiles."""
     if IS_STACKS:
-        return [f"{STACK_CACHE}/{suite}/{block}.h5" for suite, block in NEEDED_BLOCKS]
+        return [f"results/_stacks/{cache}/{suite}/{block}.h5" for cache, suite, block in NEEDED_BLOCKS]
     return [f"{RES}/halos/{suite}/{volume}/{sset}/{sim}_{snap:03d}.h5"
             for suite, volume, sset, sim, snap in SOURCES]
 
@@ -185,30 +210,54 @@ def mock_output_files(what):
                                                config["mock"]["files_per_snapshot"])]
 
 
+# one root per (suite, volume, set) (checked with the config); the mock's is DATA's
+ROOT_OF_SET = {} if IS_MOCK else {(s["suite"], s["volume"], s["set"]): s["root"]
+                                  for s in SAMPLES.values()}
+ONE_ROOT = all(os.path.abspath(r) == os.path.abspath(DATA["root"]) for r in ROOT_OF_SET.values())
+
+
+def data_of_set(suite, volume, sset):
+    """The data options (layout, root) of one set: its samples' root."""
+    return {**DATA, "root": ROOT_OF_SET.get((suite, volume, sset), DATA["root"])}
+
+
 def _chunk_finder(what):
-    """Input function: the single file of ``what`` (snapshot or catalog), or its chunks
-    .0, .1, ... if that is absent."""
+    """Input function: the single file of ``what`` (snapshot or catalog) in its set's root, or
+    its chunks .0, .1, ... if that is absent."""
     path_of = {"snapshot": layout.snapshot_path, "catalog": layout.catalog_path}[what]
 
     def files(wildcards):
         return _existing_or_chunks(
-            path_of(DATA, wildcards.suite, wildcards.sim, int(wildcards.snap), wildcards.volume,
+            path_of(data_of_set(wildcards.suite, wildcards.volume, wildcards.simset),
+                    wildcards.suite, wildcards.sim, int(wildcards.snap), wildcards.volume,
                     wildcards.simset))
 
     return files
 
 
+def _samples_reading(source):
+    """The samples that read one (suite, volume, set, sim, snapshot)."""
+    suite, volume, sset, sim, snap = source
+    return [name for name, s in SAMPLES.items()
+            if (s["suite"], s["volume"], s["set"]) == (suite, volume, sset) and sim in s["sims"]
+            and snap in {int(n) for n in s["snapshots"]}]
+
+
 def _check_particle_inputs():
-    """Whether every snapshot and catalog is a single file; WorkflowError naming the sample,
-    simulation and snapshot of the first missing ones (not Snakemake's list of every path)."""
-    single, missing = True, []
-    sample_of = _sample_of_source()
+    """Whether every snapshot and catalog is a single file. Missing ones stop the workflow
+    (WorkflowError naming sample, simulation and snapshot, not Snakemake's list of every path),
+    or, where every sample reading them says ``missing: skip``, leave SOURCES and are counted
+    in MISSING_REPORT."""
+    single, missing, skipped = True, [], []
     kinds = [("catalog", layout.catalog_path)]
     if not IS_CATALOG:
         kinds.insert(0, ("snapshot", layout.snapshot_path))
-    for suite, volume, sset, sim, snap in SOURCES:
+    total = len(kinds) * len(SOURCES)
+    for source in SOURCES:
+        suite, volume, sset, sim, snap = source
+        data = data_of_set(suite, volume, sset)
         for what, path_of in kinds:
-            path = path_of(DATA, suite, sim, snap, volume, sset)
+            path = path_of(data, suite, sim, snap, volume, sset)
             if os.path.exists(path):
                 continue
             single = False
@@ -216,13 +265,32 @@ def _check_particle_inputs():
                 others = [f for f in _existing_or_chunks(path) if f != path]
                 found = (f"no {what} chunk {layout.chunk_path(path, 0)} ({len(others)} other "
                          f"chunk(s) of it exist)" if others else f"no {what} {path}")
-                missing.append(f"sample {sample_of[(suite, volume, sset, sim, snap)]!r}: "
-                               f"simulation {sim}, snapshot {snap:03d}: {found}")
+                readers = _samples_reading(source)
+                line = f"sample {readers[0]!r}: simulation {sim}, snapshot {snap:03d}: {found}"
+                if all(SAMPLES[n]["missing"] == "skip" for n in readers):
+                    skipped.append(source)
+                    break
+                missing.append(line)
     if missing:
         raise WorkflowError(_missing_message(
-            " and ".join(w for w, _ in kinds) + " files", missing, len(kinds) * len(SOURCES),
-            f"data.root ({DATA['root']}), data.layout ({DATA['layout']}) and the samples' sims "
-            "and snapshots"))
+            " and ".join(w for w, _ in kinds) + " files", missing, total,
+            "the samples' roots (data.root, samples.<name>.root), data.layout "
+            f"({DATA['layout']}), sims and snapshots, or set missing: skip for a ragged set"))
+    if skipped:
+        for name, sample in SAMPLES.items():
+            units = [(sample["suite"], sample["volume"], sample["set"], sim, int(snap))
+                     for sim in sample["sims"] for snap in sample["snapshots"]]
+            lost = sum(1 for u in units if u in set(skipped))
+            if lost == len(units):
+                raise WorkflowError(f"sample {name!r}: none of its {len(units)} (simulation, "
+                                    f"snapshot) has its files under {sample['root']}: check its "
+                                    "root, suite, sims and snapshots")
+            if lost:
+                MISSING_REPORT[name] = {"snapshots": {"expected": len(units),
+                                                      "found": len(units) - lost}}
+                print(f"sample {name}: {lost} of {len(units)} (simulation, snapshot) have no "
+                      "files and are skipped (missing: skip)", file=sys.stderr)
+        SOURCES[:] = [src for src in SOURCES if src not in set(skipped)]
     return single
 
 
@@ -230,16 +298,16 @@ _INGEST_INPUTS = {}
 
 
 def ingest_inputs():
-    """The ingest inputs (snapshot and catalog). Where every one is a single file (and always
-    for the mock, which writes them), wildcard patterns; else functions that find chunk files.
-    Per-job callables and input files are what makes building the DAG slow with thousands of
-    simulations (bench/dag.py), so the common case has none. Checked once per workflow."""
+    """The ingest inputs (snapshot and catalog). Where every one is a single file in one root
+    (and always for the mock, which writes them), wildcard patterns; else functions that find
+    each set's root and chunk files. Per-job callables and input files are what makes building
+    the DAG slow with thousands of simulations (bench/dag.py), so the common case has none."""
     if not _INGEST_INPUTS:
         patterns = {what: layout.wildcard_pattern(DATA, what)
                     for what in (("catalog",) if IS_CATALOG else ("snapshot", "catalog"))}
         if IS_MOCK:  # the mock's own files, single or chunked as mock.files_per_snapshot says
             _INGEST_INPUTS.update({w: mock_output_files(w) for w in patterns})
-        elif _check_particle_inputs():
+        elif _SINGLE_FILES and ONE_ROOT:
             _INGEST_INPUTS.update(patterns)
         else:
             _INGEST_INPUTS.update({w: _chunk_finder(w) for w in patterns})
@@ -251,7 +319,8 @@ def set_params_files():
     at assemble)."""
     if IS_STACKS:
         return {}
-    files = {f"{suite}/{volume}/{sset}": layout.params_path(DATA, suite, volume, sset)
+    files = {f"{suite}/{volume}/{sset}": layout.params_path(data_of_set(suite, volume, sset),
+                                                             suite, volume, sset)
              for suite, volume, sset in SETS}
     return {k: f for k, f in files.items() if IS_MOCK or os.path.exists(f)}
 
@@ -301,10 +370,15 @@ def target_features(name):
     return pipeline_target_features(config, target_config(name))
 
 
+def stack_block_sims(wildcards):
+    """The simulations of one block (input kind stacks)."""
+    return BLOCKS[(ROOT_OF_CACHE[wildcards.cache], wildcards.suite)][wildcards.block]
+
+
 def stack_block_files(wildcards):
     """Every stacked-profile file of one block's simulations (input kind stacks)."""
-    files = _LISTINGS[wildcards.suite]
-    return [str(path) for sim in BLOCKS[wildcards.suite][wildcards.block]
+    files = _LISTINGS[(ROOT_OF_CACHE[wildcards.cache], wildcards.suite)]
+    return [str(path) for sim in stack_block_sims(wildcards)
             for _, path in sorted(files[sim].items())]
 
 
@@ -330,3 +404,7 @@ def catalog_columns_used():
 
     env = {c.name for c in environment_columns(EnvironmentOptions(**config["ingest"]["environment"]))}
     return sorted(used - env - set(PER_ROW_COLUMNS))
+
+
+# real particle data: checked (and skipped inputs left out) before any rule reads SOURCES
+_SINGLE_FILES = _check_particle_inputs() if not IS_MOCK and not IS_STACKS else True

@@ -9,16 +9,16 @@ if IS_STACKS:
         input:
             stack_block_files,
         output:
-            f"{STACK_CACHE}/{{suite}}/{{block}}.h5",
+            "results/_stacks/{cache}/{suite}/{block}.h5",
         params:
             cli=CLI,
-            root=DATA["root"],
-            sims=lambda wc: " ".join(compact_ranges(BLOCKS[wc.suite][wc.block])),
+            root=lambda wc: ROOT_OF_CACHE[wc.cache],
+            sims=lambda wc: " ".join(compact_ranges(stack_block_sims(wc))),
             options=as_json(STACK_OPTIONS),
         log:
-            f"{STACK_CACHE}/logs/{{suite}}/{{block}}.log",
+            "results/_stacks/{cache}/logs/{suite}/{block}.log",
         benchmark:
-            f"{STACK_CACHE}/benchmarks/{{suite}}/{{block}}.tsv"
+            "results/_stacks/{cache}/benchmarks/{suite}/{block}.tsv"
         conda:
             ENV
         threads: 1
@@ -108,6 +108,8 @@ rule assemble:
                 "samples": samples_for_jobs(),
                 "sample_order": list(SAMPLES),  # the JSON options sort the mapping's keys
                 "min_halos": config["stacks"]["min_halos"],
+                "omega_b": DATA["omega_b"],
+                "inputs_missing": MISSING_REPORT,
             }
         ),
         params_files=" ".join(

@@ -174,3 +174,52 @@ def test_the_config_accepts_the_parameters_its_simulation_tables_carry(tmp_path)
     config["targets"][0]["features"] = ["c_gas", "WindEnergy"]
     with pytest.raises(ConfigError, match="unknown column.*'WindEnergy'"):
         validate_config(config)
+
+
+def test_cosmic_baryon_fraction_from_header_table_or_default(tmp_path):
+    """f_b = Omega_b / Omega_m per row: a parameter table's Omega_b wins, then the file's
+    (snapshot header OmegaBaryon), then the study's data.omega_b; the gas columns normalised by
+    it follow."""
+    sel = {"log10_mass_min_msun": 12.0, "log10_mass_max_msun": 16.0, "min_gas_particles": 50}
+    header = _halo_table(tmp_path / "h.h5", "A", 0.0)
+    t = read_table(header)
+    t.meta["cosmology"]["Omega_b"] = 0.045
+    write_table(t, header)
+    plain = _halo_table(tmp_path / "p.h5", "B", 0.0)
+    out = assemble_halos([header, plain], sel, omega_b=0.05)
+    a, b = out[out["suite"] == "A"], out[out["suite"] == "B"]
+    assert np.all(a["Omega_b"] == 0.045) and a["f_b"][0] == pytest.approx(0.15)
+    assert np.all(b["Omega_b"] == 0.05) and b["f_b"][0] == pytest.approx(0.05 / 0.3)
+    # Mgas200c / M200c = 0.1 in these tables
+    assert a["f_gas200c_over_fb"][0] == pytest.approx(0.1 / 0.15)
+    assert a["log10_Mgas200c_over_fb"][0] == pytest.approx(12.0 - np.log10(0.15))
+    assert a["log10_Y200c_ss_over_fb"][0] == pytest.approx(a["log10_Y200c_ss"][0] - np.log10(0.15))
+    # a parameter table with Omega_b (and Omega_m) per simulation
+    (tmp_path / "C.txt").write_text("#Name Omega_m sigma_8 A_SN1 A_AGN1 A_SN2 A_AGN2 Omega_b seed\n"
+                                    "LH_0 0.2 0.8 1 1 1 1 0.04 1\nLH_1 0.4 0.8 1 1 1 1 0.04 2\n")
+    paths = [_halo_table(tmp_path / f"{sim}.h5", "C", 0.0, sim=sim, params=False)
+             for sim in ("LH_0", "LH_1")]
+    c = assemble_halos(paths, sel, {"C": tmp_path / "C.txt"})
+    assert np.all(c["Omega_b"] == 0.04)
+    np.testing.assert_allclose(c["f_b"], np.where(c["sim"] == "LH_0", 0.2, 0.1))
+    # an Omega_b above Omega_m is no cosmology
+    with pytest.raises(DataError, match="Omega_b .* is not in \\(0, Omega_m\\)"):
+        assemble_halos(paths[:1], sel, omega_b=0.5)
+
+
+def test_stacks_carry_the_study_cosmology_into_f_b(tmp_path):
+    """Input kind stacks: Omega_m from simulations.csv (varied, as in an LH set), Omega_b from
+    stacks.omega_b: f_b per simulation."""
+    from conftest import write_synthetic_profiles
+
+    from pipeline.ingest.stacks import StackOptions, measure_stack_block
+
+    root = write_synthetic_profiles(tmp_path / "lh", suites=("TNG",), sim_names=["LH_0", "LH_1"],
+                                    omega_m=lambda i: 0.2 + 0.2 * i)
+    block = measure_stack_block(root, "TNG", ["LH_0", "LH_1"], StackOptions(omega_b=0.049))
+    write_table(block, tmp_path / "block.h5")
+    sel = {"log10_mass_min_msun": 11.0, "log10_mass_max_msun": 16.0, "min_gas_particles": -1}
+    t = assemble_halos([tmp_path / "block.h5"], sel, omega_b=0.03)
+    for sim, om in (("LH_0", 0.2), ("LH_1", 0.4)):
+        rows = t[t["sim"] == sim]
+        np.testing.assert_allclose(rows["f_b"], 0.049 / om)

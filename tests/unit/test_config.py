@@ -22,7 +22,8 @@ def test_default_config_is_valid_and_filled(default):
     # one sample per suite, named after it; ranges expanded, set, volume and snapshots filled
     assert cfg["samples"]["IllustrisTNG"]["sims"][:2] == ["LH_0", "LH_1"]
     assert cfg["samples"]["IllustrisTNG"] == {"suite": "IllustrisTNG", "set": "LH", "volume": "L25n256",
-                                              "sims": [f"LH_{i}" for i in range(8)], "snapshots": [90]}
+                                              "sims": [f"LH_{i}" for i in range(8)], "snapshots": [90],
+                                              "root": "data/mock", "missing": "error"}
     assert cfg["train"] == ["IllustrisTNG", "Astrid"] and cfg["holdout"] == ["SIMBA"]
     assert cfg["sr"]["choice_data"] == "transfer" and cfg["sr"]["keep_slope"] is True
     assert default["samples"]["IllustrisTNG"]["sims"] == ["LH_0..LH_7"]  # input untouched
@@ -89,7 +90,7 @@ def _samples_config(**samples):
     return {"study": "s", "data": {"kind": "mock", "root": "data/mock"},
             "samples": samples, "train": ["a"], "holdout": ["b"],
             "targets": [{"name": "M", "y": "log10_M200c", "x": "log10_Y200c_ss", "slope": 0.6}],
-            "features": ["log10_Y200c_ss", "c_gas", "c_NFW"],
+            "features": ["log10_Y200c_ss", "c_gas", "Z_mw200c"],
             "mock": {"redshifts": {90: 0.0, 89: 0.05, 88: 0.1}}}
 
 
@@ -101,7 +102,8 @@ def test_samples_are_normalized_with_ranges_expanded():
     assert cfg["samples"]["a"]["snapshots"] == [88, 89, 90]
     assert cfg["samples"]["a"]["sims"] == ["LH_0", "LH_1", "LH_2", "LH_3"]
     assert cfg["samples"]["b"] == {"suite": "SIMBA", "set": "LH", "volume": "L25n256",
-                                   "sims": ["LH_0", "LH_1"], "snapshots": [90]}
+                                   "sims": ["LH_0", "LH_1"], "snapshots": [90],
+                                   "root": "data/mock", "missing": "error"}
 
 
 @pytest.mark.parametrize("samples, extra, message", [
@@ -162,7 +164,7 @@ def test_a_target_without_a_self_similar_slope(default):
     cfg["targets"] = [{"name": "Mgas_from_M", "y": "log10_Mgas200c", "x": "log10_M200c"},
                       {"name": "kept", "y": "log10_Mgas200c", "x": "log10_M200c", "slope": 0,
                        "keep_slope": True}]
-    cfg["features"] = ["c_gas", "c_NFW", "Z_mw200c"]
+    cfg["features"] = ["T_mw200c", "c_NFW", "Z_mw200c"]
     out = validate_config(cfg)
     assert [t["slope"] for t in out["targets"]] == [0.0, 0]
     assert [t["keep_slope"] for t in out["targets"]] == [False, True]
@@ -260,10 +262,35 @@ def test_features_per_target_need_no_study_list(default):
     default.pop("features")
     with pytest.raises(ConfigError, match="config key 'features' is missing: target.*'M_from_Y'"):
         validate_config(default)
-    default["targets"][0]["features"] = ["c_gas", "c_NFW"]
+    default["targets"][0]["features"] = ["c_gas", "Z_mw200c"]
     default["rank"]["top_k"] = 2
     out = validate_config(default)
-    assert "features" not in out and target_features(out, out["targets"][0]) == ["c_gas", "c_NFW"]
+    assert "features" not in out and target_features(out, out["targets"][0]) == ["c_gas", "Z_mw200c"]
+
+
+@pytest.mark.parametrize("feature, shared", [("f_gas200c", "M200c"), ("c_NFW", "M200c"),
+                                             ("R200c", "M200c")])
+def test_a_feature_computed_from_the_target_is_refused(default, feature, shared):
+    """Leakage guard: f_gas200c = Mgas200c / M200c (and c_NFW from V200c) carry M200c, the
+    quantity M given Y predicts; the message names the feature, the target and the input."""
+    default["features"] = ["log10_Y200c_ss", "c_gas", feature]
+    with pytest.raises(ConfigError, match=rf"feature '{feature}' of target 'M_from_Y' is computed "
+                                          rf"from \['{shared}'\], which the target predicts"):
+        validate_config(default)
+
+
+def test_the_leakage_guard_allows_what_describes_the_simulation(default):
+    """Y given M may use redshift and the simulation parameters (log10_Y200c_ss is computed with
+    E(z), which depends on them) and gas quantities not computed from Y; f_gas200c is fine there.
+    Y500c_over_Y200c is not: it divides by Y200c."""
+    default["targets"] = [{"name": "Y_from_M", "y": "log10_Y200c_ss", "x": "log10_M200c",
+                           "slope": "5/3"}]
+    default["features"] = ["log10_M200c", "redshift", "Omega_m", "f_gas200c", "c_NFW"]
+    validate_config(default)
+    default["features"].append("Y500c_over_Y200c")
+    with pytest.raises(ConfigError, match=r"'Y500c_over_Y200c' of target 'Y_from_M' is computed "
+                                          r"from \['Y200c'\]"):
+        validate_config(default)
 
 
 @pytest.mark.parametrize("slope, value", [("5/3", 5 / 3), (" 3 / 5 ", 0.6), (0.6, 0.6), ("-1/2", -0.5)])

@@ -51,6 +51,42 @@ def test_mock_halo_counts_follow_the_comoving_mass_function(redshift, sigma8):
         assert 70 < expected < 95
 
 
+def test_mock_cosmology_varies_as_camels_lh():
+    """With mock.parameter_ranges Omega_m 0.1-0.5 and sigma_8 0.6-1.0 (the CAMELS LH ranges) the
+    simulations' parameters span them, the halo abundance follows the mass function of each
+    cosmology, and each halo's baryons scale with f_b = Omega_b / Omega_m."""
+    from pipeline.mock.gas_model import gas_model
+    from pipeline.mock.population import draw_deviates, draw_population, halo_baryons
+
+    sims = [f"LH_{i}" for i in range(20)]
+    params = latin_hypercube_params(sims, {"Omega_m": [0.1, 0.5], "sigma_8": [0.6, 1.0]}, 42, "TNG")
+    om = np.array([params[s]["Omega_m"] for s in sims])
+    s8 = np.array([params[s]["sigma_8"] for s in sims])
+    assert 0.1 <= om.min() < 0.12 and 0.48 < om.max() <= 0.5 and 0.6 <= s8.min() < 0.62
+    astro = {"A_SN1": 1.0, "A_AGN1": 1.0, "A_SN2": 1.0, "A_AGN2": 1.0}
+    counts = {}  # haloes above 1e12 and 1e13 Msun, mean of 10 boxes
+    for omega_m, sigma8 in ((0.15, 0.8), (0.45, 0.8), (0.3, 0.6), (0.3, 1.0)):
+        cosmo = flat_lcdm(0.6711, omega_m, 0.049)
+        masses = [draw_population(np.random.default_rng(s), cosmo, sigma8, 0.0, 25.0 / 0.6711,
+                                  astro, suite_model("IllustrisTNG"), 12.0).m200c_msun
+                  for s in range(10)]
+        counts[(omega_m, sigma8)] = [np.mean([np.sum(m >= lim) for m in masses])
+                                     for lim in (1e12, 1e13)]
+    assert counts[(0.45, 0.8)][0] > 2 * counts[(0.15, 0.8)][0]
+    # sigma_8 matters most in the exponential tail: the ratio the mass function says
+    assert counts[(0.3, 1.0)][1] > 1.3 * counts[(0.3, 0.6)][1]
+    expected = [_expected_count(s8, 0.0, 25.0, 13.0) for s8 in (0.6, 1.0)]
+    assert counts[(0.3, 1.0)][1] / counts[(0.3, 0.6)][1] == pytest.approx(
+        expected[1] / expected[0], rel=0.35)
+    m = np.geomspace(1e11, 1e14, 50)
+    dev = draw_deviates(np.random.default_rng(1), len(m))
+    gas = gas_model("IllustrisTNG")
+    low, high = (halo_baryons(m, 0.0, 0.6711, 0.049 / om_, astro, suite_model("IllustrisTNG"),
+                              gas, dev) for om_ in (0.15, 0.45))
+    np.testing.assert_allclose((low.mgas_msun + low.mstar_msun) / (high.mgas_msun + high.mstar_msun),
+                               3.0, rtol=1e-12)
+
+
 def test_scaling_ingredients():
     assert duffy08_concentration(2e12 / 0.7, 0.0, 0.7) == pytest.approx(5.71)
     f = moster13_stellar_fraction(np.array([1e11, 10**11.59, 1e13]), 0.0)

@@ -24,6 +24,15 @@ def test_the_planted_setups_are_what_the_docstring_says():
     gap = bench._code(rng, "clustered", "A")["p"]
     assert not np.any((gap > 0.2) & (gap < 0.8))
     assert bench.FLOOR_DEX == np.hypot(bench.NOISE_DEX, bench.OFFSET_DEX)
+    # sample_decoy: d identifies the training code (1 in A, 0 in B) and the codes' offsets differ
+    a, b, c = (bench._code(rng, "sample_decoy", code) for code in "ABC")
+    assert abs(a["d"].mean() - 1) < 0.05 and abs(b["d"].mean()) < 0.05 and 0.3 < c["d"].mean() < 0.7
+    offset = [np.mean(t["y"] - 0.6 * t["x"] + 0.5 * t["p"] - 17.0) for t in (a, b, c)]
+    assert offset[0] - offset[1] > 0.25 and abs(offset[2]) < 0.03
+    # fixed_parameter: q fixed at 0.3 in training, varied (per simulation) in the held-out code
+    a, c = bench._code(rng, "fixed_parameter", "A"), bench._code(rng, "fixed_parameter", "C")
+    assert np.all(a["q"] == 0.3) and c["q"].min() < 0.25 and c["q"].max() > 0.35
+    assert len(np.unique(c["q"])) == 6
 
 
 def test_last_line_format(capsys):

@@ -215,11 +215,83 @@ def test_stacks_study_end_to_end(tmp_path):
     text = _pdf_text(tmp_path / "reports/tiny-stacks/report.pdf")
     assert "Residuals vs parameters" in text and "Input kind stacks" in text
     # the shipped real-data studies are valid configs that plan the expected jobs
-    for study in ("camels1p_tng_to_simba.yaml", "camels1p_simba_to_tng.yaml"):
-        from pipeline.config import load_config
+    from pipeline.config import load_config
 
+    for study, n_targets in (("camels1p_tng_to_simba.yaml", 3), ("camels1p_simba_to_tng.yaml", 3),
+                             ("camels_lh_tng.yaml", 2), ("camels1p_both_to_lh.yaml", 1)):
         cfg = load_config(REPO / "studies" / study)
-        assert cfg["data"]["kind"] == "stacks" and len(cfg["targets"]) == 3
+        assert cfg["data"]["kind"] == "stacks" and len(cfg["targets"]) == n_targets
+    lh = load_config(REPO / "studies" / "camels_lh_tng.yaml")
+    assert lh["samples"]["TNG-LH"]["missing"] == "skip"
+    assert lh["samples"]["TNG-LH"]["root"].endswith("camels_lh_profiles")
+
+
+_TWO_ROOTS = """
+study: two-roots
+data: {kind: stacks, root: onep}
+samples:
+  LH: {suite: TNG, root: lh, sims: [LH_0..LH_5], snapshots: [24], missing: MISSING}
+  TNG-1P: {suite: TNG, sims: [1P_22..1P_25], snapshots: [24]}
+  SIMBA-1P: {suite: SIMBA, sims: [1P_22..1P_25], snapshots: [24]}
+train: [LH]
+holdout: [TNG-1P, SIMBA-1P]
+selection: {log10_mass_min_msun: 11.0, log10_mass_max_msun: 13.2}
+targets:
+  - {name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6,
+     features: [log10_Y200c_ss, c_gas, f_b]}
+rank: {top_k: 2}
+"""
+
+
+def test_samples_read_two_roots_and_skip_what_a_ragged_set_lacks(tmp_path):
+    """An LH folder and a 1P folder of the same suite read in place in one study (each sample
+    its own root, each root its own stacks cache); the LH set lacks its upper mass bins for most
+    simulations: 'missing: error' stops naming them, 'skip' counts them per mass bin; a sample
+    whose files are all absent is an error either way."""
+    from conftest import write_synthetic_profiles
+
+    from pipeline.io.camels_stacks import profile_path
+
+    write_synthetic_profiles(tmp_path / "onep", suites=("TNG", "SIMBA"), snapshots=((24, 0.54),))
+    lh = write_synthetic_profiles(tmp_path / "lh", suites=("TNG",), snapshots=((24, 0.54),),
+                                  sim_names=[f"LH_{i}" for i in range(6)],
+                                  omega_m=lambda i: 0.15 + 0.06 * i)
+    for i in range(1, 6):  # as in CAMELS LH: the top bins exist for few simulations
+        profile_path(lh, "TNG", f"LH_{i}", 24, "12.3-13.1").unlink()
+    for i in range(3, 6):
+        profile_path(lh, "TNG", f"LH_{i}", 24, "12-12.3").unlink()
+    (tmp_path / "study.yaml").write_text(_TWO_ROOTS.replace("MISSING", "error"))
+    proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "8 of 56 stacked-profile files the samples ask for do not exist" in out
+    assert "sample 'LH': simulation LH_1, snapshot 024, mass bin 12.3-13.1" in out
+    assert "missing: skip" in out
+
+    (tmp_path / "study.yaml").write_text(_TWO_ROOTS.replace("MISSING", "skip"))
+    snakemake("results/two-roots/halos.h5", "--cores", "2", "--configfile", "study.yaml",
+              cwd=tmp_path)
+    caches = sorted(p.name for p in (tmp_path / "results/_stacks").iterdir())
+    assert len(caches) == 2  # one per root
+    halos = Table.read(tmp_path / "results/two-roots/halos.h5", path="table")
+    counts = {s: int(np.sum(halos["sample"] == s)) for s in ("LH", "TNG-1P", "SIMBA-1P")}
+    assert counts == {"LH": 6 * 4 - 8, "TNG-1P": 16, "SIMBA-1P": 16}
+    lh_rows = halos[halos["sample"] == "LH"]
+    np.testing.assert_allclose(lh_rows["f_b"], 0.049 / lh_rows["Omega_m"])
+    assert len(set(np.round(lh_rows["f_b"], 6))) == 6
+    assert np.all(halos[halos["sample"] == "TNG-1P"]["f_b"] == pytest.approx(0.049 / 0.3))
+    missing = halos.meta["inputs_missing"]
+    assert set(missing) == {"LH"}
+    assert missing["LH"]["12.3-13.1"] == {"expected": 6, "found": 1}
+    assert missing["LH"]["12-12.3"] == {"expected": 6, "found": 3}
+    assert missing["LH"]["11-11.5"] == {"expected": 6, "found": 6}
+
+    # nothing of the sample exists (a wrong root): an error even with skip
+    (tmp_path / "study.yaml").write_text(_TWO_ROOTS.replace("MISSING", "skip")
+                                         .replace("root: lh", "root: onep"))
+    proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "sample 'LH': none of its 24 stacks exists under onep" in proc.stdout + proc.stderr
 
 
 def _legacy_tree(root: Path) -> None:
@@ -270,6 +342,32 @@ def test_real_layout_ingest_and_assemble(tmp_path):
     assert np.all(tng["A_SN1"] == 1.5)  # joined from the parameter file
     per_snap = Table.read(tmp_path / "results/legacy/halos/IllustrisTNG/L25n256/LH/LH_1_033.h5", path="table")
     assert len(per_snap.meta["snapshot_files"]) == 2
+
+
+def test_particle_samples_read_their_own_roots_and_skip_missing_snapshots(tmp_path):
+    """Particle data: the SIMBA sample reads a second tree (its own root), asks for a simulation
+    that tree lacks and says missing: skip; the study runs on what exists and counts the rest."""
+    _legacy_tree(tmp_path / "sims")
+    shutil.copytree(tmp_path / "sims", tmp_path / "other")
+    text = _legacy_config(tmp_path / "sims").replace(
+        "SIMBA: {suite: SIMBA, sims: [LH_0, LH_1], snapshots: [33]}",
+        f"SIMBA: {{suite: SIMBA, sims: [LH_0..LH_2], snapshots: [33], root: {tmp_path / 'other'}, "
+        "missing: skip}")
+    (tmp_path / "study.yaml").write_text(text)
+    snakemake("results/legacy/halos.h5", "--cores", "2", "--configfile", "study.yaml", cwd=tmp_path)
+    halos = Table.read(tmp_path / "results/legacy/halos.h5", path="table")
+    simba = halos[halos["sample"].astype(str) == "SIMBA"]
+    assert set(simba["sim"].astype(str)) == {"LH_0", "LH_1"}
+    assert halos.meta["inputs_missing"] == {"SIMBA": {"snapshots": {"expected": 3, "found": 2}}}
+    per_snap = Table.read(tmp_path / "results/legacy/halos/SIMBA/L25n256/LH/LH_1_033.h5", path="table")
+    assert all(str(tmp_path / "other") in f for f in per_snap.meta["snapshot_files"])
+    np.testing.assert_allclose(halos["f_b"], halos["Omega_b"] / halos["Omega_m"])
+    assert np.allclose(halos["Omega_b"], 0.049)  # the mock's header OmegaBaryon
+    # without skip: stopped before any job, naming what is missing
+    (tmp_path / "study.yaml").write_text(text.replace(", missing: skip", ""))
+    proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "sample 'SIMBA': simulation LH_2, snapshot 033: no snapshot" in out
 
 
 def test_catalog_input_on_the_legacy_layout_needs_no_snapshot(tmp_path):

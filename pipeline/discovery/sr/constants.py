@@ -88,8 +88,10 @@ def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarra
     s2 = float(np.sum(fit.fun**2) / dof)
     jtj = fit.jac.T @ fit.jac
     try:
-        cov = np.linalg.inv(jtj) * s2
-        errors = np.sqrt(np.clip(np.diag(cov), 0, None))
+        variances = np.diag(np.linalg.inv(jtj)) * s2
+        # a non-positive variance is round-off of a singular JtJ: constants traded against
+        # each other (c0 + c1 c4 ...) have no separate error, not an error of 0
+        errors = np.where(variances > 0, np.sqrt(np.abs(variances)), np.nan)
     except np.linalg.LinAlgError:  # degenerate constants (e.g. c0 * c1): no separate errors
         errors = np.full(len(start), np.nan)
     refit = template.xreplace({s: sp.Float(v, 15) for s, v in zip(symbols, fit.x, strict=True)})

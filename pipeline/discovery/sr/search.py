@@ -55,6 +55,7 @@ from ...provenance import provenance
 from .constants import refit_constants
 from .domain import domain_box, domain_points, domain_problem
 from .expressions import node_count, parse_expression, to_callable, to_latex
+from .rewrites import readable_form
 from .snapping import paired_excess_se, snap_constants
 from .transfer import extremes_split, leave_one_sample_out, weighted_choice
 
@@ -84,6 +85,8 @@ class SROptions:
     snap_constants: bool
     snap_max_denominator: int
     snap_n_sigma: float
+    readable_rewrites: bool
+    rewrite_tolerance: float
     threads: int
     time_budget_s: int
     choice_data: str
@@ -241,7 +244,7 @@ class Candidate:
     """One equation of the search: its expression, size, where it came from (engine seed, -1 for
     the constant model; search space), its residuals on the training and validation haloes per
     noise-model space, the losses in the chosen space (set by :func:`_front`) and the snapping
-    steps that made it (:mod:`.snapping`)."""
+    and rewriting steps that made it (:mod:`.snapping`, :mod:`.rewrites`)."""
 
     expr: sp.Expr
     complexity: int
@@ -252,6 +255,7 @@ class Candidate:
     loss_train: float = float("nan")
     loss_val: float = float("nan")
     snapped: list = field(default_factory=list)
+    rewritten: list = field(default_factory=list)
 
 
 def _noise_model(cands: list[Candidate], y_val: np.ndarray, spaces: list[str]) -> tuple[str, dict]:
@@ -338,6 +342,29 @@ def _gather(candidate, y_tr: np.ndarray, x_search: np.ndarray, y_search: np.ndar
                 if key not in seen:
                     seen[key] = candidate(expr, seed, space)
     return {k: c for k, c in seen.items() if c is not None}
+
+
+def _readable(seen: dict[str, Candidate], front: list[Candidate], names: list[str],
+              train: tuple[np.ndarray, np.ndarray], points: np.ndarray, log_space: bool,
+              options: SROptions, candidate) -> dict[str, Candidate]:
+    """``seen`` with each front equation that has a degenerate piece replaced by its readable
+    equivalent on the domain ``points`` (:mod:`.rewrites`), constants refitted on ``train``."""
+    out = dict(seen)
+    key_of = {id(c): k for k, c in seen.items()}
+    for c in front:
+        expr, steps = readable_form(c.expr, list(names), points, options.rewrite_tolerance)
+        if not steps:
+            continue
+        refit = refit_constants(expr, list(names), *train, log_space=log_space)
+        new = candidate(refit.expr, c.seed, c.found_in)
+        if new is None:
+            continue
+        new.snapped, new.rewritten = c.snapped, steps
+        out.pop(key_of[id(c)], None)
+        out.setdefault(sp.srepr(new.expr), new)
+        log.info("readable form: %s -> %s (%s)", c.expr, new.expr,
+                 ", ".join(step.rule for step in steps))
+    return out
 
 
 def _choose_by_transfer(front: list[Candidate], comp: np.ndarray, names: list[str], x: np.ndarray,
@@ -499,6 +526,9 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
                 s.snapped = steps
                 seen[key] = s
         front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
+    if options.readable_rewrites and domain is not None:
+        seen = _readable(seen, front, names, (x_tr, y_tr), domain[1], log_space, options, candidate)
+        front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
     comp = np.array([c.complexity for c in front], dtype=float)
     if loso:
         choice = _choose_by_transfer(front, comp, names, x, y, np.asarray(samples).astype(str),
@@ -521,6 +551,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         "seed": [c.seed for c in front],
         "found_in": [c.found_in for c in front],
         "n_snapped": [len(c.snapped) for c in front],
+        "n_rewritten": [len(c.rewritten) for c in front],
         "expression": [str(c.expr) for c in front],
         "latex": [to_latex(c.expr) for c in front],
     }
@@ -550,6 +581,11 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
                               + ("; residuals in ln y" if noise_model == "log" else "")
                               + "); 1-sigma errors from the Jacobian scaled by the residual variance",
             "snapped_constants": [asdict(step) for step in snaps],
+            "rewrites": [asdict(step) for step in front[chosen].rewritten],
+            "rewrite_rule": (f"degenerate pieces rewritten on the domain when the prediction moves "
+                             f"by <= {options.rewrite_tolerance:g} everywhere there "
+                             "(pipeline.discovery.sr.rewrites)" if options.readable_rewrites
+                             else "off"),
             "snap_rule": (f"a constant within {options.snap_n_sigma:g} sigma of a rational p/q "
                           f"(q <= {options.snap_max_denominator}) "
                           f"is fixed to it when the validation loss rises by <= {options.choice_z:g} "
