@@ -82,7 +82,7 @@ train: [IllustrisTNG]
 holdout: [SIMBA, Astrid]
 targets:
   - {{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}}
-features: [log10_Y200c_ss, c_gas, Mstar_over_Mgas, c_NFW]
+features: [log10_Y200c_ss, c_gas, Mstar_over_Mgas, Z_mw200c]
 """
 
 
@@ -102,7 +102,7 @@ train: [tng-90]
 holdout: [tng-33, simba, astrid]
 targets:
   - {{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}}
-features: [log10_Y200c_ss, c_gas, Mstar_over_Mgas, c_NFW]
+features: [log10_Y200c_ss, c_gas, Mstar_over_Mgas, Z_mw200c]
 """
 
 
