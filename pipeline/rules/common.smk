@@ -277,10 +277,11 @@ def _check_particle_inputs():
             "the samples' roots (data.root, samples.<name>.root), data.layout "
             f"({DATA['layout']}), sims and snapshots, or set missing: skip for a ragged set"))
     if skipped:
+        skipped = set(skipped)
         for name, sample in SAMPLES.items():
             units = [(sample["suite"], sample["volume"], sample["set"], sim, int(snap))
                      for sim in sample["sims"] for snap in sample["snapshots"]]
-            lost = sum(1 for u in units if u in set(skipped))
+            lost = sum(1 for u in units if u in skipped)
             if lost == len(units):
                 raise WorkflowError(f"sample {name!r}: none of its {len(units)} (simulation, "
                                     f"snapshot) has its files under {sample['root']}: check its "
@@ -290,7 +291,7 @@ def _check_particle_inputs():
                                                       "found": len(units) - lost}}
                 print(f"sample {name}: {lost} of {len(units)} (simulation, snapshot) have no "
                       "files and are skipped (missing: skip)", file=sys.stderr)
-        SOURCES[:] = [src for src in SOURCES if src not in set(skipped)]
+        SOURCES[:] = [src for src in SOURCES if src not in skipped]
     return single
 
 
