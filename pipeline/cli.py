@@ -295,7 +295,59 @@ def cmd_evaluate(a) -> None:
         o["holdout"], options, floor, alternative)
     write_table(residuals, a.residuals)
     write_table(per_sim, a.per_sim)
+    if a.relation:
+        from .config import registry_columns
+        from .discovery.relation_file import relation_record, write_relation
+
+        record = relation_record(halos, target, sr.meta, o["train"],
+                                 registry_columns(o.get("columns_config", {})), o.get("study", ""))
+        write_relation(record, a.relation)
     write_table(metrics, a.out)
+
+
+def _read_any_table(path: str):
+    """A table in any format astropy reads (the pipeline's .h5 under its own key first)."""
+    from astropy.table import Table
+
+    from .io.tables import read_table
+
+    if Path(path).suffix in (".h5", ".hdf5", ".ecsv"):
+        return read_table(path)
+    if not Path(path).is_file():
+        raise PipelineError(f"table file {path} does not exist")
+    try:
+        return Table.read(path)
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"cannot read table {path}: {exc}") from exc
+
+
+def cmd_apply(a) -> None:
+    import numpy as np
+
+    from .discovery.relation_file import load_relation
+    from .io.atomic import atomic_path
+    from .io.tables import write_table
+
+    relation = load_relation(a.relation)
+    table = _read_any_table(a.table)
+    if a.sample:
+        from .discovery.dataset import rows_of_samples
+
+        table = rows_of_samples(table, a.sample)
+    out = relation.apply(table)
+    suffix = Path(a.out).suffix
+    if suffix in (".h5", ".hdf5", ".ecsv"):
+        write_table(out, a.out)
+    else:  # FITS headers and CSV hold no nested metadata: keep the scalar entries
+        out.meta = {k: v for k, v in out.meta.items() if isinstance(v, str | int | float)}
+        out.meta["relation_file"] = str(a.relation)
+        with atomic_path(a.out) as tmp:
+            out.write(tmp, format={".csv": "ascii.csv", ".fits": "fits"}.get(suffix, None),
+                      overwrite=True)
+    predicted = np.asarray(out[relation.predicted_column], dtype=float)
+    log.info("%s: %d rows, %d with a finite prediction, %d outside the training domain -> %s",
+             relation.target.name, len(out), int(np.isfinite(predicted).sum()),
+             int(np.asarray(out["outside_domain"]).sum()), a.out)
 
 
 def cmd_report_assets(a) -> None:
@@ -438,7 +490,19 @@ def build_parser() -> argparse.ArgumentParser:
                            help="mock truth tables: adds the intrinsic noise floor")
             s.add_argument("--sr-alternative", default=None,
                            help="the SR table of the other slope constraint (evaluated beside)")
+            s.add_argument("--relation", default=None,
+                           help="write the chosen relation here as a relation file (JSON)")
         s.set_defaults(func=func)
+
+    s = sub.add_parser("apply", help="apply a relation file to a table of haloes",
+                       description="Add <y>_predicted [dex], outside_domain and, where the table "
+                                   "has the true y, <y>_residual to TABLE; write OUT (.ecsv, .h5, "
+                                   ".csv or .fits).")
+    s.add_argument("relation", help="a relation file, reports/<study>/relations/<target>.json")
+    s.add_argument("table", help="haloes: .h5 (the pipeline's), .ecsv, .csv, .fits, ...")
+    s.add_argument("--out", required=True)
+    s.add_argument("--sample", nargs="*", default=None, help="only the rows of these samples")
+    s.set_defaults(func=cmd_apply)
 
     s = sub.add_parser("report-assets", help="one target's figures and tables for snakemake --report")
     for arg in ("--rank", "--sr", "--evaluate", "--residuals", "--per-sim", "--options", "--out-dir"):

@@ -50,7 +50,7 @@ def rows_of_samples(table: Table, samples: list[str]) -> Table:
     if not mask.any():
         raise DataError(
             f"no halo of sample(s) {samples} in the table (it has "
-            f"{sorted(set(np.asarray(table[column]).astype(str)))})")
+            f"{sorted(set(np.asarray(table[column]).astype(str).tolist()))})")
     return table[mask]
 
 

@@ -440,6 +440,10 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
     out.append(_math_block(tmpl or full))
     if values:
         out.append(_math_block(values))
+    relation_file = f"reports/{config['study']}/relations/{name}.json"
+    out.append(f"\nThe relation as a file (equation, constants with their covariance, units, "
+               f"training domain): {lit(relation_file)}; "
+               f"{lit('scaling-pipeline apply')} evaluates it on any table of haloes.\n")
     undetermined = _undetermined_constants(sr)
     if undetermined:
         out.append(f"\nNot determined separately: {lit(', '.join(undetermined))} (1-sigma error "
@@ -634,7 +638,7 @@ def _provenance(config: dict, runtime_s: float | None) -> str:
         + ", ".join(cells) + "))\n"
         "= Configuration\nThe validated study configuration with defaults filled "
         "(simulation lists as ranges):\n"
-        f"#columns(2, gutter: 12pt)[{code_block(compact_config(config), size='6.5pt')}]\n")
+        f"#columns(3, gutter: 10pt)[{code_block(compact_config(config), size='6pt')}]\n")
 
 
 # --------------------------------------------------------------------------- figures and build

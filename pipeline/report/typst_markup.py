@@ -48,8 +48,11 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str, la
 
 
 def figure(path: str, caption: str, label: str, width: str = "100%") -> str:
-    """A numbered figure of the image at ``path`` (relative to the document)."""
-    return f'#figure(image("{path}", width: {width}), caption: [{caption}]) <{label}>\n'
+    """A numbered figure of the image at ``path`` (relative to the document), floating to the
+    top or bottom of a page (as in a journal) so that a figure too tall for the rest of a page
+    does not leave that rest blank."""
+    return (f'#figure(image("{path}", width: {width}), caption: [{caption}], '
+            f'placement: auto) <{label}>\n')
 
 
 def string(value: object) -> str:

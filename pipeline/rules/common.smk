@@ -27,6 +27,7 @@ DATA = config["data"]
 STUDY = config["study"]
 RES = f"results/{STUDY}"
 ASSETS = f"reports/{STUDY}/assets"
+RELATIONS = f"reports/{STUDY}/relations"
 CAPTIONS = os.path.join(workflow.basedir, "pipeline", "report", "captions")
 
 
@@ -389,9 +390,17 @@ def samples_for_jobs():
 
 
 def final_outputs():
-    return [f"reports/{STUDY}/report.pdf"] + [
-        f"{ASSETS}/{target}/{name}" for target in TARGETS for name in ASSET_FILES
-    ]
+    return (
+        [f"reports/{STUDY}/report.pdf"]
+        + [f"{ASSETS}/{target}/{name}" for target in TARGETS for name in ASSET_FILES]
+        + [f"{RELATIONS}/{target}.json" for target in TARGETS]
+    )
+
+
+def columns_config():
+    """The parts of the config that say which registry columns a study has (for the relation
+    files' units and definitions)."""
+    return {key: config[key] for key in ("data", "catalog", "ingest") if key in config}
 
 
 def catalog_columns_used():

@@ -72,6 +72,7 @@ rule evaluate:
         scatter=f"{RES}/evaluate/{{target}}.ecsv",
         residuals=f"{RES}/evaluate/{{target}}_residuals.h5",
         per_sim=f"{RES}/evaluate/{{target}}_per_sim.ecsv",
+        relation=f"{RELATIONS}/{{target}}.json",
     params:
         cli=CLI,
         alternative=lambda wc, input: (
@@ -83,6 +84,8 @@ rule evaluate:
                 "train": config["train"],
                 "holdout": config["holdout"],
                 "evaluate": config["evaluate"],
+                "study": STUDY,
+                "columns_config": columns_config(),
             }
         ),
     log:
@@ -99,4 +102,4 @@ rule evaluate:
         "{params.cli} evaluate --halos {input.halos} --sr {input.sr} {params.alternative} "
         "--options {params.options:q} --out {output.scatter} "
         "--residuals {output.residuals} --per-sim {output.per_sim} --truth {input.truth} "
-        "> {log} 2>&1"
+        "--relation {output.relation} > {log} 2>&1"

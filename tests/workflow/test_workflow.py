@@ -77,6 +77,32 @@ def test_tiny_study_produces_report_and_tables(tiny_run):
     assert (mock / "FOF_Subfind/SIMBA/L25n256/LH/LH_1/groups_090.hdf5").exists()
 
 
+def test_relation_file_reproduces_the_evaluate_predictions_exactly(tiny_run):
+    """The study's relation file, applied to its own haloes (through the CLI, as a user would),
+    gives the evaluate stage's residuals and extrapolation flags bit for bit."""
+    from pipeline.cli import main as cli_main
+    from pipeline.discovery.relation_file import load_relation
+
+    relation_path = tiny_run / "reports" / "tiny" / "relations" / "M_from_Y.json"
+    relation = load_relation(relation_path)
+    res = tiny_run / "results" / "tiny"
+    evaluated = Table.read(res / "evaluate" / "M_from_Y_residuals.h5", path="table")
+    assert relation.expression == Table.read(res / "sr" / "M_from_Y.fixed.ecsv").meta["chosen"]
+    for sample in ("IllustrisTNG", "SIMBA"):
+        out = tiny_run / f"applied_{sample}.ecsv"
+        assert cli_main(["apply", str(relation_path), str(res / "halos.h5"), "--out", str(out),
+                         "--sample", sample]) == 0
+        applied = Table.read(out)
+        scored = np.isfinite(applied["log10_M200c"]) & np.isfinite(applied["log10_Y200c_ss"])
+        applied = applied[scored]
+        expected = evaluated[evaluated["sample"] == sample]
+        assert len(applied) == len(expected) > 0
+        assert np.array_equal(np.asarray(applied["log10_M200c_residual"]),
+                              np.asarray(expected["resid_discovered"]), equal_nan=True)
+        assert np.array_equal(np.asarray(applied["outside_domain"]),
+                              np.asarray(expected["extrap_discovered"]))
+
+
 def test_snakemake_report_has_every_figure_and_table_with_its_caption(tiny_run):
     from pipeline.report import ASSET_FILES
 
@@ -134,6 +160,8 @@ def test_report_is_a_typeset_document_with_numbered_figures_tables_and_sections(
     assert reader.metadata.title == "Scaling-relation study: tiny"
     assert reader.metadata.author == "scaling-relations-pipeline"
     assert reader.metadata.subject == "study tiny"
+    assert len(reader.pages) <= 8  # figures float: no half-empty page before a tall figure
+    assert "reports/tiny/relations/M_from_Y.json" in text.replace("/ ", "/")
     for page in reader.pages:
         for font in page["/Resources"].get("/Font", {}).values():
             font = font.get_object()

@@ -57,13 +57,15 @@ def _residual_function(template: sp.Expr, names: list[str], symbols: list[sp.Sym
 class RefitResult:
     """Refitted expression, its constants [same units as they enter the expression] with
     1-sigma uncertainties (from the Jacobian, scaled by the residual variance), the RMS
-    residual of the refit, and the template whose symbols ``_c0, _c1, ...`` the values fill."""
+    residual of the refit, the template whose symbols ``_c0, _c1, ...`` the values fill, and the
+    constants' covariance matrix (NaN where JtJ is singular: constants traded against each other)."""
 
     expr: sp.Expr
     values: np.ndarray
     errors: np.ndarray
     rms: float
     template: sp.Expr
+    covariance: np.ndarray
 
 
 def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarray,
@@ -77,7 +79,8 @@ def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarra
     template, symbols, start = free_constants(expr)
     if not symbols:
         residual = _residual_function(template, names, [], x, y, log_space)
-        return RefitResult(expr, start, start, float(np.sqrt(np.mean(residual(start) ** 2))), template)
+        return RefitResult(expr, start, start, float(np.sqrt(np.mean(residual(start) ** 2))), template,
+                           np.zeros((0, 0)))
     residual = _residual_function(template, names, symbols, x, y, log_space)
     fit = least_squares(residual, start, method="lm" if len(y) > len(start) else "trf")
     if fit.status == 0:
@@ -88,14 +91,19 @@ def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarra
     s2 = float(np.sum(fit.fun**2) / dof)
     jtj = fit.jac.T @ fit.jac
     try:
-        variances = np.diag(np.linalg.inv(jtj)) * s2
+        covariance = np.linalg.inv(jtj) * s2
+        variances = np.diag(covariance)
         # a non-positive variance is round-off of a singular JtJ: constants traded against
         # each other (c0 + c1 c4 ...) have no separate error, not an error of 0
         errors = np.where(variances > 0, np.sqrt(np.abs(variances)), np.nan)
+        if not (variances > 0).all():
+            covariance = np.full_like(covariance, np.nan)
     except np.linalg.LinAlgError:  # degenerate constants (e.g. c0 * c1): no separate errors
         errors = np.full(len(start), np.nan)
+        covariance = np.full((len(start), len(start)), np.nan)
     refit = template.xreplace({s: sp.Float(v, 15) for s, v in zip(symbols, fit.x, strict=True)})
-    return RefitResult(refit, fit.x, errors, float(np.sqrt(np.mean(fit.fun**2))), template)
+    return RefitResult(refit, fit.x, errors, float(np.sqrt(np.mean(fit.fun**2))), template,
+                       covariance)
 
 
 def equivalent_up_to_constants(candidate: sp.Expr, reference: sp.Expr, names: list[str],

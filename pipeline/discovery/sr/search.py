@@ -577,6 +577,8 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
                 {"name": f"c_{i}", "value": float(v), "error": float(e)}
                 for i, (v, e) in enumerate(zip(refit.values, refit.errors, strict=True))
             ],
+            # row-major, in the order of meta['constants']; NaN where the constants are degenerate
+            "constants_covariance": [[float(v) for v in row] for row in refit.covariance],
             "constants_rule": "least-squares refit on all haloes (train + validation"
                               + ("; residuals in ln y" if noise_model == "log" else "")
                               + "); 1-sigma errors from the Jacobian scaled by the residual variance",

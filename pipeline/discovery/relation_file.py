@@ -1,0 +1,299 @@
+"""A discovered relation as a file others can apply: ``reports/<study>/relations/<target>.json``.
+
+The file is self-contained JSON (format :data:`FORMAT`): the target (``y = slope x + f``), the
+chosen equation ``f`` (sympy text, as the evaluate stage applies it) with its template and
+constants (values, 1-sigma errors, covariance), every column the equation reads with its unit,
+definition, the registry columns it is computed from and its range over the training haloes (the
+training domain), the self-similar baseline fitted on the same haloes, and the provenance.
+
+:func:`load_relation` reads it back as a :class:`RelationFile`, whose ``predict`` is the evaluate
+stage's own discovered relation (:func:`pipeline.discovery.relations.discovered_relation`): applied
+to the study's held-out haloes it gives the evaluate stage's predictions bit for bit.
+
+Units: a column of the table the relation is applied to may carry an astropy unit. A dimensioned
+column is converted to the relation's unit (an error names the column when it cannot be); a
+logarithmic column (unit "" in the file, ``log10_unit`` set) may come as ``dex(<unit>)``; a
+dimensionless column must have no unit. A column without a unit (a plain array) is taken to be in
+the relation's units.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+from astropy.table import Table
+
+from ..columns import Column, computed_from
+from ..columns.symbols import LATEX_SYMBOLS
+from ..errors import DataError, InputFileError
+from ..io.atomic import atomic_path
+from ..provenance import provenance
+from .dataset import Target, baseline_intercept, rows_of_samples, simulation_ids
+from .relations import discovered_relation
+
+__all__ = ["FORMAT", "FeatureSpec", "RelationFile", "relation_record", "write_relation",
+           "load_relation"]
+
+#: the format name and version written in every relation file
+FORMAT = "scaling-pipeline-relation/1"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One column the relation reads: ``unit`` (astropy string, "" dimensionless), ``log10_unit``
+    (for a log10 column: the unit inside the logarithm, e.g. "solMass"), ``definition``,
+    ``computed_from`` (registry columns, the transform's inputs), ``symbol`` (LaTeX) and
+    ``domain`` [min, max] over the training haloes."""
+
+    name: str
+    unit: str
+    definition: str
+    computed_from: tuple[str, ...]
+    symbol: str
+    domain: tuple[float, float]
+    log10_unit: str = ""
+
+
+@dataclass(frozen=True)
+class RelationFile:
+    """A relation read from its file: predicts log10 of ``target.y`` [dex] per row of a table
+    (an astropy Table or a mapping of column name -> array)."""
+
+    target: Target
+    expression: str
+    features: tuple[FeatureSpec, ...]  # the relation's x first, then the equation's features
+    equation_features: tuple[str, ...]
+    constants: tuple[dict, ...] = ()
+    covariance: tuple[tuple[float, ...], ...] = ()
+    template: str = ""
+    latex: str = ""
+    baseline_intercept: float = math.nan
+    training: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def predicted_column(self) -> str:
+        """Name of the prediction column :meth:`apply` adds (``log10_M200c_predicted``)."""
+        return f"{self.target.y}_predicted"
+
+    def columns(self, table) -> Table:
+        """The columns the relation reads from ``table`` as plain floats in the relation's units
+        (DataError naming a missing column, its definition and inputs, or a unit mismatch)."""
+        names = _colnames(table)
+        missing = [s for s in self.features if s.name not in names]
+        if missing:
+            lines = [f"  {s.name} [{s.unit or 'dimensionless'}]: {s.definition} (computed from "
+                     f"{', '.join(c for c in s.computed_from if c != s.name) or 'itself'})"
+                     for s in missing]
+            raise DataError(f"relation {self.path or self.target.name}: the table lacks "
+                            f"{len(missing)} column(s) it needs; it has {sorted(names)}:\n"
+                            + "\n".join(lines))
+        return Table({s.name: _in_unit(table[s.name], s, self.path) for s in self.features})
+
+    def predict(self, table) -> np.ndarray:
+        """log10 of the predicted ``target.y`` per row [dex] (NaN where a feature is NaN)."""
+        relation = discovered_relation(self.target, self.expression, list(self.equation_features))
+        return relation.predict(self.columns(table))
+
+    def outside_domain(self, table) -> np.ndarray:
+        """Per row: a column the relation reads lies outside its training range (the evaluate
+        stage's extrapolation flag)."""
+        cols = self.columns(table)
+        out = np.zeros(len(cols), dtype=bool)
+        for spec in self.features:
+            lo, hi = spec.domain
+            v = np.asarray(cols[spec.name], dtype=float)
+            out |= (v < lo) | (v > hi)
+        return out
+
+    def apply(self, table) -> Table:
+        """``table`` (as a Table) with ``<y>_predicted`` [dex], ``outside_domain`` and, where the
+        table has the true ``y``, ``<y>_residual`` = predicted - true [dex]."""
+        out = Table(table, copy=True) if isinstance(table, Table) else Table(dict(table))
+        out[self.predicted_column] = self.predict(table)
+        out["outside_domain"] = self.outside_domain(table)
+        if self.target.y in out.colnames:
+            truth = np.asarray(out[self.target.y], dtype=float)
+            out[f"{self.target.y}_residual"] = out[self.predicted_column] - truth
+        out.meta["relation"] = {"file": self.path, "format": FORMAT, "target": asdict(self.target),
+                                "expression": self.expression}
+        return out
+
+
+def _colnames(table) -> list[str]:
+    if isinstance(table, Table):
+        return list(table.colnames)
+    if isinstance(table, Mapping):
+        return list(table.keys())
+    raise TypeError(f"a relation applies to an astropy Table or a mapping of arrays, not "
+                    f"{type(table).__name__}")
+
+
+def _in_unit(column, spec: FeatureSpec, where: str) -> np.ndarray:
+    """The column's values [spec.unit] as floats; DataError when its unit does not fit."""
+    unit = getattr(column, "unit", None)
+    values = column.value if isinstance(column, u.Quantity) else np.asarray(column)
+    where = f"relation {where}: " if where else ""
+    if unit is None or unit == u.dimensionless_unscaled and not spec.unit:
+        return np.asarray(values, dtype=float)
+    if isinstance(unit, u.FunctionUnitBase):
+        if not spec.log10_unit:
+            raise DataError(f"{where}column {spec.name} has logarithmic unit {unit}; the relation "
+                            f"expects {spec.unit or 'a dimensionless number'}: {spec.definition}")
+        try:
+            logarithmic = np.asarray(values, dtype=float) * unit
+            return np.asarray(logarithmic.to_value(u.dex(u.Unit(spec.log10_unit))), dtype=float)
+        except u.UnitConversionError as exc:
+            raise DataError(f"{where}column {spec.name} in {unit} cannot be read as "
+                            f"dex({spec.log10_unit}): {spec.definition}") from exc
+    if not spec.unit:
+        raise DataError(f"{where}column {spec.name} has unit {unit}; the relation expects a "
+                        f"dimensionless number: {spec.definition}")
+    try:
+        return np.asarray((values * unit).to_value(u.Unit(spec.unit)), dtype=float)
+    except u.UnitConversionError as exc:
+        raise DataError(f"{where}column {spec.name} has unit {unit}, which does not convert to "
+                        f"the relation's {spec.unit}: {spec.definition}") from exc
+
+
+def _log10_unit(name: str, by_name: dict[str, Column], halos: Table) -> str:
+    """The unit inside a log10 column's logarithm: that of its one dimensioned input ("" for a
+    ratio of two, as log10(Mstar / Mgas))."""
+    if not name.startswith("log10_") or name not in by_name:
+        return ""
+    units = set()
+    for parent in by_name[name].inputs:
+        unit = by_name[parent].unit if parent in by_name else ""
+        if not unit and parent in halos.colnames and halos[parent].unit is not None:
+            unit = str(halos[parent].unit)
+        if unit:
+            units.add(unit)
+    n_dimensioned = sum(1 for p in by_name[name].inputs if p in by_name and by_name[p].unit)
+    return units.pop() if len(units) == 1 and n_dimensioned == 1 else ""
+
+
+def _feature_spec(name: str, halos: Table, train: Table, registry: list[Column]) -> FeatureSpec:
+    by_name = {c.name: c for c in registry}
+    column = by_name.get(name)
+    unit = halos[name].unit if name in halos.colnames else None
+    values = np.asarray(train[name], dtype=float)
+    values = values[np.isfinite(values)]
+    domain = (float(values.min()), float(values.max())) if values.size else (math.nan, math.nan)
+    return FeatureSpec(
+        name=name,
+        unit=str(unit) if unit is not None else (column.unit if column else ""),
+        definition=column.definition if column else "a column of the study's halo table",
+        computed_from=tuple(sorted(computed_from(name, registry) - {name})),
+        symbol=LATEX_SYMBOLS.get(name, name),
+        domain=domain,
+        log10_unit=_log10_unit(name, by_name, halos),
+    )
+
+
+def relation_record(halos: Table, target: Target, sr_meta: Mapping, train_samples: list[str],
+                    registry: list[Column], study: str = "") -> dict:
+    """The content of a relation file for the equation the SR stage chose (``sr_meta``: the SR
+    table's metadata), its training domain and baseline from ``halos``' training samples."""
+    features = list(sr_meta["features"])
+    train = rows_of_samples(halos, train_samples)
+    scored = (np.isfinite(np.asarray(train[target.y], dtype=float))
+              & np.isfinite(np.asarray(train[target.x], dtype=float)))
+    specs = [_feature_spec(n, halos, train, registry)
+             for n in dict.fromkeys([target.x, *features])]
+    y_spec = _feature_spec(target.y, halos, train, registry)
+    return {
+        "format": FORMAT,
+        "study": study,
+        "target": {**asdict(target), "y_unit": y_spec.unit, "y_log10_unit": y_spec.log10_unit,
+                   "y_definition": y_spec.definition,
+                   "form": f"{target.y} = {target.slope:g} * {target.x} + f(features)"},
+        "equation": {
+            "f": str(sr_meta["chosen"]),
+            "latex": str(sr_meta.get("chosen_latex", "")),
+            "template": str(sr_meta.get("chosen_template", "")),
+            "constants": [dict(c) for c in sr_meta.get("constants", [])],
+            "covariance": [list(map(float, row)) for row in sr_meta.get("constants_covariance", [])],
+            "constants_rule": str(sr_meta.get("constants_rule", "")),
+            "choice_rule": str(sr_meta.get("choice_rule", "")),
+            "features": features,
+        },
+        "columns": [asdict(s) for s in specs],
+        "baseline": {"form": f"{target.y} = {target.slope:g} * {target.x} + b",
+                     "intercept": baseline_intercept(train, target)},
+        "training": {"samples": list(train_samples), "n_haloes": int(scored.sum()),
+                     "n_simulations": int(len(set(simulation_ids(train[scored])))),
+                     "domain_rule": "a row is outside the domain when a column the relation "
+                                    "reads lies outside [min, max] of the training haloes"},
+        "provenance": provenance("relation", {"study": study}, {}),
+    }
+
+
+def _json_safe(value):
+    """NaN and infinities as null (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_relation(record: dict, path: str | os.PathLike) -> Path:
+    """Write a :func:`relation_record` atomically as indented JSON."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(_json_safe(record), indent=2) + "\n")
+    return path
+
+
+def _nan(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def load_relation(path: str | os.PathLike) -> RelationFile:
+    """Read a relation file (InputFileError naming the file and what is wrong with it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"relation file {path} does not exist")
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"relation file {path} is not readable JSON: {exc}") from exc
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        found = record.get("format") if isinstance(record, dict) else type(record).__name__
+        raise InputFileError(f"relation file {path}: format {found!r}, expected {FORMAT!r}")
+    try:
+        target = record["target"]
+        equation = record["equation"]
+        specs = tuple(FeatureSpec(name=c["name"], unit=c["unit"], definition=c["definition"],
+                                  computed_from=tuple(c["computed_from"]), symbol=c["symbol"],
+                                  domain=(_nan(c["domain"][0]), _nan(c["domain"][1])),
+                                  log10_unit=c.get("log10_unit", ""))
+                      for c in record["columns"])
+        return RelationFile(
+            target=Target(name=target["name"], y=target["y"], x=target["x"],
+                          slope=float(target["slope"])),
+            expression=equation["f"],
+            features=specs,
+            equation_features=tuple(equation["features"]),
+            constants=tuple(equation.get("constants", ())),
+            covariance=tuple(tuple(_nan(v) for v in row) for row in equation.get("covariance", ())),
+            template=equation.get("template", ""),
+            latex=equation.get("latex", ""),
+            baseline_intercept=_nan(record.get("baseline", {}).get("intercept")),
+            training=record.get("training", {}),
+            provenance=record.get("provenance", {}),
+            path=str(path),
+        )
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        raise InputFileError(f"relation file {path} lacks or mangles {exc}: expected the keys "
+                             "target, equation (f, features), columns") from exc
