@@ -12,11 +12,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import json
 from pathlib import Path
 
 import yaml
 
-__all__ = ["SCHEMA_PATH", "config_schema", "section_defaults", "schema_defaults"]
+__all__ = ["SCHEMA_PATH", "config_schema", "section_defaults", "schema_defaults",
+           "config_reference_markdown"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
@@ -73,3 +75,74 @@ def schema_defaults(*path: str, **elsewhere: tuple[str, ...]):
         return cls
 
     return apply
+
+
+def _type_text(node: dict) -> str:
+    """A short type for the reference: ``integer >= 1``, ``one of: a, b``, ``list of string``."""
+    if "$ref" in node:
+        node = {**_schema()["$defs"][node["$ref"].split("/")[-1]], **node}
+    if "enum" in node:
+        return "one of: " + ", ".join(f"`{v}`" for v in node["enum"])
+    kind = node.get("type", "")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    if kind == "array":
+        items = node.get("items", {})
+        inner = (" or ".join(o.get("type", "") for o in items["oneOf"]) if "oneOf" in items
+                 else _type_text(items) if items else "")
+        kind = f"list of {inner}" if inner else "list"
+    elif kind == "object" and isinstance(node.get("additionalProperties"), dict):
+        kind = f"mapping name -> {_type_text(node['additionalProperties']) or 'value'}"
+    bounds = [f"{op} {node[key]}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
+                                                 ("maximum", "<="), ("exclusiveMaximum", "<"))
+              if key in node]
+    return " ".join([kind, ", ".join(bounds)]).strip() if kind else ", ".join(bounds)
+
+
+def _reference_rows(node: dict, prefix: str, required: set[str]) -> list[str]:
+    rows = []
+    for key, sub in node.get("properties", {}).items():
+        path = f"{prefix}{key}"
+        if "$ref" in sub:
+            sub = {**_schema()["$defs"][sub["$ref"].split("/")[-1]], **sub}
+        default = ("(required)" if key in required
+                   else f"`{json.dumps(sub['default'])}`" if "default" in sub else "-")
+        text = (" ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
+                .replace("<", "&lt;"))
+        rows.append(f"| `{path}` | {_type_text(sub).replace('|', '/')} | {default} | {text} |")
+        if sub.get("properties"):
+            rows += _reference_rows(sub, f"{path}.", set(sub.get("required", [])))
+        extra = sub.get("additionalProperties")
+        if isinstance(extra, dict) and extra.get("properties"):
+            rows += _reference_rows(extra, f"{path}.<name>.", set(extra.get("required", [])))
+        items = sub.get("items")
+        if sub.get("type") == "array" and isinstance(items, dict) and items.get("properties"):
+            rows += _reference_rows(items, f"{path}[].", set(items.get("required", [])))
+    return rows
+
+
+def config_reference_markdown() -> str:
+    """Every key of the study configuration (type, default, description) as Markdown tables, one
+    per top-level section, generated from the schema (the documentation's configuration
+    reference: ``python -m pipeline.defaults``)."""
+    schema = _schema()
+    out = ["# Configuration reference", "",
+           f"Generated from `pipeline/schemas/{SCHEMA_PATH.name}` (the one source of every "
+           "default). " + " ".join(schema.get("description", "").split()), ""]
+    header = ["| key | type | default | description |", "|---|---|---|---|"]
+    required = set(schema.get("required", []))
+    top_level = [k for k, v in schema["properties"].items() if not v.get("properties")
+                 and not isinstance(v.get("additionalProperties"), dict)]
+    out += ["## Top level", "", *header,
+            *_reference_rows({"properties": {k: schema["properties"][k] for k in top_level}}, "",
+                             required), ""]
+    for key, sub in schema["properties"].items():
+        if key in top_level:
+            continue
+        out += [f"## `{key}`", "", *header,
+                *_reference_rows({"properties": {key: sub}}, "", required), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(config_reference_markdown())

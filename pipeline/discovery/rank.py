@@ -20,7 +20,7 @@ Importances, all measured on held-out folds:
 - impurity (mean decrease over the trees of the folds' forests), for reference only: it is biased
   towards continuous, high-variance features.
 
-Correlated groups: features joined (single linkage) when |Spearman rho| >= ``group_threshold``,
+Correlated groups: features joined (single linkage) when abs(Spearman rho) >= ``group_threshold``,
 rho **at fixed x**: the partial Spearman correlation given the relation's own x (Pearson's r of
 the features' ranks after the linear dependence on the ranks of x is removed). The relation's x
 is never grouped: it is in every candidate relation, and most halo properties correlate with it
