@@ -2,16 +2,21 @@
 downloaded) with numbered sections, figures and tables, equations typeset from the sympy
 expressions, references and provenance.
 
-:func:`build_report` reads the stage tables, draws the figures (vector SVG, text as paths), writes
-the Typst source beside them in a temporary directory and compiles it into the PDF (atomically).
-The text is built by small functions, one per section; every number quoted comes from the stage
-tables, and the page count does not grow with the number of simulations (they appear as ranges,
-and per-simulation results as figures).
+:func:`build_report` reads the stage tables, draws the figures (vector SVG, text as paths) and
+compiles the template ``templates/report.typ`` (layout, title, Methods written per input kind in
+``templates/methods.typ``, references, provenance, configuration) in a temporary directory into
+the PDF (atomically). The template is filled from the data file ``report.json``
+(:func:`methods_record` and the provenance record) and includes the data-driven sections
+(summary, data, one per target, profiles), which small functions here write as Typst files
+beside it. Every number quoted comes from the stage tables, and the page count does not grow
+with the number of simulations (they appear as ranges, and per-simulation results as figures).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -36,12 +41,17 @@ from .figures import (  # noqa: E402
     profile_comparison_figure,
     residual_parameter_figure,
 )
-from .typst_markup import code_block, compact_names, figure, label_name, lit, string, table  # noqa: E402
+from .typst_markup import compact_names, figure, label_name, lit, table  # noqa: E402
 from .typst_math import column_symbol, typst_math  # noqa: E402
 
-__all__ = ["build_report", "summary_sentences", "compact_config"]
+__all__ = ["build_report", "summary_sentences", "compact_config", "methods_record"]
 
 _BIB = Path(__file__).with_name("references.bib")
+#: the document's layout, Methods and helpers (Typst), filled from report.json
+_TEMPLATES = Path(__file__).with_name("templates")
+#: every data-driven part imports the helpers (an included file does not see the main file's)
+_PART_HEADER = '#import "helpers.typ": fitwidth\n'
+
 _RELATION_NAMES = {"baseline": "self-similar", "discovered": "discovered",
                    "alternative": "other slope", "blackbox": "black box", "published": "published",
                    "floor": "noise floor"}
@@ -230,32 +240,6 @@ def _math_block(math: str) -> str:
 
 
 # --------------------------------------------------------------------------- sections
-
-def _title(config: dict, generated: dt.datetime) -> str:
-    study = config["study"]
-    return (
-        f'#set document(title: {string("Scaling-relation study: " + study)}, '
-        f'author: "scaling-relations-pipeline", description: {string("study " + study)}, '
-        f'keywords: ("scaling relations", "symbolic regression", "cosmological simulations"))\n'
-        '#set page(paper: "a4", margin: (x: 2.1cm, top: 2.2cm, bottom: 2cm), '
-        'numbering: "1 / 1", header: context { if counter(page).get().first() > 1 '
-        f'[#set text(size: 8pt, fill: gray); Scaling-relation study {lit(study)} #h(1fr) '
-        f'{generated:%Y-%m-%d}] }})\n'
-        '#set text(font: "Libertinus Serif", size: 10pt)\n'
-        '#let fitwidth(body) = layout(size => { let w = measure(body).width; '
-        'if w > size.width { scale(size.width / w * 100%, reflow: true, body) } else { body } })\n'
-        '#set par(justify: true)\n'
-        '#set heading(numbering: "1.1")\n'
-        '#show heading.where(level: 1): set block(above: 1.4em, below: 0.8em)\n'
-        '#show figure.caption: set text(size: 8.5pt)\n'
-        '#show figure.where(kind: table): set figure.caption(position: top)\n'
-        '#show raw: set text(font: "DejaVu Sans Mono")\n'
-        "#align(center)[\n"
-        f"  #text(size: 16pt, weight: \"bold\")[Scaling-relation study: {lit(study)}] \\\n"
-        f"  #v(2pt) #text(size: 9.5pt)[{generated:%Y-%m-%d %H:%M} UTC · scaling-relations-pipeline "
-        f"{__version__} · commit {lit(git_commit())} · config {lit(config_hash(config))}]\n"
-        "]\n#v(0.6em)\n")
-
 
 def _within_cell(row) -> str:
     """'97 / 100%': the fractions within 0.1 and 0.2 dex (older tables lack them: '--')."""
@@ -527,88 +511,31 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
     return "".join(out)
 
 
-def _methods_data(config: dict) -> str:
-    """The Data paragraph of the Methods, for the study's input kind."""
-    data = config["data"]
-    mock = data["kind"] == "mock"
-    mock_text = (" or of the embedded mock, which draws haloes from the mass function of "
-                 '#cite(<tinker2008>, form: "prose") (computed with @diemer2018) with the '
-                 'concentrations of #cite(<duffy2008>, form: "prose") and the stellar masses of '
-                 '#cite(<moster2013>, form: "prose"), and writes them in the CAMELS formats'
-                 if mock else "")
-    if data["kind"] == "stacks":
-        return ("*Data.* Each row is a stack of haloes in one mass bin of one simulation and "
-                "snapshot: the stacked gas profiles @moser2022 of the CAMELS suites @villaescusa2021, "
-                "integrated over radius (they include the star-forming gas).\n\n")
-    if data.get("input") == "catalog":
-        rows = config.get("catalog", {}).get("rows", "subhalos")
-        return (f"*Data.* Each row is a {'subhalo' if rows == 'subhalos' else 'FoF group'} read "
-                "from the Subfind group catalogs alone (no particle is read) of the CAMELS suites "
-                f"@villaescusa2021{mock_text}; code units are converted with each catalog's h and "
-                "scale factor.\n\n")
-    return ("*Data.* Haloes are measured from the particle snapshots and group catalogs of the "
-            f"CAMELS suites @villaescusa2021{mock_text}. Star-forming gas is "
-            + ("kept in" if config.get("star_forming_gas") == "include" else "left out of")
-            + " the thermal quantities (Y, T#sub[mw], pressure) (`star_forming_gas`); it always "
-            "counts in gas masses.\n\n")
-
-
-def _methods_relations(config: dict) -> str:
-    """The Relations paragraph: the baselines the study's targets have, the published form
-    where it applies."""
-    sr = config["sr"]
-    sloped = [t for t in config["targets"] if float(t.get("slope", 0) or 0) != 0]
-    flat = [t for t in config["targets"] if float(t.get("slope", 0) or 0) == 0]
-    baseline = []
-    if sloped:
-        baseline.append("the target $y = s x + b$ with the self-similar slope $s$ is corrected by "
-                        "$f$(features)")
-    if flat:
-        baseline.append("a target without a self-similar slope is predicted as $b + f$(features, "
-                        "$x$ among them), against the training mean $b$")
-    published = config["data"].get("input") != "catalog" and any(
-        t["y"].startswith("log10_M") and t["x"].startswith("log10_Y") for t in config["targets"])
-    choice = ("how it carries over between training samples (or simulations)"
-              if sr.get("choice_data") == "transfer"
-              else "held-out " + ("simulations" if sr.get("validation_groups") else "haloes"))
-    text = "; ".join(baseline)
-    return ("*Relations.* " + text[:1].upper() + text[1:] + ". The features are ranked by a "
-            "random forest in cross-validation by simulation, the top ones passed to symbolic "
-            "regression @burlacu2020 @cranmer2023, and the equation is chosen on "
-            + choice + " by the rule named in each section, following @wadekar2023a "
-            "@wadekar2023b. Every relation (the baseline, the discovered one, a black-box random "
-            "forest on the same features"
-            + (', the published $M prop Y^(3\\/5)(1 - A c_"gas")$ form' if published else "")
-            + ") is fitted on the training samples only.\n\n")
-
-
-def _methods(config: dict) -> str:
-    ev = config["evaluate"]
-    mock = config["data"]["kind"] == "mock"
-    return (
-        "= Methods <sec-methods>\n"
-        + _methods_data(config)
-        + _methods_relations(config)
-        + "*Metrics.* For the residual $r = log_10$ predicted $- log_10$ true: bias = mean($r$) "
-        "and rms = $sqrt(\"mean\"(r^2))$ judge the constants as trained; scatter = std($r$) "
-        "about the set's own mean is what a refitted normalisation leaves; frac. = std/mean of "
-        "$10^r$ (a pure offset changes neither); reduction = 1 - scatter/scatter#sub[self-similar] "
-        "on the haloes both relations score.\n\n"
-        f"*Intervals.* A paired bootstrap ({ev['bootstrap']} resamples) draws each sample's "
-        "simulations with replacement, with all their haloes, for every relation alike: haloes "
-        "of one simulation share its parameters and are not independent. Sets with fewer than "
-        f"{ev['min_sims_for_cluster_bootstrap']} simulations resample haloes (said in the tables). "
-        "Intervals are percentiles at 68% and 95%.\n\n"
-        f"*Divergence and extrapolation.* A halo whose prediction is non-finite or off by more "
-        f"than {ev['divergence_dex']:g} dex counts as diverged: counted, named, left out of that "
-        "relation's numbers. Extrapolation is the fraction of haloes outside the training range "
-        "of a feature the relation uses.\n\n"
-        + ("*Noise floor.* A forest that knows the latent properties the mock drew for each halo "
-           "(true gas and stellar mass, gas shape, temperature factor, non-thermal support, "
-           "concentration and formation time) predicts the target out of fold: what it leaves "
-           "no relation of observables can remove.\n\n"
-           if mock and config["data"].get("input") != "catalog" else "")
-        + "Full definitions: `docs/evaluation.md` of the pipeline.\n")
+def methods_record(config: dict) -> dict:
+    """What the template's Methods (``templates/methods.typ``) is written from: the input kind
+    (``kind``, ``input``, ``catalog_rows``), the star-forming-gas rule, which baselines the
+    targets have (``sloped``: a self-similar slope; ``flat``: none), whether the published form
+    applies, how equations are chosen, the bootstrap and divergence settings, and whether the
+    mock's noise floor is shown."""
+    data, sr, ev = config["data"], config["sr"], config["evaluate"]
+    slopes = [float(t.get("slope", 0) or 0) for t in config["targets"]]
+    catalog = data.get("input") == "catalog"
+    return {
+        "kind": data["kind"],
+        "input": data.get("input", "particles"),
+        "catalog_rows": config.get("catalog", {}).get("rows", "subhalos"),
+        "star_forming_gas": config.get("star_forming_gas", "exclude"),
+        "sloped": any(s != 0 for s in slopes),
+        "flat": any(s == 0 for s in slopes),
+        "published": not catalog and any(t["y"].startswith("log10_M") and t["x"].startswith("log10_Y")
+                                         for t in config["targets"]),
+        "choice_data": sr.get("choice_data", "split"),
+        "validation_by_group": bool(sr.get("validation_groups")),
+        "bootstrap": ev["bootstrap"],
+        "min_sims_for_cluster_bootstrap": ev["min_sims_for_cluster_bootstrap"],
+        "divergence_dex": f"{ev['divergence_dex']:g}",
+        "noise_floor": data["kind"] == "mock" and not catalog,
+    }
 
 
 def compact_config(config: dict) -> str:
@@ -620,25 +547,25 @@ def compact_config(config: dict) -> str:
     return yaml.safe_dump(shown, sort_keys=False, width=100)
 
 
-def _provenance(config: dict, runtime_s: float | None) -> str:
-    versions = package_versions()
-    cells = []
-    for k, v in versions.items():
-        cells += [f"[{lit(k)}]", f"[{lit(v)}]"]
+def _report_record(config: dict, generated: dt.datetime, runtime_s: float | None,
+                   parts: list[str]) -> dict:
+    """The data file ``report.json`` the template ``templates/report.typ`` is filled from."""
     seeds = (f"mock {config.get('mock', {}).get('seed')}, rank {config['rank']['seed']}, "
              f"SR {config['sr']['seeds']}, evaluate {config['evaluate']['seed']}")
-    return (
-        "= Provenance\n"
-        f"Pipeline {__version__}, git commit {lit(git_commit())}, configuration hash "
-        f"{lit(config_hash(config))}; seeds: {lit(seeds)}"
-        + (f"; pipeline wall time {runtime_s:.0f} s" if runtime_s else "") + ". Every stage "
-        "table carries the same block (versions, options and their hash, seeds) in its "
-        "metadata.\n"
-        "#text(size: 8pt, grid(columns: 6, column-gutter: 10pt, row-gutter: 4pt, "
-        + ", ".join(cells) + "))\n"
-        "= Configuration\nThe validated study configuration with defaults filled "
-        "(simulation lists as ranges):\n"
-        f"#columns(3, gutter: 10pt)[{code_block(compact_config(config), size='6pt')}]\n")
+    return {
+        "study": config["study"],
+        "date": f"{generated:%Y-%m-%d}",
+        "generated": f"{generated:%Y-%m-%d %H:%M}",
+        "version": __version__,
+        "commit": git_commit(),
+        "config_hash": config_hash(config),
+        "seeds": seeds,
+        "runtime_s": runtime_s,
+        "versions": [[k, v] for k, v in package_versions().items()],
+        "config_yaml": compact_config(config),
+        "methods": methods_record(config),
+        "parts": parts,
+    }
 
 
 # --------------------------------------------------------------------------- figures and build
@@ -698,7 +625,7 @@ def build_report(
             "residuals": read_table(residual_paths[name]) if residual_paths else None,
         }
     with scratch_dir(out_pdf) as work:  # beside the PDF: a killed run's scraps go at the rerun
-        parts = [_title(config, generated), _summary(config, targets, tables), _data(config, halos)]
+        parts = {"summary.typ": _summary(config, targets, tables), "data.typ": _data(config, halos)}
         for target in targets:
             name = target["name"]
             t = tables[name]
@@ -715,17 +642,17 @@ def build_report(
                 fig = residual_parameter_figure(t["residuals"], samples_all, "")
                 if fig is not None:
                     figs["residuals"] = _save_svg(fig, work / f"{key}-params.svg")
-            parts.append(_target_section(config, target, t, figs))
+            parts[f"target-{key}.typ"] = _target_section(config, target, t, figs)
         if profiles_path:
-            parts.append(_profiles_section(config, read_table(profiles_path), work))
-        parts.append(_methods(config))
-        (work / "references.bib").write_text(_BIB.read_text())
-        parts.append('#bibliography("references.bib", title: "References", '
-                     'style: "chicago-author-date")\n')
-        parts.append(_provenance(config, runtime_s))
-        source = work / "report.typ"
-        source.write_text("\n".join(parts))
-        compiler = typst.Compiler(str(source), root=str(work), ignore_system_fonts=True)
+            parts["profiles.typ"] = _profiles_section(config, read_table(profiles_path), work)
+        for name, markup in parts.items():
+            (work / name).write_text(_PART_HEADER + markup)
+        for template in _TEMPLATES.glob("*.typ"):
+            shutil.copyfile(template, work / template.name)
+        shutil.copyfile(_BIB, work / "references.bib")
+        record = _report_record(config, generated, runtime_s, list(parts))
+        (work / "report.json").write_text(json.dumps(record, indent=1))
+        compiler = typst.Compiler(str(work / "report.typ"), root=str(work), ignore_system_fonts=True)
         with atomic_path(out_pdf) as out:
             compiler.compile(output=str(out), format="pdf", timestamp=generated)
     return Path(out_pdf)

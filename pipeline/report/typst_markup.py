@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ..samples import compact_names
 
-__all__ = ["lit", "string", "label_name", "table", "figure", "compact_names", "code_block"]
+__all__ = ["lit", "label_name", "table", "figure", "compact_names"]
 
 
 _SPECIAL = set('\\#*_$@<>[]`~/=-+"\'')
@@ -53,14 +53,3 @@ def figure(path: str, caption: str, label: str, width: str = "100%") -> str:
     does not leave that rest blank."""
     return (f'#figure(image("{path}", width: {width}), caption: [{caption}], '
             f'placement: auto) <{label}>\n')
-
-
-def string(value: object) -> str:
-    """``value`` as a Typst string literal (for code arguments such as ``raw``)."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
-
-
-def code_block(text: str, size: str = "7.5pt") -> str:
-    """Monospace text kept as is (configuration, versions)."""
-    return f"#text(size: {size}, raw({string(text)}, block: true))\n"

@@ -123,14 +123,30 @@ def test_report_length_does_not_grow_with_the_number_of_simulations(tmp_path):
     ("studies/camels1p_tng_to_simba.yaml", ["stacked gas profiles", "published", "self-similar slope"],
      ["Noise floor", "embedded mock", "Subfind group catalogs alone"]),
 ])
-def test_methods_are_written_for_the_study_s_input_kind(study, has, lacks):
-    """The Methods cited the Y^(3/5) form and the star-forming-gas rule even for catalog rows."""
+def test_methods_are_written_for_the_study_s_input_kind(study, has, lacks, tmp_path):
+    """The Methods cited the Y^(3/5) form and the star-forming-gas rule even for catalog rows.
+    The template's Methods, filled from the study's record, typeset on its own."""
+    import json
+    import shutil
+
+    import typst
     import yaml
+    from pypdf import PdfReader
 
     from pipeline.config import validate_config
-    from pipeline.report.build import _methods
+    from pipeline.report.build import methods_record
 
-    text = _methods(validate_config(yaml.safe_load((REPO / study).read_text())))
+    templates = REPO / "pipeline" / "report" / "templates"
+    for name in ("methods.typ", "helpers.typ"):
+        shutil.copyfile(templates / name, tmp_path / name)
+    shutil.copyfile(REPO / "pipeline" / "report" / "references.bib", tmp_path / "references.bib")
+    record = methods_record(validate_config(yaml.safe_load((REPO / study).read_text())))
+    (tmp_path / "m.json").write_text(json.dumps(record))
+    (tmp_path / "doc.typ").write_text('#import "methods.typ": methods\n#methods(json("m.json"))\n'
+                                      '#bibliography("references.bib")\n')
+    typst.compile(str(tmp_path / "doc.typ"), output=str(tmp_path / "doc.pdf"), root=str(tmp_path))
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(tmp_path / "doc.pdf").pages)
+    text = text[:text.index("Bibliography")] if "Bibliography" in text else text
     for phrase in has:
         assert phrase in text, phrase
     for phrase in lacks:
