@@ -53,8 +53,9 @@ def known_columns(config: dict | None = None) -> set[str]:
     if config is not None:
         if config.get("data", {}).get("input") == "catalog":
             # catalog rows: their own columns, plus what assemble adds to every row
-            names = set(PER_ROW_COLUMNS) | {c.name for c in catalog_columns(config.get("catalog", {})
-                                                               .get("rows", "subhalos"))}
+            cat = config.get("catalog", {})
+            names = set(PER_ROW_COLUMNS) | {c.name for c in catalog_columns(
+                cat.get("rows", "subhalos"), cat.get("galaxy_log10_mstar_min_msun", ()))}
         env = config.get("ingest", {}).get("environment", {})
         names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}
         names |= simulation_parameters(config)
@@ -241,7 +242,8 @@ def registry_columns(config: dict) -> list:
     following what a column is computed from."""
     cols = list(HALO_COLUMNS + DERIVED_COLUMNS)
     if config.get("data", {}).get("input") == "catalog":
-        cols += catalog_columns(config.get("catalog", {}).get("rows", "subhalos"))
+        cat = config.get("catalog", {})
+        cols += catalog_columns(cat.get("rows", "subhalos"), cat.get("galaxy_log10_mstar_min_msun", ()))
     env = config.get("ingest", {}).get("environment", {})
     if env.get("features"):
         cols += environment_columns(EnvironmentOptions(**env))

@@ -184,10 +184,13 @@ def catalog_table_markdown() -> str:
     parts = []
     for rows in ("subhalos", "groups"):
         parts += [f"### catalog rows: {rows}", "",
-                  f"Computed by `{COMPUTED_BY['catalog']}`.", "",
+                  f"Computed by `{COMPUTED_BY['catalog']}`."
+                  + (" The galaxy counts are written per threshold of "
+                     "`catalog.galaxy_log10_mstar_min_msun` (shown for 10^9 Msun)."
+                     if rows == "groups" else ""), "",
                   "| column | unit | definition | computed from |", "|---|---|---|---|"]
         parts += [f"| `{c.name}` | {c.unit or '-'} | {c.definition} | {_inputs_cell(c)} |"
-                  for c in catalog_columns(rows)]
+                  for c in catalog_columns(rows, (9.0,))]
         parts.append("")
     return "\n".join(parts)
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from . import Column
 
-__all__ = ["CatalogField", "CATALOG_COLUMNS", "CATALOG_UNITS", "LOGGED_QUANTITIES", "catalog_columns"]
+__all__ = ["CatalogField", "CATALOG_COLUMNS", "CATALOG_UNITS", "LOGGED_QUANTITIES", "catalog_columns",
+           "galaxy_count_columns", "mstar_tag"]
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,35 @@ def _structure_columns(rows: str) -> list[Column]:
             Column("sigma_v", "km / s", "velocity dispersion of the central subhalo")]
 
 
-def catalog_columns(rows: str) -> list[Column]:
+def mstar_tag(log10_mstar_msun: float) -> str:
+    """How a stellar-mass threshold appears in a column name: 9 -> "mstar9", 8.5 -> "mstar8p5"."""
+    return "mstar" + f"{float(log10_mstar_msun):g}".replace(".", "p")
+
+
+def galaxy_count_columns(thresholds_log10_msun) -> list[Column]:
+    """Galaxy counts of group rows, per stellar-mass threshold [log10 Msun]: all, central,
+    satellites, and log10(1 + N) (defined for empty groups: the transform of a count target)."""
+    cols = []
+    for t in thresholds_log10_msun:
+        tag, where = mstar_tag(t), f"with stellar mass (SubhaloMassType[4]) >= 10^{float(t):g} Msun"
+        cols += [
+            Column(f"N_gal_{tag}", "", f"number of the group's subhaloes {where}"),
+            Column(f"N_cen_{tag}", "", f"1 if the group's central subhalo (GroupFirstSub) is a "
+                   f"galaxy {where}, else 0"),
+            Column(f"N_sat_{tag}", "", f"number of the group's satellite subhaloes {where} "
+                   f"(N_gal - N_cen)", inputs=(f"N_gal_{tag}", f"N_cen_{tag}")),
+            Column(f"log10_1p_N_gal_{tag}", "", f"log10(1 + N_gal_{tag})",
+                   inputs=(f"N_gal_{tag}",)),
+            Column(f"log10_1p_N_sat_{tag}", "", f"log10(1 + N_sat_{tag})",
+                   inputs=(f"N_sat_{tag}",)),
+        ]
+    return cols
+
+
+def catalog_columns(rows: str, galaxy_thresholds_log10_msun=()) -> list[Column]:
     """Every column :func:`catalog_rows` can write for ``rows``, in table order (for the docs
-    and the config's feature names)."""
+    and the config's feature names); group rows with the galaxy counts of
+    ``galaxy_thresholds_log10_msun``."""
     cols = _structure_columns(rows)
     cols += [Column(f.name, CATALOG_UNITS[f.quantity], f.definition) for f in CATALOG_COLUMNS[rows]]
     logged = [f for f in CATALOG_COLUMNS[rows] if f.quantity in LOGGED_QUANTITIES]
@@ -122,4 +149,9 @@ def catalog_columns(rows: str) -> list[Column]:
                  Column("log10_M_virial", "", "log10 of M_virial in Msun", inputs=("M_virial",)),
                  Column("Mstar_over_M_virial", "", "Mstar / M_virial: the stellar fraction "
                         "measured without the total mass", inputs=("Mstar", "M_virial"))]
+    else:
+        cols += [Column("Vmax_over_V200c", "", "Vmax of the central subhalo over V200c = sqrt(G "
+                        "M200c / R200c): the NFW concentration's proxy (rises with c)",
+                        inputs=("Vmax", "M200c", "R200c"))]
+        cols += galaxy_count_columns(galaxy_thresholds_log10_msun)
     return cols

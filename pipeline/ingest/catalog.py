@@ -28,7 +28,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from ..columns.catalog import CATALOG_COLUMNS, CatalogField, catalog_columns
+from ..columns.catalog import CATALOG_COLUMNS, CatalogField, catalog_columns, mstar_tag
 from ..defaults import schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
 from ..io.gadget import GroupCatalog
@@ -48,14 +48,18 @@ class CatalogOptions:
         not kept.
     min_particles: rows with fewer bound particles (SubhaloLen / GroupLen) are not kept
         (resolution).
-    centrals_only: subhalos: keep the central subhalo of each group only."""
+    centrals_only: subhalos: keep the central subhalo of each group only.
+    galaxy_log10_mstar_min_msun: groups: galaxy counts per stellar-mass threshold [log10 Msun]."""
 
     rows: str
     log10_mass_min_msun: float
     min_particles: int
     centrals_only: bool
+    galaxy_log10_mstar_min_msun: tuple[float, ...]
 
     def __post_init__(self):
+        object.__setattr__(self, "galaxy_log10_mstar_min_msun",
+                           tuple(float(t) for t in self.galaxy_log10_mstar_min_msun))
         if self.rows not in CATALOG_COLUMNS:
             raise ConfigError(f"config key 'catalog.rows': {self.rows!r}; valid: {list(CATALOG_COLUMNS)}")
 
@@ -74,6 +78,38 @@ def _values(raw: np.ndarray, spec: CatalogField) -> np.ndarray:
     return raw.astype(float)
 
 
+def _galaxy_counts(cat: GroupCatalog, first: np.ndarray, thresholds: tuple[float, ...],
+                   to_msun: float) -> dict[str, np.ndarray]:
+    """Per group and stellar-mass threshold [log10 Msun]: galaxies (subhaloes with
+    SubhaloMassType[4] x ``to_msun`` at or above it), the central's flag, satellites."""
+    n_groups = len(first)
+    if cat.n_subhalos:
+        for field in ("SubhaloMassType", "SubhaloGrNr"):
+            if not cat.has_field("Subhalo", field):
+                raise InputFileError(f"catalog {cat.files[0]}: field 'Subhalo/{field}' is "
+                                     "missing; catalog.galaxy_log10_mstar_min_msun counts "
+                                     "galaxies by it")
+        subs = cat.read("Subhalo", ["SubhaloMassType", "SubhaloGrNr"],
+                        require_finite=("SubhaloMassType", "SubhaloGrNr"))
+        mstar = subs["SubhaloMassType"][:, 4].astype(float) * to_msun
+        host = subs["SubhaloGrNr"].astype(np.int64)
+    else:
+        mstar, host = np.zeros(0), np.zeros(0, dtype=np.int64)
+    out = {}
+    for t in thresholds:
+        tag = mstar_tag(t)
+        galaxy = mstar >= 10**t
+        n_gal = np.bincount(host[galaxy], minlength=n_groups)[:n_groups]
+        has_central = first >= 0
+        central = np.zeros(n_groups, dtype=np.int64)
+        central[has_central] = galaxy[first[has_central]]
+        out[f"N_gal_{tag}"], out[f"N_cen_{tag}"] = n_gal, central
+        out[f"N_sat_{tag}"] = n_gal - central
+        for which in ("gal", "sat"):
+            out[f"log10_1p_N_{which}_{tag}"] = np.log10(1.0 + out[f"N_{which}_{tag}"])
+    return out
+
+
 def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOptions(),
                  columns: list[str] | None = None, meta: dict | None = None) -> Table:
     """The rows of one (possibly chunked) Subfind catalog, in physical units.
@@ -88,7 +124,7 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
     a = 1.0 / (1.0 + z)
     box_mpc = cat.box_size_ckpc_h * a / h / 1000.0
     specs = CATALOG_COLUMNS[options.rows]
-    known = {c.name for c in catalog_columns(options.rows)}
+    known = {c.name for c in catalog_columns(options.rows, options.galaxy_log10_mstar_min_msun)}
     unknown = sorted(set(columns or ()) - known)
     if unknown:
         raise ConfigError(f"catalog rows '{options.rows}' have no column(s) {unknown}; "
@@ -157,6 +193,13 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
         n_part = groups["GroupLen"].astype(np.int64)
         for spec in present:
             values[spec.name] = _values(groups[spec.field], spec) * _factor(spec.quantity, h, a)
+        if {"Vmax", "M200c", "R200c"} <= set(values):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v200 = np.sqrt(G_KPC_KM2_S2_MSUN * values["M200c"] / (1000.0 * values["R200c"]))
+                values["Vmax_over_V200c"] = values["Vmax"] / v200
+        if options.galaxy_log10_mstar_min_msun:
+            values.update(_galaxy_counts(cat, first, options.galaxy_log10_mstar_min_msun,
+                                         _factor("mass", h, a)))
         mass_for_cut = values.get("M200c")
         keep = np.ones(len(index), dtype=bool)
     if options.rows == "subhalos" and "sigma_v" in values and "Rhalf" in values:
@@ -175,7 +218,7 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
                         f"log10_mass_min_msun = {options.log10_mass_min_msun} and min_particles = "
                         f"{options.min_particles} (of {len(keep)})")
     table = Table()
-    for col in catalog_columns(options.rows):
+    for col in catalog_columns(options.rows, options.galaxy_log10_mstar_min_msun):
         name = col.name
         if name.startswith("log10_") and name[6:] in values:
             v = values[name[6:]][keep]

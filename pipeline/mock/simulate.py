@@ -24,7 +24,7 @@ from .particles import (
     sample_nfw_radii,
 )
 from .population import HaloPopulation, draw_population
-from .subhalos import SIGMA_NOISE_DEX, draw_satellites, planted_sigma_v_kms
+from .subhalos import SIGMA_NOISE_DEX, Occupation, draw_satellites, planted_sigma_v_kms
 from .suites import suite_model
 
 __all__ = ["MockOptions", "simulation_rng", "write_mock_snapshot"]
@@ -52,6 +52,8 @@ class MockOptions:
     total_particles_per_type: int | None = None
     files_per_snapshot: int
     multiphase_scatter_dex: float
+    #: planted secondary dependence of the satellite count (pipeline.mock.subhalos.Occupation)
+    occupation: dict
     snapshots: dict[int, float] = field(default_factory=lambda: {90: 0.0})
 
 
@@ -96,7 +98,7 @@ def _with_wind_cells(stars: dict, pop: HaloPopulation, idx_star: np.ndarray, a: 
 def _subhalos(pop: HaloPopulation, groups: dict, mass_type: np.ndarray, len_type: np.ndarray,
               v200: np.ndarray, sfr_msun_yr: np.ndarray, code_pos, to_code_len: float,
               to_code_mass: float, m_dm: float, box_mpc: float, suite: str,
-              rng: np.random.Generator) -> dict[str, np.ndarray]:
+              rng: np.random.Generator, occupation: Occupation) -> dict[str, np.ndarray]:
     """Subfind's Subhalo fields: each group's central (its particles' masses, NFW Vmax, half-mass
     radius 0.5 R200c with 0.1 dex scatter) followed by its satellites
     (:mod:`pipeline.mock.subhalos`, catalog only), with the planted velocity dispersion; sets
@@ -104,7 +106,7 @@ def _subhalos(pop: HaloPopulation, groups: dict, mass_type: np.ndarray, len_type
     do not change with the subhaloes."""
     n_halo = len(pop)
     sat = draw_satellites(rng, pop.m200c_msun, pop.r200c_mpc, pop.c200c, pop.centre_mpc, box_mpc,
-                          suite)
+                          suite, pop.formation_offset, occupation)
     n_s = len(sat["host"])
     n_sat = np.bincount(sat["host"], minlength=n_halo)
     # Subfind order: per group the central, then its satellites
@@ -232,7 +234,8 @@ def _write_catalog(catalog_path, pop: HaloPopulation, cosmo, redshift: float, pa
     }
     subhalos = _subhalos(pop, groups, mass_type, len_type, v200,
                          np.bincount(parts.idx_gas, parts.sfr, n_halo), code_pos, to_code_len,
-                         to_code_mass, parts.m_dm, box_mpc, suite, rng)
+                         to_code_mass, parts.m_dm, box_mpc, suite, rng,
+                         Occupation(**options.occupation))
     cat_header = {
         "BoxSize": options.box_size_mpc_h * 1000.0, "Redshift": redshift,
         "Time": 1.0 / (1.0 + redshift), "HubbleParam": options.hubble_param,

@@ -1,9 +1,24 @@
 """Subhaloes of the mock's group catalogs, with a planted, documented answer.
 
 Every group keeps its central subhalo (first in the group, as Subfind orders them) and gains
-satellites: N ~ Poisson(``SATELLITES_PER_1E12`` x M200c / 1e12 Msun), infall masses from
+satellites: N ~ Poisson(lambda), infall masses from
 dN/d mu ~ mu^-1.9 (mu = M_infall / M200c, between ``MU_MIN_MSUN`` / M200c and 0.1), positions
 NFW-distributed out to R200c around the group centre.
+
+The occupation, with a planted secondary dependence (assembly bias and environment at fixed
+mass; :class:`Occupation`, mock option ``occupation``, off by default):
+
+    lambda = SATELLITES_PER_1E12 x (M200c / 1e12 Msun)
+             x exp(formation_slope x d + environment_slope x min(delta_R, DELTA_SATURATION))
+
+with d the halo's formation offset (the standard-normal deviate of its concentration at fixed
+mass: early formers, d > 0, are more concentrated; in the group catalog it shows as the central's
+Vmax at fixed M200c) and delta_R the overdensity of the other haloes' M200c within R physical Mpc
+(``environment_radius_mpc``) over the box's mean: the pipeline's ``overdensity_<R>mpc`` column
+when its tracers include every mock halo; the environment term saturates at
+``DELTA_SATURATION`` (a few haloes next to a cluster would otherwise get hundreds of
+satellites). In log10(lambda) both terms are linear: a closed form can hold them exactly. With
+both slopes 0 the draws are those of a mock without the option.
 
 Planted physics (physical units; G in kpc (km/s)^2 / Msun):
 
@@ -30,25 +45,68 @@ Planted physics (physical units; G in kpc (km/s)^2 / Msun):
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..defaults import schema_defaults
 from ..physics.nfw import G_KPC_KM2_S2_MSUN
 from .particles import isotropic_offsets, sample_nfw_radii
 
-__all__ = ["K_VIRIAL", "B_BARYON", "T_TIDAL", "STRIP_SLOPE",
-           "STELLAR_FRACTION", "planted_sigma_v_kms", "draw_satellites"]
+__all__ = ["K_VIRIAL", "B_BARYON", "T_TIDAL", "STRIP_SLOPE", "STELLAR_FRACTION", "Occupation",
+           "halo_overdensity", "mean_satellites", "planted_sigma_v_kms", "draw_satellites"]
 
 K_VIRIAL = 6.0
 B_BARYON = 6.0
 T_TIDAL = 0.5
 STRIP_SLOPE = 0.6
 SATELLITES_PER_1E12 = 3.0
+#: overdensity above which the planted environment term stops growing
+DELTA_SATURATION = 5.0
 MU_MIN_MSUN = 3e9
 RHALF_KPC = 25.0
 VMAX_OVER_SIGMA = 1.45
 SIGMA_NOISE_DEX = 0.02
 #: median stellar-to-total mass fraction of satellites per suite (feedback strength)
 STELLAR_FRACTION = {"IllustrisTNG": 0.03, "SIMBA": 0.015, "Astrid": 0.05}
+
+
+@dataclass(frozen=True)
+@schema_defaults("mock", "occupation")
+class Occupation:
+    """The planted secondary dependence of the satellite count (module docstring)."""
+
+    formation_slope: float
+    environment_slope: float
+    environment_radius_mpc: float
+
+
+def halo_overdensity(centre_mpc: np.ndarray, m200c_msun: np.ndarray, box_mpc: float,
+                     radius_mpc: float) -> np.ndarray:
+    """Per halo: M200c of the other haloes centred within ``radius_mpc`` [physical Mpc] over the
+    box's mean M200c density times the sphere's volume, minus 1 (periodic box ``box_mpc``)."""
+    m200 = np.asarray(m200c_msun, dtype=float)
+    if len(m200) == 0:
+        return np.zeros(0)
+    pos = np.mod(np.asarray(centre_mpc, dtype=float), box_mpc)
+    tree = cKDTree(pos, boxsize=box_mpc)
+    pairs = tree.query_ball_point(pos, radius_mpc)
+    inside = np.array([m200[p].sum() for p in pairs]) - m200  # the others only
+    mean = m200.sum() / box_mpc**3 * (4.0 / 3.0 * np.pi * radius_mpc**3)
+    return inside / mean - 1.0
+
+
+def mean_satellites(m200c_msun: np.ndarray, formation_offset: np.ndarray, overdensity: np.ndarray,
+                    occupation: Occupation) -> np.ndarray:
+    """The planted mean satellite count lambda of each group (module docstring)."""
+    lam = SATELLITES_PER_1E12 * np.asarray(m200c_msun, dtype=float) / 1e12
+    if occupation.formation_slope:
+        lam = lam * np.exp(occupation.formation_slope * np.asarray(formation_offset))
+    if occupation.environment_slope:
+        lam = lam * np.exp(occupation.environment_slope
+                           * np.minimum(np.asarray(overdensity), DELTA_SATURATION))
+    return lam
 
 
 def planted_sigma_v_kms(mtot_msun, rhalf_kpc, fstar, r_host_r200c) -> np.ndarray:
@@ -61,12 +119,18 @@ def planted_sigma_v_kms(mtot_msun, rhalf_kpc, fstar, r_host_r200c) -> np.ndarray
 
 def draw_satellites(rng: np.random.Generator, m200c_msun: np.ndarray, r200c_mpc: np.ndarray,
                     c200c: np.ndarray, centre_mpc: np.ndarray, box_mpc: float,
-                    suite: str) -> dict[str, np.ndarray]:
+                    suite: str, formation_offset: np.ndarray | None = None,
+                    occupation: Occupation | None = None) -> dict[str, np.ndarray]:
     """Satellites of every group (physical units): ``host`` (group index), ``pos_mpc``,
     ``r_host_r200c``, ``mtot_msun``, ``mstar_msun``, ``rhalf_kpc``, ``rhalf_star_kpc``,
-    ``sigma_v_kms``, ``vmax_kms``, ordered by host."""
+    ``sigma_v_kms``, ``vmax_kms``, ordered by host; ``lambda`` and ``overdensity`` per group (the
+    planted occupation and the environment it reads)."""
     m200 = np.asarray(m200c_msun, dtype=float)
-    n_sat = rng.poisson(SATELLITES_PER_1E12 * m200 / 1e12)
+    occupation = occupation or Occupation()
+    overdensity = halo_overdensity(centre_mpc, m200, box_mpc, occupation.environment_radius_mpc)
+    lam = mean_satellites(m200, np.zeros(len(m200)) if formation_offset is None else formation_offset,
+                          overdensity, occupation)
+    n_sat = rng.poisson(lam)
     host = np.repeat(np.arange(len(m200)), n_sat)
     mu_lo = np.minimum(MU_MIN_MSUN / m200[host], 0.05)
     mu_hi, p = 0.1, -0.9  # inverse CDF of mu^-1.9 between mu_lo and mu_hi
@@ -83,4 +147,4 @@ def draw_satellites(rng: np.random.Generator, m200c_msun: np.ndarray, r200c_mpc:
     vmax = VMAX_OVER_SIGMA * sigma * 10 ** (0.05 * rng.standard_normal(len(host)))
     return {"host": host, "pos_mpc": pos, "r_host_r200c": x, "mtot_msun": mtot,
             "mstar_msun": fstar * mtot, "rhalf_kpc": rhalf, "rhalf_star_kpc": rhalf_star,
-            "sigma_v_kms": sigma, "vmax_kms": vmax}
+            "sigma_v_kms": sigma, "vmax_kms": vmax, "lambda": lam, "overdensity": overdensity}

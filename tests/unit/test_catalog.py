@@ -6,10 +6,11 @@ import pytest
 from astropy import units as u
 from conftest import BY_HALO
 
-from pipeline.columns.catalog import catalog_columns
+from pipeline.columns.catalog import catalog_columns, mstar_tag
 from pipeline.errors import ConfigError, DataError, InputFileError
 from pipeline.ingest.catalog import CatalogOptions, catalog_rows
 from pipeline.io.gadget_writer import write_group_catalog
+from pipeline.physics.nfw import G_KPC_KM2_S2_MSUN
 
 H, Z = 0.7, 1.0  # a = 0.5
 BOX = 25000.0  # ckpc/h
@@ -190,3 +191,81 @@ def test_planted_subhalo_mass_law_is_recovered_and_transfers(mock_snapshot):
     # measured: 0.072 dex for the virial estimate, 0.044 for the found relation
     assert np.std(resid) < 0.7 * np.std(baseline), (np.std(resid), np.std(baseline), expr)
     assert np.std(resid) < 0.055  # the planted floor is 0.04 dex
+
+
+def test_galaxy_counts_of_groups_per_stellar_mass_threshold(tmp_path):
+    """Hand-made catalog: group 0 has a central of 0.2e10/h Msun of stars and a satellite of
+    0.01e10/h; group 1 a central of 0.1e10/h. Thresholds below, between and above them."""
+    path = _catalog(tmp_path / "groups.hdf5")
+    mstar = np.array([0.2, 0.01, 0.1]) * 1e10 / H  # Msun, in subhalo order
+    thresholds = (float(np.log10(mstar[1] / 2)), float(np.log10(mstar[1] * 2)), 10.0)
+    t = catalog_rows(path, CatalogOptions(rows="groups", log10_mass_min_msun=0, min_particles=0,
+                                          galaxy_log10_mstar_min_msun=thresholds))
+    low, mid, high = (mstar_tag(x) for x in thresholds)
+    assert high == "mstar10"
+    np.testing.assert_array_equal(t[f"N_gal_{low}"], [2, 1])  # every subhalo
+    np.testing.assert_array_equal(t[f"N_cen_{low}"], [1, 1])
+    np.testing.assert_array_equal(t[f"N_sat_{low}"], [1, 0])
+    np.testing.assert_array_equal(t[f"N_gal_{mid}"], [1, 1])  # the satellite falls below
+    np.testing.assert_array_equal(t[f"N_sat_{mid}"], [0, 0])
+    np.testing.assert_array_equal(t[f"N_gal_{high}"], [0, 0])  # 1e10 Msun: above both centrals
+    np.testing.assert_array_equal(t[f"N_cen_{high}"], [0, 0])
+    np.testing.assert_allclose(t[f"log10_1p_N_gal_{low}"], np.log10([3.0, 2.0]))
+    np.testing.assert_allclose(t[f"log10_1p_N_sat_{low}"], np.log10([2.0, 1.0]))
+    # Vmax / V200c: the central's Vmax over sqrt(G M200c / R200c), physical units
+    v200 = np.sqrt(G_KPC_KM2_S2_MSUN * 10.0e10 / H / (300.0 * 0.5 / H))
+    assert t["Vmax_over_V200c"][0] == pytest.approx(250.0 / v200, rel=1e-6)
+    names = {c.name for c in catalog_columns("groups", thresholds)}
+    assert {f"N_sat_{mid}", f"log10_1p_N_gal_{high}"} <= names
+    without = _catalog(tmp_path / "nomass.hdf5", drop=("SubhaloMassType",))
+    with pytest.raises(InputFileError, match=r"nomass.hdf5: field 'Subhalo/SubhaloMassType'.*"
+                                             r"galaxy_log10_mstar_min_msun"):
+        catalog_rows(without, CatalogOptions(rows="groups", log10_mass_min_msun=0, min_particles=0,
+                                             galaxy_log10_mstar_min_msun=(9.0,)))
+
+
+def test_mock_occupation_follows_the_planted_secondary_dependence():
+    """The satellite count of the mock's groups, read back: at fixed mass, groups of later
+    formation (d < 0) and in denser surroundings host more satellites, as planted; with both
+    slopes 0 the draws are those of a mock without the option."""
+    from pipeline.mock.subhalos import Occupation, draw_satellites
+
+    rng = np.random.default_rng(5)
+    n, box = 4000, 60.0
+    m200 = np.full(n, 3e12)
+    centre = rng.uniform(0, box, (n, 3))
+    d = rng.standard_normal(n)
+    args = (m200, np.full(n, 0.3), np.full(n, 8.0), centre, box, "IllustrisTNG", d)
+    plain = draw_satellites(np.random.default_rng(1), *args[:6])
+    zero = draw_satellites(np.random.default_rng(1), *args, Occupation())
+    np.testing.assert_array_equal(plain["host"], zero["host"])
+    occ = Occupation(formation_slope=-0.5, environment_slope=0.2, environment_radius_mpc=5.0)
+    sat = draw_satellites(np.random.default_rng(2), *args, occ)
+    counts = np.bincount(sat["host"], minlength=n)
+    delta = np.minimum(sat["overdensity"], 5.0)
+    # Poisson regression of the counts on (d, delta) recovers the planted slopes
+    design = np.column_stack([np.ones(n), d, delta])
+    beta = np.zeros(3)
+    for _ in range(30):  # Newton steps of the Poisson log-likelihood
+        mu = np.exp(design @ beta)
+        beta += np.linalg.solve(design.T @ (design * mu[:, None]), design.T @ (counts - mu))
+    assert beta[1] == pytest.approx(-0.5, abs=0.05)
+    assert beta[2] == pytest.approx(0.2, abs=0.05)
+    assert np.exp(beta[0]) == pytest.approx(9.0, rel=0.1)  # 3 per 1e12 Msun
+
+
+def test_poisson_floor_of_a_count_target():
+    """Analytic limits of the scatter of log10(1 + N), N ~ Poisson(lambda), and a Monte Carlo."""
+    from pipeline.discovery.counts import poisson_floor_dex, poisson_log1p_std
+
+    assert poisson_log1p_std(0.0)[0] == 0.0  # always N = 0
+    big = 400.0
+    assert poisson_log1p_std(big)[0] == pytest.approx(np.log10(np.e) / np.sqrt(big), rel=0.01)
+    rng = np.random.default_rng(0)
+    for lam in (0.5, 3.0, 12.0):
+        draws = np.log10(1 + rng.poisson(lam, 400_000))
+        assert poisson_log1p_std(lam)[0] == pytest.approx(np.std(draws), rel=0.01)
+    assert poisson_floor_dex(np.array([3.0, 12.0])) == pytest.approx(
+        np.sqrt(np.mean(poisson_log1p_std([3.0, 12.0]) ** 2)))
+    with pytest.raises(ValueError):
+        poisson_log1p_std(-1.0)
