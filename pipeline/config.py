@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from .columns import DERIVED_COLUMNS, HALO_COLUMNS, PER_ROW_COLUMNS, leaked_inputs
+from .columns import DERIVED_COLUMNS, HALO_COLUMNS, HI_COLUMNS, PER_ROW_COLUMNS, leaked_inputs
 from .columns.catalog import catalog_columns
 from .columns.environment import EnvironmentOptions, environment_columns
 from .defaults import SCHEMA_PATH, config_schema
@@ -49,7 +49,7 @@ _Validator = _with_defaults(Draft202012Validator)
 def known_columns(config: dict | None = None) -> set[str]:
     """Names of every per-halo column (ingest + assemble), with the environment columns that
     ``config``'s ``ingest.environment`` asks for."""
-    names = {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS}
+    names = {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS}
     if config is not None:
         if config.get("data", {}).get("input") == "catalog":
             # catalog rows: their own columns, plus what assemble adds to every row
@@ -219,6 +219,7 @@ def validate_config(config: dict) -> dict:
                 f"config key 'targets.{i}': the predicted column {t['y']!r} is also a feature"
             )
         _refuse_leakage(config, i, t, features)
+        _hi_needs_ingest(config, i, t, features)
         if config["rank"]["top_k"] > len(features):
             raise ConfigError(
                 f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
@@ -240,7 +241,7 @@ def validate_config(config: dict) -> dict:
 def registry_columns(config: dict) -> list:
     """Every registry column a study can use (halo, derived, catalog rows, environment), for
     following what a column is computed from."""
-    cols = list(HALO_COLUMNS + DERIVED_COLUMNS)
+    cols = list(HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS)
     if config.get("data", {}).get("input") == "catalog":
         cat = config.get("catalog", {})
         cols += catalog_columns(cat.get("rows", "subhalos"), cat.get("galaxy_log10_mstar_min_msun", ()))
@@ -248,6 +249,21 @@ def registry_columns(config: dict) -> list:
     if env.get("features"):
         cols += environment_columns(EnvironmentOptions(**env))
     return cols
+
+
+def _hi_needs_ingest(config: dict, index: int, target: dict, features: list[str]) -> None:
+    """ConfigError when a target uses an HI column that the study's ingest does not measure."""
+    used = {c.name for c in HI_COLUMNS} & {target["x"], target["y"], *features}
+    if not used:
+        return
+    data = config["data"]
+    if data["kind"] == "stacks" or data.get("input") == "catalog":
+        raise ConfigError(f"config key 'targets.{index}': {sorted(used)} are measured from gas "
+                          f"particles; input kind {data['kind']!r} ({data.get('input')}) has none")
+    if not config["ingest"]["hi"]["enabled"]:
+        raise ConfigError(f"config key 'targets.{index}' uses {sorted(used)}: set "
+                          "'ingest.hi.enabled: true' (reads NeutralHydrogenAbundance, and the "
+                          "hydrogen fraction and density the HI rule needs)")
 
 
 def _refuse_leakage(config: dict, index: int, target: dict, features: list[str]) -> None:

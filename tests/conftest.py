@@ -37,10 +37,12 @@ def write_sphere_halo(
     directory: Path, centre=(12500.0, 12500.0, 12500.0), n_gas: int = 20000,
     r_sphere: float = 500.0, r200: float = 500.0, r500: float = 330.0,
     temperature_k: float = 1.0e7, sf_fraction: float = 0.0, n_files: int = 1, seed: int = 1,
-    redshift: float = 0.0,
+    redshift: float = 0.0, extra_gas=None,
 ) -> tuple[Path, Path, dict]:
     """One halo: gas uniform in a sphere at one temperature, a few DM and star particles,
-    and background gas outside R200c. Returns (snapshot path, catalog path, truth dict)."""
+    and background gas outside R200c. ``extra_gas(n_gas, n_background)``: more (or replaced)
+    gas fields (None: removed), halo cells first (the first ``sf_fraction`` of them star-forming). Returns
+    (snapshot path, catalog path, truth dict)."""
     from pipeline.physics.gas import internal_energy_km2_s2
 
     rng = np.random.default_rng(seed)
@@ -63,6 +65,11 @@ def write_sphere_halo(
         "StarFormationRate": sfr,
         "GFM_Metallicity": np.full(n_gas + n_bg, 0.01, dtype=np.float32),
     }
+    for name, values in (extra_gas(n_gas, n_bg) if extra_gas is not None else {}).items():
+        if values is None:
+            gas.pop(name)  # e.g. the TNG metallicity field, for a SIMBA-style one
+        else:
+            gas[name] = values
     dm = {"Coordinates": uniform_sphere(rng, 5000, r200, centre)}
     stars = {"Coordinates": uniform_sphere(rng, 100, 0.1 * r200, centre),
              "Masses": np.full(100, m_code, dtype=np.float32)}

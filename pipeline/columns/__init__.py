@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "PARAMETER_COLUMNS", "PER_ROW_COLUMNS",
+__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "HI_COLUMNS", "PARAMETER_COLUMNS",
+           "PER_ROW_COLUMNS",
            "COSMOLOGY_COLUMNS",
            "COMPUTED_BY", "computed_from", "leaked_inputs", "column_table_markdown",
            "catalog_table_markdown"]
@@ -111,6 +112,21 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: Written by ``ingest`` with ``ingest.hi.enabled`` (particle inputs; pipeline.physics.hi)
+HI_COLUMNS: tuple[Column, ...] = (
+    Column("MHI200c", "solMass", "neutral hydrogen mass in the sphere R200c: sum of m X_H f_HI "
+           "over gas cells (f_HI = NeutralHydrogenAbundance, X_H = GFM_Metals[:,0], or 1 - Z - Y "
+           "of a 2-D Metallicity, else 0.76); star-forming cells by ingest.hi.star_forming "
+           "(stored, cold_phase: Springel & Hernquist 2003 cold-cloud fraction, or exclude)"),
+    Column("MHI_fof", "solMass", "neutral hydrogen mass of the FoF group's own gas cells (as "
+           "MHI200c, every member cell wherever it lies), for snapshots ordered by group (the "
+           "cells of group g follow group g-1's, GroupLenType; checked on the positions); NaN "
+           "for a snapshot written unordered (GIZMO / SIMBA)"),
+    Column("log10_MHI200c", "", "log10(MHI200c / Msun)", inputs=("MHI200c",)),
+    Column("f_HI200c", "", "MHI200c / Mgas200c: the neutral share of the halo's gas",
+           inputs=("MHI200c", "Mgas200c")),
+)
+
 #: simulation parameters copied from each simulation's parameter file (or table metadata) into
 #: columns by ``assemble``
 PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
@@ -135,7 +151,8 @@ def computed_from(name: str, columns: tuple[Column, ...] | list[Column] | None =
     """Every registry column whose values enter ``name`` (itself included), following
     ``inputs`` to the end: ``log10_Y200c_ss`` -> {log10_Y200c_ss, Y200c, Ez, redshift, Omega_m}.
     ``columns``: the registry to follow (default the halo and derived columns)."""
-    by_name = {c.name: c for c in (columns if columns is not None else HALO_COLUMNS + DERIVED_COLUMNS)}
+    by_name = {c.name: c for c in (columns if columns is not None
+                                   else HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS)}
     seen, todo = set(), [name]
     while todo:
         current = todo.pop()
@@ -170,6 +187,7 @@ def column_table_markdown() -> str:
     example = EnvironmentOptions(features=("overdensity", "neighbours", "nearest_more_massive"),
                                  radii_mpc=(1.0,))
     for cols, code in ((HALO_COLUMNS, COMPUTED_BY["halo"]), (DERIVED_COLUMNS, COMPUTED_BY["derived"]),
+                       (HI_COLUMNS, COMPUTED_BY["halo"]),
                        (environment_columns(example), COMPUTED_BY["environment"])):
         for col in cols:
             rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} | "

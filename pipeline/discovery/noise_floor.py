@@ -18,26 +18,39 @@ import numpy as np
 from astropy.table import Table
 from sklearn.ensemble import RandomForestRegressor
 
+from ..columns import DERIVED_COLUMNS, HALO_COLUMNS, HI_COLUMNS, computed_from
 from ..errors import DataError
 from .dataset import Target, sample_column, simulation_ids
 from .folds import simulation_folds
 from .forests import forest_predict
 
-__all__ = ["LATENT_COLUMNS", "latent_features", "noise_floor_residuals"]
+__all__ = ["LATENT_COLUMNS", "TARGET_LATENTS", "latent_features", "target_latents",
+           "noise_floor_residuals"]
 
 #: Truth-table columns used as latent properties, and how they enter the forest.
 LATENT_COLUMNS = ("Mgas200c", "Mstar200c", "gas_concentration", "nonthermal_fraction_r200",
                   "c200c", "formation_offset", "gas_outer_slope", "temperature_factor")
+#: latent properties only targets computed from a column need (log10 of the truth column): the
+#: planted HI fraction of each halo's gas (pipeline/mock/neutral_hydrogen.py) for HI targets
+TARGET_LATENTS = {"MHI200c": ("hi_fraction",)}
 
 _KEY = ("suite", "sim", "snapshot", "group_index")
 
 
-def latent_features(halos: Table, truths: list[Table]) -> np.ndarray:
+def target_latents(target: Target) -> tuple[str, ...]:
+    """The extra latent columns (:data:`TARGET_LATENTS`) the target's y is computed from."""
+    used = computed_from(target.y, HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS)
+    return tuple(c for column, extra in TARGET_LATENTS.items() if column in used for c in extra)
+
+
+def latent_features(halos: Table, truths: list[Table], extra: tuple[str, ...] = ()) -> np.ndarray:
     """(n_halos, k) latent properties of each row of ``halos`` from the mock truth tables
-    (matched on suite, sim, snapshot, group_index; NaN rows where a halo has no truth)."""
+    (matched on suite, sim, snapshot, group_index; NaN rows where a halo has no truth), then
+    log10 of the ``extra`` truth columns."""
     index: dict[tuple, tuple[np.ndarray, int]] = {}
     for t in truths:
-        missing = [c for c in ("group_index", "M200c", *LATENT_COLUMNS) if c not in t.colnames]
+        missing = [c for c in ("group_index", "M200c", *LATENT_COLUMNS, *extra)
+                   if c not in t.colnames]
         if missing:
             raise DataError(f"mock truth table {t.meta.get('suite')}/{t.meta.get('sim')} lacks "
                             f"column(s) {missing}")
@@ -46,6 +59,7 @@ def latent_features(halos: Table, truths: list[Table]) -> np.ndarray:
             np.log10(column["Mgas200c"] / column["M200c"]),
             np.log10(np.maximum(column["Mstar200c"], 1.0) / column["M200c"]),
             *(column[c] for c in LATENT_COLUMNS[2:]),
+            *(np.log10(np.asarray(t[c], dtype=float)) for c in extra),
         ])
         sim_key = (str(t.meta["suite"]), str(t.meta["sim"]), int(t.meta["snapshot"]))
         for i, g in enumerate(np.asarray(t["group_index"])):
@@ -53,7 +67,7 @@ def latent_features(halos: Table, truths: list[Table]) -> np.ndarray:
     missing = [c for c in _KEY if c not in halos.colnames]
     if missing:
         raise DataError(f"halo table lacks column(s) {missing} needed to match the mock truth")
-    out = np.full((len(halos), len(LATENT_COLUMNS)), np.nan)
+    out = np.full((len(halos), len(LATENT_COLUMNS) + len(extra)), np.nan)
     for row, key in enumerate(zip(*(np.asarray(halos[c]) for c in _KEY), strict=True)):
         hit = index.get((str(key[0]), str(key[1]), int(key[2]), int(key[3])))
         if hit is not None:
@@ -67,7 +81,7 @@ def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
     ``target.x`` and the latent properties, fitted within each sample (NaN where the halo has no
     truth or its sample has fewer than 50 matched haloes). ``threads``: CPU threads of the
     forests (the trees are seeded, so the fits do not depend on it)."""
-    latent = latent_features(halos, truths)
+    latent = latent_features(halos, truths, target_latents(target))
     x = np.asarray(halos[target.x], dtype=float)
     y = np.asarray(halos[target.y], dtype=float)
     features = np.column_stack([x, latent])

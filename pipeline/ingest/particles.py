@@ -18,7 +18,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from ..columns import HALO_COLUMNS
+from ..columns import HALO_COLUMNS, HI_COLUMNS
 from ..columns.environment import EnvironmentOptions, environment_columns
 from ..defaults import schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
@@ -28,6 +28,7 @@ from ..particles.apertures import HaloApertures
 from ..particles.gas_kernels import gas_sums
 from ..particles.shells import ProfileOptions, ProfilePlan
 from ..physics.gas import include_star_forming
+from ..physics.hi import HI_STAR_FORMING_RULES, hi_mass_msun, hydrogen_fraction
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, concentration_from_vmax_ratio
 from ..provenance import provenance
 from .environment import measure_environment
@@ -35,6 +36,21 @@ from .environment import measure_environment
 __all__ = ["IngestOptions", "measure_halos", "measure_snapshot", "check_catalog_masses"]
 
 log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+@schema_defaults("ingest", "hi")
+class HIOptions:
+    """enabled: measure MHI200c, log10_MHI200c, f_HI200c (:data:`pipeline.columns.HI_COLUMNS`).
+    star_forming: the rule for star-forming cells (:data:`pipeline.physics.hi.HI_STAR_FORMING_RULES`)."""
+
+    enabled: bool
+    star_forming: str
+
+    def __post_init__(self):
+        if self.star_forming not in HI_STAR_FORMING_RULES:
+            raise ConfigError(f"config key 'ingest.hi.star_forming': {self.star_forming!r}; valid: "
+                              f"{list(HI_STAR_FORMING_RULES)}")
+
 
 @dataclass(frozen=True)
 @schema_defaults("ingest", star_forming_gas=("star_forming_gas",))
@@ -51,6 +67,7 @@ class IngestOptions:
         its Group_M_Crit200 within this factor for at least this fraction of the haloes.
     environment: :class:`~pipeline.ingest.environment.EnvironmentOptions` (or its dict): the
         environment columns, from the catalog's haloes (none by default).
+    hi: :class:`HIOptions` (or its dict): the neutral-hydrogen columns (off by default).
     """
 
     log10_mass_min_msun: float
@@ -60,10 +77,13 @@ class IngestOptions:
     mass_check_factor: float
     mass_check_min_fraction: float
     environment: EnvironmentOptions
+    hi: HIOptions
 
     def __post_init__(self):
         if isinstance(self.environment, dict):
             object.__setattr__(self, "environment", EnvironmentOptions(**self.environment))
+        if isinstance(self.hi, dict):
+            object.__setattr__(self, "hi", HIOptions(**self.hi))
         try:
             include_star_forming(self.star_forming_gas)
         except ValueError as exc:
@@ -165,11 +185,80 @@ def _select_haloes(cat: GroupCatalog, hdr, options: IngestOptions) -> _Haloes:
     return _Haloes(groups, keep, m200, centres, r200_code, r500_code)
 
 
-def _particle_pass(snap: Snapshot, haloes: _Haloes, options: IngestOptions,
-                   plan: ProfilePlan | None) -> tuple[ParticleSums, str | None, str | None]:
+class _FoFHI:
+    """HI of each FoF group's own gas cells, for snapshots ordered by group (Arepo/Subfind: the
+    cells of group g follow those of group g - 1, GroupLenType[g, 0] of them). The order is
+    checked on the data: the cells a group's range assigns must lie within 5 R200c of its centre
+    (at least 95% of them); where not (a snapshot written unordered, as GIZMO's), the FoF column
+    is NaN and the table's meta says why."""
+
+    def __init__(self, cat: GroupCatalog, haloes: _Haloes, box: float):
+        self.box = box
+        self.groups = haloes.groups
+        self.ends = None
+        if cat.has_field("Group", "GroupLenType"):
+            lens = cat.read("Group", ["GroupLenType"])["GroupLenType"][:, 0].astype(np.int64)
+            self.ends = np.cumsum(lens)
+        self.sums = np.zeros(len(haloes.m200_msun))
+        self.start = 0
+        self.n_checked = self.n_near = 0
+
+    def add(self, positions: np.ndarray, mhi: np.ndarray) -> None:
+        n = len(mhi)
+        if self.ends is not None and self.start < self.ends[-1]:
+            index = np.arange(self.start, self.start + n)
+            member = index < self.ends[-1]
+            group = np.searchsorted(self.ends, index[member], side="right")
+            self.sums += np.bincount(group, weights=mhi[member], minlength=len(self.sums))
+            d = np.asarray(positions[member], dtype=float) - self.groups["GroupPos"][group]
+            d -= self.box * np.round(d / self.box)
+            r = np.sqrt((d**2).sum(axis=1))
+            self.n_checked += len(r)
+            self.n_near += int((r <= 5.0 * self.groups["Group_R_Crit200"][group]).sum())
+        self.start += n
+
+    def values(self) -> tuple[np.ndarray | None, str]:
+        """(per-group HI [Msun] or None, the reason when None)."""
+        if self.ends is None:
+            return None, "the catalog has no Group/GroupLenType"
+        if self.n_checked and self.n_near < 0.95 * self.n_checked:
+            return None, (f"the snapshot is not ordered by FoF group ({self.n_near} of "
+                          f"{self.n_checked} cells within 5 R200c of their range's group)")
+        return self.sums, "cells ordered by FoF group (GroupLenType), checked on positions"
+
+
+def _hi_fields(snap: Snapshot, hi: HIOptions) -> list[str]:
+    """The gas fields the HI columns need (none when off); InputFileError naming the snapshot
+    and field when one is absent."""
+    if not hi.enabled:
+        return []
+    needed = ["NeutralHydrogenAbundance"] + (["Density"] if hi.star_forming == "cold_phase" else [])
+    for name in needed:
+        if not snap.has_field(0, name):
+            raise InputFileError(f"snapshot {snap.files[0]}: field 'PartType0/{name}' is missing; "
+                                 f"ingest.hi (star_forming: {hi.star_forming}) needs it")
+    return needed + (["GFM_Metals"] if snap.has_field(0, "GFM_Metals") else [])
+
+
+def _cell_hi_mass(chunk: dict, hdr, z_field: str | None, hi: HIOptions) -> np.ndarray:
+    """HI mass [Msun] of each gas cell of ``chunk`` (:func:`pipeline.physics.hi.hi_mass_msun`)."""
+    metal = chunk[z_field] if z_field else None
+    x_h = hydrogen_fraction(len(chunk["Masses"]), chunk.get("GFM_Metals"),
+                            metal if metal is not None and metal.ndim == 2 else None)
+    rho = None
+    if hi.star_forming == "cold_phase":  # code density -> physical Msun / kpc^3
+        rho = chunk["Density"] * (hdr.mass_to_msun / (hdr.length_to_mpc * 1000.0) ** 3)
+    return hi_mass_msun(chunk["Masses"] * hdr.mass_to_msun, chunk["NeutralHydrogenAbundance"],
+                        x_h, chunk["StarFormationRate"] > 0, hi.star_forming,
+                        chunk["InternalEnergy"], rho)
+
+
+def _particle_pass(snap: Snapshot, cat: GroupCatalog, haloes: _Haloes, options: IngestOptions,
+                   plan: ProfilePlan | None
+                   ) -> tuple[ParticleSums, str | None, str | None, _FoFHI | None]:
     """One read of the gas (halo sums and, with ``plan``, the profiles' shell sums), the dark
     matter and PartType4; returns the sums, the metallicity field and the stellar formation-time
-    field used (None where the snapshot has none)."""
+    field used (None where the snapshot has none), and the FoF groups' HI (with ingest.hi)."""
     hdr = snap.header
     box = hdr.box_size_ckpc_h
     gas_spheres = HaloApertures(haloes.centres, {"200c": haloes.r200_code, "500c": haloes.r500_code,
@@ -181,6 +270,9 @@ def _particle_pass(snap: Snapshot, haloes: _Haloes, options: IngestOptions,
     z_field = snap.gas_metallicity_field()
     gas_fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance",
                   "StarFormationRate"] + ([z_field] if z_field else [])
+    hi_fields = _hi_fields(snap, options.hi)
+    gas_fields += [f for f in hi_fields if f not in gas_fields]
+    fof = _FoFHI(cat, haloes, box) if hi_fields else None
     if hdr.num_part_total[0] == 0:
         raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0): Y undefined")
     for chunk in prefetch(snap.iter_fields(0, gas_fields, options.chunk_particles,
@@ -192,6 +284,10 @@ def _particle_pass(snap: Snapshot, haloes: _Haloes, options: IngestOptions,
                           chunk["InternalEnergy"], chunk["ElectronAbundance"],
                           chunk["StarFormationRate"], metal, hdr.mass_to_msun,
                           include_star_forming(options.star_forming_gas), options.threads))
+        if hi_fields:
+            mhi = _cell_hi_mass(chunk, hdr, z_field, options.hi)
+            sums.add(r200_spheres.sums(chunk["Coordinates"], {"mhi": mhi}, options.threads))
+            fof.add(chunk["Coordinates"], mhi)
         if plan is not None:
             plan.sums.add_snapshot_chunk(chunk, hdr, z_field, plan.options.star_forming_gas)
     # dark matter carries only its mass: one pass over every particle, no selection
@@ -209,7 +305,7 @@ def _particle_pass(snap: Snapshot, haloes: _Haloes, options: IngestOptions,
         weights = {"mpt4": m}
         weights["mstar"] = m * (chunk[formation_field] > 0) if formation_field else m
         sums.add(r200_spheres.sums(chunk["Coordinates"], weights, options.threads))
-    return sums, z_field, formation_field
+    return sums, z_field, formation_field, fof
 
 
 def _halo_values(haloes: _Haloes, sums: ParticleSums, hdr, vmax_sub: np.ndarray,
@@ -271,7 +367,7 @@ def measure_snapshot(
             if profile_options is not None else None)
     haloes = _select_haloes(cat, hdr, options)
     vmax_sub = cat.read("Subhalo", ["SubhaloVmax"])["SubhaloVmax"]
-    sums, z_field, formation_field = _particle_pass(snap, haloes, options, plan)
+    sums, z_field, formation_field, fof = _particle_pass(snap, cat, haloes, options, plan)
     values = _halo_values(haloes, sums, hdr, vmax_sub, z_field is not None,
                           hdr.num_part_total[4] > 0)
     mass_check = check_catalog_masses(
@@ -284,8 +380,22 @@ def measure_snapshot(
             groups["Group_M_Crit200"].astype(float) * hdr.mass_to_msun,
             groups["Group_R_Crit200"].astype(float) * hdr.length_to_mpc,
             float(hdr.box_size.to_value(u.Mpc)), haloes.keep, options.environment))
+    fof_rule = "off"
+    if options.hi.enabled:
+        mhi = sums.total("mhi")
+        fof_hi, fof_rule = fof.values()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values.update({"MHI200c": mhi,
+                           "log10_MHI200c": np.where(mhi > 0, np.log10(np.where(mhi > 0, mhi, 1.0)),
+                                                     np.nan),
+                           "f_HI200c": mhi / values["Mgas200c"],
+                           "MHI_fof": (fof_hi[haloes.keep] if fof_hi is not None
+                                       else np.full(len(haloes.keep), np.nan))})
+        if fof_hi is None:
+            log.warning("MHI_fof is NaN: %s", fof_rule)
     table = Table()
-    for col in HALO_COLUMNS + tuple(environment_columns(options.environment)):
+    for col in (HALO_COLUMNS + tuple(environment_columns(options.environment))
+                + (HI_COLUMNS if options.hi.enabled else ())):
         data = values[col.name]
         table[col.name] = data * u.Unit(col.unit) if col.unit else data
         table[col.name].description = col.definition
@@ -301,6 +411,8 @@ def measure_snapshot(
             "catalog_files": [str(f) for f in cat.files],
             "metallicity_field": z_field or "absent",
             "star_forming_gas": options.star_forming_gas,
+            "hi_star_forming": options.hi.star_forming if options.hi.enabled else "off",
+            "hi_fof": fof_rule,
             "stars_rule": ("PartType4 with GFM_StellarFormationTime > 0 (wind-phase cells left "
                            "out)" if formation_field else "every PartType4 particle (no formation "
                            "times in the snapshot)"),

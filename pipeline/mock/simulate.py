@@ -18,6 +18,7 @@ from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.gas import GAMMA, internal_energy_km2_s2
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu, r500_over_r200, vmax_over_v200
 from .gas_model import calibration_provenance, gas_model, gas_profiles, interpolate_per_halo, sample_gas_radii
+from .neutral_hydrogen import cell_neutral_fractions, halo_hi_fractions
 from .particles import (
     isotropic_offsets,
     sample_hernquist_radii,
@@ -245,8 +246,10 @@ def _write_catalog(catalog_path, pop: HaloPopulation, cosmo, redshift: float, pa
 
 
 def _write_truth(truth_path, pop: HaloPopulation, suite: str, sim: str, snapshot: int,
-                 redshift: float, params: dict, options: MockOptions, gas_physics) -> None:
-    """The latent properties the mock drew for each halo (for the noise floor), physical units."""
+                 redshift: float, params: dict, options: MockOptions, gas_physics,
+                 extra: dict[str, np.ndarray]) -> None:
+    """The latent properties the mock drew for each halo (for the noise floor), physical units;
+    ``extra``: more per-halo columns (the planted HI fraction and the overdensity it read)."""
     truth = Table(
         {
             "group_index": np.arange(len(pop)),
@@ -260,6 +263,7 @@ def _write_truth(truth_path, pop: HaloPopulation, suite: str, sim: str, snapshot
             "gas_outer_slope": pop.gas.outer_slope,
             "temperature_factor": 10.0**pop.gas.log10_eta,
             "nonthermal_fraction_r200": pop.gas.nonthermal_fraction_r200,
+            **extra,
         },
         meta={"suite": suite, "sim": sim, "snapshot": snapshot, "redshift": redshift,
               "params": dict(params), "seed": options.seed,
@@ -376,6 +380,11 @@ def write_mock_snapshot(
         "Density": rho_code.astype(np.float32)[order_gas],
         "StarFormationRate": sfr_all.astype(np.float32)[order_gas],
     }
+    # neutral hydrogen from its own random stream: every other field is drawn as before
+    f_hi_halo, delta_hi = halo_hi_fractions(simulation_rng(options.seed + 3, suite, sim, snapshot),
+                                            pop.centre_mpc, pop.m200c_msun, box_mpc, suite)
+    gas["NeutralHydrogenAbundance"] = cell_neutral_fractions(
+        idx_gas, sfr > 0, f_hi_halo, n_bg_gas).astype(np.float32)[order_gas]
     if model.metallicity_2d:
         zz = np.zeros((n_gas_tot, 11), dtype=np.float32)
         zz[:, 0] = z_all
@@ -426,7 +435,8 @@ def write_mock_snapshot(
         n_gas=n_gas, n_dm=n_dm, n_star=n_star, idx_gas=idx_gas, mass_gas=mass_gas, sfr=sfr,
         m_dm=m_dm, m_star=m_star), v200, code_pos, to_code_len, to_code_mass, box_mpc, suite,
         simulation_rng(options.seed + 2, suite, sim, snapshot))
-    _write_truth(truth_path, pop, suite, sim, snapshot, redshift, params, options, gas_physics)
+    _write_truth(truth_path, pop, suite, sim, snapshot, redshift, params, options, gas_physics,
+                 {"hi_fraction": f_hi_halo, "hi_overdensity": delta_hi})
     log.info(
         "%s/%s snapshot %03d: %d haloes, %d gas, %d dm, %d star particles",
         suite, sim, snapshot, n_halo, n_gas_tot, n_dm_tot, n_star_tot,
