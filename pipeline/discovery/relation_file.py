@@ -19,6 +19,7 @@ the relation's units.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -98,15 +99,21 @@ class RelationFile:
                             + "\n".join(lines))
         return Table({s.name: _in_unit(table[s.name], s, self.path) for s in self.features})
 
+    @functools.cached_property
+    def _discovered(self):
+        # sympy parsing and lambdify once per loaded file, not per call
+        return discovered_relation(self.target, self.expression, list(self.equation_features))
+
     def predict(self, table) -> np.ndarray:
         """log10 of the predicted ``target.y`` per row [dex] (NaN where a feature is NaN)."""
-        relation = discovered_relation(self.target, self.expression, list(self.equation_features))
-        return relation.predict(self.columns(table))
+        return self._discovered.predict(self.columns(table))
 
     def outside_domain(self, table) -> np.ndarray:
         """Per row: a column the relation reads lies outside its training range (the evaluate
         stage's extrapolation flag)."""
-        cols = self.columns(table)
+        return self._outside(self.columns(table))
+
+    def _outside(self, cols: Table) -> np.ndarray:
         out = np.zeros(len(cols), dtype=bool)
         for spec in self.features:
             lo, hi = spec.domain
@@ -117,9 +124,10 @@ class RelationFile:
     def apply(self, table) -> Table:
         """``table`` (as a Table) with ``<y>_predicted`` [dex], ``outside_domain`` and, where the
         table has the true ``y``, ``<y>_residual`` = predicted - true [dex]."""
+        cols = self.columns(table)  # checked and converted once
         out = Table(table, copy=True) if isinstance(table, Table) else Table(dict(table))
-        out[self.predicted_column] = self.predict(table)
-        out["outside_domain"] = self.outside_domain(table)
+        out[self.predicted_column] = self._discovered.predict(cols)
+        out["outside_domain"] = self._outside(cols)
         if self.target.y in out.colnames:
             truth = np.asarray(out[self.target.y], dtype=float)
             out[f"{self.target.y}_residual"] = out[self.predicted_column] - truth
@@ -142,7 +150,7 @@ def _in_unit(column, spec: FeatureSpec, where: str) -> np.ndarray:
     unit = getattr(column, "unit", None)
     values = column.value if isinstance(column, u.Quantity) else np.asarray(column)
     where = f"relation {where}: " if where else ""
-    if unit is None or unit == u.dimensionless_unscaled and not spec.unit:
+    if unit is None or (unit == u.dimensionless_unscaled and not spec.unit):
         return np.asarray(values, dtype=float)
     if isinstance(unit, u.FunctionUnitBase):
         if not spec.log10_unit:

@@ -41,9 +41,10 @@ def held_out_rows(results_dir: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-def _f(value: str, fmt: str) -> str:
+def _f(value: str, fmt: str, scale: float = 1.0) -> str:
+    """``value`` (CSV text) times ``scale`` formatted by ``fmt``; "" when not a finite number."""
     try:
-        number = float(value)
+        number = float(value) * scale
     except ValueError:
         return ""
     return "" if number != number else format(number, fmt)
@@ -64,8 +65,8 @@ def render_table(rows: list[dict[str, str]]) -> str:
         if row["relation"] != "baseline" and _f(row["reduction_log"], ".0%"):
             reduction = _f(row["reduction_log"], ".0%")
             if _f(row["reduction_log_lo95"], ".0f"):
-                reduction += (f" [{_f(str(100 * float(row['reduction_log_lo95'])), '.0f')}, "
-                              f"{_f(str(100 * float(row['reduction_log_hi95'])), '.0f')}]")
+                reduction += (f" [{_f(row['reduction_log_lo95'], '.0f', 100)}, "
+                              f"{_f(row['reduction_log_hi95'], '.0f', 100)}]")
         lines.append(f"| {row['target']} | {row['sample']} ({row['n_halos']} haloes, "
                      f"{row['n_sims']} sims) | {label} | {scatter} | {reduction or '—'} | "
                      f"{row.get('n_diverged', '')} |")
