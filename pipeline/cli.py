@@ -28,6 +28,24 @@ def _options(text: str) -> dict:
     return value
 
 
+def _source(a) -> None:
+    """Fill --suite/--volume/--set/--sim/--snap from ``--source`` (Snakemake's ``{wildcards}``:
+    ``sim=LH_0,simset=LH,snap=090,suite=IllustrisTNG,volume=L25n256``): one field to format per
+    job instead of five, which counts when a study plans thousands of them."""
+    if a.source is None:
+        missing = [f"--{n}" for n in ("suite", "sim", "snap") if getattr(a, n) is None]
+        if missing:
+            raise PipelineError(f"{a.command}: give --source or {', '.join(missing)}")
+        return
+    try:
+        fields = dict(item.split("=", 1) for item in a.source.split(","))
+        a.suite, a.sim, a.snap = fields["suite"], fields["sim"], int(fields["snap"])
+    except (ValueError, KeyError) as exc:
+        raise PipelineError(f"{a.command}: --source must read suite=...,sim=...,snap=... "
+                            f"(volume, simset optional), got {a.source!r}") from exc
+    a.volume, a.set = fields.get("volume", a.volume), fields.get("simset", a.set)
+
+
 def cmd_mock_params(a) -> None:
     from .io.params import write_simulation_params
     from .mock.parameters import latin_hypercube_params
@@ -110,7 +128,10 @@ def cmd_ingest(a) -> None:
     from .io.params import read_simulation_params
     from .io.tables import write_table
 
+    _source(a)
     o = _options(a.options)
+    # the profile stage's options may come inside --options (one field less per job to format)
+    inline_profile_options = o.pop("profile_options", None)
     params = {}
     if a.params_file:
         if len(a.params_file) > 1:
@@ -122,7 +143,9 @@ def cmd_ingest(a) -> None:
     profile_options = None
     if a.profiles_out:
         # the profile stage in the same pass over the gas: each snapshot is read once
-        profile_options = _profile_options(_options(a.profile_options or "{}"))
+        profile_options = _profile_options(
+            inline_profile_options if a.profile_options is None and inline_profile_options
+            is not None else _options(a.profile_options or "{}"))
     halos, profiles = measure_snapshot(
         output_name(a.snapshot), output_name(a.catalog), IngestOptions(**o), profile_options,
         meta={"suite": a.suite, "volume": a.volume, "set": a.set, "sim": a.sim,
@@ -140,6 +163,7 @@ def cmd_ingest_catalog(a) -> None:
     from .io.gadget import output_name
     from .io.tables import write_table
 
+    _source(a)
     o = _options(a.options)
     env = EnvironmentOptions(**o.pop("environment", {}))
     table = catalog_rows(output_name(a.catalog), CatalogOptions(**o), columns=a.columns,
@@ -258,16 +282,21 @@ def cmd_sr(a) -> None:
 
     from .discovery.dataset import Target
     from .discovery.sr.search import SROptions
-    from .discovery.sr.stage import discover_for_target
+    from .discovery.sr.stage import discover_slopes
     from .io.tables import read_table, write_table
 
     o = _options(a.options)
+    slopes = a.slope or ["free"]
+    outs = [a.out] if isinstance(a.out, str) else a.out
+    if len(outs) != len(slopes):
+        raise PipelineError(f"sr: --out needs one file per --slope {slopes}, got {outs}")
     rank = read_table(a.rank, required=["feature", "selected"])
     ranked = [str(f) for f in rank["feature"][np.asarray(rank["selected"], dtype=bool)]]
-    table = discover_for_target(read_table(a.halos), Target.from_config(o["target"]), ranked,
-                                SROptions(**o["sr"]), a.slope, o["train"], o.get("holdout"))
-    table.meta["target"] = o["target"]
-    write_table(table, a.out)
+    tables = discover_slopes(read_table(a.halos), Target.from_config(o["target"]), ranked,
+                             SROptions(**o["sr"]), slopes, o["train"], o.get("holdout"))
+    for slope, out in zip(slopes, outs, strict=True):
+        tables[slope].meta["target"] = o["target"]
+        write_table(tables[slope], out)
 
 
 def cmd_evaluate(a) -> None:
@@ -377,6 +406,16 @@ def cmd_report(a) -> None:
                  profiles_path=a.radial_profiles[0] if a.radial_profiles else None)
 
 
+def _add_source_arguments(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--source", default=None,
+                   help="suite=...,volume=...,simset=...,sim=...,snap=... (instead of the five)")
+    s.add_argument("--suite", default=None)
+    s.add_argument("--sim", default=None)
+    s.add_argument("--volume", default="", help="the simulation's volume (e.g. L25n256)")
+    s.add_argument("--set", default="", help="the simulation's set (e.g. LH, 1P)")
+    s.add_argument("--snap", default=None, type=int)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scaling-pipeline", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -414,11 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="measure per-halo properties of one snapshot")
     for arg in ("--snapshot", "--catalog"):  # the single file, or every chunk .0, .1, ...
         s.add_argument(arg, required=True, nargs="+")
-    for arg in ("--suite", "--sim", "--options", "--out"):
+    for arg in ("--options", "--out"):
         s.add_argument(arg, required=True)
-    s.add_argument("--volume", default="", help="the simulation's volume (e.g. L25n256)")
-    s.add_argument("--set", default="", help="the simulation's set (e.g. LH, 1P)")
-    s.add_argument("--snap", required=True, type=int)
+    _add_source_arguments(s)
     s.add_argument("--params-file", nargs="*", default=None,
                    help="the suite's parameter file (none: no feedback-parameter columns)")
     s.add_argument("--profiles-out", default=None,
@@ -429,11 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest-catalog",
                        help="rows of one group catalog (input kind catalog: no particles)")
     s.add_argument("--catalog", required=True, nargs="+", help="the single file, or every chunk")
-    for arg in ("--suite", "--sim", "--options", "--out"):
+    for arg in ("--options", "--out"):
         s.add_argument(arg, required=True)
-    s.add_argument("--volume", default="")
-    s.add_argument("--set", default="")
-    s.add_argument("--snap", required=True, type=int)
+    _add_source_arguments(s)
     s.add_argument("--columns", nargs="*", default=[],
                    help="the columns the study uses: their catalog fields must exist")
     s.set_defaults(func=cmd_ingest_catalog)
@@ -479,12 +514,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, extra in (("rank", cmd_rank, []), ("sr", cmd_sr, ["--rank"]),
                               ("evaluate", cmd_evaluate, ["--sr", "--residuals", "--per-sim"])):
         s = sub.add_parser(name, help=f"{name} stage for one target")
-        for arg in ["--halos", "--options", "--out"] + extra:
+        for arg in ["--halos", "--options"] + extra:
             s.add_argument(arg, required=True)
         if name == "sr":
-            s.add_argument("--slope", choices=("free", "fixed"), default="free",
+            s.add_argument("--out", required=True, nargs="+", help="one table per --slope")
+            s.add_argument("--slope", choices=("free", "fixed"), nargs="+", default=None,
                            help="fixed: keep the relation's x out of the correction (it enters "
-                                "through the self-similar slope only)")
+                                "through the self-similar slope only); both: one search each, "
+                                "run side by side on the job's threads (default: free)")
+        else:
+            s.add_argument("--out", required=True)
         if name == "evaluate":
             s.add_argument("--truth", nargs="*", default=[],
                            help="mock truth tables: adds the intrinsic noise floor")

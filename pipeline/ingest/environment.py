@@ -22,7 +22,6 @@ Features (``EnvironmentOptions.features``):
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..columns.environment import EnvironmentOptions, environment_columns, radius_tag
 from ..errors import DataError
@@ -53,6 +52,8 @@ def measure_environment(centres_mpc: np.ndarray, m200_msun: np.ndarray, r200_mpc
     if len(tracer) == 0:
         raise DataError(f"environment: no halo has M200c >= 10^{options.tracer_log10_mass_min_msun}"
                         " Msun; lower ingest.environment.tracer_log10_mass_min_msun")
+    from scipy.spatial import cKDTree  # ~0.3 s to import: only for studies that use environment
+
     tree = cKDTree(pos[tracer], boxsize=box_mpc)
     own_tracer = np.isin(measured, tracer)  # a measured halo is not its own neighbour
     m_tracer = m200[tracer]

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.cosmology import FlatLambdaCDM
 
-from ..physics.cosmology import halo_radius_mpc
+from ..physics.cosmology import FlatLCDM, halo_radius_mpc
 from ..physics.nfw import duffy08_concentration
 from .gas_model import GasModel, HaloGas, gas_model, halo_gas_state
 from .suites import SuiteModel
@@ -80,7 +79,7 @@ def draw_deviates(rng: np.random.Generator, n: int) -> HaloDeviates:
 
 
 def mass_function_dn_dlog10m(
-    cosmo: FlatLambdaCDM, sigma8: float, redshift: float, log10_m200c_msun: np.ndarray
+    cosmo: FlatLCDM, sigma8: float, redshift: float, log10_m200c_msun: np.ndarray
 ) -> np.ndarray:
     """Tinker et al. (2008) dn / dlog10 M200c [comoving Mpc^-3, no h] (colossus) at the given
     masses [Msun, no h]: a number per comoving volume, to be multiplied by a comoving volume."""
@@ -102,7 +101,7 @@ def mass_function_dn_dlog10m(
 
 
 def draw_halo_masses(
-    rng: np.random.Generator, cosmo: FlatLambdaCDM, sigma8: float, redshift: float,
+    rng: np.random.Generator, cosmo: FlatLCDM, sigma8: float, redshift: float,
     box_comoving_mpc: float, log10_mmin_msun: float, log10_mmax_msun: float = 15.0,
 ) -> np.ndarray:
     """Poisson sample of M200c [Msun] in a periodic box of comoving side ``box_comoving_mpc``
@@ -176,7 +175,7 @@ def halo_baryons(
 
 
 def draw_population(
-    rng: np.random.Generator, cosmo: FlatLambdaCDM, sigma8: float, redshift: float,
+    rng: np.random.Generator, cosmo: FlatLCDM, sigma8: float, redshift: float,
     box_mpc: float, astro: dict[str, float], suite: SuiteModel, log10_mmin_msun: float,
     gas: GasModel | None = None,
 ) -> HaloPopulation:

@@ -16,7 +16,6 @@ and the cell table (well under 1 MB for a CAMELS box).
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
@@ -27,9 +26,9 @@ if "NUMBA_CACHE_DIR" not in os.environ and not os.access(os.path.dirname(__file_
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "scaling-pipeline", "numba")
 
-from numba import get_num_threads, njit, prange, set_num_threads  # noqa: E402
+from numba import njit  # noqa: E402
 
-__all__ = ["HaloApertures"]
+__all__ = ["HaloApertures", "for_blocks", "run_blocks"]
 
 
 #: fine cells per side of a coarse cell. Particles come in no spatial order (Subfind orders them
@@ -40,7 +39,7 @@ __all__ = ["HaloApertures"]
 COARSE = 4
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _slot_of(x, y, z, box, inv_cell, n, coarse_block, block_slot):
     """Slot of the cell holding (x, y, z) in the cell table (-1: no halo near), and the position
     wrapped into the box."""
@@ -60,14 +59,14 @@ def _slot_of(x, y, z, box, inv_cell, n, coarse_block, block_slot):
     return block_slot[blk, ((ix % COARSE) * COARSE + iy % COARSE) * COARSE + iz % COARSE], x, y, z
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _min_image(d, box):
     # branch-free: particles straddle sphere edges at random, and mispredicted branches cost
     # more than the arithmetic (measured: 27 -> 19 ns per particle near haloes)
     return d - box * (d > 0.5 * box) + box * (d < -0.5 * box)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _distance2(x, y, z, centres, h, box):
     """Squared periodic distance from (x, y, z) to the centre of halo ``h``."""
     dx = _min_image(x - centres[h, 0], box)
@@ -76,7 +75,7 @@ def _distance2(x, y, z, centres, h, box):
     return dx * dx + dy * dy + dz * dz
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box):
     """Bit mask of the apertures of the halo of cell-table entry ``k`` that hold (x, y, z)."""
     h = slot_halo[k]
@@ -89,11 +88,10 @@ def _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box):
     return inside
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _select_kernel(pos, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, slot_inside,
-                   centres, r2):
-    out = np.zeros(pos.shape[0], dtype=np.bool_)
-    for i in prange(pos.shape[0]):  # particles are independent: the result does not depend on threads
+@njit(cache=True, nogil=True)
+def _select_block(pos, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo,
+                  slot_inside, centres, r2, lo, hi, out):
+    for i in range(lo, hi):
         s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block, block_slot)
         if s < 0:
             continue
@@ -101,79 +99,85 @@ def _select_kernel(pos, box, inv_cell, n, coarse_block, block_slot, slot_start, 
             if _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box):
                 out[i] = True
                 break
-    return out
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _accumulate_kernel(pos, weights, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo,
-                       slot_inside, centres, r2, n_blocks):
-    # fixed blocks of particles, each with its own partial sums: deterministic for a given
-    # n_blocks, whatever the scheduling of the threads
-    n_halo, n_ap = r2.shape
+@njit(cache=True, nogil=True)
+def _accumulate_block(pos, weights, box, inv_cell, n, coarse_block, block_slot, slot_start,
+                      slot_halo, slot_inside, centres, r2, lo, hi, partial):
+    # particles [lo, hi) into partial (halo, aperture, weight)
+    n_ap = r2.shape[1]
     n_w = weights.shape[0]
-    n_part = pos.shape[0]
-    partial = np.zeros((n_blocks, n_halo, n_ap, n_w))
-    for b in prange(n_blocks):
-        for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
-            s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
-                                  block_slot)
-            if s < 0:
-                continue
-            for k in range(slot_start[s], slot_start[s + 1]):
-                inside = _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box)
-                h = slot_halo[k]
-                for a in range(n_ap):
-                    # adding zero is cheaper than a branch mispredicted at random sphere edges
-                    held = 1.0 * ((inside >> a) & 1)
-                    for w in range(n_w):
-                        partial[b, h, a, w] += held * weights[w, i]
-    return partial.sum(axis=0)
+    for i in range(lo, hi):
+        s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
+                              block_slot)
+        if s < 0:
+            continue
+        for k in range(slot_start[s], slot_start[s + 1]):
+            inside = _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box)
+            h = slot_halo[k]
+            for a in range(n_ap):
+                # adding zero is cheaper than a branch mispredicted at random sphere edges
+                held = 1.0 * ((inside >> a) & 1)
+                for w in range(n_w):
+                    partial[h, a, w] += held * weights[w, i]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _shell_kernel(pos, weights, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo,
-                  centres, edges2, n_blocks):
+@njit(cache=True, nogil=True)
+def _shell_block(pos, weights, box, inv_cell, n, coarse_block, block_slot, slot_start,
+                 slot_halo, centres, edges2, lo, hi, partial):
     # per halo and spherical shell [edges[j], edges[j + 1]): the weights' sums and the particle
-    # count (last column); fixed blocks of particles as in _accumulate_kernel
-    n_halo = centres.shape[0]
+    # count (last column) of particles [lo, hi)
     n_shell = edges2.shape[0] - 1
     n_w = weights.shape[0]
-    n_part = pos.shape[0]
-    partial = np.zeros((n_blocks, n_halo, n_shell, n_w + 1))
     r2_lo, r2_hi = edges2[0], edges2[n_shell]
-    for b in prange(n_blocks):
-        for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
-            s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
-                                  block_slot)
-            if s < 0:
+    for i in range(lo, hi):
+        s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
+                              block_slot)
+        if s < 0:
+            continue
+        for k in range(slot_start[s], slot_start[s + 1]):
+            h = slot_halo[k]
+            d2 = _distance2(x, y, z, centres, h, box)
+            if d2 < r2_lo or d2 >= r2_hi:
                 continue
-            for k in range(slot_start[s], slot_start[s + 1]):
-                h = slot_halo[k]
-                d2 = _distance2(x, y, z, centres, h, box)
-                if d2 < r2_lo or d2 >= r2_hi:
-                    continue
-                lo, hi = 0, n_shell  # the shell j with edges2[j] <= d2 < edges2[j + 1]
-                while hi - lo > 1:
-                    mid = (lo + hi) // 2
-                    if edges2[mid] <= d2:
-                        lo = mid
-                    else:
-                        hi = mid
-                for w in range(n_w):
-                    partial[b, h, lo, w] += weights[w, i]
-                partial[b, h, lo, n_w] += 1.0
+            lo_shell, hi_shell = 0, n_shell  # the shell j with edges2[j] <= d2 < edges2[j + 1]
+            while hi_shell - lo_shell > 1:
+                mid = (lo_shell + hi_shell) // 2
+                if edges2[mid] <= d2:
+                    lo_shell = mid
+                else:
+                    hi_shell = mid
+            for w in range(n_w):
+                partial[h, lo_shell, w] += weights[w, i]
+            partial[h, lo_shell, n_w] += 1.0
+
+
+def for_blocks(n_part: int, blocks: int, work) -> None:
+    """Call ``work(b, lo, hi)`` for ``blocks`` fixed, contiguous blocks [lo, hi) of ``n_part``
+    particles, on that many threads (the kernels run without the GIL).
+
+    numba's own parallel loops would do the same, but compiling them costs ~15 s on first use in
+    every fresh environment and ~0.3 s of loading in every process afterwards; these serial
+    kernels compile in a few seconds.
+    """
+    blocks = max(1, int(blocks))
+    bounds = [(b * n_part // blocks, (b + 1) * n_part // blocks) for b in range(blocks)]
+    if blocks == 1:
+        work(0, 0, n_part)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=blocks) as pool:
+        list(pool.map(lambda b: work(b, *bounds[b]), range(blocks)))
+
+
+def run_blocks(kernel, n_part: int, blocks: int, shape: tuple[int, ...], *args) -> np.ndarray:
+    """Sum of ``kernel(*args, lo, hi, partial)`` over the blocks of :func:`for_blocks`, each block
+    into its own zeroed ``partial`` of ``shape``. The partial sums are added in block order, so
+    the result depends on ``blocks`` (to rounding), never on the threads' scheduling."""
+    partial = np.zeros((max(1, int(blocks)), *shape))
+    for_blocks(n_part, blocks, lambda b, lo, hi: kernel(*args, lo, hi, partial[b]))
     return partial.sum(axis=0)
-
-
-@contextlib.contextmanager
-def _threads(threads: int):
-    """Run numba's parallel loops on ``threads`` threads (at most what numba has)."""
-    previous = get_num_threads()
-    set_num_threads(max(1, min(threads, previous)))
-    try:
-        yield
-    finally:
-        set_num_threads(previous)
 
 
 class HaloApertures:
@@ -241,8 +245,8 @@ class HaloApertures:
         order = np.argsort(cells_all, kind="stable")
         cells_all = cells_all[order]
         unique_cells, starts = np.unique(cells_all, return_index=True)
-        self.slot_start = np.append(starts, len(cells_all)).astype(np.int64)
-        self.slot_halo = halo_all[order]
+        self.slot_start = np.append(starts, len(cells_all)).astype(np.int32)
+        self.slot_halo = halo_all[order].astype(np.int32)  # half the cache footprint of int64
         self.slot_inside = mask[order].astype(np.int32)
         # for select(): one aperture, the search sphere, which holds a cell when any aperture does
         self._search_inside = (self.slot_inside != 0).astype(np.int32)
@@ -268,11 +272,13 @@ class HaloApertures:
         threads of the scan (the result does not depend on it)."""
         if len(positions) == 0 or len(self.centres) == 0:
             return np.zeros(0, dtype=np.int64)
-        with _threads(threads):
-            box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = self._grid()
-            inside = _select_kernel(np.ascontiguousarray(positions), box, inv_cell, n, coarse_block,
-                                    block_slot, start, halo, self._search_inside, centres,
-                                    self.r2_search[:, None])
+        box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = self._grid()
+        positions = np.ascontiguousarray(positions)
+        inside = np.zeros(len(positions), dtype=np.bool_)
+        # particles are independent: any split gives the same selection
+        for_blocks(len(positions), threads, lambda b, lo, hi: _select_block(
+            positions, box, inv_cell, n, coarse_block, block_slot, start, halo, self._search_inside,
+            centres, self.r2_search[:, None], lo, hi, inside))
         return np.flatnonzero(inside)
 
     def shell_sums(self, positions: np.ndarray, weights: np.ndarray, edges: np.ndarray,
@@ -287,12 +293,12 @@ class HaloApertures:
             return np.zeros((len(self.centres), len(edges) - 1, n_w + 1))
         if edges[-1] ** 2 > self.r2_search.min() * (1 + 1e-12):
             raise ValueError("the outermost shell edge exceeds a halo's search radius")
-        with _threads(threads):
-            box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = self._grid()
-            return _shell_kernel(np.ascontiguousarray(positions, dtype=np.float64),
-                                 np.ascontiguousarray(np.atleast_2d(weights), dtype=np.float64),
-                                 box, inv_cell, n, coarse_block, block_slot, start, halo, centres,
-                                 edges**2, max(1, threads))
+        box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = self._grid()
+        weights = np.ascontiguousarray(np.atleast_2d(weights), dtype=np.float64)
+        return run_blocks(_shell_block, len(positions), threads,
+                          (len(centres), len(edges) - 1, n_w + 1),
+                          np.ascontiguousarray(positions, dtype=np.float64), weights, box, inv_cell,
+                          n, coarse_block, block_slot, start, halo, centres, edges**2)
 
     def sums(self, positions: np.ndarray, weights: dict[str, np.ndarray],
              threads: int = 1) -> dict[str, np.ndarray]:
@@ -304,8 +310,7 @@ class HaloApertures:
             columns = [np.asarray(v, dtype=np.float64) for v in weights.values()]
             # one weight (dark matter, stars): a view, not a copy
             w = columns[0].reshape(1, -1) if len(columns) == 1 else np.vstack(columns)
-            with _threads(threads):
-                out = _accumulate_kernel(np.ascontiguousarray(positions), w, *self._grid(), self.r2,
-                                         max(1, threads))
+            out = run_blocks(_accumulate_block, len(positions), threads, out.shape,
+                             np.ascontiguousarray(positions), w, *self._grid(), self.r2)
         return {f"{name}@{a}": out[:, j, k] for k, name in enumerate(weights)
                 for j, a in enumerate(self.names)}

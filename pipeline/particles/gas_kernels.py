@@ -18,7 +18,7 @@ copies per chunk) and a second pass over the cell table; tests check it against 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..physics.gas import (
     ELECTRONS_PER_MSUN_PER_XE,
@@ -27,54 +27,51 @@ from ..physics.gas import (
     X_H,
     Y_PER_ELECTRON_KELVIN_MPC2,
 )
-from .apertures import HaloApertures, _apertures_holding, _distance2, _slot_of, _threads
+from .apertures import HaloApertures, _apertures_holding, _distance2, _slot_of, run_blocks
 
 __all__ = ["GAS_WEIGHTS", "gas_sums", "gas_shell_sums"]
 
 GAS_WEIGHTS = ("mgas", "y", "mhot", "mhot_t", "ngas", "mz")
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _gas_kernel(pos, mass, u, xe, sfr, metal, mass_to_msun, sf_thermal, consts,
-                box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, slot_inside,
-                centres, r2, n_blocks):
+@njit(cache=True, nogil=True)
+def _gas_block(pos, mass, u, xe, sfr, metal, mass_to_msun, sf_thermal, consts,
+               box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, slot_inside,
+               centres, r2, lo, hi, partial):
+    # gas particles [lo, hi) into partial (halo, aperture, weight)
     kelvin_per_mu_u, electrons_per_msun, y_per_electron_k, x_h = consts
-    n_halo, n_ap = r2.shape
-    n_part = pos.shape[0]
-    has_metal = metal.shape[0] == n_part
-    partial = np.zeros((n_blocks, n_halo, n_ap, 6))
-    for b in prange(n_blocks):
-        w = np.zeros(6)
-        for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
-            s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
-                                  block_slot)
-            if s < 0:
+    n_ap = r2.shape[1]
+    has_metal = metal.shape[0] == pos.shape[0]
+    w = np.zeros(6)
+    for i in range(lo, hi):
+        s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
+                              block_slot)
+        if s < 0:
+            continue
+        ready = False
+        for k in range(slot_start[s], slot_start[s + 1]):
+            inside = _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box)
+            if inside == 0:
                 continue
-            ready = False
-            for k in range(slot_start[s], slot_start[s + 1]):
-                inside = _apertures_holding(x, y, z, k, slot_halo, slot_inside, centres, r2, box)
-                if inside == 0:
-                    continue
-                if not ready:  # thermodynamics once per particle, and only inside a sphere
-                    m = mass[i] * mass_to_msun
-                    x_e = xe[i]
-                    temp = kelvin_per_mu_u * u[i] * 4.0 / (1.0 + 3.0 * x_h + 4.0 * x_h * x_e)
-                    # star-forming gas sits on an effective equation of state whose
-                    # temperature is not physical: left out of the thermal sums unless asked
-                    skip = sfr[i] > 0.0 and not sf_thermal
-                    w[0] = m
-                    w[1] = 0.0 if skip else y_per_electron_k * electrons_per_msun * x_e * m * temp
-                    w[2] = 0.0 if skip else m
-                    w[3] = w[2] * temp
-                    w[4] = 1.0
-                    w[5] = m * metal[i] if has_metal else 0.0
-                    ready = True
-                h = slot_halo[k]
-                for a in range(n_ap):
-                    held = 1.0 * ((inside >> a) & 1)  # branch-free, as in apertures.py
-                    for j in range(6):
-                        partial[b, h, a, j] += held * w[j]
-    return partial.sum(axis=0)
+            if not ready:  # thermodynamics once per particle, and only inside a sphere
+                m = mass[i] * mass_to_msun
+                x_e = xe[i]
+                temp = kelvin_per_mu_u * u[i] * 4.0 / (1.0 + 3.0 * x_h + 4.0 * x_h * x_e)
+                # star-forming gas sits on an effective equation of state whose
+                # temperature is not physical: left out of the thermal sums unless asked
+                skip = sfr[i] > 0.0 and not sf_thermal
+                w[0] = m
+                w[1] = 0.0 if skip else y_per_electron_k * electrons_per_msun * x_e * m * temp
+                w[2] = 0.0 if skip else m
+                w[3] = w[2] * temp
+                w[4] = 1.0
+                w[5] = m * metal[i] if has_metal else 0.0
+                ready = True
+            h = slot_halo[k]
+            for a in range(n_ap):
+                held = 1.0 * ((inside >> a) & 1)  # branch-free, as in apertures.py
+                for j in range(6):
+                    partial[h, a, j] += held * w[j]
 
 
 def gas_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
@@ -104,65 +101,59 @@ def gas_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
     if n_part and len(spheres.centres):
         consts = (KELVIN_PER_MU_KM2_S2, ELECTRONS_PER_MSUN_PER_XE, Y_PER_ELECTRON_KELVIN_MPC2, X_H)
         metal = metallicity if metallicity is not None else np.zeros(0, dtype=np.float32)
-        with _threads(threads):
-            out = _gas_kernel(np.ascontiguousarray(positions), mass, internal_energy_km2_s2,
-                              electron_abundance, star_formation_rate, metal, float(mass_to_msun),
-                              bool(include_star_forming), consts, *spheres._grid(), spheres.r2,
-                              max(1, threads))
+        out = run_blocks(_gas_block, n_part, threads, out.shape, np.ascontiguousarray(positions),
+                         mass, internal_energy_km2_s2, electron_abundance, star_formation_rate,
+                         metal, float(mass_to_msun), bool(include_star_forming), consts,
+                         *spheres._grid(), spheres.r2)
     return {f"{name}@{a}": out[:, j, k] for k, name in enumerate(GAS_WEIGHTS)
             for j, a in enumerate(spheres.names)}
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _gas_shell_kernel(pos, mass, u, xe, sfr, metal, length_scale, mass_to_msun, sf_thermal, consts,
-                      box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, centres,
-                      edges2, n_blocks):
-    # the profile stage's shell sums (pipeline.particles.shells.ShellSums) from the raw fields:
-    # per halo and shell m, (gamma-1) m_th u, m_th T, m Z, m_th and the count, each formed with
-    # the operations, in the order, of the numpy path (profile_chunk, then ShellSums.add), so
-    # the sums are the same to the bit
+@njit(cache=True, nogil=True)
+def _gas_shell_block(pos, mass, u, xe, sfr, metal, length_scale, mass_to_msun, sf_thermal, consts,
+                     box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo, centres,
+                     edges2, lo, hi, partial):
+    # the profile stage's shell sums (pipeline.particles.shells.ShellSums) of gas particles
+    # [lo, hi) from the raw fields: per halo and shell m, (gamma-1) m_th u, m_th T, m Z, m_th and
+    # the count, each formed with the operations, in the order, of the numpy path (profile_chunk,
+    # then ShellSums.add), so the sums are the same to the bit
     kelvin_per_mu_u, gamma_m1, x_h = consts
     mu_a, mu_b = 1.0 + 3.0 * x_h, 4.0 * x_h
-    n_halo = centres.shape[0]
     n_shell = edges2.shape[0] - 1
-    n_part = pos.shape[0]
-    has_metal = metal.shape[0] == n_part
-    partial = np.zeros((n_blocks, n_halo, n_shell, 6))
+    has_metal = metal.shape[0] == pos.shape[0]
     r2_lo, r2_hi = edges2[0], edges2[n_shell]
-    for b in prange(n_blocks):
-        w = np.zeros(5)
-        for i in range(b * n_part // n_blocks, (b + 1) * n_part // n_blocks):
-            s, x, y, z = _slot_of(np.float64(pos[i, 0]) * length_scale,
-                                  np.float64(pos[i, 1]) * length_scale,
-                                  np.float64(pos[i, 2]) * length_scale, box, inv_cell, n,
-                                  coarse_block, block_slot)
-            if s < 0:
+    w = np.zeros(5)
+    for i in range(lo, hi):
+        s, x, y, z = _slot_of(np.float64(pos[i, 0]) * length_scale,
+                              np.float64(pos[i, 1]) * length_scale,
+                              np.float64(pos[i, 2]) * length_scale, box, inv_cell, n,
+                              coarse_block, block_slot)
+        if s < 0:
+            continue
+        ready = False
+        for k in range(slot_start[s], slot_start[s + 1]):
+            h = slot_halo[k]
+            d2 = _distance2(x, y, z, centres, h, box)
+            if d2 < r2_lo or d2 >= r2_hi:
                 continue
-            ready = False
-            for k in range(slot_start[s], slot_start[s + 1]):
-                h = slot_halo[k]
-                d2 = _distance2(x, y, z, centres, h, box)
-                if d2 < r2_lo or d2 >= r2_hi:
-                    continue
-                if not ready:  # the weights once per particle, and only inside a sphere
-                    m = np.float64(mass[i]) * mass_to_msun
-                    thermal = 1.0 if (sf_thermal or sfr[i] <= 0.0) else 0.0
-                    m_th = m * thermal
-                    u_i = np.float64(u[i])
-                    mu = 4.0 / (mu_a + mu_b * np.float64(xe[i]))
-                    w[0] = m
-                    w[1] = gamma_m1 * m_th * u_i
-                    w[2] = m_th * (kelvin_per_mu_u * mu * u_i)
-                    w[3] = m * (np.float64(metal[i]) if has_metal else 0.0)
-                    w[4] = m_th
-                    ready = True
-                lo = 0
-                for j in range(1, n_shell):  # branch-free: the shell with edges2[lo] <= d2
-                    lo += edges2[j] <= d2
-                for j in range(5):
-                    partial[b, h, lo, j] += w[j]
-                partial[b, h, lo, 5] += 1.0
-    return partial.sum(axis=0)
+            if not ready:  # the weights once per particle, and only inside a sphere
+                m = np.float64(mass[i]) * mass_to_msun
+                thermal = 1.0 if (sf_thermal or sfr[i] <= 0.0) else 0.0
+                m_th = m * thermal
+                u_i = np.float64(u[i])
+                mu = 4.0 / (mu_a + mu_b * np.float64(xe[i]))
+                w[0] = m
+                w[1] = gamma_m1 * m_th * u_i
+                w[2] = m_th * (kelvin_per_mu_u * mu * u_i)
+                w[3] = m * (np.float64(metal[i]) if has_metal else 0.0)
+                w[4] = m_th
+                ready = True
+            shell = 0
+            for j in range(1, n_shell):  # branch-free: the shell with edges2[shell] <= d2
+                shell += edges2[j] <= d2
+            for j in range(5):
+                partial[h, shell, j] += w[j]
+            partial[h, shell, 5] += 1.0
 
 
 def gas_shell_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarray,
@@ -184,10 +175,8 @@ def gas_shell_sums(spheres: HaloApertures, positions: np.ndarray, mass: np.ndarr
     metal = metallicity if metallicity is not None else np.zeros(0, dtype=np.float32)
     consts = (KELVIN_PER_MU_KM2_S2, GAMMA - 1.0, X_H)
     box, inv_cell, n, coarse_block, block_slot, start, halo, _, centres = spheres._grid()
-    with _threads(threads):
-        return _gas_shell_kernel(np.ascontiguousarray(positions), mass, internal_energy_km2_s2,
-                                 electron_abundance, star_formation_rate, metal,
-                                 float(length_scale), float(mass_to_msun),
-                                 bool(include_star_forming), consts, box, inv_cell, n,
-                                 coarse_block, block_slot, start, halo, centres, edges**2,
-                                 max(1, threads))
+    return run_blocks(_gas_shell_block, n_part, threads, (len(centres), len(edges) - 1, 6),
+                      np.ascontiguousarray(positions), mass, internal_energy_km2_s2,
+                      electron_abundance, star_formation_rate, metal, float(length_scale),
+                      float(mass_to_msun), bool(include_star_forming), consts, box, inv_cell, n,
+                      coarse_block, block_slot, start, halo, centres, edges**2)

@@ -44,6 +44,9 @@ CLI = (
     f"PYTHONPATH={shlex.quote(workflow.basedir)}${{PYTHONPATH:+:$PYTHONPATH}} "
     f"{PY} -m pipeline.cli"
 )
+# CLI inside a shell command string (its braces escaped from Snakemake's formatting): one field
+# less to format per job than {params.cli}
+CLI_IN_SHELL = CLI.replace("{", "{{").replace("}", "}}")
 ENV = "../envs/pipeline.yaml"
 SAMPLES = config["samples"]
 SUITES = sorted({s["suite"] for s in SAMPLES.values()})
@@ -161,6 +164,14 @@ def as_json(value):
     return json.dumps(value, sort_keys=True)
 
 
+def shell_json(value):
+    """``as_json(value)`` quoted for the shell, as a 1-tuple: Snakemake passes a tuple param to
+    the command as is, where it scans a string param for wildcards in every job (at CAMELS LH
+    size, thousands of scans of a long JSON string), and still records it for --rerun-triggers
+    params. In the command: ``{params.options}``, without ``:q``."""
+    return (shlex.quote(as_json(value)),)
+
+
 def halo_tables():
     """Every table assemble joins: one per (suite, volume, set, sim, snapshot), or the cached
     blocks of stacked profiles."""
@@ -175,6 +186,10 @@ PROFILE_OPTIONS = {
     **{k: v for k, v in config["radial_profiles"].items() if k not in ("enabled", "reference_root")},
     "star_forming_gas": config["star_forming_gas"],
 }
+
+
+# the ingest command's profile-table argument (with the profile stage on)
+PROFILES_OUT_ARG = "--profiles-out {output.profiles:q} " if PROFILES_ON else ""
 
 
 def ingest_outputs():
@@ -362,6 +377,18 @@ def sr_alternative(target):
         return []
     other = "free" if main_slope(target) == "fixed" else "fixed"
     return [f"{RES}/sr/{target}.{other}.ecsv"]
+
+
+def sr_job_options(wc):
+    """The sr rule's --options for target ``wc.target``."""
+    return as_json(
+        {
+            "target": target_config(wc.target),
+            "train": config["train"],
+            "holdout": config["holdout"],
+            "sr": config["sr"],
+        }
+    )
 
 
 def target_config(name):

@@ -31,35 +31,58 @@ rule rank:
         "--out {output} > {log} 2>&1"
 
 
-rule sr:
-    input:
-        halos=f"{RES}/halos.h5",
-        rank=f"{RES}/rank/{{target}}.ecsv",
-    output:
-        f"{RES}/sr/{{target}}.{{slope}}.ecsv",
-    params:
-        cli=CLI,
-        options=lambda wc: as_json(
-            {
-                "target": target_config(wc.target),
-                "train": config["train"],
-                "holdout": config["holdout"],
-                "sr": config["sr"],
-            }
-        ),
-    log:
-        f"{RES}/logs/sr/{{target}}.{{slope}}.log",
-    benchmark:
-        f"{RES}/benchmarks/sr/{{target}}.{{slope}}.tsv"
-    conda:
-        ENV
-    threads: config["sr"]["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=lambda wc: 10 + len(config["sr"]["seeds"]) * config["sr"]["time_budget_s"] // 60,
-    shell:
-        "{params.cli} sr --halos {input.halos} --rank {input.rank} --slope {wildcards.slope} "
-        "--options {params.options:q} --out {output} > {log} 2>&1"
+if config["sr"]["compare_slope_constraint"]:
+
+    # both slope constraints of a target in one job: the two searches side by side on its
+    # threads (one process start, and no core left idle while 3 seeds share 2 threads)
+    rule sr:
+        input:
+            halos=f"{RES}/halos.h5",
+            rank=f"{RES}/rank/{{target}}.ecsv",
+        output:
+            fixed=f"{RES}/sr/{{target}}.fixed.ecsv",
+            free=f"{RES}/sr/{{target}}.free.ecsv",
+        params:
+            cli=CLI,
+            options=sr_job_options,
+        log:
+            f"{RES}/logs/sr/{{target}}.log",
+        benchmark:
+            f"{RES}/benchmarks/sr/{{target}}.tsv"
+        conda:
+            ENV
+        threads: config["sr"]["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=lambda wc: 10 + 2 * len(config["sr"]["seeds"]) * config["sr"]["time_budget_s"] // 60,
+        shell:
+            "{params.cli} sr --halos {input.halos} --rank {input.rank} --slope fixed free "
+            "--options {params.options:q} --out {output.fixed} {output.free} > {log} 2>&1"
+
+else:
+
+    rule sr:
+        input:
+            halos=f"{RES}/halos.h5",
+            rank=f"{RES}/rank/{{target}}.ecsv",
+        output:
+            f"{RES}/sr/{{target}}.{{slope}}.ecsv",
+        params:
+            cli=CLI,
+            options=sr_job_options,
+        log:
+            f"{RES}/logs/sr/{{target}}.{{slope}}.log",
+        benchmark:
+            f"{RES}/benchmarks/sr/{{target}}.{{slope}}.tsv"
+        conda:
+            ENV
+        threads: config["sr"]["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=lambda wc: 10 + len(config["sr"]["seeds"]) * config["sr"]["time_budget_s"] // 60,
+        shell:
+            "{params.cli} sr --halos {input.halos} --rank {input.rank} --slope {wildcards.slope} "
+            "--options {params.options:q} --out {output} > {log} 2>&1"
 
 
 rule evaluate:

@@ -39,8 +39,7 @@ if IS_CATALOG:
         output:
             halos=f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
         params:
-            cli=CLI,
-            options=as_json({**config["catalog"], "environment": config["ingest"]["environment"]}),
+            options=shell_json({**config["catalog"], "environment": config["ingest"]["environment"]}),
             columns=" ".join(catalog_columns_used()),
         log:
             f"{RES}/logs/ingest_catalog/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.log",
@@ -53,10 +52,8 @@ if IS_CATALOG:
             mem_mb=1000,
             runtime=10,
         shell:
-            "{params.cli} ingest-catalog --catalog {input.catalog:q} "
-            "--suite {wildcards.suite} --volume {wildcards.volume} --set {wildcards.simset} "
-            "--sim {wildcards.sim} --snap {wildcards.snap} --columns {params.columns} "
-            "--options {params.options:q} --out {output.halos} > {log} 2>&1"
+            f"{CLI_IN_SHELL} ingest-catalog --catalog {{input.catalog:q}} --source {{wildcards}} "
+            "--columns {params.columns} --options {params.options} --out {output.halos} > {log} 2>&1"
 
 
 if not IS_STACKS and not IS_CATALOG:
@@ -69,13 +66,15 @@ if not IS_STACKS and not IS_CATALOG:
         output:
             **ingest_outputs(),
         params:
-            cli=CLI,
-            options=as_json({**config["ingest"], "star_forming_gas": config["star_forming_gas"]}),
-            profiles=lambda wc, output: (
-                f"--profiles-out {shlex.quote(output.profiles)} --profile-options "
-                + shlex.quote(as_json(PROFILE_OPTIONS))
-                if PROFILES_ON
-                else ""
+            # one JSON (with the profile stage's options inside) and no function of the job:
+            # at CAMELS LH size (thousands of jobs) Snakemake formats each field and inspects
+            # each params function in every job, which dominates planning the study
+            options=shell_json(
+                {
+                    **config["ingest"],
+                    "star_forming_gas": config["star_forming_gas"],
+                    **({"profile_options": PROFILE_OPTIONS} if PROFILES_ON else {}),
+                }
             ),
         log:
             f"{RES}/logs/ingest/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.log",
@@ -88,10 +87,9 @@ if not IS_STACKS and not IS_CATALOG:
             mem_mb=2500,
             runtime=30,
         shell:
-            "{params.cli} ingest --snapshot {input.snapshot:q} --catalog {input.catalog:q} "
-            "--suite {wildcards.suite} --volume {wildcards.volume} --set {wildcards.simset} "
-            "--sim {wildcards.sim} --snap {wildcards.snap} {params.profiles} "
-            "--options {params.options:q} --out {output.halos} > {log} 2>&1"
+            f"{CLI_IN_SHELL} ingest --snapshot {{input.snapshot:q}} --catalog {{input.catalog:q}} "
+            f"--source {{wildcards}} {PROFILES_OUT_ARG}--options {{params.options}} "
+            "--out {output.halos} > {log} 2>&1"
 
 
 rule assemble:

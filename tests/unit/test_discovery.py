@@ -528,3 +528,37 @@ def test_rank_stage_drops_a_feature_without_values(tmp_path, caplog):
     assert t.meta["dropped_features"] == {"Z_mw200c": "no finite value"}
     assert "Z_mw200c" in caplog.text and len(t) == 2 and t.meta["n_haloes"] == n
     assert t.meta["cv_split"] == "3 folds by simulation (5 simulations)"
+
+
+def test_both_slopes_in_one_job_give_the_tables_of_separate_jobs(tmp_path):
+    """``sr --slope fixed free`` runs the two searches side by side on the job's threads; each
+    table is the one a job per slope writes (the engine's result does not depend on threads),
+    provenance included (the job's options, not the per-search thread split)."""
+    import json
+
+    from pipeline.cli import main
+    from pipeline.io.tables import read_table, write_table
+
+    rng = np.random.default_rng(3)
+    n = 240
+    m = rng.uniform(12, 14, n)
+    c = rng.uniform(0.2, 0.6, n)
+    halos = Table({"suite": ["A"] * n, "sim": [f"LH_{i % 8}" for i in range(n)], "log10_M200c": m,
+                   "log10_Y200c_ss": 5 / 3 * m - 0.8 * c + 0.02 * rng.normal(size=n), "c_gas": c})
+    write_table(halos, tmp_path / "halos.h5")
+    write_table(Table({"feature": ["c_gas"], "selected": [True]}), tmp_path / "rank.ecsv")
+    options = {"target": {"name": "Y", "y": "log10_Y200c_ss", "x": "log10_M200c", "slope": 5 / 3},
+               "train": ["A"], "sr": {"generations": 10, "population_size": 100, "seeds": [0, 1],
+                                      "max_evaluations": 20000, "threads": 2}}
+    base = ["sr", "--halos", str(tmp_path / "halos.h5"), "--rank", str(tmp_path / "rank.ecsv"),
+            "--options", json.dumps(options)]
+    assert main([*base, "--slope", "fixed", "free", "--out", str(tmp_path / "both_fixed.ecsv"),
+                 str(tmp_path / "both_free.ecsv")]) == 0
+    for slope in ("fixed", "free"):
+        assert main([*base, "--slope", slope, "--out", str(tmp_path / f"one_{slope}.ecsv")]) == 0
+        both, one = (read_table(tmp_path / f"{k}_{slope}.ecsv") for k in ("both", "one"))
+        assert list(both["expression"]) == list(one["expression"])
+        assert both.meta["chosen"] == one.meta["chosen"]
+        assert both.meta["provenance"]["options"] == one.meta["provenance"]["options"]
+        assert both.meta["provenance"]["options"]["threads"] == 2
+    assert main([*base, "--slope", "fixed", "free", "--out", str(tmp_path / "x.ecsv")]) == 1

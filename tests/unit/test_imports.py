@@ -122,3 +122,23 @@ def test_the_contract_catches_an_upward_import(tmp_path, monkeypatch, source, me
     finally:
         fake.unlink()
     assert len(found) == 1 and message in found[0]
+
+
+#: libraries a per-snapshot job (mock_sim, ingest: thousands of processes in a CAMELS LH study)
+#: must not load when it starts: each costs 0.3-1.5 s of import in every job (bench/ingest.py,
+#: the default study's timeline in docs/benchmarks.md)
+HEAVY_FOR_SNAPSHOT_JOBS = ("astropy.cosmology", "scipy.interpolate", "scipy.integrate",
+                           "scipy.stats", "sklearn", "sympy", "matplotlib", "pyoperon")
+
+
+@pytest.mark.parametrize("module", ["pipeline.ingest.particles", "pipeline.mock.simulate",
+                                    "pipeline.ingest.catalog"])
+def test_snapshot_jobs_import_no_heavy_library(module):
+    import subprocess
+    import sys
+
+    code = (f"import sys, {module}; "
+            f"print([m for m in {HEAVY_FOR_SNAPSHOT_JOBS!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         check=True).stdout.strip()
+    assert out == "[]", f"{module} imports {out} at start-up"

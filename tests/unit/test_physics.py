@@ -98,3 +98,21 @@ def test_nfw_vmax_ratio_and_inverse():
     assert concentration_from_vmax_ratio(vmax_over_v200(c)) == pytest.approx(c, rel=1e-4)
     assert np.isnan(concentration_from_vmax_ratio(0.9))
     assert nfw_enclosed_fraction(1.0, 7.0) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("redshift", [0.0, 0.73, np.array([0.0, 0.5, 1.0, 3.0, 6.0])])
+def test_flat_lcdm_is_astropys_to_the_bit(redshift):
+    """The pipeline's FlatLCDM (no astropy.cosmology import in the jobs) gives astropy's
+    FlatLambdaCDM(Tcmb0=0) numbers exactly, so every table stays the same."""
+    from astropy import units as u
+    from astropy.cosmology import FlatLambdaCDM
+
+    from pipeline.physics.cosmology import critical_density_msun_mpc3, efunc, flat_lcdm
+
+    for h, om in ((0.6711, 0.3), (0.7, 0.1), (0.55, 0.47)):
+        ref = FlatLambdaCDM(H0=100.0 * h, Om0=om, Ob0=0.049, Tcmb0=0.0)
+        ours = flat_lcdm(h, om, 0.049)
+        assert ours.h == ref.h and ours.H0 == ref.H0 and ours.Ode0 == ref.Ode0
+        assert np.array_equal(efunc(ours, redshift), np.asarray(ref.efunc(redshift)))
+        assert np.array_equal(critical_density_msun_mpc3(ours, redshift),
+                              np.asarray(ref.critical_density(redshift).to_value(u.Msun / u.Mpc**3)))

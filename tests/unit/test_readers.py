@@ -68,6 +68,30 @@ def test_cli_ingest_takes_the_chunk_files_a_workflow_lists(tmp_path):
     assert np.array_equal(a["Y200c"], b["Y200c"])
 
 
+def test_cli_ingest_takes_the_source_as_snakemake_formats_wildcards(sphere_halo, tmp_path, capsys):
+    """The workflow passes ``--source {wildcards}`` (one field per job to format, not five) and
+    the profile stage's options inside ``--options``; the table is the one of the five
+    arguments."""
+    one, source = tmp_path / "one.h5", tmp_path / "source.h5"
+    assert main(["ingest", "--snapshot", str(sphere_halo[0]), "--catalog", str(sphere_halo[1]),
+                 "--suite", "S", "--volume", "L25n256", "--set", "LH", "--sim", "s", "--snap",
+                 "33", "--options", '{"log10_mass_min_msun": 10.0}', "--out", str(one)]) == 0
+    assert main(["ingest", "--snapshot", str(sphere_halo[0]), "--catalog", str(sphere_halo[1]),
+                 "--source", "sim=s,simset=LH,snap=033,suite=S,volume=L25n256", "--options",
+                 '{"log10_mass_min_msun": 10.0}', "--out", str(source)]) == 0
+    a, b = Table.read(one), Table.read(source)
+    assert a.colnames == b.colnames and np.array_equal(a["Y200c"], b["Y200c"])
+    assert {k: b.meta[k] for k in ("suite", "volume", "set", "sim", "snapshot")} == {
+        "suite": "S", "volume": "L25n256", "set": "LH", "sim": "s", "snapshot": 33}
+    bad = tmp_path / "bad.h5"
+    assert main(["ingest", "--snapshot", str(sphere_halo[0]), "--catalog", str(sphere_halo[1]),
+                 "--source", "sim=s,snap=33", "--options", "{}", "--out", str(bad)]) == 1
+    assert "--source must read suite=" in capsys.readouterr().err and not bad.exists()
+    assert main(["ingest", "--snapshot", str(sphere_halo[0]), "--catalog", str(sphere_halo[1]),
+                 "--options", "{}", "--out", str(bad)]) == 1
+    assert "give --source or --suite, --sim, --snap" in capsys.readouterr().err
+
+
 def test_output_name_of_listed_files():
     assert str(output_name(["d/snap_099.hdf5"])) == "d/snap_099.hdf5"
     assert str(output_name(["d/snap_099.0.hdf5", "d/snap_099.1.hdf5"])) == "d/snap_099.hdf5"

@@ -13,6 +13,8 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import least_squares
 
+from .expressions import lambdified
+
 __all__ = ["free_constants", "RefitResult", "refit_constants", "equivalent_up_to_constants"]
 
 
@@ -37,7 +39,7 @@ def free_constants(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Symbol], np.ndarray]
 def _residual_function(template: sp.Expr, names: list[str], symbols: list[sp.Symbol],
                        x: np.ndarray, target: np.ndarray, log_space: bool = False):
     """Residuals ``f(x; theta) - target``, or ``ln f - ln target`` with ``log_space``."""
-    fn = sp.lambdify([*(sp.Symbol(n) for n in names), *symbols], template, modules="numpy")
+    fn = lambdified((*names, *(str(c) for c in symbols)), template)
     columns = [x[:, i] for i in range(x.shape[1])]
     if log_space:
         target = np.log(target)
@@ -126,7 +128,7 @@ def equivalent_up_to_constants(candidate: sp.Expr, reference: sp.Expr, names: li
             return True
     except (TypeError, ValueError, RecursionError):
         pass
-    fn = sp.lambdify([sp.Symbol(n) for n in names], candidate, modules="numpy")
+    fn = lambdified(tuple(names), candidate)
     with np.errstate(all="ignore"):
         target = np.broadcast_to(np.asarray(fn(*x.T), dtype=float), (len(x),)).copy()
     if not np.isfinite(target).all():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -9,7 +10,7 @@ import sympy as sp
 
 from ...columns.symbols import LATEX_SYMBOLS
 
-__all__ = ["parse_expression", "to_callable", "node_count", "to_latex"]
+__all__ = ["parse_expression", "lambdified", "to_callable", "node_count", "to_latex"]
 
 _FUNCTIONS = {"log": sp.log, "log1p": lambda a: sp.log(1 + a), "exp": sp.exp, "sqrt": sp.sqrt,
               "abs": sp.Abs, "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
@@ -34,12 +35,19 @@ def parse_expression(text: str, names: list[str], engine_names: list[str] | None
     return expr.subs({placeholders[e]: sp.Symbol(n) for e, n in zip(engine_names, names, strict=True)})
 
 
+@functools.lru_cache(maxsize=4096)
+def lambdified(arguments: tuple[str, ...], expr: sp.Expr) -> Callable:
+    """``sympy.lambdify`` of ``expr`` over the symbols named ``arguments`` (numpy), cached: the
+    search scores, snaps, refits and checks the same few hundred expressions many times, and
+    printing + compiling one costs ~5 ms (most of the stage's time after the engine runs)."""
+    return sp.lambdify([sp.Symbol(n) for n in arguments], expr, modules="numpy")
+
+
 def to_callable(expr: sp.Expr, names: list[str]) -> Callable[[np.ndarray], np.ndarray]:
     """f(X) evaluating ``expr`` on the columns of X (n, len(names)), vectorised with numpy."""
     if sp.sympify(expr).has(sp.zoo, sp.nan):  # e.g. an engine's division by a zero constant
         return lambda x: np.full(x.shape[0], np.nan)
-    symbols = [sp.Symbol(n) for n in names]
-    fn = sp.lambdify(symbols, expr, modules="numpy")
+    fn = lambdified(tuple(names), expr)
 
     def evaluate(x: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
