@@ -548,7 +548,7 @@ def test_both_slopes_in_one_job_give_the_tables_of_separate_jobs(tmp_path):
     write_table(halos, tmp_path / "halos.h5")
     write_table(Table({"feature": ["c_gas"], "selected": [True]}), tmp_path / "rank.ecsv")
     options = {"target": {"name": "Y", "y": "log10_Y200c_ss", "x": "log10_M200c", "slope": 5 / 3},
-               "train": ["A"], "sr": {"generations": 10, "population_size": 100, "seeds": [0, 1],
+               "train": ["A"], "sr": {**BY_HALO, "generations": 10, "population_size": 100, "seeds": [0, 1],
                                       "max_evaluations": 20000, "threads": 2}}
     base = ["sr", "--halos", str(tmp_path / "halos.h5"), "--rank", str(tmp_path / "rank.ecsv"),
             "--options", json.dumps(options)]

@@ -23,16 +23,16 @@ def test_dag_bench_plans_every_job(tmp_path, capsys):
     match = re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+)", last)
     assert match, last
     # 3 suites x 3 sims x 2 snapshots ingests (each also measuring its radial profiles) +
-    # gather_radial_profiles, assemble, rank, sr (free and fixed slope), evaluate, report,
-    # report_assets, all
-    assert int(match.group(1)) == 18 + 1 + 8
+    # gather_radial_profiles, assemble, rank, sr (free and fixed slope in one job), evaluate,
+    # report, report_assets, all
+    assert int(match.group(1)) == 18 + 1 + 7
 
 
 def test_dag_bench_plans_a_study_of_samples(tmp_path, capsys):
     """The same snapshots written as four samples plan the same jobs (4 samples x 3 sims)."""
     assert dag_bench.main(["--sims", "3", "--repeats", "1", "--keep", str(tmp_path), "--samples"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert int(re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+)", last).group(1)) == 18 + 1 + 8
+    assert int(re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+)", last).group(1)) == 18 + 1 + 7
 
 
 def test_stacks_bench_measures_cold_and_cached(capsys):
