@@ -9,9 +9,13 @@ Astrid) instead of one per suite: the same 6000 snapshots, planned through the s
 
 The data tree holds empty placeholder snapshots and group catalogs in the camels2024 layout (a dry
 run never opens them). Each case is a fresh `snakemake -n` process, so Python start-up, config
-validation and Snakemake's own imports count, as they do for a user; the best of --repeats runs is
-reported. The pipeline's input functions must stay cheap: per job they only format paths and stat
-one file. Last line: ``dag: jobs=<N> seconds=<s>``.
+validation and Snakemake's own imports count, as they do for a user. A third case, the minimal
+Snakefile with the directives the conventions ask of every rule (log, benchmark, threads,
+resources), shows what those cost Snakemake by themselves. The cases take turns (--repeats turns);
+the table gives each case's best and median seconds and the median over turns of its ratio to the
+minimal Snakefile in the same turn (robust to a shared machine's slow spells). The pipeline's
+input functions must stay cheap: per job they only format paths and stat one file. Last line:
+``dag: jobs=<N> seconds=<best s> ratio=<median ratio>``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +54,32 @@ rule ingest:
     output: "results/halos/{{suite}}/{{sim}}_{{snap}}.h5"
     shell: "touch {{output}}"
 """
+
+#: The directives the project's conventions ask of every rule (log, benchmark, threads,
+#: resources), added to the minimal Snakefile's two working rules: what they cost Snakemake alone.
+CONVENTIONS = {
+    "assemble": """    log: "results/logs/assemble.log"
+    benchmark: "results/benchmarks/assemble.tsv"
+    threads: 1
+    resources: mem_mb=2000, runtime=10
+""",
+    "ingest": """    log: "results/logs/ingest/{{suite}}/{{sim}}_{{snap}}.log"
+    benchmark: "results/benchmarks/ingest/{{suite}}/{{sim}}_{{snap}}.tsv"
+    threads: 2
+    resources: mem_mb=2500, runtime=30
+""",
+}
+
+
+def with_conventions(snakefile: str) -> str:
+    """The minimal Snakefile with :data:`CONVENTIONS` in its assemble and ingest rules (their
+    commands write the log)."""
+    for rule, directives in CONVENTIONS.items():
+        head = f"rule {rule}:\n"
+        body_start = snakefile.index(head) + len(head)
+        shell_at = snakefile.index("    shell:", body_start)
+        snakefile = snakefile[:shell_at] + directives + snakefile[shell_at:]
+    return snakefile.replace('shell: "touch {{output}}"', 'shell: "touch {{output}} > {{log}} 2>&1"')
 
 
 def make_tree(root: Path, n_sims: int) -> None:
@@ -124,36 +155,46 @@ def dry_run(workdir: Path, snakefile: Path) -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sims", type=int, default=1000, help="simulations per suite")
-    parser.add_argument("--repeats", type=int, default=2, help="dry runs per case (best is kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="turns (one dry run per case each)")
     parser.add_argument("--keep", type=Path, help="build the trees here and keep them")
     parser.add_argument("--samples", action="store_true", help="write the study as four samples")
     args = parser.parse_args(argv)
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="dag_bench_"))
-    pipeline_dir, minimal_dir = base / "pipeline", base / "minimal"
+    pipeline_dir, minimal_dir, conventions_dir = base / "pipeline", base / "minimal", base / "conventions"
     try:
-        for work in (pipeline_dir, minimal_dir):
+        for work in (pipeline_dir, minimal_dir, conventions_dir):
             make_tree(work / "data", args.sims)
         write = study_config_samples if args.samples else study_config
         (pipeline_dir / "config.yaml").write_text(write(args.sims))
-        minimal = minimal_dir / "Snakefile"
+        minimal, conventions = minimal_dir / "Snakefile", conventions_dir / "Snakefile"
         minimal.write_text(MINIMAL_SNAKEFILE.format(suites=SUITES, n_sims=args.sims, snaps=SNAPSHOTS))
+        conventions.write_text(with_conventions(MINIMAL_SNAKEFILE).format(
+            suites=SUITES, n_sims=args.sims, snaps=SNAPSHOTS))
 
-        rows = []
-        for name, work, snakefile in (("minimal 3-rule Snakefile", minimal_dir, minimal),
-                                      ("pipeline", pipeline_dir, REPO / "Snakefile")):
-            runs = [dry_run(work, snakefile) for _ in range(args.repeats)]
-            rows.append((name, runs[0][1], min(s for s, _ in runs)))
+        cases = (("minimal 3-rule Snakefile", minimal_dir, minimal),
+                 ("minimal + conventions", conventions_dir, conventions),
+                 ("pipeline", pipeline_dir, REPO / "Snakefile"))
+        # the cases take turns, so that a slow spell of a shared machine hits a turn's cases
+        # alike; the ratio is the median over turns of each turn's own ratio
+        runs = {name: [] for name, _, _ in cases}
+        for _ in range(args.repeats):
+            for name, work, snakefile in cases:
+                runs[name].append(dry_run(work, snakefile))
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
 
-    ref = rows[0][2]
-    print(f"{'case':<26} {'jobs':>6} {'seconds':>8} {'ratio':>6}")
-    for name, jobs, seconds in rows:
-        print(f"{name:<26} {jobs:>6} {seconds:>8.2f} {seconds / ref:>6.2f}")
-    _, jobs, seconds = rows[-1]
-    print(f"dag: jobs={jobs} seconds={seconds:.1f}")
+    reference = [seconds for seconds, _ in runs[cases[0][0]]]
+    print(f"{'case':<26} {'jobs':>6} {'best s':>7} {'median s':>9} {'ratio':>6}")
+    for name, _, _ in cases:
+        seconds = [s for s, _ in runs[name]]
+        ratio = statistics.median(s / r for s, r in zip(seconds, reference, strict=True))
+        print(f"{name:<26} {runs[name][0][1]:>6} {min(seconds):>7.2f} "
+              f"{statistics.median(seconds):>9.2f} {ratio:>6.2f}")
+    seconds = [s for s, _ in runs["pipeline"]]
+    print(f"dag: jobs={runs['pipeline'][0][1]} seconds={min(seconds):.1f} "
+          f"ratio={statistics.median(s / r for s, r in zip(seconds, reference, strict=True)):.2f}")
     return 0
 
 

@@ -119,14 +119,15 @@ def cmd_mock_sim(a) -> None:
     for i, snap in enumerate(snaps):
         files = slice(i * n, (i + 1) * n)
         write_mock_snapshot(output_name(a.snapshot_out[files]), output_name(a.catalog_out[files]),
-                            a.truth_out[i], a.suite, a.sim, snap, all_params[a.sim], opts)
+                            a.truth_out[i], a.suite, a.sim, snap, all_params[a.sim], opts,
+                            mass_function_cache=a.cache_dir)
 
 
 def cmd_ingest(a) -> None:
     from .ingest.particles import IngestOptions, measure_snapshot
     from .io.gadget import output_name
     from .io.params import read_simulation_params
-    from .io.tables import write_table
+    from .io.tables import PROFILES_KEY, TABLE_KEY, write_table, write_tables
 
     _source(a)
     o = _options(a.options)
@@ -141,20 +142,20 @@ def cmd_ingest(a) -> None:
             raise PipelineError(f"parameter file {a.params_file[0]} has no row for simulation {a.sim}")
         params = table[a.sim]
     profile_options = None
-    if a.profiles_out:
+    if inline_profile_options is not None or a.profile_options is not None:
         # the profile stage in the same pass over the gas: each snapshot is read once
         profile_options = _profile_options(
-            inline_profile_options if a.profile_options is None and inline_profile_options
-            is not None else _options(a.profile_options or "{}"))
+            inline_profile_options if a.profile_options is None else _options(a.profile_options))
     halos, profiles = measure_snapshot(
         output_name(a.snapshot), output_name(a.catalog), IngestOptions(**o), profile_options,
         meta={"suite": a.suite, "volume": a.volume, "set": a.set, "sim": a.sim,
               "snapshot": a.snap, "params": params},
         profile_meta={"suite": a.suite, "sim": a.sim, "snapshot": a.snap},
     )
-    if profiles is not None:
-        write_table(profiles, a.profiles_out)
-    write_table(halos, a.out)
+    if profiles is None:
+        write_table(halos, a.out)
+    else:  # one file per snapshot: half the files for Snakemake to plan and check
+        write_tables({TABLE_KEY: halos, PROFILES_KEY: profiles}, a.out)
 
 
 def cmd_ingest_catalog(a) -> None:
@@ -448,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(arg, required=True)
     for arg in ("--snapshot-out", "--catalog-out", "--truth-out"):
         s.add_argument(arg, required=True, nargs="+")
+    s.add_argument("--cache-dir", default=None,
+                   help="folder shared by the mock's jobs for the halo mass function of each "
+                        "cosmology and redshift (none: colossus computes it in every job)")
     s.set_defaults(func=cmd_mock_sim)
 
     s = sub.add_parser("ingest", help="measure per-halo properties of one snapshot")
@@ -458,9 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_arguments(s)
     s.add_argument("--params-file", nargs="*", default=None,
                    help="the suite's parameter file (none: no feedback-parameter columns)")
-    s.add_argument("--profiles-out", default=None,
-                   help="also write the stacked radial profiles (profile stage) of the same pass")
-    s.add_argument("--profile-options", default=None, help="the profile stage's options (JSON)")
+    s.add_argument("--profile-options", default=None,
+                   help="the profile stage's options (JSON; or inside --options as "
+                        "profile_options): also measure the stacked radial profiles in the same "
+                        "pass, written into --out under the key radial_profiles")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("ingest-catalog",

@@ -16,7 +16,6 @@ from .columns.catalog import catalog_columns
 from .columns.environment import EnvironmentOptions, environment_columns
 from .defaults import SCHEMA_PATH, config_schema
 from .errors import ConfigError
-from .io.camels_stacks import simulation_table_parameters
 from .io.layout import params_path
 from .io.params import parameter_names
 from .samples import expand_simulations, normalize_samples, refuse_shorthand
@@ -78,8 +77,15 @@ def simulation_parameters(config: dict) -> set[str]:
                                              sample["volume"], sample["set"])))
     names: set[str] = set()
     for kind, path in paths:
-        if os.path.exists(path):
-            names |= set(simulation_table_parameters(path) if kind == "csv" else parameter_names(path))
+        if not os.path.exists(path):
+            continue
+        if kind == "csv":
+            # imported here: the stacks reader brings astropy.units (0.2 s) into a Snakefile parse
+            from .io.camels_stacks import simulation_table_parameters
+
+            names |= set(simulation_table_parameters(path))
+        else:
+            names |= set(parameter_names(path))
     return names
 
 

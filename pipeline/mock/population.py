@@ -6,7 +6,12 @@ caller passes, so a (seed, suite, simulation, snapshot) tuple fixes the populati
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +19,8 @@ from ..physics.cosmology import FlatLCDM, halo_radius_mpc
 from ..physics.nfw import duffy08_concentration
 from .gas_model import GasModel, HaloGas, gas_model, halo_gas_state
 from .suites import SuiteModel
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "HaloPopulation",
@@ -79,37 +86,92 @@ def draw_deviates(rng: np.random.Generator, n: int) -> HaloDeviates:
 
 
 def mass_function_dn_dlog10m(
-    cosmo: FlatLCDM, sigma8: float, redshift: float, log10_m200c_msun: np.ndarray
+    cosmo: FlatLCDM, sigma8: float, redshift: float, log10_m200c_msun: np.ndarray,
+    cache_dir: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """Tinker et al. (2008) dn / dlog10 M200c [comoving Mpc^-3, no h] (colossus) at the given
-    masses [Msun, no h]: a number per comoving volume, to be multiplied by a comoving volume."""
+    masses [Msun, no h]: a number per comoving volume, to be multiplied by a comoving volume.
+
+    With ``cache_dir``, the values are kept there under a key of every input (and colossus's
+    version) and read back by later calls: a mock job then skips colossus (its import and
+    power-spectrum set-up, ~0.5 s a job), and the values are the same to the bit (``.npy``)."""
+    log10_m = np.asarray(log10_m200c_msun, dtype=float)
+    path = None
+    if cache_dir is not None:
+        path = _mass_function_cache_path(cache_dir, cosmo, sigma8, redshift, log10_m)
+        try:
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape == log10_m.shape and cached.dtype == np.float64:
+                return cached
+        except (OSError, ValueError):
+            pass  # not there yet, or unreadable: computed and written again
     from colossus.cosmology import cosmology as ccosmo
     from colossus.lss import mass_function
 
     h = cosmo.h
     ccosmo.setCosmology(
         "mock", params=dict(flat=True, H0=cosmo.H0.value, Om0=cosmo.Om0,
-                            Ob0=cosmo.Ob0 or 0.049, sigma8=sigma8, ns=0.9624),
+                            Ob0=cosmo.Ob0 or 0.049, sigma8=sigma8, ns=_NS),
         persistence="",
     )
     # colossus works in Msun/h and (Mpc/h)^-3
     dn_dlnm = mass_function.massFunction(
-        10 ** np.asarray(log10_m200c_msun) * h, redshift, mdef="200c", model="tinker08",
-        q_out="dndlnM",
+        10**log10_m * h, redshift, mdef="200c", model="tinker08", q_out="dndlnM",
     ) * h**3
-    return dn_dlnm * np.log(10.0)
+    values = dn_dlnm * np.log(10.0)
+    if path is not None:
+        _write_cache(path, values)
+    return values
+
+
+#: spectral index of every mock cosmology (Planck 2013, as CAMELS)
+_NS = 0.9624
+
+
+def _mass_function_cache_path(cache_dir, cosmo: FlatLCDM, sigma8: float, redshift: float,
+                              log10_m: np.ndarray) -> Path:
+    """``<cache_dir>/mass_function/<sha256 of the inputs>.npy``; the key holds colossus's version
+    (its tables may change between releases) and the exact bits of every number."""
+    from importlib.metadata import version
+
+    key = hashlib.sha256()
+    numbers = np.array([cosmo.H0.value, cosmo.Om0, cosmo.Ob0 or 0.049, sigma8, _NS, redshift])
+    for part in (b"tinker08/200c/", version("colossus").encode(), numbers.tobytes(),
+                 np.ascontiguousarray(log10_m).tobytes()):
+        key.update(part)
+    return Path(cache_dir) / "mass_function" / f"{key.hexdigest()[:32]}.npy"
+
+
+def _write_cache(path: Path, values: np.ndarray) -> None:
+    """Write ``values`` whole or not at all. Jobs of one mock may write the same entry at once
+    (each its own temporary, then a rename: the last one wins, with the same bytes); a cache
+    that cannot be written costs speed, not the job."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npy", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, values, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        log.warning("mass-function cache %s not written: %s", path, exc)
 
 
 def draw_halo_masses(
     rng: np.random.Generator, cosmo: FlatLCDM, sigma8: float, redshift: float,
     box_comoving_mpc: float, log10_mmin_msun: float, log10_mmax_msun: float = 15.0,
+    cache_dir: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """Poisson sample of M200c [Msun] in a periodic box of comoving side ``box_comoving_mpc``
     [comoving Mpc, no h] from the Tinker et al. (2008) mass function (colossus), between the
     given log10 masses. A simulation box of L Mpc/h is L / h comoving Mpc at every redshift (its
-    physical side is a L / h): the mass function is a comoving number density."""
+    physical side is a L / h): the mass function is a comoving number density. ``cache_dir``:
+    see :func:`mass_function_dn_dlog10m`."""
     log_m = np.linspace(log10_mmin_msun, log10_mmax_msun, 400)
-    dn_dlog10m = mass_function_dn_dlog10m(cosmo, sigma8, redshift, log_m)
+    dn_dlog10m = mass_function_dn_dlog10m(cosmo, sigma8, redshift, log_m, cache_dir)
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dn_dlog10m[1:] + dn_dlog10m[:-1]) * np.diff(log_m))])
     n_expected = cdf[-1] * box_comoving_mpc**3
     n = rng.poisson(n_expected)
@@ -177,7 +239,7 @@ def halo_baryons(
 def draw_population(
     rng: np.random.Generator, cosmo: FlatLCDM, sigma8: float, redshift: float,
     box_mpc: float, astro: dict[str, float], suite: SuiteModel, log10_mmin_msun: float,
-    gas: GasModel | None = None,
+    gas: GasModel | None = None, mass_function_cache: str | os.PathLike | None = None,
 ) -> HaloPopulation:
     """Draw the haloes of one simulation and their baryonic properties (:func:`halo_baryons`).
 
@@ -185,11 +247,12 @@ def draw_population(
 
     ``astro`` holds A_SN1, A_AGN1, A_SN2, A_AGN2; ``gas`` defaults to the suite's calibrated
     gas model. The gas metallicity at R200c follows the stellar fraction loosely (0.15 dex
-    scatter).
+    scatter). ``mass_function_cache``: a folder that keeps the mass function between jobs
+    (:func:`mass_function_dn_dlog10m`).
     """
     # box_mpc is the physical side a L / h; the mass function counts per comoving volume
     m200 = draw_halo_masses(rng, cosmo, sigma8, redshift, box_mpc * (1.0 + redshift),
-                            log10_mmin_msun)
+                            log10_mmin_msun, cache_dir=mass_function_cache)
     n = len(m200)
     dev = draw_deviates(rng, n)
     gas = gas or gas_model(suite.name)

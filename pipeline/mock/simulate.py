@@ -281,10 +281,13 @@ def write_mock_snapshot(
     snapshot: int,
     params: dict[str, float],
     options: MockOptions,
+    mass_function_cache: str | Path | None = None,
 ) -> HaloPopulation:
     """Draw one mock snapshot of ``suite``/``sim`` and write snapshot, catalog and truth table.
 
     ``params`` holds Omega_m, sigma_8, A_SN1, A_AGN1, A_SN2, A_AGN2 (a row of the parameter file).
+    ``mass_function_cache``: a folder shared by the mock's jobs that keeps the halo mass function
+    of each cosmology and redshift (the same numbers, without colossus in every job).
     Returns the drawn halo population (physical units).
     """
     model = suite_model(suite)
@@ -297,7 +300,7 @@ def write_mock_snapshot(
     box_mpc = options.box_size_mpc_h / h * a  # physical
     pop = draw_population(
         rng, cosmo, params["sigma_8"], redshift, box_mpc, params, model,
-        options.log10_halo_mass_min_msun, gas_physics,
+        options.log10_halo_mass_min_msun, gas_physics, mass_function_cache,
     )
     n_halo = len(pop)
     m_dm = options.dm_particle_mass_msun_h / h

@@ -1,4 +1,6 @@
-"""Gather: the profile stage's per-snapshot tables joined into one table of the study."""
+"""Gather: the profile stage's per-snapshot tables joined into one table of the study. Each
+snapshot's profiles sit in its ingest file (key :data:`~pipeline.io.tables.PROFILES_KEY`), beside
+its halo table."""
 
 from __future__ import annotations
 
@@ -8,19 +10,21 @@ import numpy as np
 from astropy.table import Table, vstack
 
 from ..errors import DataError
-from ..io.tables import read_table
+from ..io.tables import PROFILES_KEY, read_table
 
 __all__ = ["gather_profile_tables"]
 
 
 def gather_profile_tables(paths: list[str | Path]) -> Table:
-    """One table of every (suite, sim, snapshot) profile table, with those three and the
-    redshift as columns; tables without rows (no halo in any bin) are skipped."""
+    """One table of every (suite, sim, snapshot) profile table (the ingest files ``paths``, each
+    with its profiles under the key ``radial_profiles``), with those three and the redshift as
+    columns; tables without rows (no halo in any bin) are skipped."""
     if not paths:
         raise DataError("gather-radial-profiles: no profile tables given")
     parts = []
     for path in paths:
-        t = read_table(path, required=["mass_bin", "r", "density_mean", "pressure_mean"])
+        t = read_table(path, required=["mass_bin", "r", "density_mean", "pressure_mean"],
+                       key=PROFILES_KEY)
         if len(t) == 0:
             continue
         for key in ("suite", "sim", "snapshot", "redshift"):

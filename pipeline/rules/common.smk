@@ -96,6 +96,8 @@ if IS_MOCK:
     MOCK_ROOT = os.path.join(DATA["root"], MOCK_KEY)
     DATA = {**DATA, "root": MOCK_ROOT}  # the paths of every rule; config keeps the user's data.root
     MOCK_MARKER = os.path.join(MOCK_ROOT, MARKER)
+    # what the mock's jobs share beyond their outputs (the halo mass function per cosmology)
+    MOCK_CACHE = os.path.join(MOCK_ROOT, "_cache")
 
 # inputs a sample with 'missing: skip' asked for and did not find: sample -> what was expected
 # and found (per mass bin for stacks), recorded by assemble and shown in the report
@@ -186,24 +188,6 @@ PROFILE_OPTIONS = {
     **{k: v for k, v in config["radial_profiles"].items() if k not in ("enabled", "reference_root")},
     "star_forming_gas": config["star_forming_gas"],
 }
-
-
-# the ingest command's profile-table argument (with the profile stage on)
-PROFILES_OUT_ARG = "--profiles-out {output.profiles:q} " if PROFILES_ON else ""
-
-
-def ingest_outputs():
-    """The ingest job's tables: the haloes and, with the profile stage on, the stacked profiles."""
-    out = {"halos": f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5"}
-    if PROFILES_ON:
-        out["profiles"] = f"{RES}/radial_profiles/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5"
-    return out
-
-
-def radial_profile_tables():
-    """Every snapshot's stacked radial profiles (profile stage)."""
-    return [f"{RES}/radial_profiles/{suite}/{volume}/{sset}/{sim}_{snap:03d}.h5"
-            for suite, volume, sset, sim, snap in SOURCES]
 
 
 def gathered_radial_profiles():

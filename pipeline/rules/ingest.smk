@@ -1,5 +1,5 @@
 # Ingest: one job per (suite, volume, set, simulation, snapshot) -> per-halo table with units
-# (and the snapshot's stacked radial profiles, read in the same pass);
+# (and the snapshot's stacked radial profiles, read in the same pass, in the same file);
 # stacked profiles (input kind stacks) in blocks of simulations, cached across studies; then
 # assemble joins them into the study's halo table, one sample at a time.
 
@@ -64,7 +64,9 @@ if not IS_STACKS and not IS_CATALOG:
         input:
             **ingest_inputs(),
         output:
-            **ingest_outputs(),
+            # one file: the halo table and, with the profile stage on, the snapshot's stacked
+            # profiles beside it (one output per job: the half of the files to plan and check)
+            halos=f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
         params:
             # one JSON (with the profile stage's options inside) and no function of the job:
             # at CAMELS LH size (thousands of jobs) Snakemake formats each field and inspects
@@ -88,7 +90,7 @@ if not IS_STACKS and not IS_CATALOG:
             runtime=30,
         shell:
             f"{CLI_IN_SHELL} ingest --snapshot {{input.snapshot:q}} --catalog {{input.catalog:q}} "
-            f"--source {{wildcards}} {PROFILES_OUT_ARG}--options {{params.options}} "
+            "--source {wildcards} --options {params.options} "
             "--out {output.halos} > {log} 2>&1"
 
 

@@ -70,6 +70,8 @@ if IS_MOCK:
                     "redshifts": [config["mock"]["redshifts"][int(wc.snap)]],
                 }
             ),
+            # the halo mass function of each (cosmology, redshift), computed once for the mock
+            cache=MOCK_CACHE,
         log:
             f"{RES}/logs/mock_sim/{{suite}}_{{volume}}_{{simset}}/{{sim}}_{{snap}}.log",
         benchmark:
@@ -84,4 +86,4 @@ if IS_MOCK:
             "{params.cli} mock-sim --suite {wildcards.suite} --sim {wildcards.sim} "
             "--params-file {input.params} --options {params.options:q} "
             "--snapshot-out {output.snapshots} --catalog-out {output.catalogs} "
-            "--truth-out {output.truth} > {log} 2>&1"
+            "--truth-out {output.truth} --cache-dir {params.cache:q} > {log} 2>&1"

@@ -1,12 +1,12 @@
 # Profile stage: stacked radial gas profiles per (suite, volume, set, simulation, snapshot) from
 # particles, in the bins and units of the CAMELS emu stacks, measured by the ingest job in its one
-# pass over the snapshot (rule ingest); here, one table of all of them. Not for data.kind = stacks
-# (those are stacked profiles already).
+# pass over the snapshot and kept in its file (rule ingest); here, one table of all of them. Not
+# for data.kind = stacks (those are stacked profiles already).
 if PROFILES_ON:
 
     rule gather_radial_profiles:
         input:
-            radial_profile_tables(),
+            halo_tables(),
         output:
             f"{RES}/radial_profiles.h5",
         params:

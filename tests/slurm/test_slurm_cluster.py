@@ -60,7 +60,7 @@ def test_tiny_study_runs_on_slurm_with_grouped_ingest(slurm_cluster, tmp_path):
     assert proc.returncode == 0, log[-5000:]
 
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
-    # 2 mock_params, 1 group (4 mock_sim + 4 ingest, each with its profiles), assemble,
+    # 2 mock_params, 1 group (4 mock_sim + 4 ingest, each with its profiles in its file), assemble,
     # gather_radial_profiles, rank, sr (free and fixed slope in one job), evaluate,
     # report_assets, report: 10 SLURM jobs for 18 jobs (mock_root runs where snakemake runs)
     assert len(submitted) == 10, log[-5000:]
@@ -73,7 +73,6 @@ def test_tiny_study_runs_on_slurm_with_grouped_ingest(slurm_cluster, tmp_path):
         for sim in ("LH_0", "LH_1"):
             assert f"results/tiny/halos/{suite}/L25n256/LH/{sim}_090.h5" in group_log
             assert f"results/tiny/logs/mock_sim/{suite}_L25n256_LH/{sim}_090.log" in group_log
-            assert f"results/tiny/radial_profiles/{suite}/L25n256/LH/{sim}_090.h5" in group_log
 
     pdf = tmp_path / "reports" / "tiny" / "report.pdf"
     assert pdf.stat().st_size > 10_000

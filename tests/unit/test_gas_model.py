@@ -353,15 +353,19 @@ def test_profile_stage_bad_input_names_file_or_key_and_writes_nothing(small_mock
 def test_gather_and_calibration_file_errors_name_what_is_wrong(small_mock, tmp_path):
     from astropy.table import Table
 
-    from pipeline.errors import DataError
-    from pipeline.io.tables import write_table
+    from pipeline.errors import DataError, InputFileError
+    from pipeline.io.tables import write_table, write_tables
     from pipeline.mock.gas_model import model_from_dict
     from pipeline.radial_profiles.gather import gather_profile_tables
 
     bare = Table({"mass_bin": ["12-12.3"], "r": [0.1], "density_mean": [1.0],
                   "pressure_mean": [1.0]}, meta={"suite": "SIMBA"})
-    write_table(bare, tmp_path / "p.h5")
+    write_tables({"table": Table({"M200c": [1e13]}), "radial_profiles": bare}, tmp_path / "p.h5")
     with pytest.raises(DataError, match=r"p\.h5: metadata lacks 'sim'"):
         gather_profile_tables([tmp_path / "p.h5"])
+    # an ingest file of a run with the profile stage off: named, with the key it lacks
+    write_table(Table({"M200c": [1e13]}), tmp_path / "halos_only.h5")
+    with pytest.raises(InputFileError, match=r"halos_only\.h5: Path radial_profiles does not exist"):
+        gather_profile_tables([tmp_path / "halos_only.h5"])
     with pytest.raises(ValueError, match=r"gas calibration of SIMBA: unknown key\(s\) \['log10_mc'\]"):
         model_from_dict("SIMBA", {"log10_mc": 12.0})

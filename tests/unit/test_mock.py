@@ -51,6 +51,32 @@ def test_mock_halo_counts_follow_the_comoving_mass_function(redshift, sigma8):
         assert 70 < expected < 95
 
 
+def test_mass_function_cache_returns_colossus_values_to_the_bit(tmp_path):
+    """The mock's mass-function cache: the first call writes colossus's values, later calls
+    (other jobs) read the same bits back; another cosmology or redshift is another entry; an
+    unreadable entry is recomputed and replaced, not trusted."""
+    from pipeline.mock.population import mass_function_dn_dlog10m
+
+    cosmo = flat_lcdm(0.6711, 0.3, 0.049)
+    grid = np.linspace(11.7, 15.0, 400)
+    direct = mass_function_dn_dlog10m(cosmo, 0.8, 0.0, grid)
+    first = mass_function_dn_dlog10m(cosmo, 0.8, 0.0, grid, cache_dir=tmp_path)
+    entries = sorted((tmp_path / "mass_function").glob("*.npy"))
+    assert len(entries) == 1 and first.tobytes() == direct.tobytes()
+    again = mass_function_dn_dlog10m(cosmo, 0.8, 0.0, grid, cache_dir=tmp_path)
+    assert again.tobytes() == direct.tobytes()
+
+    mass_function_dn_dlog10m(cosmo, 0.8, 0.5, grid, cache_dir=tmp_path)
+    mass_function_dn_dlog10m(cosmo, 0.7, 0.0, grid, cache_dir=tmp_path)
+    assert len(list((tmp_path / "mass_function").glob("*.npy"))) == 3
+
+    entries[0].write_bytes(b"truncated")
+    assert mass_function_dn_dlog10m(cosmo, 0.8, 0.0, grid, cache_dir=tmp_path).tobytes() \
+        == direct.tobytes()
+    assert np.load(entries[0]).tobytes() == direct.tobytes()
+    assert not list((tmp_path / "mass_function").glob(".*"))  # no temporaries left
+
+
 def test_mock_cosmology_varies_as_camels_lh():
     """With mock.parameter_ranges Omega_m 0.1-0.5 and sigma_8 0.6-1.0 (the CAMELS LH ranges) the
     simulations' parameters span them, the halo abundance follows the mass function of each

@@ -1,6 +1,7 @@
 """Readers of the real formats, and bad inputs: each error names the file and the field, and the
 ingest CLI leaves no output behind."""
 
+import json
 from pathlib import Path
 
 import h5py
@@ -230,3 +231,33 @@ def test_tng_public_layout_and_globs(tmp_path):
         validate_config(cfg)
     cfg["samples"]["Other"]["sims"] = ["TNG100-1"]
     assert validate_config(cfg)["samples"]["TNG"]["sims"] == ["TNG50-3", "TNG50-4"]
+
+
+def test_cli_ingest_keeps_the_profiles_in_its_one_file(sphere_halo, tmp_path):
+    """With the profile stage's options (inside ``--options``, as the workflow passes them) the
+    ingest file holds the halo table and, under ``radial_profiles``, the snapshot's stacked
+    profiles: the same rows as the profile stage measuring the gas on its own, and the same
+    halo table as an ingest without profiles."""
+    from pipeline.radial_profiles.gather import gather_profile_tables
+
+    plain, both, alone = tmp_path / "plain.h5", tmp_path / "both.h5", tmp_path / "alone.h5"
+    source = ["--source", "sim=s,simset=LH,snap=033,suite=S,volume=L25n256"]
+    files = ["--snapshot", str(sphere_halo[0]), "--catalog", str(sphere_halo[1])]
+    profile = {"mass_bins": ["10-16"], "star_forming_gas": "include"}
+    assert main(["ingest", *files, *source, "--options", '{"log10_mass_min_msun": 10.0}',
+                 "--out", str(plain)]) == 0
+    options = {"log10_mass_min_msun": 10.0, "profile_options": profile}
+    assert main(["ingest", *files, *source, "--options", json.dumps(options),
+                 "--out", str(both)]) == 0
+    assert main(["radial-profiles", *files, "--suite", "S", "--sim", "s", "--snap", "33",
+                 "--options", json.dumps(profile), "--out", str(alone)]) == 0
+    with h5py.File(plain) as fh:
+        assert "radial_profiles" not in fh
+    halos, own = Table.read(both, path="table"), Table.read(both, path="radial_profiles")
+    assert np.array_equal(halos["Y200c"], Table.read(plain)["Y200c"])
+    reference = Table.read(alone)
+    assert len(own) > 0 and own.colnames == reference.colnames
+    for name in own.colnames:
+        assert np.array_equal(np.asarray(own[name]), np.asarray(reference[name]),
+                              equal_nan=own[name].dtype.kind == "f"), name
+    assert len(gather_profile_tables([both])) == len(own)

@@ -20,7 +20,7 @@ _spec.loader.exec_module(dag_bench)
 def test_dag_bench_plans_every_job(tmp_path, capsys):
     assert dag_bench.main(["--sims", "3", "--repeats", "1", "--keep", str(tmp_path)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    match = re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+)", last)
+    match = re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+) ratio=([\d.]+)", last)
     assert match, last
     # 3 suites x 3 sims x 2 snapshots ingests (each also measuring its radial profiles) +
     # gather_radial_profiles, assemble, rank, sr (free and fixed slope in one job), evaluate,
@@ -32,7 +32,18 @@ def test_dag_bench_plans_a_study_of_samples(tmp_path, capsys):
     """The same snapshots written as four samples plan the same jobs (4 samples x 3 sims)."""
     assert dag_bench.main(["--sims", "3", "--repeats", "1", "--keep", str(tmp_path), "--samples"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert int(re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+)", last).group(1)) == 18 + 1 + 7
+    assert int(re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+) ratio=([\d.]+)", last).group(1)) \
+        == 18 + 1 + 7
+
+
+def test_dag_bench_conventions_case_adds_the_directives():
+    """The reference with the conventions' directives is the minimal Snakefile plus log,
+    benchmark, threads and resources in its two working rules, and nothing else."""
+    plain = dag_bench.MINIMAL_SNAKEFILE.format(suites=("A",), n_sims=1, snaps=(90,))
+    both = dag_bench.with_conventions(dag_bench.MINIMAL_SNAKEFILE).format(
+        suites=("A",), n_sims=1, snaps=(90,))
+    assert both.count("log:") == both.count("benchmark:") == both.count("resources:") == 2
+    assert both.count("{log}") == 2 and plain.count("rule ") == both.count("rule ") == 3
 
 
 def test_stacks_bench_measures_cold_and_cached(capsys):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -194,7 +195,13 @@ def test_profile_stage_table_and_report_figure(tiny_run):
     ingest_logs = list((tiny_run / "results/tiny/logs/ingest").rglob("*.log"))
     assert len(ingest_logs) == 4
     assert all("pipeline.particles.shells" in p.read_text() for p in ingest_logs)
-    assert len(list((tiny_run / "results/tiny/radial_profiles").rglob("*.h5"))) == 4
+    # each snapshot's profiles in its ingest file, beside its haloes (one output per job)
+    ingest_files = sorted((tiny_run / "results/tiny/halos").rglob("*.h5"))
+    assert len(ingest_files) == 4 and not (tiny_run / "results/tiny/radial_profiles").exists()
+    for path in ingest_files:
+        own = Table.read(path, path="radial_profiles")
+        assert len(own) and set(own["mass_bin"]) <= set(prof["mass_bin"])
+        assert len(Table.read(path, path="table")) > 0
     text = _pdf_text(tiny_run / "reports/tiny/report.pdf")
     assert "Stacked gas profiles" in text
     if REAL_PROFILES.exists():
@@ -612,7 +619,9 @@ def test_catalog_study_end_to_end_reads_no_snapshot(tmp_path):
     assert {"Mtot", "sigma_v", "r_host_r200c", "overdensity_3mpc", "log10_M_virial"} <= set(halos.colnames)
     assert set(halos["sample"]) == {"IllustrisTNG", "Astrid", "SIMBA"}
     assert (np.asarray(halos["log10_Mtot"]) >= 10.5).all() and (halos["is_central"] == 0).any()
-    assert not list((res / "halos").rglob("*profiles*")) and not (res / "radial_profiles.h5").exists()
+    assert not (res / "radial_profiles.h5").exists()
+    with h5py.File(next((res / "halos").rglob("*.h5"))) as ingest_file:
+        assert "radial_profiles" not in ingest_file
     log = next((res / "logs" / "ingest_catalog").rglob("*.log")).read_text()
     assert "subhalos kept" in log
     ev = Table.read(res / "evaluate" / "Mtot_from_virial.ecsv")
