@@ -22,6 +22,9 @@ from .suites import SuiteModel
 
 log = logging.getLogger(__name__)
 
+#: spectral index of every mock cosmology (Planck 2013, as CAMELS)
+_NS = 0.9624
+
 __all__ = [
     "HaloPopulation",
     "draw_halo_masses",
@@ -122,10 +125,6 @@ def mass_function_dn_dlog10m(
     if path is not None:
         _write_cache(path, values)
     return values
-
-
-#: spectral index of every mock cosmology (Planck 2013, as CAMELS)
-_NS = 0.9624
 
 
 def _mass_function_cache_path(cache_dir, cosmo: FlatLCDM, sigma8: float, redshift: float,

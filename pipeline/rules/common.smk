@@ -190,6 +190,11 @@ PROFILE_OPTIONS = {
 }
 
 
+# an ingest job's one output: its halo table and, with the profile stage on, the snapshot's
+# stacked profiles beside it (one file per job halves the files Snakemake plans and checks)
+HALO_TABLE = f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5"
+
+
 def gathered_radial_profiles():
     """The joined profile table the report shows, or none (stage off, or stacks as input)."""
     return [f"{RES}/radial_profiles.h5"] if PROFILES_ON else []

@@ -37,7 +37,7 @@ if IS_CATALOG:
         input:
             catalog=ingest_inputs()["catalog"],
         output:
-            halos=f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
+            halos=HALO_TABLE,
         params:
             options=shell_json({**config["catalog"], "environment": config["ingest"]["environment"]}),
             columns=" ".join(catalog_columns_used()),
@@ -64,9 +64,7 @@ if not IS_STACKS and not IS_CATALOG:
         input:
             **ingest_inputs(),
         output:
-            # one file: the halo table and, with the profile stage on, the snapshot's stacked
-            # profiles beside it (one output per job: the half of the files to plan and check)
-            halos=f"{RES}/halos/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.h5",
+            halos=HALO_TABLE,
         params:
             # one JSON (with the profile stage's options inside) and no function of the job:
             # at CAMELS LH size (thousands of jobs) Snakemake formats each field and inspects
