@@ -388,9 +388,21 @@ def cmd_report_assets(a) -> None:
                         o["samples"])
 
 
+def cmd_report_profiles(a) -> None:
+    from .io.tables import read_table
+    from .report.profiles_figure import write_profiles_figure
+
+    write_profiles_figure(a.out, _options(a.options), read_table(a.radial_profiles))
+
+
 def cmd_report(a) -> None:
     from .report.build import build_report
 
+    for flag, paths in (("radial-profiles", a.radial_profiles), ("profiles-figure", a.profiles_figure)):
+        if len(paths) > 1:
+            raise PipelineError(f"report: at most one --{flag} file, got {paths}")
+    if a.profiles_figure and not a.radial_profiles:
+        raise PipelineError("report: --profiles-figure needs the --radial-profiles table it shows")
     config = _options(a.options)
     config["samples"] = _expanded_samples(config["samples"])
     names = [t["name"] for t in config["targets"]]
@@ -400,11 +412,10 @@ def cmd_report(a) -> None:
         if len(paths) != len(names):
             raise PipelineError(f"report: --{flag.replace('_', '-')} needs one file per target {names}")
         per_target[flag] = dict(zip(names, paths, strict=True))
-    if len(a.radial_profiles) > 1:
-        raise PipelineError(f"report: at most one --radial-profiles table, got {a.radial_profiles}")
     build_report(a.out, config, a.halos, per_target["rank"], per_target["sr"],
                  per_target["evaluate"], per_target["residuals"], per_target["per_sim"],
-                 profiles_path=a.radial_profiles[0] if a.radial_profiles else None)
+                 profiles_path=a.radial_profiles[0] if a.radial_profiles else None,
+                 profiles_figure=a.profiles_figure[0] if a.profiles_figure else None)
 
 
 def _add_source_arguments(s: argparse.ArgumentParser) -> None:
@@ -553,10 +564,19 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(arg, required=True)
     s.set_defaults(func=cmd_report_assets)
 
+    s = sub.add_parser("report-profiles", help="the figure of the profile stage's stacks (SVG)")
+    s.add_argument("--radial-profiles", required=True, help="the profile stage's joined table")
+    s.add_argument("--options", required=True,
+                   help='JSON: {"data": {"kind": ...}, "radial_profiles": {"reference_root": ...}}')
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_report_profiles)
+
     s = sub.add_parser("report", help="write the PDF report")
     s.add_argument("--halos", required=True)
     s.add_argument("--radial-profiles", nargs="*", default=[],
                    help="the profile stage's joined table (a figure of mock vs real profiles)")
+    s.add_argument("--profiles-figure", nargs="*", default=[],
+                   help="that figure, drawn by report-profiles (else drawn here)")
     for arg in ("--rank", "--sr", "--evaluate", "--residuals", "--per-sim"):
         s.add_argument(arg, required=True, nargs="+")
     s.add_argument("--options", required=True)

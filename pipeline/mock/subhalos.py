@@ -48,7 +48,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..defaults import schema_defaults
 from ..physics.nfw import G_KPC_KM2_S2_MSUN
@@ -90,9 +89,16 @@ def halo_overdensity(centre_mpc: np.ndarray, m200c_msun: np.ndarray, box_mpc: fl
     if len(m200) == 0:
         return np.zeros(0)
     pos = np.mod(np.asarray(centre_mpc, dtype=float), box_mpc)
-    tree = cKDTree(pos, boxsize=box_mpc)
-    pairs = tree.query_ball_point(pos, radius_mpc)
-    inside = np.array([m200[p].sum() for p in pairs]) - m200  # the others only
+    # all pairs, in row blocks of bounded memory: a mock box holds ~10^2-10^4 haloes, where this
+    # beats importing scipy.spatial (0.2 s) in every mock job
+    inside = np.empty(len(m200))
+    block = max(1, 2**22 // len(m200))
+    for start in range(0, len(m200), block):
+        d = pos[start:start + block, None, :] - pos[None, :, :]
+        d -= box_mpc * np.round(d / box_mpc)  # nearest periodic image
+        within = np.einsum("ijk,ijk->ij", d, d) <= radius_mpc**2
+        inside[start:start + block] = within @ m200
+    inside -= m200  # the others only
     mean = m200.sum() / box_mpc**3 * (4.0 / 3.0 * np.pi * radius_mpc**3)
     return inside / mean - 1.0
 

@@ -33,6 +33,7 @@ from astropy.table import Table
 from ..defaults import schema_defaults
 from ..errors import ConfigError, DataError
 from ..io.gadget import GroupCatalog, Snapshot
+from ..io.profile_columns import QUANTITIES, STATS, UNITS
 from ..physics.gas import GAMMA, include_star_forming, temperature_k
 from ..provenance import provenance
 from .apertures import HaloApertures
@@ -47,10 +48,6 @@ log = logging.getLogger(__name__)
 
 #: radii [physical Mpc] of the CAMELS emu stacks (every file uses a contiguous run of these).
 REFERENCE_RADII_MPC = 3.113241142682221e-3 * 10.0 ** (0.24 * np.arange(-3, 16))
-QUANTITIES = ("density", "pressure", "temperature", "metallicity")
-STATS = ("mean", "err_up", "err_low", "std_log10", "median")
-UNITS = {"density": u.Msun / u.kpc**3, "pressure": u.Msun / u.kpc / u.s**2, "temperature": u.K,
-         "metallicity": u.dimensionless_unscaled}
 _KM_PER_KPC = float((1 * u.kpc).to_value(u.km))
 
 

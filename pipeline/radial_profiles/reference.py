@@ -10,7 +10,7 @@ from astropy import units as u
 from astropy.table import Table, vstack
 
 from ..io.camels_stacks import MASS_BINS, profile_path, read_profile_stack
-from ..particles.shells import QUANTITIES, STATS, UNITS
+from ..io.profile_columns import QUANTITIES, STATS, UNITS
 
 __all__ = ["reference_profile_table"]
 

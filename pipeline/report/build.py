@@ -38,8 +38,13 @@ from .figures import (  # noqa: E402
     importance_figure,
     pareto_figure,
     per_simulation_figure,
-    profile_comparison_figure,
     residual_parameter_figure,
+)
+from .profiles_figure import (  # noqa: E402
+    first_snapshot_profiles,
+    reference_stacks,
+    save_svg,
+    write_profiles_figure,
 )
 from .typst_markup import compact_names, figure, label_name, lit, table  # noqa: E402
 from .typst_math import column_symbol, typst_math  # noqa: E402
@@ -571,22 +576,20 @@ def _report_record(config: dict, generated: dt.datetime, runtime_s: float | None
 # --------------------------------------------------------------------------- figures and build
 
 def _save_svg(fig: Figure, path: Path) -> str:
-    import matplotlib as mpl
-
-    with mpl.rc_context({"svg.fonttype": "path", "svg.hashsalt": "report"}):
-        fig.savefig(path, format="svg")
+    save_svg(fig, path)
     return path.name
 
 
-def _profiles_section(config: dict, profiles: Table, work: Path) -> str:
-    from ..radial_profiles.reference import fiducial_stacks_near
-
-    z = float(np.min(profiles["redshift"]))
-    first = profiles[np.isclose(np.asarray(profiles["redshift"], dtype=float), z)]
-    reference, note = (fiducial_stacks_near(config["radial_profiles"]["reference_root"], z)
-                       if config["data"]["kind"] == "mock" else (None, ""))
+def _profiles_section(config: dict, profiles: Table, work: Path,
+                      figure_path: str | Path | None = None) -> str:
+    first, z = first_snapshot_profiles(profiles)
+    reference, note = reference_stacks(config, z)
     what = "mock" if config["data"]["kind"] == "mock" else config["data"]["kind"]
-    name = _save_svg(profile_comparison_figure(first, reference, ""), work / "profiles.svg")
+    name = "profiles.svg"
+    if figure_path:  # drawn by its own job (report-profiles) while the discovery stages ran
+        shutil.copyfile(figure_path, work / name)
+    else:
+        write_profiles_figure(work / name, config, profiles)
     rule = ("in every quantity" if config["star_forming_gas"] == "include" else
             "in the density only, left out of pressure and temperature (star_forming_gas: "
             "exclude), while the CAMELS stacks include it")
@@ -606,8 +609,11 @@ def build_report(
     rank_paths: dict[str, str], sr_paths: dict[str, str], evaluate_paths: dict[str, str],
     residual_paths: dict[str, str] | None = None, per_sim_paths: dict[str, str] | None = None,
     runtime_s: float | None = None, profiles_path: str | Path | None = None,
+    profiles_figure: str | Path | None = None,
 ) -> Path:
-    """Write the report PDF (atomically) from the stage outputs of a study."""
+    """Write the report PDF (atomically) from the stage outputs of a study. ``profiles_path``:
+    the profile stage's table (a section with its figure); ``profiles_figure``: that figure as
+    drawn by :func:`pipeline.report.profiles_figure.write_profiles_figure` (else drawn here)."""
     import typst
 
     halos = read_table(halos_path)
@@ -644,7 +650,8 @@ def build_report(
                     figs["residuals"] = _save_svg(fig, work / f"{key}-params.svg")
             parts[f"target-{key}.typ"] = _target_section(config, target, t, figs)
         if profiles_path:
-            parts["profiles.typ"] = _profiles_section(config, read_table(profiles_path), work)
+            parts["profiles.typ"] = _profiles_section(config, read_table(profiles_path), work,
+                                                      profiles_figure)
         for name, markup in parts.items():
             (work / name).write_text(_PART_HEADER + markup)
         for template in _TEMPLATES.glob("*.typ"):

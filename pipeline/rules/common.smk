@@ -200,6 +200,11 @@ def gathered_radial_profiles():
     return [f"{RES}/radial_profiles.h5"] if PROFILES_ON else []
 
 
+def profiles_figure():
+    """The profile figure's asset (report_profiles), or none where there is no profile table."""
+    return [f"{ASSETS}/profiles.svg"] if PROFILES_ON else []
+
+
 def mock_truth_tables():
     """The mock's latent halo properties (for the intrinsic noise floor); none for real data."""
     if not IS_MOCK or IS_CATALOG:  # the latent properties are the haloes', not the subhaloes'

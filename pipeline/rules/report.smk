@@ -10,6 +10,7 @@ rule report:
         residuals=expand(f"{RES}/evaluate/{{target}}_residuals.h5", target=TARGETS),
         per_sim=expand(f"{RES}/evaluate/{{target}}_per_sim.ecsv", target=TARGETS),
         radial_profiles=gathered_radial_profiles(),
+        profiles_figure=profiles_figure(),
     output:
         report(f"reports/{STUDY}/report.pdf", caption=f"{CAPTIONS}/report_pdf.rst",
                category="Report"),
@@ -29,8 +30,38 @@ rule report:
     shell:
         "{params.cli} report --halos {input.halos} --rank {input.rank} "
         "--sr {input.sr} --evaluate {input.evaluate} --residuals {input.residuals} "
-        "--per-sim {input.per_sim} --radial-profiles {input.radial_profiles} --options {params.options:q} "
+        "--per-sim {input.per_sim} --radial-profiles {input.radial_profiles} "
+        "--profiles-figure {input.profiles_figure} --options {params.options:q} "
         "--out {output} > {log} 2>&1"
+
+
+if PROFILES_ON:
+
+    # the profile figure needs only the profile stage's table: drawn beside the discovery stages
+    rule report_profiles:
+        input:
+            gathered_radial_profiles(),
+        output:
+            report(f"{ASSETS}/profiles.svg", caption=f"{CAPTIONS}/profiles.rst",
+                   category="Profiles"),
+        params:
+            cli=CLI,
+            options=as_json({"data": {"kind": DATA["kind"]},
+                             "radial_profiles": {"reference_root":
+                                                 config["radial_profiles"]["reference_root"]}}),
+        log:
+            f"{RES}/logs/report_profiles.log",
+        benchmark:
+            f"{RES}/benchmarks/report_profiles.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        shell:
+            "{params.cli} report-profiles --radial-profiles {input} "
+            "--options {params.options:q} --out {output} > {log} 2>&1"
 
 
 rule report_assets:

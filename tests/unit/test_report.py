@@ -196,3 +196,41 @@ def test_per_simulation_numbers_stay_meaningful_at_lh_scale():
     fig = per_simulation_figure(wild, evaluation, ["lh"], "")
     lo, hi = fig.axes[0].get_xlim()
     assert -106 < lo and hi < 106
+
+
+def _profile_rows(redshift: float, scale: float) -> Table:
+    """A profile-stage table of one suite, two simulations and one mass bin at ``redshift``."""
+    r = np.geomspace(0.02, 2.0, 8)
+    rows = []
+    for sim in ("LH_0", "LH_1"):
+        t = Table({"suite": ["IllustrisTNG"] * 8, "sim": [sim] * 8, "redshift": [redshift] * 8,
+                   "mass_bin": ["12-12.3"] * 8, "r": r})
+        for q in ("density", "pressure", "temperature"):
+            t[f"{q}_mean"] = scale * r**-2.0
+        rows.append(t)
+    return vstack(rows)
+
+
+def test_profiles_figure_job_draws_the_lowest_redshift_reproducibly(tmp_path, capsys):
+    from pipeline.cli import main
+    from pipeline.io.tables import write_table
+    from pipeline.report.profiles_figure import first_snapshot_profiles
+
+    profiles = vstack([_profile_rows(0.5, 1e3), _profile_rows(0.0, 1e5)])
+    first, z = first_snapshot_profiles(profiles)
+    assert z == 0.0 and len(first) == 16 and np.all(first["density_mean"] >= 1e5 * 2.0**-2)
+    write_table(profiles, tmp_path / "profiles.h5")
+    options = ('{"data": {"kind": "mock"}, "radial_profiles": {"reference_root": "%s"}}'
+               % (tmp_path / "absent"))
+    for out in ("a.svg", "b.svg"):
+        assert main(["report-profiles", "--radial-profiles", str(tmp_path / "profiles.h5"),
+                     "--options", options, "--out", str(tmp_path / out)]) == 0
+    svg = (tmp_path / "a.svg").read_bytes()
+    assert svg.startswith(b"<?xml") and b"<svg" in svg
+    assert svg == (tmp_path / "b.svg").read_bytes()  # same table, same bytes (fixed id salt)
+    assert not list(tmp_path.glob(".*tmp*"))  # written atomically, nothing left beside it
+    # --profiles-figure without the table it shows: refused before anything is read
+    assert main(["report", "--halos", "h.h5", "--rank", "r", "--sr", "s", "--evaluate", "e",
+                 "--residuals", "x", "--per-sim", "p", "--profiles-figure", str(tmp_path / "a.svg"),
+                 "--options", "{}", "--out", str(tmp_path / "r.pdf")]) == 1
+    assert "--profiles-figure needs the --radial-profiles table" in capsys.readouterr().err

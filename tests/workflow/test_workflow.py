@@ -114,8 +114,10 @@ def test_snakemake_report_has_every_figure_and_table_with_its_caption(tiny_run):
     for name in (*ASSET_FILES, "report.pdf"):
         assert f"Adding {name}" in log, name
         assert (tiny_run / "reports/tiny/assets/M_from_Y" / name).exists() or name == "report.pdf"
+    # the profile stage's figure: its own job (report_profiles), an asset with its caption
+    assert "Adding profiles.svg" in log and (tiny_run / "reports/tiny/assets/profiles.svg").exists()
     captions = REPO / "pipeline" / "report" / "captions"
-    for name in ASSET_FILES:
+    for name in (*ASSET_FILES, "profiles.svg"):
         caption = (captions / f"{Path(name).stem}.rst").read_text()
         first_words = " ".join(caption.split()[:2])
         assert first_words in text, name
