@@ -128,17 +128,24 @@ def test_the_contract_catches_an_upward_import(tmp_path, monkeypatch, source, me
 #: must not load when it starts: each costs 0.3-1.5 s of import in every job (bench/ingest.py,
 #: the default study's timeline in docs/benchmarks.md)
 HEAVY_FOR_SNAPSHOT_JOBS = ("astropy.cosmology", "scipy.interpolate", "scipy.integrate",
-                           "scipy.stats", "sklearn", "sympy", "matplotlib", "pyoperon")
+                           "scipy.stats", "scipy.spatial", "sklearn", "sympy", "matplotlib",
+                           "pyoperon")
+#: the report's job sits on the study's serial chain: no compiled kernels, no learning library
+HEAVY_FOR_REPORT = ("numba", "sklearn", "pyoperon", "scipy.spatial")
 
 
-@pytest.mark.parametrize("module", ["pipeline.ingest.particles", "pipeline.mock.simulate",
-                                    "pipeline.ingest.catalog"])
-def test_snapshot_jobs_import_no_heavy_library(module):
+@pytest.mark.parametrize(("module", "heavy"), [
+    ("pipeline.ingest.particles", HEAVY_FOR_SNAPSHOT_JOBS),
+    ("pipeline.mock.simulate", HEAVY_FOR_SNAPSHOT_JOBS),
+    ("pipeline.ingest.catalog", HEAVY_FOR_SNAPSHOT_JOBS),
+    ("pipeline.report.build", HEAVY_FOR_REPORT),
+    ("pipeline.report.profiles_figure", HEAVY_FOR_REPORT),
+])
+def test_jobs_import_no_heavy_library(module, heavy):
     import subprocess
     import sys
 
-    code = (f"import sys, {module}; "
-            f"print([m for m in {HEAVY_FOR_SNAPSHOT_JOBS!r} if m in sys.modules])")
+    code = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          check=True).stdout.strip()
     assert out == "[]", f"{module} imports {out} at start-up"
