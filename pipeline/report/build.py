@@ -39,11 +39,11 @@ from .figures import (  # noqa: E402
     pareto_figure,
     per_simulation_figure,
     residual_parameter_figure,
+    save_svg,
 )
 from .profiles_figure import (  # noqa: E402
     first_snapshot_profiles,
     reference_stacks,
-    save_svg,
     write_profiles_figure,
 )
 from .typst_markup import compact_names, figure, label_name, lit, table  # noqa: E402

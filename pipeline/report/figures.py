@@ -3,13 +3,17 @@ per simulation, residuals versus simulation parameters, stacked profiles."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import matplotlib
 import numpy as np
 from astropy.table import Table
 from matplotlib.figure import Figure
 
 from ..columns.symbols import LATEX_SYMBOLS
+from ..io.atomic import atomic_path
 
-__all__ = ["importance_figure", "pareto_figure", "evaluation_figure",
+__all__ = ["save_svg", "importance_figure", "pareto_figure", "evaluation_figure",
            "per_simulation_figure",
            "residual_parameter_figure", "label", "FEEDBACK_PARAMETERS", "SIMULATION_PARAMETERS",
            "RELATION_STYLE", "profile_comparison_figure"]
@@ -19,6 +23,14 @@ FEEDBACK_PARAMETERS = ("A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
 SIMULATION_PARAMETERS = ("Omega_m", "sigma_8", *FEEDBACK_PARAMETERS)
 
 BASE_COLOUR, DISC_COLOUR = "#7f7f7f", "#d62728"
+
+
+def save_svg(fig: Figure, path: Path) -> None:
+    """``fig`` as SVG at ``path`` (atomically), text as paths, element ids from a fixed salt and
+    no date: the same figure gives the same bytes."""
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "report"}), \
+            atomic_path(path) as tmp:
+        fig.savefig(tmp, format="svg", metadata={"Date": None})
 
 
 def label(name: str) -> str:

@@ -11,20 +11,10 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from astropy.table import Table  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
-from ..io.atomic import atomic_path  # noqa: E402
-from .figures import profile_comparison_figure  # noqa: E402
+from .figures import profile_comparison_figure, save_svg  # noqa: E402
 
-__all__ = ["first_snapshot_profiles", "reference_stacks", "save_svg", "write_profiles_figure"]
-
-
-def save_svg(fig: Figure, path: Path) -> None:
-    """``fig`` as SVG at ``path`` (atomically), text as paths, element ids from a fixed salt and
-    no date: the same figure gives the same bytes."""
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "report"}), \
-            atomic_path(path) as tmp:
-        fig.savefig(tmp, format="svg", metadata={"Date": None})
+__all__ = ["first_snapshot_profiles", "reference_stacks", "write_profiles_figure"]
 
 
 def first_snapshot_profiles(profiles: Table) -> tuple[Table, float]:
