@@ -30,6 +30,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..discovery.coverage import coverage_warnings  # noqa: E402
+from ..errors import InputFileError  # noqa: E402
 from ..io.atomic import atomic_path, scratch_dir  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
@@ -587,6 +588,9 @@ def _profiles_section(config: dict, profiles: Table, work: Path,
     what = "mock" if config["data"]["kind"] == "mock" else config["data"]["kind"]
     name = "profiles.svg"
     if figure_path:  # drawn by its own job (report-profiles) while the discovery stages ran
+        if not Path(figure_path).is_file():
+            raise InputFileError(f"profile figure {figure_path} does not exist (report-profiles "
+                                 "draws it from the profile stage's table)")
         shutil.copyfile(figure_path, work / name)
     else:
         write_profiles_figure(work / name, config, profiles)

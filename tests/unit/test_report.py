@@ -234,3 +234,32 @@ def test_profiles_figure_job_draws_the_lowest_redshift_reproducibly(tmp_path, ca
                  "--residuals", "x", "--per-sim", "p", "--profiles-figure", str(tmp_path / "a.svg"),
                  "--options", "{}", "--out", str(tmp_path / "r.pdf")]) == 1
     assert "--profiles-figure needs the --radial-profiles table" in capsys.readouterr().err
+
+
+def test_report_takes_the_profile_figure_job_s_file_and_names_a_missing_one(tmp_path, capsys):
+    from pypdf import PdfReader
+
+    from pipeline.cli import main
+    from pipeline.errors import InputFileError
+    from pipeline.io.tables import write_table
+    from pipeline.report.build import build_report
+
+    config, p = _study_tables(tmp_path, 4)
+    write_table(vstack([_profile_rows(0.0, 1e5)]), tmp_path / "profiles.h5")
+    args = (config, p["halos"], {"M_from_Y": p["rank"]}, {"M_from_Y": p["sr"]},
+            {"M_from_Y": p["evaluate"]}, {"M_from_Y": p["residuals"]}, {"M_from_Y": p["per_sim"]})
+    with pytest.raises(InputFileError, match="absent.svg"):
+        build_report(tmp_path / "report.pdf", *args, profiles_path=tmp_path / "profiles.h5",
+                     profiles_figure=tmp_path / "absent.svg")
+    assert not (tmp_path / "report.pdf").exists()  # nothing that looks complete, no scraps
+    assert not list(tmp_path.glob(".report.pdf*"))
+    # the profile table the figure job reads: missing -> the file named, nothing written
+    assert main(["report-profiles", "--radial-profiles", str(tmp_path / "none.h5"), "--options",
+                 '{"data": {"kind": "camels"}}', "--out", str(tmp_path / "p.svg")]) == 1
+    assert "none.h5" in capsys.readouterr().err and not (tmp_path / "p.svg").exists()
+    assert main(["report-profiles", "--radial-profiles", str(tmp_path / "profiles.h5"), "--options",
+                 '{"data": {"kind": "camels"}}', "--out", str(tmp_path / "p.svg")]) == 0
+    out = build_report(tmp_path / "report.pdf", *args, profiles_path=tmp_path / "profiles.h5",
+                       profiles_figure=tmp_path / "p.svg")
+    text = " ".join(" ".join(pg.extract_text().split()) for pg in PdfReader(out).pages)
+    assert "Stacked gas profiles" in text
