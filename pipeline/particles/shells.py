@@ -102,8 +102,9 @@ class ShellSums:
     bool, the particle enters pressure and temperature; all do if absent); ``profiles`` turns
     the sums into profiles. The ingest's one pass feeds it the chunks it reads anyway. The shells
     are found by the ingest's compiled cell-table scan (:class:`HaloApertures`, one sphere of the
-    outermost edge per halo), summed in ``threads`` fixed blocks of particles (results agree to
-    rounding across thread counts, identical for the same count)."""
+    outermost edge per halo), on ``threads`` threads in blocks of particles fixed by that count
+    (:func:`~pipeline.particles.apertures.shell_blocks`; results agree to rounding across
+    thread counts, identical for the same count)."""
 
     def __init__(self, centres_mpc: np.ndarray, box_mpc: float, radii_mpc: np.ndarray,
                  threads: int = 1):

@@ -4,6 +4,7 @@ fixes of the same review (wind cells, star-forming gas, catalog from another run
 docs/input_checks.md lists every check."""
 
 import json
+import re
 from pathlib import Path
 
 import h5py
@@ -262,3 +263,18 @@ def test_no_bin_with_enough_haloes_still_gives_a_report(tmp_path, capsys):
     assert np.all(np.isnan(ev["scatter_log"][ev["bin"] == "bin"]))
     assert np.all(np.isfinite(ev["scatter_log"][ev["bin"] == "all"]))
     assert "B (200 haloes" in summary_sentences(ev, ["B"])[0]
+
+
+def test_finite_check_reads_sums_but_never_misses_or_invents_a_bad_value():
+    """The check sums a chunk first: finite values whose sum overflows must pass, and values
+    that cancel in a sum (+inf and -inf, NaN among large numbers) must still be found."""
+    from pipeline.io.gadget import _require_finite
+
+    big = np.full(1000, 3e38, dtype=np.float32)  # the float32 sum overflows to inf
+    _require_finite(big, Path("f.hdf5"), "PartType0/InternalEnergy", 0)
+    _require_finite(np.arange(12).reshape(4, 3), Path("f.hdf5"), "PartType1/ParticleIDs", 0)
+    for values, rows in ((np.array([1.0, np.inf, -np.inf, 2.0]), "[1, 2]"),
+                         (np.append(big, np.nan), "[1000]"),
+                         (np.array([[0.0, 1.0, 2.0], [3.0, np.nan, 4.0]]), "[1]")):
+        with pytest.raises(InputFileError, match=re.escape(f"first at row(s) {rows}")):
+            _require_finite(values, Path("f.hdf5"), "PartType0/Coordinates", 0)

@@ -190,6 +190,46 @@ def test_shell_sums_match_brute_force(n_cells, threads):
         spheres.shell_sums(pos, w, np.append(edges, 100.0))
 
 
+def test_blocks_are_each_run_once_whatever_thread_takes_them():
+    """Blocks are fixed before the threads start: more blocks than threads are taken as threads
+    come free, each block once, and an error in one is raised after every block has ended."""
+    import threading
+    import time
+
+    from pipeline.particles.apertures import for_blocks, run_blocks, shell_blocks
+
+    seen, names = [], set()
+
+    def work(b, lo, hi):
+        time.sleep(0.002 * (b % 3))  # blocks of unequal cost
+        seen.append((b, lo, hi))
+        names.add(threading.current_thread().name)
+
+    for_blocks(1003, 8, work, threads=2)
+    assert sorted(seen) == [(b, b * 1003 // 8, (b + 1) * 1003 // 8) for b in range(8)]
+    assert len(names) == 2
+    assert shell_blocks(1) == 1 and shell_blocks(2) == 8
+
+    ended = []
+
+    def failing(b, lo, hi):
+        if b == 1:
+            raise RuntimeError("block 1 failed")
+        time.sleep(0.01)
+        ended.append(b)
+
+    with pytest.raises(RuntimeError, match="block 1 failed"):
+        for_blocks(100, 4, failing, threads=2)
+    assert sorted(ended) == [0, 2, 3]
+
+    def kernel(values, lo, hi, partial):  # per-block sums in a fixed order: same bits each time
+        partial[0] += values[lo:hi].sum()
+
+    values = np.random.default_rng(3).normal(size=10_000) * 1e6
+    runs = {float(run_blocks(kernel, len(values), 8, (1,), values, threads=2)[0]) for _ in range(5)}
+    assert len(runs) == 1
+
+
 @pytest.mark.parametrize("sf_in_y, with_metals, threads", [(False, True, 1), (True, False, 2),
                                                            (True, True, 1)])
 def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):
