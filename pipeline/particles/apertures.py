@@ -228,19 +228,21 @@ def for_blocks(n_part: int, blocks: int, work, threads: int | None = None) -> No
         future.result()
 
 
-_POOL = {"size": 0, "executor": None}
+_POOL = {"size": 0, "executor": None, "pid": None}
 
 
 def _worker_pool(workers: int):
-    """A thread pool of at least ``workers`` threads, kept for the process (None for 0)."""
+    """A thread pool of at least ``workers`` threads, kept for the process (None for 0). A
+    forked child makes its own: the parent's threads do not exist there."""
     if workers < 1:
         return None
-    if _POOL["size"] < workers:
+    if _POOL["size"] < workers or _POOL["pid"] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        if _POOL["executor"] is not None:
+        if _POOL["executor"] is not None and _POOL["pid"] == os.getpid():
             _POOL["executor"].shutdown(wait=False)
-        _POOL.update(size=workers, executor=ThreadPoolExecutor(workers, "particle-blocks"))
+        _POOL.update(size=workers, executor=ThreadPoolExecutor(workers, "particle-blocks"),
+                     pid=os.getpid())
     return _POOL["executor"]
 
 

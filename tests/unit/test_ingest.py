@@ -279,3 +279,24 @@ def test_gas_sums_reject_misshapen_fields():
     ones = np.ones(4)
     with pytest.raises(ValueError, match="metallicity has shape"):
         gas_sums(spheres, np.ones((4, 3)), ones, ones, ones, ones, np.ones((4, 2)), 1.0)
+
+
+def test_a_forked_child_runs_blocks_on_its_own_threads():
+    """The block pool is kept for the process; a child forked after it was made (a user's
+    multiprocessing pool) must not queue work for threads that exist only in the parent."""
+    import multiprocessing
+
+    from pipeline.particles.apertures import for_blocks
+
+    for_blocks(10, 2, lambda b, lo, hi: None)  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_blocks_seen_in_child).get(timeout=60) == [0, 1, 2, 3]
+
+
+def _blocks_seen_in_child():
+    from pipeline.particles.apertures import for_blocks
+
+    seen = []
+    for_blocks(100, 4, lambda b, lo, hi: seen.append(b), threads=2)
+    return sorted(seen)
