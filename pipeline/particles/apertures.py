@@ -119,8 +119,8 @@ def _batch_scratch():
 
 @njit(cache=True, nogil=True)
 def _select_block(pos, box, inv_cell, n, coarse_block, block_slot, slot_start, slot_halo,
-                  slot_inside, centres, r2, lo, hi, out):
-    n_ap = r2.shape[1]
+                  slot_in_search, centres, r2_search, lo, hi, out):
+    # out[i]: particle i lies inside some halo's search sphere (r2_search, one per halo)
     for i in range(lo, hi):
         s, x, y, z = _slot_of(pos[i, 0], pos[i, 1], pos[i, 2], box, inv_cell, n, coarse_block,
                               block_slot)
@@ -128,12 +128,7 @@ def _select_block(pos, box, inv_cell, n, coarse_block, block_slot, slot_start, s
             continue
         for k in range(slot_start[s], slot_start[s + 1]):
             h = slot_halo[k]
-            inside = slot_inside[k]
-            if inside != (1 << n_ap) - 1:
-                d2 = _distance2(x, y, z, centres, h, box)
-                for a in range(n_ap):
-                    inside |= (d2 <= r2[h, a]) << a
-            if inside:
+            if slot_in_search[k] or _distance2(x, y, z, centres, h, box) <= r2_search[h]:
                 out[i] = True
                 break
 
@@ -364,7 +359,7 @@ class HaloApertures:
         # particles are independent: any split gives the same selection
         for_blocks(len(positions), threads, lambda b, lo, hi: _select_block(
             positions, box, inv_cell, n, coarse_block, block_slot, start, halo, self._search_inside,
-            centres, self.r2_search[:, None], lo, hi, inside))
+            centres, self.r2_search, lo, hi, inside))
         return np.flatnonzero(inside)
 
     def shell_sums(self, positions: np.ndarray, weights: np.ndarray, edges: np.ndarray,
