@@ -230,6 +230,32 @@ def test_blocks_are_each_run_once_whatever_thread_takes_them():
     assert len(runs) == 1
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_shell_edges_belong_to_the_shell_above_and_the_outer_edge_to_none(threads):
+    """Particles at exactly representable distances on the edges: a particle at an edge is in
+    the shell that starts there, one at the outermost edge or inside the innermost is in none
+    (both kernels: the numpy path's and the one forming the gas weights itself)."""
+    from pipeline.particles.gas_kernels import gas_shell_sums
+
+    box, centre = 100.0, np.array([[50.0, 50.0, 50.0]])
+    edges = np.array([1.0, 2.0, 4.0, 8.0])  # squares exact in binary
+    offsets = np.array([0.5, 1.0, 1.5, 2.0, 4.0, 7.99, 8.0, 9.0])
+    expected_shell = [None, 0, 0, 1, 2, 2, None, None]
+    pos = np.column_stack([50.0 + offsets, np.full(8, 50.0), np.full(8, 50.0)])
+    spheres = HaloApertures(centre, {"shells": np.array([8.0])}, box)
+    counts = np.zeros(3)
+    for shell in expected_shell:
+        if shell is not None:
+            counts[shell] += 1
+    numpy_path = spheres.shell_sums(pos, np.ones((1, 8)), edges, threads)
+    np.testing.assert_array_equal(numpy_path[0, :, 1], counts)
+    ones = np.ones(8, dtype=np.float32)
+    fused = gas_shell_sums(spheres, pos, ones, ones, ones, np.zeros(8, dtype=np.float32), None,
+                           1.0, 1.0, edges, threads=threads)
+    np.testing.assert_array_equal(fused[0, :, 5], counts)  # particle count
+    np.testing.assert_array_equal(fused[0, :, 0], counts)  # mass: one per particle
+
+
 @pytest.mark.parametrize("sf_in_y, with_metals, threads", [(False, True, 1), (True, False, 2),
                                                            (True, True, 1)])
 def test_fused_gas_sums_match_the_numpy_physics(sf_in_y, with_metals, threads):
