@@ -183,7 +183,7 @@ class Snapshot:
 
     def iter_fields(
         self, ptype: int, fields: list[str], chunk_size: int = 2_000_000,
-        require_finite: tuple[str, ...] = (),
+        require_finite: tuple[str, ...] = (), buffers: int = 0,
     ) -> Iterator[dict[str, np.ndarray]]:
         """Yield dicts ``{field: array}`` of at most ``chunk_size`` particles of type ``ptype``.
 
@@ -192,9 +192,18 @@ class Snapshot:
         ``require_finite`` must hold no NaN or inf (InputFileError naming the file, dataset and
         rows otherwise): a non-finite coordinate or mass would otherwise drop a particle, or turn
         a halo's sums into NaN, without a word.
+
+        ``buffers``: 0, each chunk in new arrays; n >= 1, the chunks are read into n sets of
+        arrays in turn, so a chunk's arrays are overwritten n chunks later (its consumer must be
+        done with it by then; behind :func:`pipeline.io.prefetch.prefetch` of depth d, n = d + 2
+        is enough: :func:`~pipeline.io.prefetch.buffers_behind`). New arrays cost the page faults
+        of ~90 MB per gas chunk: reading a CAMELS snapshot's gas and dark matter took 0.25 s of
+        CPU with them, 0.17 s in reused arrays.
         """
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        ring: list[dict] = [{} for _ in range(max(0, int(buffers)))]
+        turn = 0
         for f, counts in zip(self.files, self._per_file, strict=True):
             n = int(counts[ptype])
             if n == 0:
@@ -221,14 +230,33 @@ class Snapshot:
                 for start in range(0, n, chunk_size):
                     stop = min(start + chunk_size, n)
                     out = {}
+                    store = ring[turn % len(ring)] if ring else None
+                    turn += 1
                     for field, ds in datasets.items():
-                        if isinstance(ds, float):
-                            out[field] = np.full(stop - start, ds)
-                        else:
-                            out[field] = ds[start:stop]
+                        out[field] = _read_rows(ds, start, stop, store, field, min(chunk_size, n))
                     for field in require_finite:
                         _require_finite(out[field], f, f"PartType{ptype}/{field}", start)
                     yield out
+
+
+def _read_rows(ds, start: int, stop: int, store: dict | None, field: str,
+               capacity: int) -> np.ndarray:
+    """Rows [start, stop) of dataset ``ds`` (a float: every row that value, from the MassTable):
+    in a new array, or with ``store`` in its array for ``field`` (made, of ``capacity`` rows,
+    when missing or unfit)."""
+    constant = isinstance(ds, float)
+    if store is None:
+        return np.full(stop - start, ds) if constant else ds[start:stop]
+    shape, dtype = ((), np.dtype(np.float64)) if constant else (ds.shape[1:], ds.dtype)
+    buf = store.get(field)
+    if buf is None or buf.shape[1:] != shape or buf.dtype != dtype or len(buf) < stop - start:
+        buf = store[field] = np.empty((max(capacity, stop - start), *shape), dtype)
+    rows = buf[: stop - start]
+    if constant:
+        rows[...] = ds
+    else:
+        ds.read_direct(rows, np.s_[start:stop])
+    return rows
 
 
 def _require_finite(values: np.ndarray, path: Path, key: str, first_row: int) -> None:

@@ -12,10 +12,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["prefetch"]
+__all__ = ["buffers_behind", "prefetch"]
 
 T = TypeVar("T")
 _DONE = object()
+
+
+def buffers_behind(depth: int = 1) -> int:
+    """Buffer sets a chunk reader behind :func:`prefetch` of ``depth`` must cycle through (see
+    ``Snapshot.iter_fields(buffers=)``): the consumer's chunk, ``depth`` queued, one being read."""
+    return int(depth) + 2
 
 
 def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:

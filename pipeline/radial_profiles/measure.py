@@ -11,7 +11,7 @@ from __future__ import annotations
 from astropy.table import Table
 
 from ..io.gadget import GroupCatalog, Snapshot
-from ..io.prefetch import prefetch
+from ..io.prefetch import buffers_behind, prefetch
 from ..particles.shells import ProfileOptions, ProfilePlan
 
 __all__ = ["measure_radial_profiles"]
@@ -23,7 +23,7 @@ def _gas_chunks(snap: Snapshot, options: ProfileOptions):
     fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance", "StarFormationRate"]
     fields += [z_field] if z_field else []
     yield from prefetch(snap.iter_fields(0, fields, options.chunk_particles,
-                                         require_finite=tuple(fields)))
+                                         require_finite=tuple(fields), buffers=buffers_behind()))
 
 
 def measure_radial_profiles(

@@ -44,3 +44,32 @@ def test_prefetch_reads_ahead_and_stops_when_the_consumer_stops():
     time.sleep(0.1)
     assert threading.active_count() == before
     assert len(produced) <= 6
+
+
+def test_reused_chunk_buffers_hold_each_chunk_until_its_consumer_is_done(tmp_path):
+    """Chunks read into a ring of buffer sets behind the read-ahead thread: a slow consumer
+    (the reader runs ahead while it works) still sees every chunk intact to the end of its
+    work, equal to new arrays, across chunk files and MassTable masses; and the buffers are
+    reused, chunk k's arrays being chunk k + 3's."""
+    import numpy as np
+    from conftest import write_sphere_halo
+
+    from pipeline.io.gadget import Snapshot
+    from pipeline.io.prefetch import buffers_behind
+
+    snap = Snapshot(write_sphere_halo(tmp_path, n_files=3, seed=4)[0])
+    for ptype, fields in ((0, ["Coordinates", "Masses", "InternalEnergy"]),
+                          (1, ["Coordinates", "Masses"])):
+        fresh = [{k: v.copy() for k, v in c.items()} for c in snap.iter_fields(ptype, fields, 997)]
+        assert len(fresh) >= 6
+        seen = []
+        for i, chunk in enumerate(prefetch(snap.iter_fields(ptype, fields, 997,
+                                                            buffers=buffers_behind()))):
+            time.sleep(0.01)  # the reader fills the next chunks meanwhile
+            for k in fields:
+                np.testing.assert_array_equal(chunk[k], fresh[i][k])
+            seen.append(chunk)
+        assert len(seen) == len(fresh)
+        shared = [np.shares_memory(seen[i]["Coordinates"], seen[i + 3]["Coordinates"])
+                  for i in range(len(seen) - 3)]
+        assert any(shared)
