@@ -23,7 +23,6 @@ from ..columns.environment import EnvironmentOptions, environment_columns
 from ..defaults import schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
 from ..io.gadget import GroupCatalog, Snapshot
-from ..io.prefetch import buffers_behind, prefetch
 from ..particles.apertures import HaloApertures
 from ..particles.gas_kernels import gas_sums
 from ..particles.shells import ProfileOptions, ProfilePlan
@@ -275,9 +274,7 @@ def _particle_pass(snap: Snapshot, cat: GroupCatalog, haloes: _Haloes, options: 
     fof = _FoFHI(cat, haloes, box) if hi_fields else None
     if hdr.num_part_total[0] == 0:
         raise DataError(f"snapshot {snap.files[0]} has no gas particles (PartType0): Y undefined")
-    for chunk in prefetch(snap.iter_fields(0, gas_fields, options.chunk_particles,
-                                           require_finite=tuple(gas_fields),
-                                           buffers=buffers_behind())):
+    for chunk in snap.stream_fields(0, gas_fields, options.chunk_particles):
         metal = chunk[z_field] if z_field else None
         if metal is not None and metal.ndim == 2:
             metal = metal[:, 0]  # SIMBA-style: total metal mass fraction, then species
@@ -292,18 +289,14 @@ def _particle_pass(snap: Snapshot, cat: GroupCatalog, haloes: _Haloes, options: 
         if plan is not None:
             plan.sums.add_snapshot_chunk(chunk, hdr, z_field, plan.options.star_forming_gas)
     # dark matter carries only its mass: one pass over every particle, no selection
-    for chunk in prefetch(snap.iter_fields(1, ["Coordinates", "Masses"], options.chunk_particles,
-                                           require_finite=("Coordinates", "Masses"),
-                                           buffers=buffers_behind())):
+    for chunk in snap.stream_fields(1, ["Coordinates", "Masses"], options.chunk_particles):
         sums.add(r200_spheres.sums(chunk["Coordinates"], {"mdm": chunk["Masses"] * hdr.mass_to_msun},
                                    options.threads))
     # PartType4 of IllustrisTNG also holds wind-phase cells (GFM_StellarFormationTime <= 0):
     # stars are the particles with a positive formation time where the field exists
     formation_field = "GFM_StellarFormationTime" if snap.has_field(4, "GFM_StellarFormationTime") else None
     star_fields = ["Coordinates", "Masses"] + ([formation_field] if formation_field else [])
-    for chunk in prefetch(snap.iter_fields(4, star_fields, options.chunk_particles,
-                                           require_finite=tuple(star_fields),
-                                           buffers=buffers_behind())):
+    for chunk in snap.stream_fields(4, star_fields, options.chunk_particles):
         m = chunk["Masses"] * hdr.mass_to_msun
         weights = {"mpt4": m}
         weights["mstar"] = m * (chunk[formation_field] > 0) if formation_field else m

@@ -19,6 +19,7 @@ from astropy import units as u
 from ..errors import InputFileError
 from .hdf5 import open_hdf5, require_attrs, require_dataset
 from .layout import chunk_of, chunk_path, chunk_paths
+from .prefetch import buffers_behind, prefetch
 
 __all__ = ["SnapshotHeader", "Snapshot", "GroupCatalog", "resolve_chunks", "GAS_METALLICITY_FIELDS"]
 
@@ -237,6 +238,15 @@ class Snapshot:
                     for field in require_finite:
                         _require_finite(out[field], f, f"PartType{ptype}/{field}", start)
                     yield out
+
+    def stream_fields(self, ptype: int, fields: list[str],
+                      chunk_size: int = 2_000_000) -> Iterator[dict[str, np.ndarray]]:
+        """:meth:`iter_fields` as the particle passes read: every field required finite, the
+        next chunk read by a background thread (:func:`~pipeline.io.prefetch.prefetch`) into
+        reused arrays, as many sets as the read-ahead needs. A chunk's arrays stay valid until
+        the next chunk is asked for."""
+        return prefetch(self.iter_fields(ptype, fields, chunk_size, require_finite=tuple(fields),
+                                         buffers=buffers_behind()))
 
 
 def _read_rows(ds, start: int, stop: int, store: dict | None, field: str,

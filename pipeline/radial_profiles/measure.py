@@ -11,7 +11,6 @@ from __future__ import annotations
 from astropy.table import Table
 
 from ..io.gadget import GroupCatalog, Snapshot
-from ..io.prefetch import buffers_behind, prefetch
 from ..particles.shells import ProfileOptions, ProfilePlan
 
 __all__ = ["measure_radial_profiles"]
@@ -22,8 +21,7 @@ def _gas_chunks(snap: Snapshot, options: ProfileOptions):
     z_field = snap.gas_metallicity_field()
     fields = ["Coordinates", "Masses", "InternalEnergy", "ElectronAbundance", "StarFormationRate"]
     fields += [z_field] if z_field else []
-    yield from prefetch(snap.iter_fields(0, fields, options.chunk_particles,
-                                         require_finite=tuple(fields), buffers=buffers_behind()))
+    yield from snap.stream_fields(0, fields, options.chunk_particles)
 
 
 def measure_radial_profiles(

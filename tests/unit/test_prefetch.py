@@ -55,7 +55,6 @@ def test_reused_chunk_buffers_hold_each_chunk_until_its_consumer_is_done(tmp_pat
     from conftest import write_sphere_halo
 
     from pipeline.io.gadget import Snapshot
-    from pipeline.io.prefetch import buffers_behind
 
     snap = Snapshot(write_sphere_halo(tmp_path, n_files=3, seed=4)[0])
     for ptype, fields in ((0, ["Coordinates", "Masses", "InternalEnergy"]),
@@ -63,8 +62,7 @@ def test_reused_chunk_buffers_hold_each_chunk_until_its_consumer_is_done(tmp_pat
         fresh = [{k: v.copy() for k, v in c.items()} for c in snap.iter_fields(ptype, fields, 997)]
         assert len(fresh) >= 6
         seen = []
-        for i, chunk in enumerate(prefetch(snap.iter_fields(ptype, fields, 997,
-                                                            buffers=buffers_behind()))):
+        for i, chunk in enumerate(snap.stream_fields(ptype, fields, 997)):
             time.sleep(0.01)  # the reader fills the next chunks meanwhile
             for k in fields:
                 np.testing.assert_array_equal(chunk[k], fresh[i][k])
