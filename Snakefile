@@ -27,7 +27,6 @@ report: "pipeline/report/captions/workflow.rst"
 include: "pipeline/rules/common.smk"
 include: "pipeline/rules/mock.smk"
 include: "pipeline/rules/ingest.smk"
-include: "pipeline/rules/radial_profiles.smk"
 include: "pipeline/rules/discovery.smk"
 include: "pipeline/rules/report.smk"
 

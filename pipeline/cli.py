@@ -202,13 +202,6 @@ def cmd_radial_profiles(a) -> None:
     write_table(table, a.out)
 
 
-def cmd_gather_radial_profiles(a) -> None:
-    from .io.tables import write_table
-    from .radial_profiles.gather import gather_profile_tables
-
-    write_table(gather_profile_tables(a.inputs), a.out)
-
-
 def cmd_calibrate_mock(a) -> None:
     from .mock.calibration import calibrate
 
@@ -226,6 +219,10 @@ def _expanded_samples(samples: dict) -> dict:
 
 
 def cmd_assemble(a) -> None:
+    import contextlib
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     from .ingest.assemble import assemble_halos
     from .io.tables import write_table
 
@@ -243,9 +240,30 @@ def cmd_assemble(a) -> None:
     if "samples" in o:
         expanded = _expanded_samples(o["samples"])
         samples = {name: expanded[name] for name in o.get("sample_order", expanded)}
-    write_table(assemble_halos(a.inputs, o["selection"], params_files, samples,
-                               o.get("min_halos", 10), o.get("omega_b"),
-                               o.get("inputs_missing")), a.out)
+    # the same ingest files hold each snapshot's profiles: this one job joins both tables, so a
+    # study of thousands of snapshots plans one consumer of them, not two; with a second thread
+    # the profiles are joined in a forked process beside the haloes (both are bound by parsing
+    # each file's table header, which holds the GIL)
+    with contextlib.ExitStack() as stack:
+        profiles = None
+        if a.profiles_out and a.threads > 1 and "fork" in multiprocessing.get_all_start_methods():
+            pool = stack.enter_context(ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork")))
+            profiles = pool.submit(_write_gathered_profiles, a.inputs, a.profiles_out)
+        elif a.profiles_out:
+            _write_gathered_profiles(a.inputs, a.profiles_out)
+        halos = assemble_halos(a.inputs, o["selection"], params_files, samples,
+                               o.get("min_halos", 10), o.get("omega_b"), o.get("inputs_missing"))
+        if profiles is not None:
+            profiles.result()  # the worker's error, if any, is raised here
+    write_table(halos, a.out)
+
+
+def _write_gathered_profiles(inputs: list[str], out: str) -> None:
+    from .io.tables import write_table
+    from .radial_profiles.gather import gather_profile_tables
+
+    write_table(gather_profile_tables(inputs), out)
 
 
 def _target_and_rows(a, o):
@@ -505,12 +523,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--snap", required=True, type=int)
     s.set_defaults(func=cmd_radial_profiles)
 
-    s = sub.add_parser("gather-radial-profiles",
-                       help="one table of every snapshot's stacked radial profiles")
-    s.add_argument("--inputs", required=True, nargs="+")
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_gather_radial_profiles)
-
     s = sub.add_parser("calibrate-mock",
                        help="fit the mock's gas model to the CAMELS 1P stacks (writes package data)")
     s.add_argument("--reference", required=True,
@@ -525,6 +537,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SUITE/VOLUME/SET=PATH: each simulation set's parameter file")
     s.add_argument("--options", required=True)
     s.add_argument("--out", required=True)
+    s.add_argument("--profiles-out",
+                   help="also join every input's stacked radial profiles into this table")
+    s.add_argument("--threads", type=int, default=1,
+                   help="2 or more: join the profiles in a second process beside the haloes")
     s.set_defaults(func=cmd_assemble)
 
     for name, func, extra in (("rank", cmd_rank, []), ("sr", cmd_sr, ["--rank"]),

@@ -1,4 +1,6 @@
-"""Profile stage (``rules/radial_profiles.smk``): particles -> stacked radial gas profiles.
+"""Profile stage: particles -> stacked radial gas profiles. It has no rules of its own: the
+``ingest`` job measures each snapshot's profiles in its one pass, and ``assemble`` joins them
+(both in ``rules/ingest.smk``).
 
 Takes a snapshot and its group catalog; gives per mass bin the stacked density, thermal pressure,
 temperature and metallicity at the radii of the CAMELS emu stacks (:mod:`pipeline.particles.shells`,

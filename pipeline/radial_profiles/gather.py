@@ -1,6 +1,7 @@
 """Gather: the profile stage's per-snapshot tables joined into one table of the study. Each
 snapshot's profiles sit in its ingest file (key :data:`~pipeline.io.tables.PROFILES_KEY`), beside
-its halo table."""
+its halo table; the ``assemble`` job, which reads those files for the halo table, writes this one
+too (``assemble --profiles-out``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def gather_profile_tables(paths: list[str | Path]) -> Table:
     with its profiles under the key ``radial_profiles``), with those three and the redshift as
     columns; tables without rows (no halo in any bin) are skipped."""
     if not paths:
-        raise DataError("gather-radial-profiles: no profile tables given")
+        raise DataError("gathering radial profiles: no ingest files given")
     parts = []
     for path in paths:
         t = read_table(path, required=["mass_bin", "r", "density_mean", "pressure_mean"],

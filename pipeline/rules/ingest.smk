@@ -1,7 +1,8 @@
 # Ingest: one job per (suite, volume, set, simulation, snapshot) -> per-halo table with units
 # (and the snapshot's stacked radial profiles, read in the same pass, in the same file);
 # stacked profiles (input kind stacks) in blocks of simulations, cached across studies; then
-# assemble joins them into the study's halo table, one sample at a time.
+# assemble joins them into the study's halo table, one sample at a time (and, with the profile
+# stage on, every snapshot's stacked profiles into one table).
 
 if IS_STACKS:
 
@@ -97,7 +98,11 @@ rule assemble:
         tables=halo_tables(),
         params=list(set_params_files().values()),
     output:
-        f"{RES}/halos.h5",
+        halos=f"{RES}/halos.h5",
+        # with the profile stage on, the stacked profiles of every snapshot in one table, from
+        # the same ingest files: a second rule reading them would double what Snakemake plans
+        # per snapshot (bench/dag.py)
+        **({"profiles": gathered_radial_profiles()[0]} if PROFILES_ON else {}),
     params:
         cli=CLI,
         options=as_json(
@@ -119,10 +124,12 @@ rule assemble:
         f"{RES}/benchmarks/assemble.tsv"
     conda:
         ENV
-    threads: 1
+    threads: 2 if PROFILES_ON else 1  # the profiles are joined beside the haloes
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
         "{params.cli} assemble --inputs {input.tables} --params-files {params.params_files} "
-        "--options {params.options:q} --out {output} > {log} 2>&1"
+        "--options {params.options:q} --out {output.halos} "
+        + ("--profiles-out {output.profiles} --threads {threads} " if PROFILES_ON else "")
+        + "> {log} 2>&1"

@@ -60,11 +60,11 @@ def test_tiny_study_runs_on_slurm_with_grouped_ingest(slurm_cluster, tmp_path):
     assert proc.returncode == 0, log[-5000:]
 
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
-    # 2 mock_params, 1 group (4 mock_sim + 4 ingest, each with its profiles in its file), assemble,
-    # gather_radial_profiles, report_profiles, rank, sr (free and fixed slope in one job),
-    # evaluate, report_assets, report: 11 SLURM jobs for 19 jobs (mock_root runs where snakemake
-    # runs)
-    assert len(submitted) == 11, log[-5000:]
+    # 2 mock_params, 1 group (4 mock_sim + 4 ingest, each with its profiles in its file),
+    # assemble (joining the profiles too), report_profiles, rank, sr (free and fixed slope in one
+    # job), evaluate, report_assets, report: 10 SLURM jobs for 18 jobs (mock_root runs where
+    # snakemake runs)
+    assert len(submitted) == 10, log[-5000:]
     assert log.count("Group job per_simulation") == 1
     group_logs = list((tmp_path / ".snakemake" / "slurm_logs").glob("group_per_simulation*/*.log"))
     assert len(group_logs) == 1

@@ -233,7 +233,7 @@ def test_tng_public_layout_and_globs(tmp_path):
     assert validate_config(cfg)["samples"]["TNG"]["sims"] == ["TNG50-3", "TNG50-4"]
 
 
-def test_cli_ingest_keeps_the_profiles_in_its_one_file(sphere_halo, tmp_path):
+def test_cli_ingest_keeps_the_profiles_in_its_one_file(sphere_halo, tmp_path, caplog):
     """With the profile stage's options (inside ``--options``, as the workflow passes them) the
     ingest file holds the halo table and, under ``radial_profiles``, the snapshot's stacked
     profiles: the same rows as the profile stage measuring the gas on its own, and the same
@@ -261,3 +261,28 @@ def test_cli_ingest_keeps_the_profiles_in_its_one_file(sphere_halo, tmp_path):
         assert np.array_equal(np.asarray(own[name]), np.asarray(reference[name]),
                               equal_nan=own[name].dtype.kind == "f"), name
     assert len(gather_profile_tables([both])) == len(own)
+    # assemble joins both from the one file: the halo table, and with --profiles-out the profiles
+    halos_out, profiles_out = tmp_path / "halos.h5", tmp_path / "radial_profiles.h5"
+    selection = {"log10_mass_min_msun": 10.0, "log10_mass_max_msun": 16.0, "min_gas_particles": 1}
+    assert main(["assemble", "--inputs", str(both), "--options", json.dumps(selection),
+                 "--out", str(halos_out), "--profiles-out", str(profiles_out)]) == 0
+    joined = Table.read(profiles_out, path="table")
+    assert len(joined) == len(own) and set(joined["suite"]) == {"S"} and set(joined["sim"]) == {"s"}
+    assert np.array_equal(np.asarray(joined["density_mean"]), np.asarray(own["density_mean"]),
+                          equal_nan=True)
+    assert len(Table.read(halos_out, path="table")) == len(halos)
+    # with a second thread the profiles are joined in a worker process: the same table, and the
+    # worker's error (an ingest file without profiles) fails the command with its message
+    beside = tmp_path / "beside.h5"
+    assert main(["assemble", "--inputs", str(both), "--options", json.dumps(selection),
+                 "--out", str(halos_out), "--profiles-out", str(beside), "--threads", "2"]) == 0
+    assert np.array_equal(np.asarray(Table.read(beside, path="table")["density_mean"]),
+                          np.asarray(joined["density_mean"]), equal_nan=True)
+    other = tmp_path / "other_sim_no_profiles.h5"
+    assert main(["ingest", *files, "--source", "sim=t,simset=LH,snap=033,suite=S,volume=L25n256",
+                 "--options", '{"log10_mass_min_msun": 10.0}', "--out", str(other)]) == 0
+    failed = tmp_path / "failed.h5"
+    assert main(["assemble", "--inputs", str(both), str(other), "--options", json.dumps(selection),
+                 "--out", str(tmp_path / "h.h5"), "--profiles-out", str(failed),
+                 "--threads", "2"]) != 0
+    assert "other_sim_no_profiles.h5" in caplog.text and not failed.exists()

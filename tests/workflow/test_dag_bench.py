@@ -23,9 +23,9 @@ def test_dag_bench_plans_every_job(tmp_path, capsys):
     match = re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+) ratio=([\d.]+)", last)
     assert match, last
     # 3 suites x 3 sims x 2 snapshots ingests (each also measuring its radial profiles) +
-    # gather_radial_profiles, report_profiles, assemble, rank, sr (free and fixed slope in one
-    # job), evaluate, report, report_assets, all
-    assert int(match.group(1)) == 18 + 1 + 8
+    # assemble (joining the profiles too), report_profiles, rank, sr (free and fixed slope in
+    # one job), evaluate, report, report_assets, all
+    assert int(match.group(1)) == 18 + 1 + 7
 
 
 def test_dag_bench_plans_a_study_of_samples(tmp_path, capsys):
@@ -33,7 +33,7 @@ def test_dag_bench_plans_a_study_of_samples(tmp_path, capsys):
     assert dag_bench.main(["--sims", "3", "--repeats", "1", "--keep", str(tmp_path), "--samples"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert int(re.fullmatch(r"dag: jobs=(\d+) seconds=([\d.]+) ratio=([\d.]+)", last).group(1)) \
-        == 18 + 1 + 8
+        == 18 + 1 + 7
 
 
 def test_dag_bench_conventions_case_adds_the_directives():

@@ -40,6 +40,16 @@ def test_default_study_dry_run(tmp_path):
         assert rule in out
 
 
+def _producing_rule(work, path: str) -> str:
+    """The rule Snakemake records as having written ``path`` (its metadata store, keyed by the
+    path in URL-safe base64)."""
+    import base64
+    import json
+
+    record = work / ".snakemake" / "metadata" / base64.urlsafe_b64encode(path.encode()).decode()
+    return json.loads(record.read_text())["rule"]
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("tiny")
@@ -193,7 +203,10 @@ def test_profile_stage_table_and_report_figure(tiny_run):
     assert prof["pressure_mean"].unit == u.Msun / u.kpc / u.s**2
     assert {"12-12.3", "12.3-13.1"} <= set(prof["mass_bin"])
     # measured in the ingest job's one pass over each snapshot, and logged there
-    assert (tiny_run / "results/tiny/logs/gather_radial_profiles.log").exists()
+    # and joined by assemble, which reads the same ingest files for the halo table (one rule
+    # consuming every ingest file, not two)
+    assert _producing_rule(tiny_run, "results/tiny/radial_profiles.h5") == "assemble"
+    assert _producing_rule(tiny_run, "results/tiny/halos.h5") == "assemble"
     ingest_logs = list((tiny_run / "results/tiny/logs/ingest").rglob("*.log"))
     assert len(ingest_logs) == 4
     assert all("pipeline.particles.shells" in p.read_text() for p in ingest_logs)
