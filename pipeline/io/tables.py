@@ -9,6 +9,7 @@ from astropy.table import Table
 
 from ..errors import InputFileError
 from .atomic import atomic_path
+from .yaml_header import libyaml_headers
 
 __all__ = ["write_table", "write_tables", "read_table", "TABLE_KEY", "PROFILES_KEY"]
 
@@ -52,10 +53,11 @@ def read_table(path: str | os.PathLike, required: list[str] | None = None,
     if not path.exists():
         raise InputFileError(f"table file {path} does not exist")
     try:
-        if path.suffix in (".h5", ".hdf5"):
-            table = Table.read(path, path=key, format="hdf5")
-        else:
-            table = Table.read(path, format="ascii.ecsv")
+        with libyaml_headers():  # the header's YAML is most of reading a stage table
+            if path.suffix in (".h5", ".hdf5"):
+                table = Table.read(path, path=key, format="hdf5")
+            else:
+                table = Table.read(path, format="ascii.ecsv")
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"cannot read table {path}: {exc}") from exc
     table.convert_bytestring_to_unicode()  # HDF5 stores strings as bytes

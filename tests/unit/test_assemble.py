@@ -82,6 +82,55 @@ def test_table_round_trip_keeps_units_and_meta(tmp_path):
         read_table(tmp_path / "t.h5", required=["M200c"])
 
 
+def _header_table():
+    """A stage table's kinds of header content: units, descriptions, nested metadata with an
+    ordered mapping, a tuple, a quantity and a unit, and text that needs quoting."""
+    from collections import OrderedDict
+
+    t = Table()
+    t["M200c"] = np.array([1e13, 2e14]) * u.Msun
+    t["Y200c"] = np.array([1e-7, 3e-6]) * u.Mpc**2
+    t["Vmax"] = np.array([300.0, 900.0]) * u.km / u.s
+    t["mass_bin"] = ["12-12.3", "13.1-13.8"]
+    t["M200c"].description = "mass inside R200c: 'quoted', with a colon"
+    t.meta = OrderedDict(suite="SIMBA", snapshot=90, edges=(12.0, 12.3),
+                         box=25.0 * u.Mpc, unit=u.Msun / u.kpc**3,
+                         provenance={"versions": {"astropy": "7.0"}, "seeds": [1, 2]})
+    return t
+
+
+@pytest.mark.skipif(not __import__("pipeline.io.yaml_header").io.yaml_header.HAS_LIBYAML,
+                    reason="PyYAML built without libyaml: astropy's own parser is used")
+def test_libyaml_headers_read_as_astropy_does(tmp_path):
+    """The header of a stage table parsed by libyaml is astropy's, item for item, in HDF5 and
+    ECSV; a broken header fails as it does in astropy; astropy's parser is back afterwards."""
+    from astropy.table import meta as table_meta
+
+    from pipeline.io.yaml_header import header_from_yaml, libyaml_headers
+
+    t = _header_table()
+    lines = table_meta.get_yaml_from_table(t)
+    assert header_from_yaml(lines) == table_meta.get_header_from_yaml(lines)
+    ecsv = ["%ECSV 1.0", "---", *lines]  # as the ECSV reader passes them: its version first
+    assert header_from_yaml(ecsv) == table_meta.get_header_from_yaml(ecsv)
+    for suffix in (".h5", ".ecsv"):
+        path = write_table(t, tmp_path / f"t{suffix}")
+        ours = read_table(path)
+        theirs = Table.read(path, **({"path": "table"} if suffix == ".h5" else {}))
+        theirs.convert_bytestring_to_unicode()
+        assert ours.meta == theirs.meta and ours.meta["box"] == 25.0 * u.Mpc
+        assert type(ours.meta["edges"]) is tuple and ours.meta["unit"] == u.Msun / u.kpc**3
+        for name in t.colnames:
+            assert ours[name].unit == theirs[name].unit
+            assert ours[name].description == theirs[name].description
+            assert list(ours[name]) == list(theirs[name])
+    with pytest.raises(table_meta.YamlParseError):
+        header_from_yaml(["datatype: [unclosed"])
+    with libyaml_headers():
+        assert table_meta.get_header_from_yaml is header_from_yaml
+    assert table_meta.get_header_from_yaml is not header_from_yaml
+
+
 def test_failed_write_leaves_nothing(tmp_path):
     target = tmp_path / "out.h5"
     with pytest.raises(RuntimeError), atomic_path(target) as tmp:
