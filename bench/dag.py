@@ -11,11 +11,15 @@ The data tree holds empty placeholder snapshots and group catalogs in the camels
 run never opens them). Each case is a fresh `snakemake -n` process, so Python start-up, config
 validation and Snakemake's own imports count, as they do for a user. A third case, the minimal
 Snakefile with the directives the conventions ask of every rule (log, benchmark, threads,
-resources), shows what those cost Snakemake by themselves. The cases take turns (--repeats turns);
+resources), shows what those cost Snakemake by themselves; a fourth, the minimal Snakefile with
+the garbage-collector threshold the pipeline's rule files set (:mod:`pipeline.planning`), what
+that setting alone buys (the pipeline's time over that case's is the like-for-like ratio of
+Snakemake's per-job work). The cases take turns (--repeats turns);
 the table gives each case's best and median seconds and the median over turns of its ratio to the
 minimal Snakefile in the same turn (robust to a shared machine's slow spells). The pipeline's
 input functions must stay cheap: per job they only format paths and stat one file. Last line:
-``dag: jobs=<N> seconds=<best s> ratio=<median ratio>``.
+``dag: jobs=<N> seconds=<best s> ratio=<median ratio> ratio_same_gc=<median ratio to the fourth
+case>``.
 """
 
 from __future__ import annotations
@@ -80,6 +84,10 @@ def with_conventions(snakefile: str) -> str:
         shell_at = snakefile.index("    shell:", body_start)
         snakefile = snakefile[:shell_at] + directives + snakefile[shell_at:]
     return snakefile.replace('shell: "touch {{output}}"', 'shell: "touch {{output}} > {{log}} 2>&1"')
+
+
+#: The first lines of the minimal Snakefile with the pipeline's garbage-collector setting.
+GC_SETTING = "from pipeline.planning import raise_gc_threshold\nraise_gc_threshold()\n"
 
 
 def make_tree(root: Path, n_sims: int) -> None:
@@ -161,19 +169,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="dag_bench_"))
-    pipeline_dir, minimal_dir, conventions_dir = base / "pipeline", base / "minimal", base / "conventions"
+    pipeline_dir, minimal_dir = base / "pipeline", base / "minimal"
+    conventions_dir, gc_dir = base / "conventions", base / "minimal_gc"
     try:
-        for work in (pipeline_dir, minimal_dir, conventions_dir):
+        for work in (pipeline_dir, minimal_dir, conventions_dir, gc_dir):
             make_tree(work / "data", args.sims)
         write = study_config_samples if args.samples else study_config
         (pipeline_dir / "config.yaml").write_text(write(args.sims))
         minimal, conventions = minimal_dir / "Snakefile", conventions_dir / "Snakefile"
-        minimal.write_text(MINIMAL_SNAKEFILE.format(suites=SUITES, n_sims=args.sims, snaps=SNAPSHOTS))
+        with_gc = gc_dir / "Snakefile"
+        minimal_text = MINIMAL_SNAKEFILE.format(suites=SUITES, n_sims=args.sims, snaps=SNAPSHOTS)
+        minimal.write_text(minimal_text)
+        with_gc.write_text(GC_SETTING + minimal_text)
         conventions.write_text(with_conventions(MINIMAL_SNAKEFILE).format(
             suites=SUITES, n_sims=args.sims, snaps=SNAPSHOTS))
 
         cases = (("minimal 3-rule Snakefile", minimal_dir, minimal),
                  ("minimal + conventions", conventions_dir, conventions),
+                 ("minimal + gc threshold", gc_dir, with_gc),
                  ("pipeline", pipeline_dir, REPO / "Snakefile"))
         # the cases take turns, so that a slow spell of a shared machine hits a turn's cases
         # alike; the ratio is the median over turns of each turn's own ratio
@@ -193,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<26} {runs[name][0][1]:>6} {min(seconds):>7.2f} "
               f"{statistics.median(seconds):>9.2f} {ratio:>6.2f}")
     seconds = [s for s, _ in runs["pipeline"]]
+    same_gc = [s for s, _ in runs["minimal + gc threshold"]]
     print(f"dag: jobs={runs['pipeline'][0][1]} seconds={min(seconds):.1f} "
-          f"ratio={statistics.median(s / r for s, r in zip(seconds, reference, strict=True)):.2f}")
+          f"ratio={statistics.median(s / r for s, r in zip(seconds, reference, strict=True)):.2f} "
+          f"ratio_same_gc={statistics.median(s / r for s, r in zip(seconds, same_gc, strict=True)):.2f}")
     return 0
 
 

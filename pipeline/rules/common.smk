@@ -12,9 +12,13 @@ from snakemake.exceptions import WorkflowError
 from pipeline.config import target_features as pipeline_target_features
 from pipeline.errors import ConfigError, DataError
 from pipeline.io import layout
+from pipeline.planning import raise_gc_threshold
 from pipeline.report import ASSET_FILES
 from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
 from pipeline.study import validate_study
+
+# the cyclic garbage collector less often while Snakemake plans thousands of jobs
+raise_gc_threshold()
 
 try:
     _validated = validate_study(dict(config))

@@ -4,7 +4,7 @@ depend on each other in pipeline order only, and real-data code never reads the 
 
 The floors, lowest first (docs: the package docstring of :mod:`pipeline`):
 
-0. ``pipeline`` (the version), ``errors``, ``provenance``
+0. ``pipeline`` (the version), ``errors``, ``provenance``, ``planning`` (the planning process)
 1. ``io`` (file formats), ``physics`` (formulas), ``samples``, ``defaults`` (the schema's defaults)
 2. ``columns`` (the column registry), ``particles`` (compiled kernels, the one particle scan)
 3. ``config``
@@ -23,7 +23,7 @@ from conftest import REPO
 PACKAGE = REPO / "pipeline"
 
 FLOOR = {
-    "pipeline": 0, "errors": 0, "provenance": 0,
+    "pipeline": 0, "errors": 0, "provenance": 0, "planning": 0,
     "io": 1, "physics": 1, "samples": 1, "defaults": 1,
     "columns": 2, "particles": 2,
     "config": 3,
