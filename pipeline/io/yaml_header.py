@@ -12,6 +12,7 @@ PyYAML was built without libyaml.
 from __future__ import annotations
 
 import contextlib
+import functools
 import textwrap
 import threading
 from collections import OrderedDict
@@ -23,6 +24,9 @@ from astropy.table import meta as table_meta
 __all__ = ["header_from_yaml", "libyaml_headers", "HAS_LIBYAML"]
 
 HAS_LIBYAML = hasattr(yaml, "CSafeLoader")
+#: astropy's own parser, put back after each read
+_ASTROPY_HEADER_FROM_YAML = table_meta.get_header_from_yaml
+# one swap at a time: table reads in threads take turns (they are bound by the GIL anyway)
 _swap_lock = threading.RLock()
 
 
@@ -43,9 +47,10 @@ def _construct_omap(loader, node) -> Iterator[OrderedDict]:
         omap[loader.construct_object(key_node)] = loader.construct_object(value_node)
 
 
-def _loader() -> type | None:
-    if not HAS_LIBYAML:
-        return None
+@functools.cache
+def _loader_with(n_constructors: int, n_multi_constructors: int) -> type:
+    # keyed on the number of astropy's constructors: a package that registers one later (astropy
+    # does so for cosmologies on first use) gets a loader that knows it
     from astropy.io.misc.yaml import AstropyLoader
 
     class LibyamlTableLoader(yaml.CSafeLoader):
@@ -53,17 +58,23 @@ def _loader() -> type | None:
 
     LibyamlTableLoader.yaml_constructors = {**yaml.CSafeLoader.yaml_constructors,
                                             **AstropyLoader.yaml_constructors}
+    LibyamlTableLoader.yaml_multi_constructors = {**yaml.CSafeLoader.yaml_multi_constructors,
+                                                  **AstropyLoader.yaml_multi_constructors}
     LibyamlTableLoader.add_constructor("tag:yaml.org,2002:omap", _construct_omap)
     return LibyamlTableLoader
 
 
-_LOADER = _loader()
+def _loader() -> type:
+    from astropy.io.misc.yaml import AstropyLoader
+
+    return _loader_with(len(AstropyLoader.yaml_constructors),
+                        len(AstropyLoader.yaml_multi_constructors))
 
 
 def header_from_yaml(lines: Iterable[str]) -> dict:
     """The header dict of astropy's :func:`astropy.table.meta.get_header_from_yaml` for the
     same ``lines``, parsed by libyaml (by astropy's own function without it)."""
-    if _LOADER is None:
+    if not HAS_LIBYAML:
         return _ASTROPY_HEADER_FROM_YAML(lines)
     lines = list(lines)
     # PyYAML skips a directive it does not know (ECSV's first line, ``%ECSV 1.0``); libyaml
@@ -73,18 +84,15 @@ def header_from_yaml(lines: Iterable[str]) -> dict:
         lines = lines[1:]
     text = textwrap.dedent("\n".join(lines))
     try:
-        return yaml.load(text, Loader=_LOADER)
+        return yaml.load(text, Loader=_loader())
     except Exception as err:
         raise table_meta.YamlParseError() from err
-
-
-_ASTROPY_HEADER_FROM_YAML = table_meta.get_header_from_yaml
 
 
 @contextlib.contextmanager
 def libyaml_headers() -> Iterator[None]:
     """While inside, astropy's table readers parse headers with :func:`header_from_yaml`."""
-    if _LOADER is None:
+    if not HAS_LIBYAML:
         yield
         return
     with _swap_lock:

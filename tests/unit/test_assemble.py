@@ -1,5 +1,7 @@
 """Assemble and table I/O: derived columns, selection, atomic writes."""
 
+import warnings
+
 import numpy as np
 import pytest
 from astropy import units as u
@@ -124,6 +126,14 @@ def test_libyaml_headers_read_as_astropy_does(tmp_path):
             assert ours[name].unit == theirs[name].unit
             assert ours[name].description == theirs[name].description
             assert list(ours[name]) == list(theirs[name])
+    # a constructor astropy registers on first use (cosmologies) is known after that use
+    from astropy.cosmology import Planck18
+
+    cosmo = Table({"a": [1, 2]}, meta={"cosmology": Planck18})
+    with warnings.catch_warnings():  # astropy's own about a cosmology's "redshift" unit
+        warnings.simplefilter("ignore", u.UnitsWarning)
+        path = write_table(cosmo, tmp_path / "cosmology.ecsv")
+        assert read_table(path).meta["cosmology"] == Planck18
     with pytest.raises(table_meta.YamlParseError):
         header_from_yaml(["datatype: [unclosed"])
     with libyaml_headers():
