@@ -225,6 +225,7 @@ def cmd_assemble(a) -> None:
 
     from .ingest.assemble import assemble_halos
     from .io.tables import write_table
+    from .radial_profiles.gather import gather_profile_tables
 
     params_files = {}
     for pair in a.params_files or []:
@@ -245,25 +246,22 @@ def cmd_assemble(a) -> None:
     # the profiles are joined in a forked process beside the haloes (both are bound by parsing
     # each file's table header, which holds the GIL)
     with contextlib.ExitStack() as stack:
-        profiles = None
+        joining = None
         if a.profiles_out and a.threads > 1 and "fork" in multiprocessing.get_all_start_methods():
             pool = stack.enter_context(ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("fork")))
-            profiles = pool.submit(_write_gathered_profiles, a.inputs, a.profiles_out)
-        elif a.profiles_out:
-            _write_gathered_profiles(a.inputs, a.profiles_out)
+            joining = pool.submit(gather_profile_tables, a.inputs)
         halos = assemble_halos(a.inputs, o["selection"], params_files, samples,
                                o.get("min_halos", 10), o.get("omega_b"), o.get("inputs_missing"))
-        if profiles is not None:
-            profiles.result()  # the worker's error, if any, is raised here
+        profiles = None
+        if joining is not None:
+            profiles = joining.result()  # the worker's error, if any, is raised here
+        elif a.profiles_out:
+            profiles = gather_profile_tables(a.inputs)
+    # both tables written once both joins have succeeded: a failed job leaves neither
+    if profiles is not None:
+        write_table(profiles, a.profiles_out)
     write_table(halos, a.out)
-
-
-def _write_gathered_profiles(inputs: list[str], out: str) -> None:
-    from .io.tables import write_table
-    from .radial_profiles.gather import gather_profile_tables
-
-    write_table(gather_profile_tables(inputs), out)
 
 
 def _target_and_rows(a, o):
