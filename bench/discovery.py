@@ -55,7 +55,6 @@ def tiled(halos, train: list[str], factor: int, seed: int = 0):
 
 def child(halos_path: str, factor: int) -> None:
     """Rank and SR on the tiled table, the held-out score of the chosen equation (JSON)."""
-    import sympy as sp
 
     from pipeline.config import load_config
     from pipeline.discovery.dataset import (
@@ -70,6 +69,7 @@ def child(halos_path: str, factor: int) -> None:
     from pipeline.discovery.sr.domain import central_extent
     from pipeline.discovery.sr.expressions import to_callable
     from pipeline.discovery.sr.search import SROptions, discover
+    from pipeline.io.equations import parse_equation
     from pipeline.io.tables import read_table
 
     config = load_config(REPO / "config.yaml")
@@ -95,7 +95,7 @@ def child(halos_path: str, factor: int) -> None:
                      np.asarray(rows[sample_column(rows)]).astype(str)[used], None,
                      np.vstack([xs, central_extent(xh)]))
     sr_s = time.perf_counter() - t0
-    expr = sp.sympify(table.meta["chosen"])
+    expr = parse_equation(table.meta["chosen"], chosen)
     resid = to_callable(expr, chosen)(xh) - yh
     print(json.dumps({"rows": len(ys), "search_rows": table.meta["n_search"], "rank_s": rank_s,
                       "sr_s": sr_s, "scatter": float(np.std(resid)),

@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.discovery.sr.constants import equivalent_up_to_constants, refit_constants  # noqa: E402
 from pipeline.discovery.sr.expressions import parse_expression, to_callable  # noqa: E402
 from pipeline.discovery.sr.search import SROptions, discover  # noqa: E402
+from pipeline.io.equations import parse_equation  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def run_operon(x, y, names, seeds, threads, overrides=None):
     by_halo = {"choice_data": "split", "validation_groups": None}
     table = discover(x, y, names, SROptions(**{**by_halo, **(overrides or {})}, seeds=list(seeds),
                                             threads=threads))
-    return sp.sympify(table.meta["chosen"], locals={n: sp.Symbol(n) for n in names})
+    return parse_equation(table.meta["chosen"], names)
 
 
 _GPLEARN_FUNCTIONS = {

@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,6 +49,7 @@ from pipeline.discovery.identifying import sample_identification  # noqa: E402
 from pipeline.discovery.rank import RankOptions  # noqa: E402
 from pipeline.discovery.sr.expressions import to_callable  # noqa: E402
 from pipeline.discovery.sr.search import SROptions, discover  # noqa: E402
+from pipeline.io.equations import parse_equation  # noqa: E402
 
 NOISE_DEX, OFFSET_DEX = 0.03, 0.02
 FLOOR_DEX = float(np.hypot(NOISE_DEX, OFFSET_DEX))
@@ -129,7 +129,7 @@ def one_case(setup: str, seed: int, generations: int) -> dict[str, dict]:
                          SROptions(generations=generations, population_size=300, seeds=[seed],
                                    max_evaluations=100000, validation_groups="sim", **options),
                          groups=train["sim"], samples=train["code"], domain_x=domain)
-        expr = sp.sympify(table.meta["chosen"])
+        expr = parse_equation(table.meta["chosen"], names)
         used = {s.name for s in expr.free_symbols}
         pred = to_callable(expr, names)(x_held)
         resid = pred - (held["y"] - 0.6 * held["x"])

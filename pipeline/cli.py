@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import PipelineError
+from .errors import DataError, PipelineError
 
 log = logging.getLogger("pipeline")
 
@@ -367,6 +367,10 @@ def _read_any_table(path: str):
         raise PipelineError(f"cannot read table {path}: {exc}") from exc
 
 
+#: the formats ``apply --out`` writes, by suffix
+APPLY_OUT_FORMATS = (".ecsv", ".h5", ".hdf5", ".csv", ".fits")
+
+
 def cmd_apply(a) -> None:
     import numpy as np
 
@@ -374,14 +378,20 @@ def cmd_apply(a) -> None:
     from .io.atomic import atomic_path
     from .io.tables import write_table
 
+    suffix = Path(a.out).suffix
+    if suffix not in APPLY_OUT_FORMATS:  # before any work
+        raise PipelineError(f"apply: --out {a.out} has suffix {suffix or '(none)'!r}; expected one "
+                            f"of {', '.join(APPLY_OUT_FORMATS)}")
     relation = load_relation(a.relation)
     table = _read_any_table(a.table)
     if a.sample:
         from .discovery.dataset import rows_of_samples
 
         table = rows_of_samples(table, a.sample)
-    out = relation.apply(table)
-    suffix = Path(a.out).suffix
+    try:
+        out = relation.apply(table)
+    except DataError as exc:
+        raise DataError(f"table {a.table}: {exc}") from None
     if suffix in (".h5", ".hdf5", ".ecsv"):
         write_table(out, a.out)
     else:  # FITS headers and CSV hold no nested metadata: keep the scalar entries

@@ -10,6 +10,13 @@ training domain), the self-similar baseline fitted on the same haloes, and the p
 stage's own discovered relation (:func:`pipeline.discovery.relations.discovered_relation`): applied
 to the study's held-out haloes it gives the evaluate stage's predictions bit for bit.
 
+A relation file is data, never code: its equation (and template) are parsed by a whitelist
+parser (:func:`pipeline.io.equations.parse_equation`: numbers, the file's declared columns and
+constants, arithmetic and a fixed set of functions), so applying a file received from someone else
+runs nothing it contains. :func:`load_relation` refuses, naming the file and what is wrong, an
+equation with anything else in it, one too large or too deep to be a found relation, an equation
+that reads a name the file does not describe, and a column without a finite training domain.
+
 Units: a column of the table the relation is applied to may carry an astropy unit. A dimensioned
 column is converted to the relation's unit (an error names the column when it cannot be); a
 logarithmic column (unit "" in the file, ``log10_unit`` set) may come as ``dex(<unit>)``; a
@@ -28,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 from astropy import units as u
 from astropy.table import Table
 
@@ -35,6 +43,7 @@ from ..columns import Column, computed_from
 from ..columns.symbols import LATEX_SYMBOLS
 from ..errors import DataError, InputFileError
 from ..io.atomic import atomic_path
+from ..io.equations import parse_equation
 from ..provenance import provenance
 from .dataset import Target, baseline_intercept, rows_of_samples, simulation_ids
 from .relations import discovered_relation
@@ -80,6 +89,22 @@ class RelationFile:
     provenance: dict = field(default_factory=dict)
     path: str = ""
 
+    @functools.cached_property
+    def equation(self) -> sp.Expr:
+        """The equation f as a sympy expression (parsed as data, never evaluated as code)."""
+        return parse_equation(self.expression, self.equation_features, self._where)
+
+    @property
+    def _where(self) -> str:
+        return f"relation file {self.path}: " if self.path else ""
+
+    @property
+    def reads(self) -> tuple[FeatureSpec, ...]:
+        """The columns a prediction needs: the relation's x and the features the equation uses
+        (a feature the search offered but the equation does not read is not asked for)."""
+        used = {s.name for s in self.equation.free_symbols} | {self.target.x}
+        return tuple(spec for spec in self.features if spec.name in used)
+
     @property
     def predicted_column(self) -> str:
         """Name of the prediction column :meth:`apply` adds (``log10_M200c_predicted``)."""
@@ -89,7 +114,7 @@ class RelationFile:
         """The columns the relation reads from ``table`` as plain floats in the relation's units
         (DataError naming a missing column, its definition and inputs, or a unit mismatch)."""
         names = _colnames(table)
-        missing = [s for s in self.features if s.name not in names]
+        missing = [s for s in self.reads if s.name not in names]
         if missing:
             lines = [f"  {s.name} [{s.unit or 'dimensionless'}]: {s.definition} (computed from "
                      f"{', '.join(c for c in s.computed_from if c != s.name) or 'itself'})"
@@ -97,12 +122,19 @@ class RelationFile:
             raise DataError(f"relation {self.path or self.target.name}: the table lacks "
                             f"{len(missing)} column(s) it needs; it has {sorted(names)}:\n"
                             + "\n".join(lines))
-        return Table({s.name: _in_unit(table[s.name], s, self.path) for s in self.features})
+        columns = Table({s.name: _in_unit(table[s.name], s, self.path) for s in self.reads})
+        for spec in self.reads:
+            values = np.asarray(columns[spec.name])
+            if len(values) and not np.isfinite(values).any():
+                raise DataError(f"relation {self.path or self.target.name}: column {spec.name} has "
+                                f"no finite value in its {len(values)} rows; the relation needs it "
+                                f"({spec.definition})")
+        return columns
 
     @functools.cached_property
     def _discovered(self):
-        # sympy parsing and lambdify once per loaded file, not per call
-        return discovered_relation(self.target, self.expression, list(self.equation_features))
+        # parsing and lambdify once per loaded file, not per call
+        return discovered_relation(self.target, self.equation, list(self.equation_features))
 
     def predict(self, table) -> np.ndarray:
         """log10 of the predicted ``target.y`` per row [dex] (NaN where a feature is NaN)."""
@@ -115,7 +147,7 @@ class RelationFile:
 
     def _outside(self, cols: Table) -> np.ndarray:
         out = np.zeros(len(cols), dtype=bool)
-        for spec in self.features:
+        for spec in self.reads:
             lo, hi = spec.domain
             v = np.asarray(cols[spec.name], dtype=float)
             out |= (v < lo) | (v > hi)
@@ -148,8 +180,8 @@ def _colnames(table) -> list[str]:
 def _in_unit(column, spec: FeatureSpec, where: str) -> np.ndarray:
     """The column's values [spec.unit] as floats; DataError when its unit does not fit."""
     unit = getattr(column, "unit", None)
-    values = column.value if isinstance(column, u.Quantity) else np.asarray(column)
     where = f"relation {where}: " if where else ""
+    values = _numeric(column.value if isinstance(column, u.Quantity) else column, spec.name, where)
     if unit is None or (unit == u.dimensionless_unscaled and not spec.unit):
         return np.asarray(values, dtype=float)
     if isinstance(unit, u.FunctionUnitBase):
@@ -170,6 +202,29 @@ def _in_unit(column, spec: FeatureSpec, where: str) -> np.ndarray:
     except u.UnitConversionError as exc:
         raise DataError(f"{where}column {spec.name} has unit {unit}, which does not convert to "
                         f"the relation's {spec.unit}: {spec.definition}") from exc
+
+
+def _numeric(values: np.ndarray, name: str, where: str) -> np.ndarray:
+    """``values`` as floats; DataError naming the column and the first row that is not a number
+    (a masked entry counts as NaN)."""
+    mask = np.ma.getmaskarray(values) if hasattr(values, "mask") else None
+    data = np.asarray(values.data if mask is not None else values)
+    if data.dtype.kind in "biuf":
+        out = data.astype(float)
+        if mask is not None:
+            out[mask] = np.nan  # an empty CSV cell is missing, not the fill value
+        return out
+    out = np.empty(len(data))
+    for row, value in enumerate(data):
+        if mask is not None and mask[row]:
+            out[row] = np.nan
+            continue
+        try:
+            out[row] = float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"{where}column {name} holds {str(value)!r} in row {row} (counting from "
+                            "0); expected a number") from None
+    return out
 
 
 def _log10_unit(name: str, by_name: dict[str, Column], halos: Table) -> str:
@@ -267,14 +322,55 @@ def _nan(value) -> float:
     return math.nan if value is None else float(value)
 
 
+def _domain(column: dict, path: Path) -> tuple[float, float]:
+    """A column's training domain [min, max]: two finite numbers, min <= max."""
+    domain = column.get("domain")
+    try:
+        lo, hi = (float(v) for v in domain)
+    except (TypeError, ValueError):
+        lo = hi = math.nan
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise InputFileError(f"relation file {path}: column {column.get('name')!r} has domain "
+                             f"{domain!r}; expected [min, max], two finite numbers with min <= max "
+                             "(the range over the training haloes that flags extrapolation)")
+    return lo, hi
+
+
+def _check_consistent(relation: RelationFile, record: dict, path: Path) -> None:
+    """Refuse at load what would fail or mislead at apply: an equation that is not data (parsed
+    here, never evaluated), a name it reads that no column describes, an unsafe template."""
+    equation = record["equation"]
+    names = relation.equation_features
+    bad = [n for n in names if not isinstance(n, str) or not n.isidentifier()]
+    if bad:
+        raise InputFileError(f"relation file {path}: equation.features holds {bad}; expected "
+                             "column names (identifiers)")
+    used = {s.name for s in relation.equation.free_symbols}
+    described = {spec.name for spec in relation.features}
+    lacking = sorted((used | {relation.target.x}) - described)
+    if lacking:
+        raise InputFileError(f"relation file {path}: the equation reads {lacking}, which the file's "
+                             f"columns do not describe (described: {sorted(described)})")
+    template = equation.get("template", "")
+    if template:  # shown by the report and the docs: it must be data too
+        constants = [f"_c{i}" for i in range(len(relation.constants))]
+        parse_equation(str(template), [*names, *constants], f"relation file {path} (template): ")
+    if not math.isfinite(relation.target.slope):
+        raise InputFileError(f"relation file {path}: target.slope is {relation.target.slope}; "
+                             "expected a finite number")
+
+
 def load_relation(path: str | os.PathLike) -> RelationFile:
-    """Read a relation file (InputFileError naming the file and what is wrong with it)."""
+    """Read a relation file (InputFileError naming the file and what is wrong with it).
+
+    The equation is parsed as data (:mod:`pipeline.io.equations`) and checked against the
+    file's columns here, so a hostile or inconsistent file is refused before any table is read."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"relation file {path} does not exist")
     try:
         record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputFileError(f"relation file {path} is not readable JSON: {exc}") from exc
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         found = record.get("format") if isinstance(record, dict) else type(record).__name__
@@ -282,26 +378,30 @@ def load_relation(path: str | os.PathLike) -> RelationFile:
     try:
         target = record["target"]
         equation = record["equation"]
-        specs = tuple(FeatureSpec(name=c["name"], unit=c["unit"], definition=c["definition"],
-                                  computed_from=tuple(c["computed_from"]), symbol=c["symbol"],
-                                  domain=(_nan(c["domain"][0]), _nan(c["domain"][1])),
-                                  log10_unit=c.get("log10_unit", ""))
+        if not isinstance(equation["f"], str):
+            raise TypeError("equation.f is not text")
+        specs = tuple(FeatureSpec(name=str(c["name"]), unit=str(c["unit"]),
+                                  definition=str(c["definition"]),
+                                  computed_from=tuple(c["computed_from"]), symbol=str(c["symbol"]),
+                                  domain=_domain(c, path), log10_unit=str(c.get("log10_unit", "")))
                       for c in record["columns"])
-        return RelationFile(
-            target=Target(name=target["name"], y=target["y"], x=target["x"],
+        relation = RelationFile(
+            target=Target(name=str(target["name"]), y=str(target["y"]), x=str(target["x"]),
                           slope=float(target["slope"])),
             expression=equation["f"],
             features=specs,
             equation_features=tuple(equation["features"]),
             constants=tuple(equation.get("constants", ())),
             covariance=tuple(tuple(_nan(v) for v in row) for row in equation.get("covariance", ())),
-            template=equation.get("template", ""),
-            latex=equation.get("latex", ""),
+            template=str(equation.get("template", "")),
+            latex=str(equation.get("latex", "")),
             baseline_intercept=_nan(record.get("baseline", {}).get("intercept")),
             training=record.get("training", {}),
             provenance=record.get("provenance", {}),
             path=str(path),
         )
-    except (KeyError, TypeError, IndexError, ValueError) as exc:
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
         raise InputFileError(f"relation file {path} lacks or mangles {exc}: expected the keys "
                              "target, equation (f, features), columns") from exc
+    _check_consistent(relation, record, path)
+    return relation

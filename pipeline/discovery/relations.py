@@ -35,6 +35,7 @@ import sympy as sp
 from astropy.table import Table
 
 from ..errors import DataError
+from ..io.equations import parse_equation
 from .dataset import Target, baseline_intercept
 from .forests import forest_predict
 from .sr.expressions import to_callable
@@ -77,17 +78,27 @@ def baseline_relation(train: Table, target: Target) -> Relation:
                     predict, (target.x,), {"intercept": b})
 
 
-def discovered_relation(target: Target, expression: str, features: list[str]) -> Relation:
-    """The symbolic-regression relation y = slope x + f(features)."""
-    f = to_callable(sp.sympify(expression, locals={n: sp.Symbol(n) for n in features}), features)
+def discovered_relation(target: Target, expression: str | sp.Expr, features: list[str],
+                        where: str = "") -> Relation:
+    """The symbolic-regression relation y = slope x + f(features).
+
+    ``expression`` is text (an SR table's or a relation file's, parsed as data by
+    :func:`pipeline.io.equations.parse_equation`: ``where`` names its file in any error) or a
+    sympy expression. The relation reads only the features ``f`` uses (in the order of
+    ``features``), so a table needs no other column and the extrapolation check looks only at
+    columns that move the prediction."""
+    expr = expression if isinstance(expression, sp.Basic) else parse_equation(expression, features,
+                                                                              where)
+    used = [n for n in features if sp.Symbol(n) in expr.free_symbols]
+    f = to_callable(expr, used)
 
     def predict(table: Table) -> np.ndarray:
-        x = _columns(table, features)
+        x = _columns(table, used)
         with np.errstate(all="ignore"):
             return target.slope * np.asarray(table[target.x], dtype=float) + f(x)
 
     return Relation("discovered", f"{target.y} = {target.slope:g} {target.x} + f, f = {expression}",
-                    predict, tuple(dict.fromkeys([target.x, *features])))
+                    predict, tuple(dict.fromkeys([target.x, *used])))
 
 
 def blackbox_relation(train: Table, target: Target, features: list[str], seed: int = 0,

@@ -32,6 +32,7 @@ from .. import __version__  # noqa: E402
 from ..discovery.coverage import coverage_warnings  # noqa: E402
 from ..errors import InputFileError  # noqa: E402
 from ..io.atomic import atomic_path, scratch_dir  # noqa: E402
+from ..io.equations import parse_equation  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
 from .figures import (  # noqa: E402
@@ -179,18 +180,25 @@ def _equation(sr: Table, target: dict) -> tuple[str, str, str]:
     """(Typst math of the relation with its constants, of its template with c_i, the constants
     line): y = slope x + f."""
     lhs = f"{column_symbol(target['y'])} = {target['slope']:g} {column_symbol(target['x'])}"
-    chosen = sp.sympify(sr.meta["chosen"])
+    chosen = _sr_equation(sr, sr.meta["chosen"])
     full = _sum(lhs, typst_math(chosen, digits=4))
     template = sr.meta.get("chosen_template")
     constants = sr.meta.get("constants") or []
     if not template or not constants:
         return full, "", ""
-    tmpl = _sum(lhs, typst_math(sp.sympify(template)))
+    tmpl = _sum(lhs, typst_math(_sr_equation(sr, template, len(constants))))
     values = ", ".join(
         f"c_{c['name'].split('_')[1]} = {c['value']:.5g}"
         + (f" plus.minus {c['error']:.2g}" if np.isfinite(c["error"]) else "")
         for c in constants)
     return full, tmpl, values
+
+
+def _sr_equation(sr: Table, text: str, n_constants: int = 0) -> sp.Expr:
+    """An equation of the SR table, parsed as data over the table's features (and the template's
+    constants _c0, _c1, ...): a results folder may come from someone else."""
+    names = [*map(str, sr.meta.get("features", [])), *(f"_c{i}" for i in range(n_constants))]
+    return parse_equation(str(text), names, "SR table: ")
 
 
 def _undetermined_constants(sr: Table) -> list[str]:
@@ -221,7 +229,9 @@ def _slope_comparison(ev: Table, target: dict, main_math: str, alt: dict, key: s
     """The equation found under the other slope constraint and the held-out scatter of both,
     side by side (the closer fit is not always the more robust relation)."""
     lhs = f"{column_symbol(target['y'])} = {target['slope']:g} {column_symbol(target['x'])}"
-    alt_math = _sum(lhs, typst_math(sp.sympify(alt['expression']), digits=4))
+    alt_features = (ev.meta.get("features") or {}).get("alternative", [])
+    alt_math = _sum(lhs, typst_math(parse_equation(str(alt["expression"]), alt_features,
+                                                   "evaluate table (alternative): "), digits=4))
     rows = []
     for sample in dict.fromkeys(np.asarray(ev["sample"][ev["role"] == "holdout"]).astype(str)):
         cells = [lit(sample)]
@@ -455,7 +465,7 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
     out_columns = [c for c in sr.colnames if c.startswith("loss_out_")][:3]
     front_rows = []
     for r in sr:
-        expr = sp.sympify(r["expression"])
+        expr = _sr_equation(sr, r["expression"])
         math = typst_math(expr, digits=3)
         cell = f"${math}$" if len(math) < 160 else lit(str(expr)[:150] + "…")
         front_rows.append([str(r["complexity"]), f"{r['loss_train']:.3g}", f"{r['loss_val']:.3g}",

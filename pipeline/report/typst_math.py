@@ -39,6 +39,9 @@ def _number(value: float, digits: int) -> str:
 
 def typst_math(expr: sp.Expr, digits: int = 3) -> str:
     """Typst math (the inside of ``$ ... $``) of ``expr``."""
+    if isinstance(expr, str):  # sympify would evaluate text as Python
+        raise TypeError("typst_math takes a sympy expression; parse text with "
+                        "pipeline.io.equations.parse_equation first")
     return _print(sp.sympify(expr), digits)
 
 

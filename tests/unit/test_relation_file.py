@@ -166,3 +166,34 @@ def test_apply_cli_writes_each_format(tmp_path, relation_path):
     assert cli_main(["apply", str(path), str(tmp_path / "lacking.ecsv"), "--out",
                      str(tmp_path / "x.ecsv")]) == 1
     assert not (tmp_path / "x.ecsv").exists()
+
+
+def test_apply_cli_refuses_bad_tables_and_outputs_before_writing(tmp_path, relation_path, capsys):
+    path, halos = relation_path
+    table = halos[["log10_Y200c_ss", "Mstar_over_Mgas", "c_gas", "log10_M200c"]][:5]
+    # an unknown output suffix is refused before the relation or the table is read
+    assert cli_main(["apply", str(path), str(tmp_path / "absent.csv"), "--out",
+                     str(tmp_path / "pred.txt")]) == 1
+    assert "--out" in capsys.readouterr().err and not (tmp_path / "pred.txt").exists()
+    # a string in a numeric column: file, column and row named
+    lines = ["log10_Y200c_ss,Mstar_over_Mgas,c_gas"] + [
+        f"{r['log10_Y200c_ss']},{r['Mstar_over_Mgas']},{'abc' if i == 3 else r['c_gas']}"
+        for i, r in enumerate(table)]
+    (tmp_path / "strings.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.ecsv"
+    assert cli_main(["apply", str(path), str(tmp_path / "strings.csv"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "strings.csv" in err and "column c_gas holds 'abc' in row 3" in err and not out.exists()
+    # a needed column without a finite value fails (no "0 with a finite prediction" and exit 0)
+    table["c_gas"] = np.nan
+    table.write(tmp_path / "nan.ecsv")
+    assert cli_main(["apply", str(path), str(tmp_path / "nan.ecsv"), "--out", str(out)]) == 1
+    assert "column c_gas has no finite value in its 5 rows" in capsys.readouterr().err
+    assert not out.exists()
+    # an empty CSV cell is a missing value (NaN), not a fill value
+    lines[4] = ",".join(lines[4].split(",")[:2] + [""])
+    (tmp_path / "empty.csv").write_text("\n".join(lines[:3] + lines[4:]) + "\n")
+    assert cli_main(["apply", str(path), str(tmp_path / "empty.csv"), "--out", str(out)]) == 0
+    applied = Table.read(out)
+    assert np.isnan(applied["log10_M200c_predicted"][2]) and np.isfinite(
+        applied["log10_M200c_predicted"][:2]).all()

@@ -1,4 +1,4 @@
-"""Engine-independent handling of discovered expressions: sympy parsing, LaTeX, complexity."""
+"""Engine-independent handling of discovered expressions: parsing (as data), LaTeX, complexity."""
 
 from __future__ import annotations
 
@@ -9,30 +9,24 @@ import numpy as np
 import sympy as sp
 
 from ...columns.symbols import LATEX_SYMBOLS
+from ...io.equations import parse_equation
 
 __all__ = ["parse_expression", "lambdified", "to_callable", "node_count", "to_latex"]
-
-_FUNCTIONS = {"log": sp.log, "log1p": lambda a: sp.log(1 + a), "exp": sp.exp, "sqrt": sp.sqrt,
-              "abs": sp.Abs, "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
-              "square": lambda a: a**2, "cube": lambda a: a**3,
-              "aq": lambda a, b: a / sp.sqrt(1 + b**2)}
 
 
 def parse_expression(text: str, names: list[str], engine_names: list[str] | None = None) -> sp.Expr:
     """Parse an engine's expression string into sympy with symbols named after ``names``.
 
     ``engine_names`` are the variable names the engine used (default: the same as ``names``);
-    ``^`` is read as a power.
+    ``^`` is read as a power. The text is parsed as data, never evaluated
+    (:func:`pipeline.io.equations.parse_equation`, which knows the engines' functions: log1p,
+    square, cube, aq); ValueError for anything else.
     """
     engine_names = engine_names or names
-    local = dict(_FUNCTIONS)
-    placeholders = {e: sp.Symbol(f"__v{i}") for i, e in enumerate(engine_names)}
-    local.update(placeholders)
-    try:
-        expr = sp.sympify(text.replace("^", "**"), locals=local)
-    except (sp.SympifyError, SyntaxError, TypeError) as exc:
-        raise ValueError(f"cannot parse expression {text!r}: {exc}") from exc
-    return expr.subs({placeholders[e]: sp.Symbol(n) for e, n in zip(engine_names, names, strict=True)})
+    expr = parse_equation(text, engine_names)
+    # simultaneous, so that an engine name equal to another column's name cannot be renamed twice
+    return expr.xreplace({sp.Symbol(e): sp.Symbol(n)
+                          for e, n in zip(engine_names, names, strict=True)})
 
 
 @functools.lru_cache(maxsize=4096)
@@ -45,6 +39,8 @@ def lambdified(arguments: tuple[str, ...], expr: sp.Expr) -> Callable:
 
 def to_callable(expr: sp.Expr, names: list[str]) -> Callable[[np.ndarray], np.ndarray]:
     """f(X) evaluating ``expr`` on the columns of X (n, len(names)), vectorised with numpy."""
+    if isinstance(expr, str):  # sympify would evaluate text as Python
+        raise TypeError("to_callable takes a sympy expression; parse text with parse_expression")
     if sp.sympify(expr).has(sp.zoo, sp.nan):  # e.g. an engine's division by a zero constant
         return lambda x: np.full(x.shape[0], np.nan)
     fn = lambdified(tuple(names), expr)
