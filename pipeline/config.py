@@ -11,7 +11,15 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from .columns import DERIVED_COLUMNS, HALO_COLUMNS, HI_COLUMNS, PER_ROW_COLUMNS, leaked_inputs
+from .columns import (
+    DERIVED_COLUMNS,
+    HALO_COLUMNS,
+    HI_COLUMNS,
+    PER_ROW_COLUMNS,
+    computed_from,
+    is_truth,
+    leaked_inputs,
+)
 from .columns.catalog import catalog_columns
 from .columns.environment import EnvironmentOptions, environment_columns
 from .defaults import SCHEMA_PATH, config_schema
@@ -273,23 +281,45 @@ def _hi_needs_ingest(config: dict, index: int, target: dict, features: list[str]
 
 
 def _refuse_leakage(config: dict, index: int, target: dict, features: list[str]) -> None:
-    """ConfigError naming the feature and the target when a feature of ``target`` is computed
-    from what the target predicts (f_gas200c = Mgas200c / M200c as a feature of M given Y): the
-    relation would read the answer off the feature."""
+    """ConfigError naming the column and the target when the relation's x or a feature carries
+    what the target predicts:
+
+    * computed from the same measured column (f_gas200c = Mgas200c / M200c as a feature of M given
+      Y; ``x: log10_Mgas200c_over_fb`` for ``y: log10_Mgas200c``; x = y);
+    * a truth quantity (:func:`pipeline.columns.is_truth`: M500c, R200c, Vmax, c_NFW, ...) for a
+      target that is one too (the true M500c predicts M200c to 0.02 dex), unless the target says
+      ``allow_truth_features: true`` (subhalo mass from Vmax), which the report records.
+    """
     registry = registry_columns(config)
     by_name = {c.name: c for c in registry}
-    key = f"targets.{index}.features" if "features" in target else "features"
-    for feature in features:
-        shared = leaked_inputs(feature, target["y"], registry)
+    features_key = f"targets.{index}.features" if "features" in target else "features"
+    y = target["y"]
+    candidates = [(f"targets.{index}.x", "x", target["x"])] + [
+        (features_key, "feature", f) for f in features]
+    for key, role, column in candidates:
+        shared = leaked_inputs(column, y, registry) | ({y} if column == y else set())
         if shared:
-            inputs = ", ".join(by_name[feature].inputs) if feature in by_name else ""
+            inputs = ", ".join(by_name[column].inputs) if column in by_name else ""
             raise ConfigError(
-                f"config key '{key}': feature {feature!r} of target {target['name']!r} is computed "
-                f"from {sorted(shared)}, which the target predicts (y: {target['y']}); "
-                f"{feature} ({by_name[feature].definition if feature in by_name else feature}"
+                f"config key '{key}': {role} {column!r} of target {target['name']!r} is computed "
+                f"from {sorted(shared)}, which the target predicts (y: {y}); "
+                f"{column} ({by_name[column].definition if column in by_name else column}"
                 f"{'; inputs: ' + inputs if inputs else ''}) would hand the answer to the relation. "
                 "Leave it out, or use a column not computed from the predicted quantity "
                 "(docs/columns.md, column 'computed from')")
+    if target.get("allow_truth_features") or not is_truth(y, registry):
+        return
+    for key, role, column in candidates:
+        if is_truth(column, registry):
+            truths = sorted(c for c in computed_from(column, registry)
+                            if c in by_name and by_name[c].truth)
+            raise ConfigError(
+                f"config key '{key}': {role} {column!r} of target {target['name']!r} is a "
+                f"halo-finder or truth quantity (computed from {truths}), and so is the target "
+                f"(y: {y}): another mass or radius of the same halo predicts it almost exactly "
+                "and no observer measures it. Use observables (docs/columns.md, column 'kind'), "
+                f"or set 'targets.{index}.allow_truth_features: true' where that is the question "
+                "(e.g. a subhalo's mass from its Vmax); the report then says so")
 
 
 def target_features(config: dict, target: dict) -> list[str]:
@@ -297,14 +327,46 @@ def target_features(config: dict, target: dict) -> list[str]:
     return list(target["features"] if "features" in target else config["features"])
 
 
+class _DuplicateKey(yaml.MarkedYAMLError):
+    """A mapping key given twice (PyYAML keeps the last silently)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key defined twice in one mapping: a study that defines a
+    sample twice, or ``sr:`` twice, would otherwise run with whichever came last."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    continue
+                if key in seen:
+                    raise _DuplicateKey(
+                        None, None,
+                        f"key {key!r} is defined twice in one mapping (lines "
+                        f"{seen[key].line + 1} and {key_node.start_mark.line + 1}); the second "
+                        "would silently replace the first: keep one", key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml_file(path: str | Path) -> dict:
     """The mapping in the YAML file at ``path``; ConfigError naming the file, and the line and
-    column of a syntax error, otherwise."""
+    column of a syntax error or of a key defined twice, otherwise."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory; expected a study's YAML file")
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"config file {path}, line {exc.problem_mark.line + 1}: "
+                          f"{exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -169,10 +169,13 @@ def normalize_samples(config: dict, expand_sims) -> None:
                           "sample must not be used for training")
     shared = train_holdout_overlap(config)
     if shared:
+        roots = sorted({os.path.realpath(config["samples"][s]["root"])
+                        for s in [*config["train"], *config["holdout"]]})
         raise ConfigError(
             f"config keys 'train' and 'holdout': {len(shared)} (suite, set, simulation, snapshot) "
-            f"are in both a training and a held-out sample, e.g. {shared[:3]}: held-out haloes "
-            "must be unseen (change the samples' sims or snapshots)")
+            f"are in both a training and a held-out sample, e.g. {shared[:3]} (roots, resolved: "
+            f"{', '.join(roots)}): held-out haloes must be unseen, whichever folder or link they "
+            "are read from (change the samples' sims or snapshots)")
     _one_root_per_set(config)
     for first, second, units in train_train_overlap(config):
         raise ConfigError(
@@ -191,7 +194,7 @@ def _one_root_per_set(config: dict) -> None:
     for name, sample in config["samples"].items():
         key = (sample["suite"], sample["volume"], sample["set"])
         first = roots.setdefault(key, (name, sample["root"]))
-        if os.path.abspath(first[1]) != os.path.abspath(sample["root"]):
+        if os.path.realpath(first[1]) != os.path.realpath(sample["root"]):
             raise ConfigError(
                 f"config key 'samples.{name}.root': samples {first[0]!r} and {name!r} read suite "
                 f"{key[0]}, volume {key[1]}, set {key[2]} from two roots ({first[1]} and "
@@ -199,15 +202,17 @@ def _one_root_per_set(config: dict) -> None:
 
 
 def _units(sample: dict) -> set[tuple]:
+    """(suite, set, simulation, snapshot, mass bin or None) of every unit a sample reads. The root
+    is not part of a unit: a simulation is the same simulation whichever folder (a copy, a
+    symbolic link) it is read from."""
     bins = sample.get("mass_bins") or [None]
-    root = os.path.abspath(sample.get("root", ""))
-    return {(root, sample["suite"], sample["set"], sim, snap, b)
+    return {(sample["suite"], sample["set"], sim, snap, b)
             for sim in sample["sims"] for snap in sample["snapshots"] for b in bins}
 
 
 def _shown(unit: tuple) -> tuple:
     """A unit as messages show it: (suite, set, simulation, snapshot[, mass bin])."""
-    return unit[1:5] if unit[5] is None else unit[1:]
+    return unit[:4] if unit[4] is None else unit
 
 
 def train_holdout_overlap(config: dict) -> list[tuple]:

@@ -13,31 +13,35 @@ from dataclasses import dataclass
 __all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "HI_COLUMNS", "PARAMETER_COLUMNS",
            "PER_ROW_COLUMNS",
            "COSMOLOGY_COLUMNS",
-           "COMPUTED_BY", "computed_from", "leaked_inputs", "column_table_markdown",
+           "COMPUTED_BY", "computed_from", "is_truth", "leaked_inputs", "column_table_markdown",
            "catalog_table_markdown"]
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column: ``name``, astropy ``unit`` string ("" dimensionless), ``definition``, and the
+    """One column: ``name``, astropy ``unit`` string ("" dimensionless), ``definition``, the
     registry columns whose values it is computed from (``inputs``: arithmetic inputs, not the
-    apertures they are measured in; what :func:`computed_from` follows)."""
+    apertures they are measured in; what :func:`computed_from` follows), and ``truth``: a
+    halo-finder or truth quantity (a mass or radius at an overdensity, Vmax, a dark-matter or
+    all-particle property) that a simulation knows and an observer does not measure. A column
+    computed from a truth quantity is one too (:func:`is_truth`)."""
 
     name: str
     unit: str  # astropy unit string, "" for dimensionless
     definition: str
     inputs: tuple[str, ...] = ()
+    truth: bool = False
 
 
 #: Written by ``ingest``: one row per halo of one snapshot. Masses and radii physical, no h.
 HALO_COLUMNS: tuple[Column, ...] = (
     Column("group_index", "", "index of the FoF group in the Subfind catalog"),
-    Column("M200c", "solMass", "mass inside R200c (catalog Group_M_Crit200)"),
+    Column("M200c", "solMass", "mass inside R200c (catalog Group_M_Crit200)", truth=True),
     Column("R200c", "Mpc", "radius enclosing 200 rho_c(z) (catalog Group_R_Crit200), physical; "
-           "M200c by definition (M200c = 200 rho_c(z) 4/3 pi R200c^3)", inputs=("M200c",)),
-    Column("M500c", "solMass", "mass inside R500c (catalog Group_M_Crit500)"),
+           "M200c by definition (M200c = 200 rho_c(z) 4/3 pi R200c^3)", inputs=("M200c",), truth=True),
+    Column("M500c", "solMass", "mass inside R500c (catalog Group_M_Crit500)", truth=True),
     Column("R500c", "Mpc", "radius enclosing 500 rho_c(z) (catalog Group_R_Crit500), physical; "
-           "M500c by definition", inputs=("M500c",)),
+           "M500c by definition", inputs=("M500c",), truth=True),
     Column("Y200c", "Mpc2", "integrated Compton-y of gas in the sphere R200c, sigma_T/(m_e c^2) "
            "sum N_e k_B T; star-forming gas (SFR > 0) left out with star_forming_gas: exclude "
            "(default), kept with include; input kind stacks: from the stacks' mean pressure, "
@@ -50,7 +54,7 @@ HALO_COLUMNS: tuple[Column, ...] = (
            "GFM_StellarFormationTime > 0 where the snapshot has that field (IllustrisTNG keeps "
            "wind-phase cells in PartType4 with times <= 0; they are not stars), else every "
            "PartType4 particle; NaN if the snapshot has no star particles"),
-    Column("Mdm200c", "solMass", "dark-matter mass in the sphere R200c"),
+    Column("Mdm200c", "solMass", "dark-matter mass in the sphere R200c", truth=True),
     Column("T_mw200c", "K", "gas-mass-weighted temperature in R200c; star-forming gas left out "
            "or kept as for Y200c"),
     Column("Z_mw200c", "", "gas-mass-weighted metallicity (mass fraction) in R200c, all gas; NaN "
@@ -59,7 +63,7 @@ HALO_COLUMNS: tuple[Column, ...] = (
            inputs=("Mgas_half200c", "Mgas200c")),
     Column("f_gas200c", "", "gas fraction Mgas200c / M200c",
            inputs=("Mgas200c", "M200c")),
-    Column("Vmax", "km / s", "maximum circular velocity of the central subhalo (SubhaloVmax)"),
+    Column("Vmax", "km / s", "maximum circular velocity of the central subhalo (SubhaloVmax)", truth=True),
     Column("c_NFW", "", "NFW concentration from Vmax / V200c, V200c = sqrt(G M200c / R200c); "
            "NaN where Vmax/V200c is below the NFW range",
            inputs=("Vmax", "M200c", "R200c")),
@@ -147,6 +151,14 @@ COMPUTED_BY = {
 }
 
 
+def is_truth(name: str, columns: tuple[Column, ...] | list[Column] | None = None) -> bool:
+    """``name`` is a truth quantity or computed from one (``f_gas200c`` = Mgas200c / M200c,
+    ``c_NFW`` from Vmax / V200c, ``log10_M500c``): see :class:`Column`."""
+    by_name = {c.name: c for c in (columns if columns is not None
+                                   else HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS)}
+    return any(by_name[c].truth for c in computed_from(name, columns) if c in by_name)
+
+
 def computed_from(name: str, columns: tuple[Column, ...] | list[Column] | None = None) -> set[str]:
     """Every registry column whose values enter ``name`` (itself included), following
     ``inputs`` to the end: ``log10_Y200c_ss`` -> {log10_Y200c_ss, Y200c, Ez, redshift, Omega_m}.
@@ -183,16 +195,24 @@ def column_table_markdown() -> str:
     columns (with the radii of ``ingest.environment`` in their names; shown for 1 Mpc)."""
     from .environment import EnvironmentOptions, environment_columns
 
-    rows = ["| column | unit | definition | computed from | computed by |", "|---|---|---|---|---|"]
+    rows = ["| column | unit | definition | computed from | kind | computed by |",
+            "|---|---|---|---|---|---|"]
     example = EnvironmentOptions(features=("overdensity", "neighbours", "nearest_more_massive"),
                                  radii_mpc=(1.0,))
+    env = environment_columns(example)
+    registry = HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS + tuple(env)
     for cols, code in ((HALO_COLUMNS, COMPUTED_BY["halo"]), (DERIVED_COLUMNS, COMPUTED_BY["derived"]),
-                       (HI_COLUMNS, COMPUTED_BY["halo"]),
-                       (environment_columns(example), COMPUTED_BY["environment"])):
+                       (HI_COLUMNS, COMPUTED_BY["halo"]), (env, COMPUTED_BY["environment"])):
         for col in cols:
             rows.append(f"| `{col.name}` | {col.unit or '-'} | {col.definition} | "
-                        f"{_inputs_cell(col)} | `{code}` |")
+                        f"{_inputs_cell(col)} | {_kind_cell(col, registry)} | `{code}` |")
     return "\n".join(rows)
+
+
+def _kind_cell(col: Column, registry) -> str:
+    if col.name in PER_ROW_COLUMNS:
+        return "simulation"
+    return "truth" if is_truth(col.name, registry) else "observable"
 
 
 def catalog_table_markdown() -> str:
@@ -206,9 +226,10 @@ def catalog_table_markdown() -> str:
                   + (" The galaxy counts are written per threshold of "
                      "`catalog.galaxy_log10_mstar_min_msun` (shown for 10^9 Msun)."
                      if rows == "groups" else ""), "",
-                  "| column | unit | definition | computed from |", "|---|---|---|---|"]
-        parts += [f"| `{c.name}` | {c.unit or '-'} | {c.definition} | {_inputs_cell(c)} |"
-                  for c in catalog_columns(rows, (9.0,))]
+                  "| column | unit | definition | computed from | kind |", "|---|---|---|---|---|"]
+        registry = catalog_columns(rows, (9.0,))
+        parts += [f"| `{c.name}` | {c.unit or '-'} | {c.definition} | {_inputs_cell(c)} | "
+                  f"{_kind_cell(c, registry)} |" for c in registry]
         parts.append("")
     return "\n".join(parts)
 
@@ -240,7 +261,12 @@ table carries (the `#Name` header of a CAMELS parameter file, e.g. the 28-parame
 `varied`) becomes a column of its own name at assemble, NaN for sets whose table lacks it, and can
 be a feature.
 "Computed from" lists the columns whose values enter a column (arithmetic inputs; the apertures
-R200c, R500c that the sums are measured in are not listed). Generated from `pipeline/columns/` by
+R200c, R500c that the sums are measured in are not listed). "Kind" says what a column is: an
+**observable** (what a survey could measure, or a simulation's gas and stars), a **truth**
+quantity (a halo-finder or all-particle quantity: masses and radii at an overdensity, Vmax,
+c_NFW, or a column computed from one), or a property of the **simulation**. A truth quantity is
+refused as the x or a feature of a target that is one too (the true M500c predicts M200c almost
+exactly), unless the target sets `allow_truth_features: true`. Generated from `pipeline/columns/` by
 `python -m pipeline.columns > docs/columns.md` (a test keeps this file in sync).
 
 """

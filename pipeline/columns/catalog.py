@@ -26,6 +26,7 @@ class CatalogField:
     component: int | str | None
     quantity: str  # mass | length_kpc | length_mpc | velocity | sfr | spin | none
     definition: str
+    truth: bool = False  # a halo-finder / all-particle quantity (Column.truth)
 
 
 CATALOG_UNITS = {"mass": "solMass", "length_kpc": "kpc", "length_mpc": "Mpc", "velocity": "km / s",
@@ -35,21 +36,21 @@ LOGGED_QUANTITIES = ("mass", "length_kpc", "length_mpc", "velocity", "sfr")
 
 _SUBHALO_FIELDS = (
     CatalogField("Mtot", "Subhalo", "SubhaloMass", None, "mass",
-                 "total mass of the subhalo's bound particles, every type (SubhaloMass)"),
+                 "total mass of the subhalo's bound particles, every type (SubhaloMass)", truth=True),
     CatalogField("Mgas", "Subhalo", "SubhaloMassType", 0, "mass", "bound gas mass"),
-    CatalogField("Mdm", "Subhalo", "SubhaloMassType", 1, "mass", "bound dark-matter mass"),
+    CatalogField("Mdm", "Subhalo", "SubhaloMassType", 1, "mass", "bound dark-matter mass", truth=True),
     CatalogField("Mstar", "Subhalo", "SubhaloMassType", 4, "mass",
                  "bound stellar mass (PartType4, wind cells included where the code keeps them)"),
     CatalogField("Mbh", "Subhalo", "SubhaloBHMass", None, "mass",
                  "mass of the subhalo's black holes (SubhaloBHMass)"),
     CatalogField("Vmax", "Subhalo", "SubhaloVmax", None, "velocity",
-                 "maximum circular velocity (SubhaloVmax)"),
+                 "maximum circular velocity (SubhaloVmax)", truth=True),
     CatalogField("Rvmax", "Subhalo", "SubhaloVmaxRad", None, "length_kpc",
-                 "radius of the maximum circular velocity, physical"),
+                 "radius of the maximum circular velocity, physical", truth=True),
     CatalogField("sigma_v", "Subhalo", "SubhaloVelDisp", None, "velocity",
-                 "one-dimensional velocity dispersion of all bound particles (SubhaloVelDisp)"),
+                 "one-dimensional velocity dispersion of all bound particles (SubhaloVelDisp)", truth=True),
     CatalogField("Rhalf", "Subhalo", "SubhaloHalfmassRad", None, "length_kpc",
-                 "radius holding half the bound mass, every type, physical"),
+                 "radius holding half the bound mass, every type, physical", truth=True),
     CatalogField("Rhalf_star", "Subhalo", "SubhaloHalfmassRadType", 4, "length_kpc",
                  "radius holding half the bound stellar mass, physical"),
     CatalogField("SFR", "Subhalo", "SubhaloSFR", None, "sfr", "star formation rate of its gas"),
@@ -58,23 +59,23 @@ _SUBHALO_FIELDS = (
     CatalogField("Z_star", "Subhalo", "SubhaloStarMetallicity", None, "none",
                  "stellar metallicity (metal mass fraction)"),
     CatalogField("spin", "Subhalo", "SubhaloSpin", "norm", "spin",
-                 "magnitude of the specific angular momentum (SubhaloSpin)"),
+                 "magnitude of the specific angular momentum (SubhaloSpin)", truth=True),
 )
 
 _GROUP_FIELDS = (
     CatalogField("M200c", "Group", "Group_M_Crit200", None, "mass",
-                 "mass inside R200c (Group_M_Crit200)"),
+                 "mass inside R200c (Group_M_Crit200)", truth=True),
     CatalogField("R200c", "Group", "Group_R_Crit200", None, "length_mpc",
-                 "radius enclosing 200 rho_c(z), physical"),
-    CatalogField("M500c", "Group", "Group_M_Crit500", None, "mass", "mass inside R500c"),
+                 "radius enclosing 200 rho_c(z), physical", truth=True),
+    CatalogField("M500c", "Group", "Group_M_Crit500", None, "mass", "mass inside R500c", truth=True),
     CatalogField("R500c", "Group", "Group_R_Crit500", None, "length_mpc",
-                 "radius enclosing 500 rho_c(z), physical"),
-    CatalogField("Mfof", "Group", "GroupMass", None, "mass", "total FoF mass (GroupMass)"),
+                 "radius enclosing 500 rho_c(z), physical", truth=True),
+    CatalogField("Mfof", "Group", "GroupMass", None, "mass", "total FoF mass (GroupMass)", truth=True),
     CatalogField("Mgas_fof", "Group", "GroupMassType", 0, "mass", "FoF gas mass"),
     CatalogField("Mstar_fof", "Group", "GroupMassType", 4, "mass", "FoF stellar mass"),
     CatalogField("SFR_fof", "Group", "GroupSFR", None, "sfr", "star formation rate of the FoF gas"),
     CatalogField("Z_gas_fof", "Group", "GroupGasMetallicity", None, "none", "FoF gas metallicity"),
-    CatalogField("n_subhalos", "Group", "GroupNsubs", None, "none", "number of subhaloes"),
+    CatalogField("n_subhalos", "Group", "GroupNsubs", None, "none", "number of subhaloes", truth=True),
 )
 
 #: columns that say where a row sits: always present (the catalog must have their fields)
@@ -83,9 +84,9 @@ _POSITION_FIELDS = {"Subhalo": ("SubhaloPos", "SubhaloGrNr"), "Group": ("GroupPo
 #: host properties joined to every subhalo row (from its group, SubhaloGrNr)
 _HOST_FIELDS = (
     CatalogField("host_M200c", "Group", "Group_M_Crit200", None, "mass",
-                 "M200c of the subhalo's host group"),
+                 "M200c of the subhalo's host group", truth=True),
     CatalogField("host_R200c", "Group", "Group_R_Crit200", None, "length_mpc",
-                 "R200c of the subhalo's host group, physical"),
+                 "R200c of the subhalo's host group, physical", truth=True),
 )
 
 CATALOG_COLUMNS: dict[str, tuple[CatalogField, ...]] = {
@@ -100,10 +101,12 @@ def _structure_columns(rows: str) -> list[Column]:
                 Column("group_index", "", "index of its host FoF group (SubhaloGrNr)"),
                 Column("is_central", "", "1 for the group's first (central) subhalo, else 0"),
                 Column("r_host_r200c", "", "distance to the host group's centre (GroupPos) in "
-                       "units of the host's R200c (periodic); 0 for centrals")]
+                       "units of the host's R200c (periodic); 0 for centrals",
+                       inputs=("host_R200c",))]
     return [Column("group_index", "", "index of the FoF group in the Subfind catalog"),
-            Column("Vmax", "km / s", "maximum circular velocity of the central subhalo"),
-            Column("sigma_v", "km / s", "velocity dispersion of the central subhalo")]
+            Column("Vmax", "km / s", "maximum circular velocity of the central subhalo",
+                   truth=True),
+            Column("sigma_v", "km / s", "velocity dispersion of the central subhalo", truth=True)]
 
 
 def mstar_tag(log10_mstar_msun: float) -> str:
@@ -136,7 +139,8 @@ def catalog_columns(rows: str, galaxy_thresholds_log10_msun=()) -> list[Column]:
     and the config's feature names); group rows with the galaxy counts of
     ``galaxy_thresholds_log10_msun``."""
     cols = _structure_columns(rows)
-    cols += [Column(f.name, CATALOG_UNITS[f.quantity], f.definition) for f in CATALOG_COLUMNS[rows]]
+    cols += [Column(f.name, CATALOG_UNITS[f.quantity], f.definition, truth=f.truth)
+             for f in CATALOG_COLUMNS[rows]]
     logged = [f for f in CATALOG_COLUMNS[rows] if f.quantity in LOGGED_QUANTITIES]
     if rows == "groups":
         logged = logged + [CatalogField("Vmax", "", "", None, "velocity", ""),
@@ -145,7 +149,9 @@ def catalog_columns(rows: str, galaxy_thresholds_log10_msun=()) -> list[Column]:
                     inputs=(f.name,)) for f in logged]
     if rows == "subhalos":
         cols += [Column("M_virial", "solMass", "virial mass estimator sigma_v^2 Rhalf / G from "
-                        "catalog observables", inputs=("sigma_v", "Rhalf")),
+                        "the catalog's sigma_v and Rhalf (all bound particles: halo-finder "
+                        "quantities, as the estimator's stellar analogue would be observed)",
+                        inputs=("sigma_v", "Rhalf")),
                  Column("log10_M_virial", "", "log10 of M_virial in Msun", inputs=("M_virial",)),
                  Column("Mstar_over_M_virial", "", "Mstar / M_virial: the stellar fraction "
                         "measured without the total mass", inputs=("Mstar", "M_virial"))]

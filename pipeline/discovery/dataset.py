@@ -11,7 +11,7 @@ from astropy.table import Table
 from ..errors import DataError
 
 __all__ = ["Target", "rows_of_samples", "sample_column", "design_matrix", "baseline_intercept",
-           "simulation_ids", "features_with_values"]
+           "simulation_ids", "features_with_values", "check_target_varies"]
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,38 @@ def design_matrix(
         )
     if (~ok).any():
         log.warning("dropped %d of %d haloes with non-finite features/target", (~ok).sum(), len(ok))
+    check_target_varies(np.asarray(table[target.y], dtype=float)[ok], target)
     return x[ok], y[ok], ok
+
+
+#: the options that define a column, by name prefix: where to look when a target is constant
+_DEFINED_BY = (
+    (("N_gal_", "N_cen_", "N_sat_", "log10_1p_N_"),
+     "catalog.galaxy_log10_mstar_min_msun (the stellar-mass threshold of a galaxy: above every "
+     "subhalo's stellar mass, every count is 0)"),
+    (("MHI", "log10_MHI", "f_HI"), "ingest.hi (the HI rule and the hydrogen fields read)"),
+    (("overdensity_", "n_neighbours_", "d_more_massive"),
+     "ingest.environment (tracer_log10_mass_min_msun, radii_mpc)"),
+)
+
+
+def check_target_varies(y: np.ndarray, target: Target) -> None:
+    """DataError naming the target and the option that defines its column when ``y`` (the
+    target's column over the rows a stage fits on) has (near) zero variance: there is no scatter
+    to explain, and any "relation" would be fitted to nothing."""
+    y = np.asarray(y, dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) < 2:
+        return  # too few rows is another stage's error
+    spread = float(np.ptp(y))  # the range, not the std: a std of values near 1e308 overflows
+    if spread > 1e-10 * (1.0 + float(np.max(np.abs(y)))):
+        return
+    hint = next((option for prefixes, option in _DEFINED_BY if target.y.startswith(prefixes)),
+                "the selection (selection.log10_mass_min_msun / log10_mass_max_msun) and the "
+                "samples")
+    raise DataError(f"target {target.name!r}: {target.y} takes the single value {y[0]:.6g} on all "
+                    f"{len(y)} training rows (range {spread:.2g}): there is no scatter to explain. "
+                    f"Check the option that defines it: {hint}")
 
 
 def baseline_intercept(table: Table, target: Target) -> float:

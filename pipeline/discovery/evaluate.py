@@ -232,6 +232,30 @@ def _set_metrics(resid: Table, relations: list[Relation], options: EvaluateOptio
     return rows
 
 
+def _floor_where_estimable(rows: list[dict]) -> list[dict]:
+    """The noise floor is what no relation of observables can remove: where its estimate (a
+    forest's out-of-fold prediction from the latent properties, poor where a bin holds few
+    haloes) exceeds the scatter another relation reaches on the same haloes, it contradicts its
+    definition. Its metrics are then NaN and ``note`` says why, instead of a number that reads
+    as a floor above the relations."""
+    floor = next((r for r in rows if r["relation"] == "floor"), None)
+    if floor is None or not np.isfinite(floor.get("scatter_log", np.nan)):
+        return rows
+    others = [(r["scatter_log"], r["relation"]) for r in rows
+              if r["relation"] != "floor" and np.isfinite(r.get("scatter_log", np.nan))]
+    if not others or floor["scatter_log"] <= min(others)[0]:
+        return rows
+    best, name = min(others)
+    floor["note"] = (f"noise floor not estimable here: its estimate {floor['scatter_log']:.3f} "
+                     f"dex exceeds the {name} relation's {best:.3f} dex on these "
+                     f"{floor['n_halos']} haloes (too few for the latent-property forest)")
+    keep = {"relation", "n_halos", "n_diverged", "n_sims", "resample_unit", "note"}
+    for key in list(floor):
+        if key not in keep:
+            floor[key] = np.nan
+    return rows
+
+
 def _nan_rows(relations: list[Relation], n: int, n_sims: int, reason: str) -> list[dict]:
     return [{"relation": rel.name, "n_halos": n, "n_diverged": 0, "n_sims": n_sims,
              "resample_unit": reason} for rel in relations]
@@ -276,7 +300,8 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
                             "metrics not computed", sample, lo, hi, n, options.min_halos_per_bin)
                 set_rows = _nan_rows(relations, n, n_sims, "none (too few haloes)")
             else:
-                set_rows = _set_metrics(sub[in_bin], relations, options, rng)
+                set_rows = _floor_where_estimable(_set_metrics(sub[in_bin], relations, options,
+                                                               rng))
             for row in set_rows:
                 column = f"extrap_{row['relation']}"
                 row.update({"sample": sample, "suite": str(sub["suite"][0]),
@@ -286,12 +311,14 @@ def evaluate_relations(resid: Table, relations: list[Relation], options: Evaluat
                             if column in sub.colnames and n else np.nan})
                 rows.append(row)
     columns = ["sample", "suite", "role", "bin", "log10_M_lo", "log10_M_hi", "relation", "n_halos",
-               "n_diverged", "n_sims", "resample_unit", "extrap_frac"]
+               "n_diverged", "n_sims", "resample_unit", "extrap_frac", "note"]
     within = [f"frac_within_{t:g}".replace(".", "p") + "dex" for t in WITHIN_DEX]
     for m in (*METRICS, *within, "reduction_log", "reduction_frac"):
         columns.append(m)
         for level in LEVELS:
             columns += [f"{m}_lo{level}", f"{m}_hi{level}"]
+    for row in rows:
+        row.setdefault("note", "")
     out = Table(rows=[[row.get(c, np.nan) for c in columns] for row in rows], names=columns)
     units = {row["resample_unit"] for row in rows if not row["resample_unit"].startswith("none")}
     out.meta["resample_unit"] = "sim" if units == {"sim"} else "; ".join(sorted(units)) or "none"

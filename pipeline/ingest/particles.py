@@ -239,8 +239,23 @@ def _hi_fields(snap: Snapshot, hi: HIOptions) -> list[str]:
     return needed + (["GFM_Metals"] if snap.has_field(0, "GFM_Metals") else [])
 
 
-def _cell_hi_mass(chunk: dict, hdr, z_field: str | None, hi: HIOptions) -> np.ndarray:
-    """HI mass [Msun] of each gas cell of ``chunk`` (:func:`pipeline.physics.hi.hi_mass_msun`)."""
+def _cell_hi_mass(chunk: dict, hdr, z_field: str | None, hi: HIOptions, snapshot: str = ""
+                  ) -> np.ndarray:
+    """HI mass [Msun] of each gas cell of ``chunk`` (:func:`pipeline.physics.hi.hi_mass_msun`);
+    InputFileError naming the snapshot, the field, the count and the range found when a neutral
+    fraction lies outside [0, 1] (a fraction of 50 would raise a halo's HI mass many times over,
+    a negative one make it negative)."""
+    neutral = np.asarray(chunk["NeutralHydrogenAbundance"])
+    outside = ~((neutral >= 0.0) & (neutral <= 1.0))  # NaN counts as outside
+    if outside.any():
+        bad = neutral[outside]
+        finite = bad[np.isfinite(bad)]
+        found = (f"{finite.min():g} to {finite.max():g}" if finite.size else "")
+        found += (", " if found and finite.size < bad.size else "") + (
+            f"{bad.size - finite.size} non-finite" if finite.size < bad.size else "")
+        raise InputFileError(f"snapshot {snapshot}: field 'PartType0/NeutralHydrogenAbundance' has "
+                             f"{int(outside.sum())} of {len(neutral)} cells (in one chunk) outside "
+                             f"[0, 1] (found {found}); a neutral fraction must lie in [0, 1]")
     metal = chunk[z_field] if z_field else None
     x_h = hydrogen_fraction(len(chunk["Masses"]), chunk.get("GFM_Metals"),
                             metal if metal is not None and metal.ndim == 2 else None)
@@ -283,7 +298,7 @@ def _particle_pass(snap: Snapshot, cat: GroupCatalog, haloes: _Haloes, options: 
                           chunk["StarFormationRate"], metal, hdr.mass_to_msun,
                           include_star_forming(options.star_forming_gas), options.threads))
         if hi_fields:
-            mhi = _cell_hi_mass(chunk, hdr, z_field, options.hi)
+            mhi = _cell_hi_mass(chunk, hdr, z_field, options.hi, str(snap.files[0]))
             sums.add(r200_spheres.sums(chunk["Coordinates"], {"mhi": mhi}, options.threads))
             fof.add(chunk["Coordinates"], mhi)
         if plan is not None:

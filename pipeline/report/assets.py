@@ -25,15 +25,10 @@ from .figures import (  # noqa: E402
     pareto_figure,
     per_simulation_figure,
     residual_parameter_figure,
+    save_svg,
 )
 
 __all__ = ["ASSET_FILES", "write_target_assets"]
-
-
-
-def _save(fig: Figure, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip("."))
 
 
 def _save_csv(table: Table, path: Path) -> None:
@@ -50,16 +45,16 @@ def write_target_assets(out_dir: str | Path, target: str, rank_path: str, sr_pat
     out.mkdir(parents=True, exist_ok=True)
     rank, sr = read_table(rank_path), read_table(sr_path)
     ev, resid, per_sim = read_table(evaluate_path), read_table(residuals_path), read_table(per_sim_path)
-    _save(importance_figure(rank, f"Feature ranking — {target}"), out / "importance.svg")
-    _save(pareto_figure(sr, f"Pareto front — {target}"), out / "pareto.svg")
-    _save(evaluation_figure(ev, suites), out / "evaluation.svg")
-    _save(per_simulation_figure(per_sim, ev, suites, f"Reduction per simulation — {target}"),
+    save_svg(importance_figure(rank, f"Feature ranking — {target}"), out / "importance.svg")
+    save_svg(pareto_figure(sr, f"Pareto front — {target}"), out / "pareto.svg")
+    save_svg(evaluation_figure(ev, suites), out / "evaluation.svg")
+    save_svg(per_simulation_figure(per_sim, ev, suites, f"Reduction per simulation — {target}"),
           out / "per_sim.svg")
     fig = residual_parameter_figure(resid, suites, f"Residuals vs simulation parameters — {target}")
     if fig is None:  # no parameter varies: say so rather than leave a hole
         fig = Figure(figsize=(6, 1.5))
         fig.text(0.5, 0.5, "No simulation parameter varies in this study.", ha="center")
-    _save(fig, out / "residuals.svg")
+    save_svg(fig, out / "residuals.svg")
     _save_csv(rank, out / "ranking.csv")
     front = sr.copy()
     front["expression"] = [str(e) for e in front["expression"]]

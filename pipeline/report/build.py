@@ -391,6 +391,22 @@ def _identification_sentence(rank: Table) -> str:
                else " identify the training sample (kept: rank.sample_identifying: keep)."))
 
 
+def _truth_note(config: dict, target: dict, columns: list[str]) -> str:
+    """A sentence where the study let halo-finder or truth quantities predict a target that is
+    one too (``allow_truth_features``): the reader must know the relation is not observational."""
+    if not target.get("allow_truth_features"):
+        return ""
+    from ..columns import is_truth
+    from ..config import registry_columns
+
+    registry = registry_columns(config)
+    truths = [c for c in dict.fromkeys(columns) if is_truth(c, registry)]
+    if not truths:
+        return ""
+    return (" *Not observational:* the study allows halo-finder or truth quantities as inputs of "
+            f"this target ({lit('allow_truth_features: true')}): {lit(', '.join(truths))}.")
+
+
 def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]) -> str:
     name = target["name"]
     key = label_name(name)
@@ -414,7 +430,8 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                             "self-similar one")
         + (f"; correlated groups: {lit('; '.join(', '.join(g) for g in groups))}" if groups else "")
         + (f"; not ranked: {lit(', '.join(f'{k} ({v})' for k, v in dropped.items()))}"
-           if dropped else "") + "." + _identification_sentence(rank) + "\n")
+           if dropped else "") + "." + _identification_sentence(rank)
+        + _truth_note(config, target, [target["x"], *map(str, rank["feature"])]) + "\n")
     out.append(figure(figures["importance"],
                       f"Held-out permutation importance (drop in $R^2$; 68% interval over folds × "
                       f"shuffles) of each candidate feature for {lit(name)}, with the grouped "
@@ -506,6 +523,10 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                      "trained; scatter about each sample's mean; frac. = std/mean of "
                      "predicted/true. Per-bin values: the figure and the evaluate table.",
                      f"tab-{key}-metrics", size="7.5pt"))
+    notes = sorted({f"{r['sample']}, log10 M in [{r['log10_M_lo']:g}, {r['log10_M_hi']:g}): "
+                    f"{r['note']}" for r in ev if "note" in ev.colnames and str(r["note"])})
+    if notes:
+        out.append("Not shown: " + lit("; ".join(notes)) + ".\n")
     # transfer
     min_rows = config["evaluate"].get("min_halos_per_sim", 10)
     out.append(f"== Transfer\nThe reduction is not uniform across simulations (@fig-{key}-sims): "

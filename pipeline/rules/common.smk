@@ -9,6 +9,7 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 
+from pipeline.config import read_yaml_file
 from pipeline.config import target_features as pipeline_target_features
 from pipeline.errors import ConfigError, DataError
 from pipeline.io import layout
@@ -21,6 +22,10 @@ from pipeline.study import validate_study
 raise_gc_threshold()
 
 try:
+    # Snakemake's own reader keeps the last of a key given twice: read each study file again with
+    # the check that refuses it (the default config.yaml is read so by the Snakefile)
+    for _configfile in workflow.overwrite_configfiles or ():
+        read_yaml_file(_configfile)
     _validated = validate_study(dict(config))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None

@@ -258,6 +258,10 @@ def test_cosmic_baryon_fraction_from_header_table_or_default(tmp_path):
                                     "LH_0 0.2 0.8 1 1 1 1 0.04 1\nLH_1 0.4 0.8 1 1 1 1 0.04 2\n")
     paths = [_halo_table(tmp_path / f"{sim}.h5", "C", 0.0, sim=sim, params=False)
              for sim in ("LH_0", "LH_1")]
+    for path, omega_m in zip(paths, (0.2, 0.4), strict=True):  # headers that agree with the file
+        t = read_table(path)
+        t.meta["cosmology"]["Omega_m"] = omega_m
+        write_table(t, path)
     c = assemble_halos(paths, sel, {"C": tmp_path / "C.txt"})
     assert np.all(c["Omega_b"] == 0.04)
     np.testing.assert_allclose(c["f_b"], np.where(c["sim"] == "LH_0", 0.2, 0.1))

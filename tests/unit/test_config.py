@@ -176,7 +176,8 @@ def test_a_target_without_a_self_similar_slope(default):
 def test_catalog_input_knows_its_columns_and_refuses_stacks(default):
     cfg = copy.deepcopy(default)
     cfg["data"]["input"] = "catalog"
-    cfg["targets"] = [{"name": "m", "y": "log10_Mtot", "x": "log10_M_virial", "slope": 1}]
+    cfg["targets"] = [{"name": "m", "y": "log10_Mtot", "x": "log10_M_virial", "slope": 1,
+                       "allow_truth_features": True}]
     cfg["features"] = ["Mstar_over_M_virial", "r_host_r200c", "log10_Vmax"]
     cfg["evaluate"] = {"bin_column": "log10_Mtot", "mass_bins": [10, 12, 15]}
     out = validate_config(cfg)
