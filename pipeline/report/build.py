@@ -79,6 +79,44 @@ def _interval(row, key: str, level: int, pct: bool = False) -> str:
             f"{scale * row[f'{key}_hi{level}']:.{digits}f}")
 
 
+def transfer_verdicts(evaluation: Table, holdout_samples: list[str]) -> list[str]:
+    """Per held-out sample where the discovered relation does not beat the self-similar baseline
+    (its 95% interval of the reduction reaches 0 or below): a sentence that says so and which
+    relation to use there, with the black box on the same features for comparison. A relation the
+    pipeline's own held-out evaluation finds worse is never left as the result."""
+    out = []
+    for sample_name in holdout_samples:
+        disc = _all_masses(evaluation, sample_name, "discovered")
+        if disc is None or not np.isfinite(disc["reduction_log"]):
+            continue
+        lo, hi = disc["reduction_log_lo95"], disc["reduction_log_hi95"]
+        if lo > 0:
+            continue
+        box = _all_masses(evaluation, sample_name, "blackbox")
+        box_text = (f"; the black box on the same features: {100 * box['reduction_log']:.0f}%"
+                    if box is not None and np.isfinite(box["reduction_log"]) else "")
+        reduction = (f"{100 * disc['reduction_log']:.0f}%, 95% interval "
+                     f"{_interval(disc, 'reduction_log', 95, True)}%{box_text}")
+        if hi < 0:
+            out.append(f"On {sample_name} the discovered relation is WORSE than the self-similar "
+                       f"baseline ({reduction}): it does not carry over to that sample; use the "
+                       "baseline there.")
+        else:
+            out.append(f"On {sample_name} the discovered relation is not distinguishable from the "
+                       f"self-similar baseline ({reduction}): the baseline serves as well there.")
+    return out
+
+
+def _search_warnings(sr: Table) -> list[str]:
+    """What the reader must know about how the search ended: a run the time cap stopped."""
+    runs = [r for r in (sr.meta.get("engine_runs") or []) if r.get("stopped_by") == "time cap"]
+    if not runs:
+        return []
+    return [f"{len(runs)} symbolic-regression run(s) stopped on sr.time_budget_s, not on the "
+            "evaluation budget: this equation depends on the machine's speed and load (raise "
+            "sr.time_budget_s or lower sr.max_evaluations)."]
+
+
 def summary_sentences(evaluation: Table, holdout_samples: list[str]) -> list[str]:
     """One sentence per held-out sample with the numbers a reader quotes: log scatter over all
     masses of the baseline, the discovered relation (68% interval), the reduction (68% and 95%),
@@ -188,7 +226,7 @@ def _equation(sr: Table, target: dict) -> tuple[str, str, str]:
         return full, "", ""
     tmpl = _sum(lhs, typst_math(_sr_equation(sr, template, len(constants))))
     values = ", ".join(
-        f"c_{c['name'].split('_')[1]} = {c['value']:.5g}"
+        f"c_{c['name'].split('_')[1]} = {c['value']:.4g}"
         + (f" plus.minus {c['error']:.2g}" if np.isfinite(c["error"]) else "")
         for c in constants)
     return full, tmpl, values
@@ -199,6 +237,35 @@ def _sr_equation(sr: Table, text: str, n_constants: int = 0) -> sp.Expr:
     constants _c0, _c1, ...): a results folder may come from someone else."""
     names = [*map(str, sr.meta.get("features", [])), *(f"_c{i}" for i in range(n_constants))]
     return parse_equation(str(text), names, "SR table: ")
+
+
+def _conditioning_cells(row) -> list[str]:
+    if "cancellation" not in row.colnames:
+        return ["--", "--"]
+    canc = row["cancellation"]
+    return ["--" if not np.isfinite(canc) else f"{canc:.2g}", str(int(row["n_undetermined"]))]
+
+
+def _choosable(row) -> bool:
+    return bool(row["choosable"]) if "choosable" in row.colnames else True
+
+
+def _max_cancellation(sr: Table) -> str:
+    options = (sr.meta.get("provenance") or {}).get("options") or {}
+    return f"{options.get('max_cancellation', 10):g}"
+
+
+def _conditioning_sentence(sr: Table) -> str:
+    """The chosen equation's conditioning, in words (the SR table's measures)."""
+    if "cancellation" not in sr.colnames or not np.any(sr["chosen"]):
+        return ""
+    row = sr[np.asarray(sr["chosen"], dtype=bool)][0]
+    return (f"Conditioning (constants refitted on every training halo): largest term "
+            f"{row['cancellation']:.2g} x the correction (cancelling above "
+            f"{_max_cancellation(sr)}); {int(row['n_undetermined'])} of {int(row['n_constants'])} "
+            f"constants undetermined; worst relative 1-sigma error "
+            f"{row['worst_relative_error']:.2g}; condition number of the scaled Jacobian "
+            f"{row['condition_number']:.2g}. {lit(str(sr.meta.get('conditioning_rule', '')))}.")
 
 
 def _undetermined_constants(sr: Table) -> list[str]:
@@ -279,10 +346,21 @@ def _summary(config: dict, targets: list[dict], tables: dict) -> str:
         name = target["name"]
         ev, sr = tables[name]["evaluate"], tables[name]["sr"]
         full, _, _ = _equation(sr, target)
-        out.append(f"\n*{lit(name)}* ({lit(target['y'])} from {lit(target['x'])}, "
-                   f"@sec-{label_name(name)}): the relation found is below, its held-out "
-                   f"numbers in @{label_name('tab-summary', name)}.\n")
+        verdict = sr.meta.get("verdict") or {}
+        if verdict.get("recommended", True):
+            out.append(f"\n*{lit(name)}* ({lit(target['y'])} from {lit(target['x'])}, "
+                       f"@sec-{label_name(name)}): the relation found is below, its held-out "
+                       f"numbers in @{label_name('tab-summary', name)}.\n")
+        else:
+            out.append(f"\n*{lit(name)}* ({lit(target['y'])} from {lit(target['x'])}, "
+                       f"@sec-{label_name(name)}): *no closed form beats the self-similar "
+                       "baseline* on the data the choice was made on ("
+                       + lit(str(verdict.get("data", ""))) + "): the baseline is recommended. "
+                       "The equation below is that baseline as symbolic regression returns it; "
+                       f"held-out numbers in @{label_name('tab-summary', name)}.\n")
         out.append(_math_block(full))
+        for sentence in (*transfer_verdicts(ev, holdout), *_search_warnings(sr)):
+            out.append(f"\n{lit(sentence)}\n")
         rows = []
         for sample_name in holdout:
             r = {rel: _all_masses(ev, sample_name, rel) for rel in _RELATION_NAMES}
@@ -461,6 +539,8 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
     out.append(f"\nThe relation as a file (equation, constants with their covariance, units, "
                f"training domain): {lit(relation_file)}; "
                f"{lit('scaling-pipeline apply')} evaluates it on any table of haloes.\n")
+    if (sentence := _conditioning_sentence(sr)):
+        out.append(f"\n{sentence}\n")
     undetermined = _undetermined_constants(sr)
     if undetermined:
         out.append(f"\nNot determined separately: {lit(', '.join(undetermined))} (1-sigma error "
@@ -487,17 +567,25 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
         cell = f"${math}$" if len(math) < 160 else lit(str(expr)[:150] + "…")
         front_rows.append([str(r["complexity"]), f"{r['loss_train']:.3g}", f"{r['loss_val']:.3g}",
                            *(f"{r[c]:.3g}" for c in out_columns), f"{r['r2_val']:.3f}",
-                           cell, "✓" if r["chosen"] else ""])
+                           *_conditioning_cells(r), cell,
+                           "✓" if r["chosen"] else ("" if _choosable(r) else "✗")])
     val_name = "left out" if transfer else "val"
     out.append(table(["size", "MSE train", f"MSE {val_name}",
                       *(lit(c.removeprefix("loss_out_")) for c in out_columns),
-                      f"$R^2$ {val_name}", "equation (constants to 3 digits)", "chosen"],
+                      f"$R^2$ {val_name}", "canc.", "undet.", "equation (constants to 3 digits)",
+                      "chosen"],
                      front_rows, f"Pareto-front equations for {lit(name)} (residual $f$): loss on "
                      "the training haloes, on the data the choice is made on"
                      + (", and left out per training sample (constants refitted on the others)"
-                        if out_columns else "") + ".",
+                        if out_columns else "")
+                     + "; canc.: the largest term relative to the correction (terms cancel above "
+                     f"{_max_cancellation(sr)}); undet.: constants whose 1-sigma error reaches their "
+                     "value; ✗: not choosable for either reason. Size counts the nodes of the "
+                     "sympy expression tree (variables, numbers and operations; a subtraction is "
+                     "an addition of a negated term), as the engine's max_length counts its own "
+                     "nodes: an engine form of length 20 can print with more.",
                      f"tab-{key}-front", size="7.5pt",
-                     columns=["auto"] * (4 + len(out_columns)) + ["1fr", "auto"]))
+                     columns=["auto"] * (6 + len(out_columns)) + ["1fr", "auto"]))
     # held-out evaluation
     out.append(f"== Held-out evaluation\n@fig-{key}-eval shows the scatter (top) and the rms with "
                "constants as trained (bottom) per mass bin and held-out sample, for every relation; "

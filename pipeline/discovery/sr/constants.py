@@ -7,7 +7,7 @@ rationals (the 2 of a square, the 1/2 of a square root) are structure, not const
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
@@ -68,6 +68,9 @@ class RefitResult:
     rms: float
     template: sp.Expr
     covariance: np.ndarray
+    #: singular values of the Jacobian with each column scaled by its constant's magnitude (the
+    #: response to a relative change of each constant), largest first; empty without constants
+    singular_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarray,
@@ -104,8 +107,11 @@ def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarra
         errors = np.full(len(start), np.nan)
         covariance = np.full((len(start), len(start)), np.nan)
     refit = template.xreplace({s: sp.Float(v, 15) for s, v in zip(symbols, fit.x, strict=True)})
+    scaled = fit.jac * np.where(fit.x != 0, np.abs(fit.x), 1.0)
+    singular = (np.linalg.svd(scaled, compute_uv=False) if np.isfinite(scaled).all()
+                else np.full(len(start), np.nan))
     return RefitResult(refit, fit.x, errors, float(np.sqrt(np.mean(fit.fun**2))), template,
-                       covariance)
+                       covariance, singular)
 
 
 def equivalent_up_to_constants(candidate: sp.Expr, reference: sp.Expr, names: list[str],

@@ -7,9 +7,10 @@ import numpy as np
 __all__ = ["fit_operon"]
 
 
-def fit_operon(x: np.ndarray, y: np.ndarray, options, seed: int) -> list[str]:
-    """Run pyoperon's NSGA-II symbolic regression (objectives R^2 and length) and return the
-    expressions of its Pareto front as strings over variables ``x0 .. x{k-1}``.
+def fit_operon(x: np.ndarray, y: np.ndarray, options, seed: int) -> tuple[list[str], int, int]:
+    """Run pyoperon's NSGA-II symbolic regression (objectives R^2 and length): the expressions of
+    its Pareto front as strings over variables ``x0 .. x{k-1}``, the generations run and the
+    evaluations used.
 
     Constants are tuned by Levenberg-Marquardt (``optimizer_iterations`` >= 1; pyoperon fits none
     at its default of 0). The run stops on ``generations`` / ``max_evaluations``, which is
@@ -31,4 +32,8 @@ def fit_operon(x: np.ndarray, y: np.ndarray, options, seed: int) -> list[str]:
     )
     reg.fit(np.ascontiguousarray(x), np.ascontiguousarray(y))
     names = [f"x{i}" for i in range(x.shape[1])]
-    return [reg.get_model_string(p["tree"], 8, names) for p in reg.pareto_front_]
+    stats = getattr(reg, "stats_", {})
+    # the evaluation budget counts residual and Jacobian evaluations (constant tuning included)
+    evaluations = int(stats.get("residual_evaluations", 0)) + int(stats.get("jacobian_evaluations", 0))
+    return ([reg.get_model_string(p["tree"], 8, names) for p in reg.pareto_front_],
+            int(stats.get("generations", 0)), evaluations)

@@ -81,11 +81,14 @@ def read_pysr_equations(source) -> list[dict]:
     return sorted(rows, key=lambda r: r["complexity"])
 
 
-def fit_pysr(x: np.ndarray, y: np.ndarray, options, seed: int) -> list[str]:
-    """Run PySR and return its hall-of-fame expressions over ``x0 .. x{k-1}``."""
+def fit_pysr(x: np.ndarray, y: np.ndarray, options, seed: int) -> tuple[list[str], int, int]:
+    """Run PySR: its hall-of-fame expressions over ``x0 .. x{k-1}``, the iterations run (PySR
+    stops on ``niterations`` = ``sr.generations`` unless its timeout ends it first) and 0 for the
+    evaluations (PySR counts none that it reports)."""
     check_pysr_available()
     from pysr import PySRRegressor
 
     model = PySRRegressor(**pysr_options(options, seed))
     model.fit(x, y, variable_names=[f"x{i}" for i in range(x.shape[1])])
-    return [r["equation"] for r in read_pysr_equations(model.equations_)]
+    iterations = int(getattr(model, "niterations", options.generations))
+    return ([r["equation"] for r in read_pysr_equations(model.equations_)], iterations, 0)

@@ -52,15 +52,17 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from ...defaults import schema_defaults
 from ...errors import DataError
 from ...provenance import provenance
+from .conditioning import Conditioning, conditioning, reparametrise, undetermined
 from .constants import refit_constants
 from .domain import domain_box, domain_points, domain_problem
+from .engine import EngineRun, fit_engine
 from .expressions import node_count, parse_expression, to_callable, to_latex
 from .rewrites import readable_form
 from .snapping import paired_excess_se, snap_constants
 from .transfer import extremes_split, leave_one_sample_out, weighted_choice
 
 __all__ = ["SROptions", "discover", "validation_split", "choose_equation", "choose_equation_paired",
-           "fit_engine", "search_rows"]
+           "fit_engine", "search_rows", "linear_model", "do_no_harm"]
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +102,16 @@ class SROptions:
     keep_slope: bool
     compare_slope_constraint: bool
     max_search_rows: int
+    linear_candidate: bool
+    conditioning: bool
+    max_cancellation: float
 
 
+#: fewest haloes the search fits on
+MIN_SEARCH_ROWS = 20
 TARGET_SPACES = ("auto", "linear", "log")
 CHOICE_RULES = ("paired", "score")
 CHOICE_DATA = ("split", "transfer")
-
-
-def fit_engine(x: np.ndarray, y: np.ndarray, options: SROptions, seed: int) -> list[str]:
-    """Candidate expressions (over x0..x{k-1}) of one run of the configured engine."""
-    if options.backend == "operon":
-        from .operon_backend import fit_operon
-
-        return fit_operon(x, y, options, seed)
-    if options.backend == "pysr":
-        from .pysr_backend import fit_pysr
-
-        return fit_pysr(x, y, options, seed)
-    raise ValueError(f"sr.backend must be 'operon' or 'pysr', got {options.backend!r}")
 
 
 def search_rows(n: int, max_rows: int, groups: np.ndarray | None = None) -> np.ndarray:
@@ -143,27 +137,29 @@ def search_rows(n: int, max_rows: int, groups: np.ndarray | None = None) -> np.n
 
 
 def _engine_runs(x: np.ndarray, y: np.ndarray, spaces: list[str], options: SROptions,
-                 ) -> dict[tuple[str, int], list[str]]:
-    """Candidate strings of every (search space, seed) run. With ``options.threads`` > 1 and
-    the operon engine the runs go in parallel, each on threads // runs threads (pyoperon
-    releases the GIL while it searches, and a seed's result does not depend on its thread
-    count), so that the seeds use the cores a job has; the results are those of the serial
-    runs."""
-    jobs = [(space, seed) for space in spaces for seed in options.seeds]
-    workers = min(options.threads, len(jobs)) if options.backend == "operon" else 1
-
-    def run(job: tuple[str, int], opts: SROptions) -> list[str]:
-        space, seed = job
-        return fit_engine(x, np.log(y) if space == "log" else y, opts, seed)
-
-    if workers <= 1:
-        return {job: run(job, options) for job in jobs}
-    from concurrent.futures import ThreadPoolExecutor
+                 ) -> dict[tuple[str, int], EngineRun]:
+    """Every (search space, seed) run (:class:`~.engine.EngineRun`). Each operon run is
+    single-threaded: on two or more threads pyoperon counts its evaluations in whatever order the
+    threads finish, so a run near its budget stops at a machine-dependent point (measured: 36189
+    to 36214 evaluations, and a different front, for one seed on 2 threads; 36196 every time on
+    1). With ``options.threads`` > 1 the runs go in parallel instead, up to threads at a time
+    (pyoperon releases the GIL while it searches): the results are those of the serial runs."""
     from dataclasses import replace
 
-    per_run = replace(options, threads=max(1, options.threads // workers))
+    jobs = [(space, seed) for space in spaces for seed in options.seeds]
+    workers = min(options.threads, len(jobs)) if options.backend == "operon" else 1
+    single = replace(options, threads=1) if options.backend == "operon" else options
+
+    def run(job: tuple[str, int]) -> EngineRun:
+        space, seed = job
+        return fit_engine(x, np.log(y) if space == "log" else y, single, seed)
+
+    if workers <= 1:
+        return {job: run(job) for job in jobs}
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(jobs, pool.map(lambda job: run(job, per_run), jobs), strict=True))
+        return dict(zip(jobs, pool.map(run, jobs), strict=True))
 
 
 def _pareto_mask(complexity: np.ndarray, loss: np.ndarray) -> np.ndarray:
@@ -184,20 +180,30 @@ def _score(complexity: np.ndarray, loss_val: np.ndarray) -> np.ndarray:
     return scores
 
 
-def choose_equation(complexity: np.ndarray, loss_val: np.ndarray, tolerance: float) -> tuple[int, np.ndarray]:
+def _allowed(allowed: np.ndarray | None, n: int) -> np.ndarray:
+    out = np.ones(n, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+    if not out.any():
+        raise ValueError("no equation of the front may be chosen")
+    return out
+
+
+def choose_equation(complexity: np.ndarray, loss_val: np.ndarray, tolerance: float,
+                    allowed: np.ndarray | None = None) -> tuple[int, np.ndarray]:
     """Rule ``score``: index of the chosen equation on a front sorted by complexity, and the
-    scores (see the module docstring)."""
+    scores (see the module docstring); only ``allowed`` equations (default all) count."""
     if not np.all(np.diff(complexity) >= 0):
         raise ValueError("front must be sorted by complexity")
+    allowed = _allowed(allowed, len(loss_val))
     scores = _score(complexity, loss_val)
-    eligible = np.isfinite(loss_val) & (loss_val <= tolerance * np.nanmin(loss_val))
+    eligible = allowed & np.isfinite(loss_val) & (
+        loss_val <= tolerance * np.nanmin(np.where(allowed, loss_val, np.nan)))
     candidates = np.flatnonzero(eligible)
     return int(candidates[np.argmax(scores[candidates])]), scores
 
 
 def choose_equation_paired(complexity: np.ndarray, sq_residuals_val: np.ndarray, z: float,
                            tolerance: float = np.inf, clusters: np.ndarray | None = None,
-                           ) -> tuple[int, np.ndarray]:
+                           allowed: np.ndarray | None = None) -> tuple[int, np.ndarray]:
     """Rule ``paired``: index of the simplest equation (front sorted by complexity) whose mean
     validation loss is within ``z`` paired standard errors of the best one's and at most
     ``tolerance`` x the best one's, and each equation's excess loss over the best in units of
@@ -212,18 +218,19 @@ def choose_equation_paired(complexity: np.ndarray, sq_residuals_val: np.ndarray,
     if clusters is not None:
         n = sq_residuals_val.shape[1]
         return weighted_choice(complexity, sq_residuals_val, np.full(n, 1.0 / n), z, tolerance,
-                               clusters=clusters)[::2]
+                               clusters=clusters, allowed=allowed)[::2]
     if not np.all(np.diff(complexity) >= 0):
         raise ValueError("front must be sorted by complexity")
     if z < 0:
         raise ValueError(f"sr.choice_z must be >= 0, got {z}")
+    allowed = _allowed(allowed, len(complexity))
     loss = sq_residuals_val.mean(axis=1)
-    best = int(np.nanargmin(loss))
+    best = int(np.nanargmin(np.where(allowed, loss, np.nan)))
     excess = paired_excess_se(sq_residuals_val, sq_residuals_val[best])
     excess[best] = 0.0
     # an absolute floor: at round-off level, ratios of losses mean nothing
     floor = 1e-12 * float(np.max(loss[np.isfinite(loss)]))
-    eligible = (excess <= z) & (loss <= tolerance * loss[best] + floor)
+    eligible = allowed & (excess <= z) & (loss <= tolerance * loss[best] + floor)
     return int(np.flatnonzero(eligible)[0]), excess
 
 
@@ -256,6 +263,8 @@ class Candidate:
     loss_val: float = float("nan")
     snapped: list = field(default_factory=list)
     rewritten: list = field(default_factory=list)
+    conditioning: Conditioning | None = None
+    problems: list = field(default_factory=list)
 
 
 def _noise_model(cands: list[Candidate], y_val: np.ndarray, spaces: list[str]) -> tuple[str, dict]:
@@ -315,14 +324,35 @@ def _candidate(expr: sp.Expr, seed: int, space: str, names: list[str],
                      _residuals(pred_val, val[1], spaces))
 
 
-def _gather(candidate, y_tr: np.ndarray, x_search: np.ndarray, y_search: np.ndarray,
-            names: list[str], spaces: list[str], options: SROptions) -> dict[str, Candidate]:
-    """The constant model(s) and every distinct equation the engine runs on the search rows
-    return, scored by ``candidate`` (keyed by their sympy structure; unscorable ones left out)."""
+def linear_model(x: np.ndarray, y: np.ndarray, names: list[str]) -> sp.Expr | None:
+    """``c0 + c1 x1 + ... + ck xk`` over every feature, constants by least squares on ``x``,
+    ``y``: the simplest well-conditioned correction in the search's features, offered beside the
+    engine's equations (``sr.linear_candidate``) so that the choice always has one. None when
+    the fit is degenerate (fewer rows than constants, a constant feature)."""
+    design = np.column_stack([np.ones(len(y)), x])
+    if len(y) <= design.shape[1] or np.linalg.matrix_rank(design) < design.shape[1]:
+        return None
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return sp.Float(float(coef[0]), 15) + sum(
+        (sp.Float(float(c), 15) * sp.Symbol(n) for c, n in zip(coef[1:], names, strict=True)),
+        sp.Integer(0))
+
+
+def _gather(candidate, x_tr: np.ndarray, y_tr: np.ndarray, search: np.ndarray,
+            names: list[str], spaces: list[str], options: SROptions,
+            ) -> tuple[dict[str, Candidate], list[dict]]:
+    """The constant model(s), the linear model (``sr.linear_candidate``) and every distinct
+    equation the engine runs on the ``search`` rows of the training split return, scored by
+    ``candidate`` (keyed by their sympy structure; unscorable ones left out), and the runs'
+    records (:meth:`~.engine.EngineRun.record`)."""
+    x_search, y_search = x_tr[search], y_tr[search]
     # the constant model anchors the front, so that the first real equation gets a score
     seen = {"constant": candidate(sp.Float(float(np.mean(y_tr))), -1, "linear")}
     if "log" in spaces:  # the geometric mean is the constant model of ln y
         seen["log-constant"] = candidate(sp.Float(float(np.exp(np.mean(np.log(y_tr))))), -1, "log")
+    if options.linear_candidate and x_tr.shape[1] and (linear := linear_model(x_tr, y_tr, names)) \
+            is not None:
+        seen["linear-model"] = candidate(linear, -2, "linear")
     if x_search.shape[1] == 0:
         log.warning("symbolic regression: no feature to search (the ranking selected none); "
                     "the relation is the constant model, i.e. the self-similar baseline")
@@ -330,7 +360,7 @@ def _gather(candidate, y_tr: np.ndarray, x_search: np.ndarray, y_search: np.ndar
     runs = _engine_runs(x_search, y_search, spaces if x_search.shape[1] else [], options)
     for space in spaces if x_search.shape[1] else ():
         for seed in options.seeds:
-            for text in runs[(space, seed)]:
+            for text in runs[(space, seed)].expressions:
                 try:
                     expr = parse_expression(text, names, engine_names)
                 except ValueError as exc:
@@ -341,7 +371,8 @@ def _gather(candidate, y_tr: np.ndarray, x_search: np.ndarray, y_search: np.ndar
                 key = sp.srepr(expr)
                 if key not in seen:
                     seen[key] = candidate(expr, seed, space)
-    return {k: c for k, c in seen.items() if c is not None}
+    records = [run.record(space, seed) for (space, seed), run in runs.items()]
+    return {k: c for k, c in seen.items() if c is not None}, records
 
 
 def _readable(seen: dict[str, Candidate], front: list[Candidate], names: list[str],
@@ -369,9 +400,10 @@ def _readable(seen: dict[str, Candidate], front: list[Candidate], names: list[st
 
 def _choose_by_transfer(front: list[Candidate], comp: np.ndarray, names: list[str], x: np.ndarray,
                         y: np.ndarray, labels: np.ndarray, groups: np.ndarray | None,
-                        options: SROptions, log_space: bool):
+                        options: SROptions, log_space: bool, allowed: np.ndarray | None = None):
     """Leave one training sample out: (chosen index, loss per equation, excess in paired
-    standard errors, scores, the rule in words, per-sample left-out losses)."""
+    standard errors, scores, the rule in words, per-sample left-out losses); only ``allowed``
+    equations (default all) are chosen or set the best loss."""
     sq_out = np.array([np.nan_to_num(leave_one_sample_out(c.expr, list(names), x, y, labels,
                                                           log_space) ** 2, nan=np.inf)
                        for c in front])
@@ -380,7 +412,7 @@ def _choose_by_transfer(front: list[Candidate], comp: np.ndarray, names: list[st
     chosen, loss_val, excess = weighted_choice(
         comp, sq_out, weights, options.choice_z, options.loss_tolerance, labels,
         worst=options.transfer_aggregate == "worst",
-        clusters=groups if options.cluster_errors else None)
+        clusters=groups if options.cluster_errors else None, allowed=allowed)
     per_sample = {s: [float(np.mean(row[labels == s])) for row in sq_out] for s in counts}
     by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
     rule = (f"simplest equation whose left-out loss ({options.transfer_aggregate} over the "
@@ -391,23 +423,82 @@ def _choose_by_transfer(front: list[Candidate], comp: np.ndarray, names: list[st
 
 def _choose_on_validation(front: list[Candidate], comp: np.ndarray, noise_model: str,
                           val_sims: np.ndarray | None, groups: np.ndarray | None,
-                          options: SROptions):
+                          options: SROptions, allowed: np.ndarray | None = None):
     """The choice on the validation split (``sr.choice_rule``), returned as
     :func:`_choose_by_transfer` returns it (no per-sample losses)."""
     loss_val = np.array([c.loss_val for c in front])
     sq_val = np.array([c.res_val[noise_model] ** 2 for c in front])
     scores = _score(comp, loss_val)
     chosen_paired, excess = choose_equation_paired(comp, sq_val, options.choice_z,
-                                                   options.loss_tolerance, val_sims)
+                                                   options.loss_tolerance, val_sims, allowed)
     if options.choice_rule == "paired":
         by_sim = " (clustered by simulation)" if _clustered(groups, options) else ""
         rule = (f"simplest equation whose validation loss is within {options.choice_z:g} paired "
                 f"standard errors{by_sim} and {options.loss_tolerance:g} x of the lowest")
         return chosen_paired, loss_val, excess, scores, rule, {}
-    chosen, _ = choose_equation(comp, loss_val, options.loss_tolerance)
+    chosen, _ = choose_equation(comp, loss_val, options.loss_tolerance, allowed)
     rule = (f"highest score -dln(MSE_val)/dcomplexity among equations with MSE_val <= "
             f"{options.loss_tolerance} x min")
     return chosen, loss_val, excess, scores, rule, {}
+
+
+def do_no_harm(front: list[Candidate], chosen: int, loss_val: np.ndarray, data: str) -> dict:
+    """Whether the chosen equation beats the constant model (the self-similar baseline: y =
+    slope x + b) on the data the choice was made on (its held-out split or left-out samples):
+    ``recommended`` False when it does not (or is that constant model), and the report then
+    recommends the baseline instead of presenting a relation its own validation finds no better."""
+    constant = min((i for i, c in enumerate(front) if c.seed == -1),
+                   key=lambda i: front[i].complexity, default=None)
+    if constant is None:
+        return {"recommended": True, "rule": "no constant model on the front"}
+    chosen_loss, base_loss = float(loss_val[chosen]), float(loss_val[constant])
+    recommended = bool(chosen != constant and chosen_loss < base_loss)
+    return {"recommended": recommended, "loss_chosen": chosen_loss, "loss_baseline": base_loss,
+            "data": data,
+            "rule": "the chosen equation is recommended when its loss on the data the choice was "
+                    "made on is below the constant model's (the self-similar baseline); else the "
+                    "baseline is"}
+
+
+def _reparametrised(seen: dict[str, Candidate], front: list[Candidate], names: list[str],
+                    train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+                    log_space: bool, options: SROptions, candidate,
+                    noise_model: str) -> dict[str, Candidate]:
+    """``seen`` plus, for each front equation with an undetermined constant on the training
+    split, its reparametrised form (:func:`.conditioning.reparametrise`: degenerate constants
+    fixed to simple numbers where the validation loss allows), as snapping adds its forms."""
+    out = dict(seen)
+    for c in front:
+        fit = refit_constants(c.expr, list(names), *train, log_space=log_space)
+        if not undetermined(fit).any():
+            continue
+        expr, steps = reparametrise(c.expr, list(names), *train, *val, log_space=log_space,
+                                    z=options.choice_z)
+        key = sp.srepr(expr)
+        if steps and key not in out and (new := candidate(expr, c.seed, c.found_in)) is not None \
+                and _finite_in(new, noise_model):
+            new.snapped, new.rewritten = [*c.snapped, *steps], c.rewritten
+            out[key] = new
+            log.info("reparametrised: %s -> %s (%d constant(s) fixed)", c.expr, expr, len(steps))
+    return out
+
+
+def _condition(cands: list[Candidate], names: list[str], x: np.ndarray, y: np.ndarray,
+               log_space: bool, options: SROptions) -> None:
+    """Set each candidate's :class:`~.conditioning.Conditioning`, measured with its constants
+    refitted on every halo (as the chosen equation's final constants are), and the reasons it may
+    not be chosen (none with ``sr.conditioning: false``)."""
+    for c in cands:
+        fit = refit_constants(c.expr, list(names), x, y, log_space=log_space)
+        c.conditioning = conditioning(fit, list(names), x)
+        c.problems = c.conditioning.problems(options.max_cancellation) if options.conditioning \
+            else []
+
+
+def _merged_front(*fronts: list[Candidate]) -> list[Candidate]:
+    """The candidates of every front, each once, sorted by complexity then training loss."""
+    merged = {id(c): c for f in fronts for c in f}
+    return sorted(merged.values(), key=lambda c: (c.complexity, c.loss_train))
 
 
 def validation_split(n: int, options: SROptions,
@@ -461,9 +552,21 @@ def _choice_split(n: int, options: SROptions, groups: np.ndarray | None,
                             "simulations at the extremes of each varied parameter: it needs the "
                             "haloes' simulations and parameters (sr.validation_groups: sim)")
         idx_tr, idx_val, held = extremes_split(groups, sim_params, options.extremes_fraction)
-        if len(idx_val) == 0 or len(idx_tr) < 20:
-            raise DataError(f"sr.choice_data: transfer: no simulation at the extremes of a varied "
-                            f"parameter could be held out (held out {held})")
+        n_sims = len(np.unique(np.asarray(groups).astype(str)))
+        rule = ("sr.choice_data: transfer with one training sample (the simulations at the "
+                "extremes of each varied parameter are held out to choose the equation)")
+        if len(idx_val) == 0:
+            raise DataError(f"{rule}: no parameter takes 3 or more distinct values over the "
+                            f"{n_sims} training simulations, so none lies at an extreme; train on "
+                            "simulations whose parameters vary, on two samples (leave one sample "
+                            "out), or set sr.choice_data: split")
+        if len(idx_tr) < MIN_SEARCH_ROWS:
+            raise DataError(f"{rule}: holding out the {len(held)} simulations at the extremes "
+                            f"({', '.join(held[:6])}{', ...' if len(held) > 6 else ''}) leaves "
+                            f"{len(idx_tr)} training haloes of {n_sims - len(held)} simulations, "
+                            f"fewer than the {MIN_SEARCH_ROWS} the search needs: add training "
+                            "simulations (this rule holds out up to half of them) or set "
+                            "sr.choice_data: split")
         shown = ", ".join(held[:8]) + (f", ... ({len(held)})" if len(held) > 8 else "")
         return idx_tr, idx_val, (f"extremes of the varied parameters: {len(held)} of "
                                  f"{len(np.unique(groups))} simulations held out ({shown})"), False
@@ -492,8 +595,9 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     ``meta['noise_model']`` is ``linear`` or ``log``; ``meta['rejected']`` lists the candidates
     domain safety turned away, with the reason.
     """
-    if len(y) < 20:
-        raise DataError(f"symbolic regression: only {len(y)} haloes; at least 20 are needed")
+    if len(y) < MIN_SEARCH_ROWS:
+        raise DataError(f"symbolic regression: only {len(y)} haloes; at least {MIN_SEARCH_ROWS} "
+                        "are needed")
     if options.choice_rule not in CHOICE_RULES:
         raise ValueError(f"sr.choice_rule must be one of {CHOICE_RULES}, got {options.choice_rule!r}")
     spaces = _search_spaces(np.asarray(y, dtype=float), options.target_space)
@@ -509,7 +613,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
 
     search = search_rows(len(y_tr), options.max_search_rows,
                          None if groups is None else np.asarray(groups).astype(str)[idx_tr])
-    seen = _gather(candidate, y_tr, x_tr[search], y_tr[search], names, spaces, options)
+    seen, engine_runs = _gather(candidate, x_tr, y_tr, search, names, spaces, options)
     noise_model, nll = _noise_model(list(seen.values()), y_val, spaces)
     log_space = noise_model == "log"
     front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
@@ -529,14 +633,25 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     if options.readable_rewrites and domain is not None:
         seen = _readable(seen, front, names, (x_tr, y_tr), domain[1], log_space, options, candidate)
         front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
+    if options.conditioning:
+        seen = _reparametrised(seen, front, names, (x_tr, y_tr), (x_val, y_val), log_space,
+                               options, candidate, noise_model)
+    finite = [c for c in seen.values() if _finite_in(c, noise_model)]
+    _condition(finite, names, x, y, log_space, options)
+    # the table: the front of every candidate, and that of the choosable ones (an equation that
+    # is not choosable may dominate one that is); the choice is among the choosable
+    front = _merged_front(_front(finite, noise_model),
+                          _front([c for c in finite if not c.problems], noise_model))
+    allowed = np.array([not c.problems for c in front])
     comp = np.array([c.complexity for c in front], dtype=float)
     if loso:
         choice = _choose_by_transfer(front, comp, names, x, y, np.asarray(samples).astype(str),
-                                     groups, options, log_space)
+                                     groups, options, log_space, allowed)
     else:
         val_sims = (np.asarray(groups).astype(str)[idx_val]
                     if groups is not None and options.cluster_errors else None)
-        choice = _choose_on_validation(front, comp, noise_model, val_sims, groups, options)
+        choice = _choose_on_validation(front, comp, noise_model, val_sims, groups, options,
+                                       allowed)
     chosen, loss_val, excess, scores, rule, per_sample = choice
     val_target = (np.log(y) if noise_model == "log" else y) if loso else (
         np.log(y_val) if noise_model == "log" else y_val)
@@ -552,6 +667,13 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         "found_in": [c.found_in for c in front],
         "n_snapped": [len(c.snapped) for c in front],
         "n_rewritten": [len(c.rewritten) for c in front],
+        "cancellation": [c.conditioning.cancellation for c in front],
+        "n_constants": [c.conditioning.n_constants for c in front],
+        "n_undetermined": [c.conditioning.n_undetermined for c in front],
+        "worst_relative_error": [c.conditioning.worst_relative_error for c in front],
+        "condition_number": [c.conditioning.condition_number for c in front],
+        "choosable": allowed,
+        "not_choosable_because": ["; ".join(c.problems) for c in front],
         "expression": [str(c.expr) for c in front],
         "latex": [to_latex(c.expr) for c in front],
     }
@@ -559,6 +681,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         columns[f"loss_out_{s}"] = losses
     table = Table(columns)
     table["chosen"] = np.arange(len(front)) == chosen
+    verdict = do_no_harm(front, chosen, loss_val, split_note)
     snaps = front[chosen].snapped
     # the constants were tuned on the training split; the final ones use every halo
     refit = refit_constants(front[chosen].expr, list(names), x, y, log_space=log_space)
@@ -592,6 +715,15 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
                           f"(q <= {options.snap_max_denominator}) "
                           f"is fixed to it when the validation loss rises by <= {options.choice_z:g} "
                           "paired standard errors" if options.snap_constants else "off"),
+            "verdict": verdict,
+            "conditioning_rule": (f"choosable: every constant determined (1-sigma error < |value|) "
+                                  f"and no cancelling terms (largest term <= "
+                                  f"{options.max_cancellation:g} x the correction); degenerate "
+                                  "constants fixed to simple numbers first where the data allow "
+                                  "(pipeline.discovery.sr.conditioning)" if options.conditioning
+                                  else "off (measured, not enforced)"),
+            "engine_runs": engine_runs,
+            "time_cap_hit": any(r["stopped_by"] == "time cap" for r in engine_runs),
             "search_spaces": spaces,
             "noise_model": noise_model,
             "noise_model_nll": {k: float(v) for k, v in nll.items()},

@@ -68,7 +68,7 @@ def extremes_split(sims: np.ndarray, params: np.ndarray, fraction: float,
 def weighted_choice(complexity: np.ndarray, sq: np.ndarray, weights: np.ndarray, z: float,
                     tolerance: float, groups: np.ndarray | None = None,
                     worst: bool = False, clusters: np.ndarray | None = None,
-                    ) -> tuple[int, np.ndarray, np.ndarray]:
+                    allowed: np.ndarray | None = None) -> tuple[int, np.ndarray, np.ndarray]:
     """The paired choice rule on weighted per-halo squared residuals ``sq`` (n_equations,
     n_haloes): (chosen index, loss per equation, excess over the best in paired standard errors).
 
@@ -80,7 +80,8 @@ def weighted_choice(complexity: np.ndarray, sq: np.ndarray, weights: np.ndarray,
     small-sample factor); per-halo errors would count 600 haloes of 6 simulations as 600
     independent draws and prefer an equation that fits the offsets of the training codes'
     simulations. The simplest equation within ``z`` errors and ``tolerance`` x the best loss is
-    chosen."""
+    chosen; only ``allowed`` equations (default all; the search passes the well-conditioned
+    ones, :mod:`.conditioning`) set the best loss or are chosen."""
     w = np.asarray(weights, dtype=float)
     if worst:
         labels = np.unique(groups)
@@ -88,7 +89,10 @@ def weighted_choice(complexity: np.ndarray, sq: np.ndarray, weights: np.ndarray,
         loss = per_group.max(axis=1)
     else:
         loss = sq @ w / w.sum()
-    best = int(np.nanargmin(loss))
+    allowed = np.ones(len(loss), dtype=bool) if allowed is None else np.asarray(allowed, bool)
+    if not allowed.any():
+        raise ValueError("no equation of the front may be chosen")
+    best = int(np.nanargmin(np.where(allowed, loss, np.nan)))
     rows = np.ones(sq.shape[1], dtype=bool)
     if worst:
         rows = groups == labels[int(np.argmax(per_group[best]))]
@@ -109,5 +113,5 @@ def weighted_choice(complexity: np.ndarray, sq: np.ndarray, weights: np.ndarray,
         excess = np.where(se > 0, (loss - loss[best]) / se, np.where(loss > loss[best], np.inf, 0.0))
     excess[best] = 0.0
     floor = 1e-12 * float(np.nanmax(loss[np.isfinite(loss)]))
-    eligible = (excess <= z) & (loss <= tolerance * loss[best] + floor)
+    eligible = allowed & (excess <= z) & (loss <= tolerance * loss[best] + floor)
     return int(np.flatnonzero(eligible)[0]), loss, excess
