@@ -18,6 +18,17 @@ only there, or the held-out code leaves the training range:
                     0.5 in the held-out one (Omega_m of CAMELS 1P vs LH): no relation can learn
                     it; the equation must still use p and not q          physical p, not q
 
+One training code only (code A, 12 simulations with two feedback-like parameters; the choice
+holds out the simulations at their extremes), C held out:
+
+  one_code_shift    y = 0.6 x - 0.5 p, held-out p up to 1.6 (training: up to 1): an equation
+                    that bends or blows up past the training range fails          physical p
+  one_code_proxy    y = 0.6 x - 0.5 p; q = p + 0.01 noise in A (+ 0.3 noise in C): opposed large
+                    terms in p and q (a cancelling form) amplify q's noise in C   physical p, not q
+  one_code_nuisance y = 0.6 x - 0.5 p + the simulation's offset, which n carries in A only (n =
+                    10 x offset + noise; unrelated in C): no single-code rule can tell n from
+                    physics (its link holds in every training simulation)       physical p, decoy n
+
 Noise 0.03 dex and per-simulation offsets of 0.02 dex: no feature carries them, so the floor
 is their quadrature sum, 0.036 dex (fixed_parameter's held-out floor is higher: q's dependence
 cannot be learnt). For each setup and seed, the pipeline's discovery (pyoperon) runs under the
@@ -54,22 +65,35 @@ from pipeline.io.equations import parse_equation  # noqa: E402
 NOISE_DEX, OFFSET_DEX = 0.03, 0.02
 FLOOR_DEX = float(np.hypot(NOISE_DEX, OFFSET_DEX))
 SETUPS = ("decoy_one_code", "wider_range", "clustered", "correlated_decoy", "sample_decoy",
-          "fixed_parameter")
+          "fixed_parameter", "one_code_shift", "one_code_proxy", "one_code_nuisance")
+#: setups trained on code A alone (12 simulations; the others train on A and B, 6 each)
+ONE_CODE = ("one_code_shift", "one_code_proxy", "one_code_nuisance")
 #: per setup: the features an equation must use, and those it must not
 PHYSICS = {"decoy_one_code": ({"p"}, {"d"}), "wider_range": ({"p", "d"}, set()),
            "clustered": ({"p"}, set()), "correlated_decoy": ({"p"}, {"d"}),
-           "sample_decoy": ({"p"}, {"d"}), "fixed_parameter": ({"p"}, {"q"})}
+           "sample_decoy": ({"p"}, {"d"}), "fixed_parameter": ({"p"}, {"q"}),
+           "one_code_shift": ({"p"}, set()), "one_code_proxy": ({"p"}, {"q"}),
+           "one_code_nuisance": ({"p"}, {"n"})}
+#: the rules compared: an earlier release's; the previous one (no conditioning, no linear
+#: candidate); the current one (the schema's defaults)
 RULES = {
     "earlier release (split by simulation)": {"choice_data": "split", "domain_check": False,
-                                              "cluster_errors": False},
+                                              "cluster_errors": False, "conditioning": False,
+                                              "linear_candidate": False},
     "identification + transfer + domain": {"choice_data": "transfer", "domain_check": True,
-                                           "cluster_errors": True},
+                                           "cluster_errors": True, "conditioning": False,
+                                           "linear_candidate": False},
+    "+ conditioning + linear candidate": {"choice_data": "transfer", "domain_check": True,
+                                          "cluster_errors": True, "conditioning": True,
+                                          "linear_candidate": True},
 }
 #: the rules that leave sample-identifying features out before the search
-GUARDED = {"identification + transfer + domain"}
+GUARDED = {"identification + transfer + domain", "+ conditioning + linear candidate"}
 
 
 def _code(rng: np.random.Generator, setup: str, code: str, n: int = 600) -> dict[str, np.ndarray]:
+    if setup in ONE_CODE:
+        return _one_code(rng, setup, code, 1200 if code == "A" else n)
     sims = np.repeat(np.arange(6), n // 6)
     x = rng.uniform(-6, -4, n)
     held = code == "C"
@@ -104,16 +128,43 @@ def _code(rng: np.random.Generator, setup: str, code: str, n: int = 600) -> dict
             "code": np.full(n, code)}
 
 
+def _one_code(rng: np.random.Generator, setup: str, code: str, n: int) -> dict[str, np.ndarray]:
+    """The single-code setups (module docstring): code A trains (12 simulations with two
+    parameters, which the extremes split needs), C is held out."""
+    n_sims = 12 if code == "A" else 6
+    sims = np.repeat(np.arange(n_sims), n // n_sims)
+    params = rng.uniform(0.5, 2.0, (n_sims, 2))[sims]
+    held = code == "C"
+    x = rng.uniform(-6, -4, n)
+    p = rng.uniform(0.05, 1.6 if (held and setup == "one_code_shift") else 1.0, n)
+    q = p + rng.normal(0, 0.3 if held else 0.01, n)
+    offset = rng.normal(0, OFFSET_DEX, n_sims)[sims]
+    nuisance = (10 * offset + 0.02 * rng.normal(size=n) if not held
+                else rng.normal(0, 10 * OFFSET_DEX, n))
+    y = 0.6 * x + 17.0 - 0.5 * p + offset + NOISE_DEX * rng.normal(size=n)
+    out = {"x": x, "p": p, "y": y, "params": params,
+           "sim": np.array([f"{code}/{s}" for s in sims]), "code": np.full(n, code)}
+    if setup == "one_code_proxy":
+        out["q"] = q
+    if setup == "one_code_nuisance":
+        out["n"] = nuisance
+    return out
+
+
 def one_case(setup: str, seed: int, generations: int) -> dict[str, dict]:
     rng = np.random.default_rng([seed, SETUPS.index(setup)])
-    codes = {c: _code(rng, setup, c) for c in ("A", "B", "C")}
-    train = {k: np.concatenate([codes["A"][k], codes["B"][k]]) for k in codes["A"]}
-    held = codes["C"]
+    if setup in ONE_CODE:
+        train, held = _code(rng, setup, "A"), _code(rng, setup, "C")
+    else:
+        codes = {c: _code(rng, setup, c) for c in ("A", "B", "C")}
+        train = {k: np.concatenate([codes["A"][k], codes["B"][k]]) for k in codes["A"]}
+        held = codes["C"]
     # as the rank stage does, a feature constant over the training haloes is no candidate
-    candidates = [k for k in ("p", "d", "q") if np.ptp(train[k]) > 0]
+    candidates = [k for k in ("p", "d", "q", "n") if k in train and np.ptp(train[k]) > 0]
     target = train["y"] - 0.6 * train["x"]
-    scores = sample_identification(train["x"], np.column_stack([train[k] for k in candidates]),
-                                      candidates, train["code"], train["sim"], seed=seed)
+    scores = (sample_identification(train["x"], np.column_stack([train[k] for k in candidates]),
+                                    candidates, train["code"], train["sim"], seed=seed)
+              if len(np.unique(train["code"])) > 1 else dict.fromkeys(candidates, 0.0))
     threshold = RankOptions().identify_threshold
     out = {}
     for rule, options in RULES.items():
@@ -128,7 +179,8 @@ def one_case(setup: str, seed: int, generations: int) -> dict[str, dict]:
         table = discover(x_tr, target, names,
                          SROptions(generations=generations, population_size=300, seeds=[seed],
                                    max_evaluations=100000, validation_groups="sim", **options),
-                         groups=train["sim"], samples=train["code"], domain_x=domain)
+                         groups=train["sim"], samples=train["code"], domain_x=domain,
+                         sim_params=train.get("params"))
         expr = parse_equation(table.meta["chosen"], names)
         used = {s.name for s in expr.free_symbols}
         pred = to_callable(expr, names)(x_held)

@@ -5,12 +5,14 @@ A closed form earns its place only if its constants are measured and its terms d
 Two measures, on the rows the constants are fitted to:
 
 ``cancellation``
-    the largest term of the correction f, products of sums multiplied out (a summand that
-    depends on the features; numbers do not count), relative to f itself, as root mean squares
-    over the rows: ``max_i rms(t_i) / rms(f)``. A form whose terms of about +-390 sum to a
-    correction of about 18 has 22: a 1% shift of one term's inputs moves the prediction by 4 dex.
-    Multiplying out matters: ``(A - B log T) g`` with A / B near log T cancels inside its first
-    factor, as ``A g - B g log T``.
+    the largest term of the correction f (a summand that depends on the features; numbers do not
+    count) relative to f itself, as root mean squares over the rows: ``max_i rms(t_i) / rms(f)``,
+    over the summands of f as written and of f with its products of sums multiplied out (the
+    larger of the two). A form whose terms of about +-390 sum to a correction of about 18 has 22:
+    a 1% shift of one term's inputs moves the prediction by 4 dex. Both views are needed: written,
+    ``-380.9 + 5 (A e^(...) + 0.2)(1192.5 c + ...) / (3 c)`` shows the term of 398 that the
+    constant cancels (multiplied out, sympy adds 398 and -380.9 into one number); multiplied out,
+    ``17 + (A - B x) g`` shows the two terms that cancel inside the first factor.
 ``identifiability``
     each constant's 1-sigma error (from the Jacobian, scaled by the residual variance) relative to
     its value; a constant with error >= |value|, or none (a singular Jacobian: constants traded
@@ -73,22 +75,24 @@ MAX_EXPANDED_TERMS = 200
 
 
 def _terms(expr: sp.Expr) -> tuple[sp.Expr, ...]:
-    """The summands of ``expr`` with products of sums multiplied out (not inside functions or
-    under negative or fractional powers), or its top-level summands if that gives too many."""
+    """The summands of ``expr`` as written and with its products of sums multiplied out (not
+    inside functions or under negative or fractional powers; left out if that gives more than
+    :data:`MAX_EXPANDED_TERMS`)."""
+    written = expr.args if expr.is_Add else (expr,)
     try:
-        expanded = sp.expand(expr, deep=False, power_base=False, power_exp=False, log=False)
+        expanded = sp.expand(expr, power_base=False, power_exp=False, log=False)
     except (RecursionError, MemoryError, ValueError, TypeError):
-        expanded = expr
-    terms = expanded.args if expanded.is_Add else (expanded,)
-    if len(terms) > MAX_EXPANDED_TERMS:
-        terms = expr.args if expr.is_Add else (expr,)
-    return terms
+        return written
+    multiplied = expanded.args if expanded.is_Add else (expanded,)
+    if len(multiplied) > MAX_EXPANDED_TERMS:
+        return written
+    return tuple(dict.fromkeys((*written, *multiplied)))
 
 
 def cancellation_ratio(expr: sp.Expr, names: list[str], x: np.ndarray) -> float:
-    """``max_i rms(t_i) / rms(f)`` over the rows of ``x`` for the summands ``t_i`` of ``expr``
-    (products of sums multiplied out) that depend on a feature; 0 for an equation without
-    features, inf where f is 0."""
+    """``max_i rms(t_i) / rms(f)`` over the rows of ``x`` for the summands ``t_i`` of ``expr``,
+    as written and multiplied out, that depend on a feature; 0 for an equation without features,
+    inf where f is 0."""
     terms = [t for t in _terms(expr) if t.free_symbols]
     if not terms:
         return 0.0

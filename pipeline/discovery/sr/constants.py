@@ -87,11 +87,11 @@ def refit_constants(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarra
         return RefitResult(expr, start, start, float(np.sqrt(np.mean(residual(start) ** 2))), template,
                            np.zeros((0, 0)))
     residual = _residual_function(template, names, symbols, x, y, log_space)
-    fit = least_squares(residual, start, method="lm" if len(y) > len(start) else "trf")
-    if fit.status == 0:
-        # MINPACK stopped at its evaluation limit, as on degenerate constants (c0 * c1): its
-        # end point there is not reproducible from run to run, the trust-region solver's is
-        fit = least_squares(residual, start, method="trf")
+    # the trust-region solver, not MINPACK's Levenberg-Marquardt: with scipy 1.17 the same 'lm'
+    # fit of the same data gives different constants from call to call (measured: 315 or 322
+    # evaluations, constants apart in the third digit, on a degenerate equation; an analytic
+    # Jacobian does not help), so a search's table depended on the run. 'trf' repeats exactly.
+    fit = least_squares(residual, start, method="trf")
     dof = max(len(y) - len(start), 1)
     s2 = float(np.sum(fit.fun**2) / dof)
     jtj = fit.jac.T @ fit.jac

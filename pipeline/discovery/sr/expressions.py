@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -29,12 +30,35 @@ def parse_expression(text: str, names: list[str], engine_names: list[str] | None
                           for e, n in zip(engine_names, names, strict=True)})
 
 
-@functools.lru_cache(maxsize=4096)
+#: most compiled expressions kept
+_CACHE_SIZE = 4096
+_compiled: OrderedDict[tuple[tuple[str, ...], str], Callable] = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
 def lambdified(arguments: tuple[str, ...], expr: sp.Expr) -> Callable:
     """``sympy.lambdify`` of ``expr`` over the symbols named ``arguments`` (numpy), cached: the
     search scores, snaps, refits and checks the same few hundred expressions many times, and
-    printing + compiling one costs ~5 ms (most of the stage's time after the engine runs)."""
-    return sp.lambdify([sp.Symbol(n) for n in arguments], expr, modules="numpy")
+    printing + compiling one costs ~5 ms (most of the stage's time after the engine runs).
+
+    The cache is keyed by the expression's ``srepr``, not by the expression: sympy calls two
+    expressions equal (same hash) when their numbers agree to the lower of their precisions, yet
+    they print, and so compute, with different digits. Keyed by equality, which of the two was
+    compiled first decided the later results: a search's table depended on what the process (and
+    its other threads) had done before (seen: the 9th digit of a refitted constant after ~4000
+    compilations)."""
+    key = (tuple(arguments), sp.srepr(expr))
+    with _compiled_lock:
+        fn = _compiled.get(key)
+        if fn is not None:
+            _compiled.move_to_end(key)
+            return fn
+    fn = sp.lambdify([sp.Symbol(n) for n in arguments], expr, modules="numpy")
+    with _compiled_lock:
+        _compiled[key] = fn
+        if len(_compiled) > _CACHE_SIZE:
+            _compiled.popitem(last=False)
+    return fn
 
 
 def to_callable(expr: sp.Expr, names: list[str]) -> Callable[[np.ndarray], np.ndarray]:
