@@ -29,6 +29,12 @@ holds out the simulations at their extremes), C held out:
                     10 x offset + noise; unrelated in C): no single-code rule can tell n from
                     physics (its link holds in every training simulation)       physical p, decoy n
 
+Measured (2 seeds, 100 generations; docs/evaluation.md): every rule, the earlier and the current
+one, chooses the physical -0.5 p in one_code_shift and one_code_proxy (ratio to the floor
+0.96-1.06), and every rule takes the nuisance n in one_code_nuisance: a signal that holds in every
+training simulation of the one code is physics as far as that code can tell. Only a second
+training code (the setups above) or the held-out evaluation can expose it.
+
 Noise 0.03 dex and per-simulation offsets of 0.02 dex: no feature carries them, so the floor
 is their quadrature sum, 0.036 dex (fixed_parameter's held-out floor is higher: q's dependence
 cannot be learnt). For each setup and seed, the pipeline's discovery (pyoperon) runs under the

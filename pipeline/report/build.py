@@ -612,7 +612,8 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                      "predicted/true. Per-bin values: the figure and the evaluate table.",
                      f"tab-{key}-metrics", size="7.5pt"))
     notes = sorted({f"{r['sample']}, log10 M in [{r['log10_M_lo']:g}, {r['log10_M_hi']:g}): "
-                    f"{r['note']}" for r in ev if "note" in ev.colnames and str(r["note"])})
+                    f"{r['note']}" for r in ev if "note" in ev.colnames
+                    and not np.ma.is_masked(r["note"]) and str(r["note"]).strip()})
     if notes:
         out.append("Not shown: " + lit("; ".join(notes)) + ".\n")
     # transfer

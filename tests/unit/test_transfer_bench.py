@@ -35,6 +35,20 @@ def test_the_planted_setups_are_what_the_docstring_says():
     assert len(np.unique(c["q"])) == 6
 
 
+def test_the_single_code_setups_are_what_the_docstring_says():
+    rng = np.random.default_rng(1)
+    a, c = bench._code(rng, "one_code_shift", "A"), bench._code(rng, "one_code_shift", "C")
+    assert len(np.unique(a["sim"])) == 12 and a["params"].shape == (1200, 2)
+    assert a["p"].max() <= 1.0 and c["p"].max() > 1.3
+    a, c = bench._code(rng, "one_code_proxy", "A"), bench._code(rng, "one_code_proxy", "C")
+    assert np.std(a["q"] - a["p"]) < 0.02 and np.std(c["q"] - c["p"]) > 0.2
+    # the nuisance carries the simulation's offset in the training code only
+    a, c = bench._code(rng, "one_code_nuisance", "A"), bench._code(rng, "one_code_nuisance", "C")
+    resid_a = a["y"] - 0.6 * a["x"] + 0.5 * a["p"] - 17.0
+    resid_c = c["y"] - 0.6 * c["x"] + 0.5 * c["p"] - 17.0
+    assert np.corrcoef(a["n"], resid_a)[0, 1] > 0.5 and abs(np.corrcoef(c["n"], resid_c)[0, 1]) < 0.2
+
+
 def test_last_line_format(capsys):
     bench.main(["--seeds", "1", "--generations", "5", "--setups", "decoy_one_code"])
     last = capsys.readouterr().out.strip().splitlines()[-1]

@@ -160,6 +160,11 @@ def test_report_is_a_typeset_document_with_numbered_figures_tables_and_sections(
     held = {r["relation"]: r for r in ev[(ev["suite"] == "SIMBA") & (ev["bin"] == "all")]}
     summary = text[text.index("1 Summary"):text.index("2 Data")]
     for rel in ("baseline", "discovered", "blackbox", "published", "floor"):
+        if rel == "floor" and not np.isfinite(held[rel]["scatter_log"]):
+            # two simulations of a few dozen haloes: the floor's estimate exceeded another
+            # relation's scatter, so it is not printed, and the report says why
+            assert "not estimable" in held[rel]["note"] and "noise floor not estimable" in text
+            continue
         assert f"{held[rel]['scatter_log']:.3f}" in summary, rel
     disc = held["discovered"]
     assert f"{disc['scatter_log_lo68']:.3f} to {disc['scatter_log_hi68']:.3f}" in summary
