@@ -15,6 +15,7 @@ from .columns import (
     DERIVED_COLUMNS,
     HALO_COLUMNS,
     HI_COLUMNS,
+    LOG_UNIFORM_PARAMETERS,
     PER_ROW_COLUMNS,
     computed_from,
     is_truth,
@@ -249,7 +250,30 @@ def validate_config(config: dict) -> dict:
         raise ConfigError(f"config key 'evaluate.mass_bins' must increase strictly, got {edges}")
     if data["kind"] == "mock":
         config["mock"]["redshifts"] = _mock_redshifts(config)
+        _check_mock_ranges(config["mock"])
     return config
+
+
+def _check_mock_ranges(mock: dict) -> None:
+    """ConfigError, before any job runs, for mock parameter ranges no simulation can be drawn
+    from: a range that runs backwards, a log-uniform (feedback) range reaching 0 or below,
+    sigma_8 not positive, Omega_m outside (Omega_b, 1) (a flat cosmology with its baryons; the
+    halo mass function is undefined beyond)."""
+    omega_b = mock["omega_b"]
+    for name, (lo, hi) in mock["parameter_ranges"].items():
+        key = f"config key 'mock.parameter_ranges.{name}'"
+        if hi < lo:
+            raise ConfigError(f"{key}: the range [{lo:g}, {hi:g}] runs backwards; write "
+                              f"[{hi:g}, {lo:g}]")
+        if name in LOG_UNIFORM_PARAMETERS and lo <= 0:
+            raise ConfigError(f"{key}: [{lo:g}, {hi:g}] is drawn log-uniformly: both ends must "
+                              "be positive (the fiducial amplitude is 1)")
+        if name == "sigma_8" and lo <= 0:
+            raise ConfigError(f"{key}: sigma_8 must be positive, got [{lo:g}, {hi:g}]")
+        if name == "Omega_m" and not (omega_b < lo and hi < 1):
+            raise ConfigError(f"{key}: Omega_m must lie between mock.omega_b = {omega_b:g} (the "
+                              f"baryons are part of the matter) and 1 (a flat cosmology with "
+                              f"dark energy), got [{lo:g}, {hi:g}]")
 
 
 def registry_columns(config: dict) -> list:

@@ -1,6 +1,7 @@
 """The evaluation's definitions in one text, taken from the docstrings of the modules that
 implement them (:mod:`.metrics`, :mod:`.relations`, :mod:`.evaluate`, :mod:`.folds`; for the
-docs also :mod:`.coverage`, :mod:`.identifying`, :mod:`.sr.rewrites`, :mod:`.counts`), so that
+docs also :mod:`.coverage`, :mod:`.identifying`, :mod:`.sr.engine`, :mod:`.sr.conditioning`,
+:mod:`.sr.rewrites`, :mod:`.counts`), so that
 the report's Definitions page and ``docs/evaluation.md`` cannot drift from the code.
 
 ``python -m pipeline.discovery.definitions > docs/evaluation.md`` writes the docs page (a test
@@ -12,7 +13,7 @@ from __future__ import annotations
 import textwrap
 
 from . import counts, coverage, evaluate, folds, identifying, metrics, relations
-from .sr import rewrites
+from .sr import conditioning, engine, rewrites
 
 __all__ = ["definitions_text", "definitions_markdown"]
 
@@ -21,6 +22,8 @@ _SECTIONS = (("Metrics and intervals", metrics), ("Relations compared", relation
 #: in the docs page only (the report states each where it applies, to stay short)
 _DOCS_SECTIONS = (("Parameter coverage of held-out samples", coverage),
                   ("Sample-identifying features", identifying),
+                  ("The same equations on any machine", engine),
+                  ("Closed forms that hold off the training code", conditioning),
                   ("Readable equations", rewrites),
                   ("Count targets (galaxies per group)", counts))
 

@@ -286,6 +286,8 @@ def relation_record(halos: Table, target: Target, sr_meta: Mapping, train_sample
             "covariance": [list(map(float, row)) for row in sr_meta.get("constants_covariance", [])],
             "constants_rule": str(sr_meta.get("constants_rule", "")),
             "choice_rule": str(sr_meta.get("choice_rule", "")),
+            # whether the choice's own held-out data recommend it over the self-similar baseline
+            "verdict": dict(sr_meta.get("verdict") or {}),
             "features": features,
         },
         "columns": [asdict(s) for s in specs],

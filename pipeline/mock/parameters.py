@@ -6,10 +6,12 @@ import zlib
 
 import numpy as np
 
+from ..columns import LOG_UNIFORM_PARAMETERS
+
 __all__ = ["latin_hypercube_params", "LOG_UNIFORM"]
 
 #: parameters drawn log-uniformly (the feedback amplitudes); others uniformly.
-LOG_UNIFORM = {"A_SN1", "A_AGN1", "A_SN2", "A_AGN2"}
+LOG_UNIFORM = frozenset(LOG_UNIFORM_PARAMETERS)
 
 
 def latin_hypercube_params(

@@ -287,7 +287,7 @@ def _check_particle_inputs():
                 readers = _samples_reading(source)
                 line = f"sample {readers[0]!r}: simulation {sim}, snapshot {snap:03d}: {found}"
                 if all(SAMPLES[n]["missing"] == "skip" for n in readers):
-                    skipped.append(source)
+                    skipped.append((source, found))
                     break
                 missing.append(line)
     if missing:
@@ -296,21 +296,23 @@ def _check_particle_inputs():
             "the samples' roots (data.root, samples.<name>.root), data.layout "
             f"({DATA['layout']}), sims and snapshots, or set missing: skip for a ragged set"))
     if skipped:
-        skipped = set(skipped)
+        what_missing = dict(skipped)  # source -> the first file found absent (named)
         for name, sample in SAMPLES.items():
             units = [(sample["suite"], sample["volume"], sample["set"], sim, int(snap))
                      for sim in sample["sims"] for snap in sample["snapshots"]]
-            lost = sum(1 for u in units if u in skipped)
-            if lost == len(units):
+            lost = [u for u in units if u in what_missing]
+            example = what_missing[lost[0]] if lost else ""
+            if len(lost) == len(units):
                 raise WorkflowError(f"sample {name!r}: none of its {len(units)} (simulation, "
-                                    f"snapshot) has its files under {sample['root']}: check its "
-                                    "root, suite, sims and snapshots")
+                                    f"snapshot) has its files under {sample['root']}, e.g. "
+                                    f"{example}: check its root, suite, sims and snapshots")
             if lost:
                 MISSING_REPORT[name] = {"snapshots": {"expected": len(units),
-                                                      "found": len(units) - lost}}
-                print(f"sample {name}: {lost} of {len(units)} (simulation, snapshot) have no "
-                      "files and are skipped (missing: skip)", file=sys.stderr)
-        SOURCES[:] = [src for src in SOURCES if src not in skipped]
+                                                      "found": len(units) - len(lost)}}
+                print(f"sample {name}: {len(lost)} of {len(units)} (simulation, snapshot) lack a "
+                      f"file and are skipped (missing: skip), e.g. simulation {lost[0][3]}, "
+                      f"snapshot {lost[0][4]:03d}: {example}", file=sys.stderr)
+        SOURCES[:] = [src for src in SOURCES if src not in what_missing]
     return single
 
 

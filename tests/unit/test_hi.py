@@ -152,3 +152,27 @@ def test_config_refuses_hi_columns_the_ingest_does_not_measure():
     stacks["targets"][2]["features"].append("f_HI200c")
     with pytest.raises(ConfigError, match="measured from gas particles; input kind 'stacks'"):
         validate_config(stacks)
+
+
+def test_fof_group_hi_equals_a_brute_force_sum_over_each_groups_cells(mock_snapshot):
+    """The TNG-like mock writes its cells ordered by group, two chunk files: MHI_fof of every
+    halo equals the HI summed, in one pass over all cells, over the GroupLenType range of its
+    group (the streamed, chunked sum against a direct one)."""
+    from pipeline.ingest.particles import HIOptions, _cell_hi_mass
+    from pipeline.io.gadget import GroupCatalog, Snapshot
+
+    snap_path, cat_path, _, _ = mock_snapshot["IllustrisTNG"]
+    opts = IngestOptions(log10_mass_min_msun=12.0, hi={"enabled": True, "star_forming": "stored"})
+    table = measure_halos(snap_path, cat_path, opts)
+    snap, cat = Snapshot(snap_path), GroupCatalog(cat_path)
+    z_field = snap.gas_metallicity_field()
+    fields = ["Masses", "NeutralHydrogenAbundance", "StarFormationRate", "InternalEnergy",
+              "GFM_Metals", z_field]
+    fields = [f for f in dict.fromkeys(fields) if f and snap.has_field(0, f)]
+    cells = {f: np.concatenate([c[f] for c in snap.iter_fields(0, fields, chunk_size=10**9)])
+             for f in fields}
+    mhi = _cell_hi_mass(cells, snap.header, z_field, HIOptions(enabled=True, star_forming="stored"))
+    ends = np.cumsum(cat.read("Group", ["GroupLenType"])["GroupLenType"][:, 0].astype(np.int64))
+    starts = np.concatenate([[0], ends[:-1]])
+    expected = np.array([mhi[starts[g]:ends[g]].sum() for g in np.asarray(table["group_index"])])
+    np.testing.assert_allclose(np.asarray(table["MHI_fof"]), expected, rtol=1e-6)

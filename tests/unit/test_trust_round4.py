@@ -200,3 +200,25 @@ def test_quality_cuts_warn_on_unresolved_heavy_haloes_not_on_gas_poor_light_ones
     assert bool([m for m in warnings if "broken output" in m]) is warned
     if not warned:
         assert any("gas-poor low-mass haloes" in r.message for r in caplog.records)
+
+
+# --- mock parameters a simulation cannot be drawn from: refused before any job runs --------------
+
+@pytest.mark.parametrize("name, bounds, message", [
+    ("A_AGN1", [4.0, 0.25], r"'mock.parameter_ranges.A_AGN1': the range \[4, 0.25\] runs "
+                            r"backwards; write \[0.25, 4\]"),
+    ("Omega_m", [0.1, 1.5], r"'mock.parameter_ranges.Omega_m': Omega_m must lie between "
+                            r"mock.omega_b = 0.049 .* and 1 .*, got \[0.1, 1.5\]"),
+    ("Omega_m", [0.0, 0.3], r"Omega_m must lie between mock.omega_b"),
+    ("Omega_m", [0.03, 0.3], r"Omega_m must lie between mock.omega_b = 0.049"),
+    ("A_SN2", [-0.5, 2.0], r"'mock.parameter_ranges.A_SN2': \[-0.5, 2\] is drawn log-uniformly: "
+                           r"both ends must be positive"),
+    ("sigma_8", [0.0, 0.9], r"sigma_8 must be positive"),
+])
+def test_impossible_mock_parameter_ranges_are_config_errors(default, name, bounds, message):
+    """They passed the check, then failed in a job with a traceback, a NaN parameter file or
+    colossus's 'sigma is nan'."""
+    cfg = copy.deepcopy(default)
+    cfg["mock"]["parameter_ranges"] = {name: bounds}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg)

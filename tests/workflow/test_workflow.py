@@ -457,6 +457,15 @@ def test_particle_samples_read_their_own_roots_and_skip_missing_snapshots(tmp_pa
     proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "sample 'SIMBA': simulation LH_2, snapshot 033: no snapshot" in out
+    # a simulation whose catalog alone is missing: the catalog is named (it read "no files")
+    for catalog in (tmp_path / "other").rglob("groups_033*"):
+        if "LH_1" in str(catalog):
+            catalog.unlink()
+    (tmp_path / "study.yaml").write_text(text)
+    proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
+    out = proc.stdout + proc.stderr
+    assert "sample SIMBA: 2 of 3 (simulation, snapshot) lack a file and are skipped" in out
+    assert "no catalog" in out and "LH_1" in out
 
 
 def test_catalog_input_on_the_legacy_layout_needs_no_snapshot(tmp_path):
@@ -468,7 +477,8 @@ def test_catalog_input_on_the_legacy_layout_needs_no_snapshot(tmp_path):
     text = _legacy_config(tmp_path / "sims").replace("layout: camels_legacy}",
                                                      "layout: camels_legacy, input: catalog}")
     text = text.replace("targets: [{name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6}]",
-                        "targets: [{name: m, y: log10_Mtot, x: log10_M_virial, slope: 1}]")
+                        "targets: [{name: m, y: log10_Mtot, x: log10_M_virial, slope: 1, "
+                        "allow_truth_features: true}]")
     text = text.replace("features: [log10_Y200c_ss, c_gas]", "features: [r_host_r200c, Mstar_over_M_virial]")
     text += ("catalog: {rows: subhalos, log10_mass_min_msun: 10.0, min_particles: 0}\n"
              "evaluate: {bin_column: log10_Mtot, mass_bins: [10, 16]}\n")

@@ -1,10 +1,34 @@
-"""One seeded run of the configured SR engine, and what stopped it.
+"""One seeded run of the configured SR engine, and what stopped it: the same equations on any
+machine.
 
-The search budget is counted in evaluations (``sr.max_evaluations``) and generations
-(``sr.generations``): both are deterministic for a seed, so the same study gives the same
-equations on an idle and on a busy machine. ``sr.time_budget_s`` is only a safety net against a
-run that would never end; a run it stops is machine-dependent, so that is recorded in the SR
-table's metadata (``engine_runs``, ``time_cap_hit``), logged as a warning and said in the report.
+The search budget is ``sr.max_evaluations`` and ``sr.generations``, both deterministic for a
+seed. Four things made a study's equations depend on the machine or the run; each was measured
+and removed:
+
+* the wall-time cap ``sr.time_budget_s`` (then 60 s) stopped runs on a busy machine: the CAMELS
+  LH study gave SIMBA 1P -33% on one run and -12% on another, with two different equations. It
+  is now a safety net (default 1800 s): a run it stops is recorded in the SR table
+  (``engine_runs``: generations, evaluations and ``stopped_by`` per run; ``time_cap_hit``),
+  logged as a warning and said in the report. No shipped study and no test's search hits it:
+  every run of every shipped study stops on its evaluations;
+* pyoperon on two or more threads counts its evaluations in whatever order the threads finish,
+  so a run near its budget stops at a machine-dependent point (one seed, five runs: 36189 to
+  36214 evaluations, and a different front; on one thread 36196 every time). Each run is
+  single-threaded; the seeds and search spaces run in parallel instead
+  (:func:`pipeline.discovery.sr.search.discover`);
+* scipy's Levenberg-Marquardt (MINPACK, scipy 1.17.1) returned different constants for the same
+  fit called twice (315 or 322 evaluations, constants apart in the third digit, on a degenerate
+  equation; an analytic Jacobian did not help): constants are refitted by the trust-region
+  solver, which repeats exactly (:mod:`pipeline.discovery.sr.constants`);
+* compiled expressions were cached by sympy equality, which ignores a number's precision, so
+  which of two equal expressions was compiled first changed later results: they are cached by
+  ``srepr`` (:func:`pipeline.discovery.sr.expressions.lambdified`).
+
+Measured: the CAMELS LH study's SR stage run beside three CPU-bound processes on two cores (384 s
+instead of about 60) wrote byte-identical SR tables. ``tests/unit/test_conditioning.py`` checks
+that the cap at 5 s and at 3600 s gives the identical table and runs, and that a run the cap
+stops is recorded; ``tests/workflow/test_workflow.py`` that two runs of the tiny study from
+scratch give byte-identical files.
 """
 
 from __future__ import annotations
