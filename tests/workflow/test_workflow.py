@@ -458,9 +458,8 @@ def test_particle_samples_read_their_own_roots_and_skip_missing_snapshots(tmp_pa
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "sample 'SIMBA': simulation LH_2, snapshot 033: no snapshot" in out
     # a simulation whose catalog alone is missing: the catalog is named (it read "no files")
-    for catalog in (tmp_path / "other").rglob("groups_033*"):
-        if "LH_1" in str(catalog):
-            catalog.unlink()
+    for catalog in (tmp_path / "other" / "FOF_Subfind" / "SIMBA" / "LH_1").glob("fof_subhalo_tab_033*"):
+        catalog.unlink()
     (tmp_path / "study.yaml").write_text(text)
     proc = snakemake("-n", "--cores", "1", "--configfile", "study.yaml", cwd=tmp_path, check=False)
     out = proc.stdout + proc.stderr
