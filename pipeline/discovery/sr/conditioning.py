@@ -86,7 +86,7 @@ import sympy as sp
 
 from .constants import RefitResult, refit_constants
 from .expressions import to_callable
-from .snapping import SnapStep, paired_excess_se
+from .snapping import SnapStep, paired_excess_se, squared_residuals
 
 __all__ = ["Conditioning", "conditioning", "cancellation_ratio", "reparametrise",
            "undetermined"]
@@ -193,10 +193,7 @@ def reparametrise(expr: sp.Expr, names: list[str], x_tr: np.ndarray, y_tr: np.nd
     the training split) and the accepted steps (as snapping records them)."""
 
     def sq_residuals(e: sp.Expr) -> np.ndarray:
-        pred = to_callable(e, names)(x_val)
-        with np.errstate(all="ignore"):
-            res = np.log(pred) - np.log(y_val) if log_space else pred - y_val
-        return np.where(np.isfinite(res), res**2, np.inf)
+        return squared_residuals(e, names, x_val, y_val, log_space)
 
     current = refit_constants(expr, names, x_tr, y_tr, log_space)
     sq_ref = sq_residuals(current.expr)

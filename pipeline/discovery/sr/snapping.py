@@ -21,7 +21,7 @@ import sympy as sp
 from .constants import refit_constants
 from .expressions import to_callable
 
-__all__ = ["nearest_simple", "paired_excess_se", "snap_constants", "SnapStep"]
+__all__ = ["nearest_simple", "paired_excess_se", "snap_constants", "SnapStep", "squared_residuals"]
 
 
 def nearest_simple(value: float, max_denominator: int = 3, max_abs: float = 10.0) -> sp.Rational | None:
@@ -59,6 +59,16 @@ def paired_excess_se(sq: np.ndarray, sq_ref: np.ndarray) -> np.ndarray:
         return np.where(se > 0, mean / se, np.where(mean > 0, np.inf, 0.0))
 
 
+def squared_residuals(expr: sp.Expr, names: list[str], x: np.ndarray, y: np.ndarray,
+                      log_space: bool = False) -> np.ndarray:
+    """Per-row squared residual of ``expr`` on ``x``, ``y`` (in ``ln y`` with ``log_space``); inf
+    where it is not finite (the acceptance tests of snapping and reparametrisation)."""
+    pred = to_callable(expr, names)(x)
+    with np.errstate(all="ignore"):
+        res = np.log(pred) - np.log(y) if log_space else pred - y
+    return np.where(np.isfinite(res), res**2, np.inf)
+
+
 def snap_constants(expr: sp.Expr, names: list[str], x_tr: np.ndarray, y_tr: np.ndarray,
                    x_val: np.ndarray, y_val: np.ndarray, log_space: bool = False, z: float = 1.0,
                    n_sigma: float = 3.0, max_denominator: int = 3) -> tuple[sp.Expr, list[SnapStep]]:
@@ -68,10 +78,7 @@ def snap_constants(expr: sp.Expr, names: list[str], x_tr: np.ndarray, y_tr: np.n
     fitted on the training split) and the accepted steps, in order."""
 
     def sq_residuals(e: sp.Expr) -> np.ndarray:
-        pred = to_callable(e, names)(x_val)
-        with np.errstate(all="ignore"):
-            res = np.log(pred) - np.log(y_val) if log_space else pred - y_val
-        return np.where(np.isfinite(res), res**2, np.inf)
+        return squared_residuals(e, names, x_val, y_val, log_space)
 
     current = refit_constants(expr, names, x_tr, y_tr, log_space)
     sq_ref = sq_residuals(current.expr)
