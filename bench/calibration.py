@@ -1,6 +1,6 @@
 """Calibration benchmark: how closely does the shipped mock gas model match the real CAMELS stacks?
 
-    python bench/calibration.py [--reference ../shared/data/camels_1p_profiles] [--halos 64]
+    python bench/calibration.py [--reference ../shared/data/emu_CAMELS] [--halos 64]
 
 For IllustrisTNG and SIMBA (the suites with reference stacks), at z = 0, the mock's mean stacked
 profiles (:class:`pipeline.mock.calibration.StackPredictor`, ``--halos`` haloes per stack drawn
@@ -29,7 +29,7 @@ from pipeline.io.camels_stacks import FIDUCIAL_SIM  # noqa: E402
 from pipeline.mock.calibration import calibration_summary, mismatch_table  # noqa: E402
 from pipeline.mock.gas_model import calibration_provenance  # noqa: E402
 
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "camels_1p_profiles"
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "emu_CAMELS"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,22 +75,62 @@ def cmd_run(a) -> None:
     import os
     import shutil
 
-    from .study import load_study
+    from .config import read_yaml_file
+    from .study import validate_study
 
-    load_study(a.config)
-    snakemake = shutil.which("snakemake")
-    if snakemake is None:
-        raise PipelineError("run: no 'snakemake' on PATH (pip install -e . installs it)")
     args = list(a.snakemake_args)
     if args[:1] == ["--"]:
         args = args[1:]
+    data_root = _pop_option(args, "--data-root") or a.data_root
+    raw = read_yaml_file(a.config)
+    configfiles = [str(a.config)]
+    if data_root:
+        data_root = os.path.abspath(os.path.expanduser(data_root))
+        if not os.path.isdir(data_root):
+            raise PipelineError(f"run: --data-root {data_root} is not a directory")
+        raw.setdefault("data", {})["root"] = data_root
+        configfiles.append(str(_data_root_override(data_root)))
+    validate_study(raw)
+    snakemake = shutil.which("snakemake")
+    if snakemake is None:
+        raise PipelineError("run: no 'snakemake' on PATH (pip install -e . installs it)")
     if not any(x.startswith(("--cores", "-c", "--jobs", "-j", "--profile")) for x in args):
         args = ["--cores", "1", *args]
-    log.info("study %s is valid; running snakemake --configfile %s %s", a.config, a.config,
-             " ".join(args))
+    log.info("study %s is valid; running snakemake --configfile %s %s", a.config,
+             " ".join(configfiles), " ".join(args))
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(snakemake, [snakemake, "--configfile", str(a.config), *args])
+    os.execv(snakemake, [snakemake, "--configfile", *configfiles, *args])
+
+
+def _pop_option(args: list[str], name: str) -> str | None:
+    """The value of ``name VALUE`` or ``name=VALUE`` in ``args``, removed from them (the options
+    after the study file are otherwise passed on to snakemake)."""
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+            del args[i:i + 2]
+            return value
+        if arg.startswith(name + "="):
+            del args[i]
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _data_root_override(data_root: str) -> Path:
+    """A second study file that sets ``data.root`` (Snakemake merges the study files given to
+    --configfile, the later over the earlier), under .snakemake/ of the working directory."""
+    import hashlib
+
+    from .io.atomic import atomic_path
+
+    path = Path(".snakemake", "scaling-pipeline",
+                f"data-root-{hashlib.sha256(data_root.encode()).hexdigest()[:12]}.yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("# written by scaling-pipeline run --data-root\n"
+                             f"data: {{root: {json.dumps(data_root)}}}\n")
+    return path
 
 
 def cmd_mock_root(a) -> None:
@@ -472,6 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="check a study file, then run snakemake --configfile on it "
                        "(names the file, line and column of a YAML error)")
     s.add_argument("config", help="the study's YAML file")
+    s.add_argument("--data-root", help="read the study's data from this folder instead of its "
+                   "data.root (e.g. your clone of emu_CAMELS); may also follow the study file")
     s.add_argument("snakemake_args", nargs=argparse.REMAINDER,
                    help="passed on to snakemake (e.g. --cores 2 -n); --cores 1 if none is given")
     s.set_defaults(func=cmd_run)
@@ -534,7 +576,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("calibrate-mock",
                        help="fit the mock's gas model to the CAMELS 1P stacks (writes package data)")
     s.add_argument("--reference", required=True,
-                   help="directory of the CAMELS 1P stacks (simulations.csv, snapshots.csv, suites)")
+                   help="the CAMELS 1P stacks: an emu_CAMELS clone (or a folder with simulations.csv, "
+                        "snapshots.csv and one folder per suite)")
     s.add_argument("--out", default=str(Path(__file__).parent / "mock" / "data" / "gas_calibration.json"))
     s.add_argument("--max-nfev", type=int, default=60)
     s.set_defaults(func=cmd_calibrate_mock)

@@ -81,6 +81,9 @@ def simulation_parameters(config: dict) -> set[str]:
         root = sample.get("root", data.get("root"))
         if data.get("kind") == "stacks":
             paths.add(("csv", os.path.join(root, "simulations.csv")))
+            # an emu_CAMELS clone: its LH parameter file (the standard six; 1P: package data)
+            paths.add(("params", os.path.join(root, "scripts", "LH_emulator",
+                                              f"CosmoAstroSeed_{sample['suite']}.txt")))
         elif data.get("kind") == "camels":
             paths.add(("params", params_path({**data, "root": root}, sample["suite"],
                                              sample["volume"], sample["set"])))
@@ -165,6 +168,7 @@ def validate_config(config: dict) -> dict:
     _renamed_keys(config)
     _star_forming_gas_for_stacks(config)
     refuse_shorthand(config)
+    by_redshift = _samples_by_redshift(config)
     errors = sorted(_Validator(config_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  config key '{_path(e)}': {e.message}" for e in errors]
@@ -191,6 +195,8 @@ def validate_config(config: dict) -> dict:
         except ConfigError as exc:
             raise ConfigError(f"config key '{where}': {exc}") from None
 
+    for name in by_redshift:  # the snapshots the redshifts name (before expanding and checks)
+        config["samples"][name]["snapshots"] = _snapshots_of_redshifts(config, name)
     normalize_samples(config, expand_sims)
     if data["input"] == "catalog" and data["kind"] == "stacks":
         raise ConfigError("config key 'data.input': catalog reads group catalogs; input kind "
@@ -274,6 +280,57 @@ def _check_mock_ranges(mock: dict) -> None:
             raise ConfigError(f"{key}: Omega_m must lie between mock.omega_b = {omega_b:g} (the "
                               f"baryons are part of the matter) and 1 (a flat cosmology with "
                               f"dark energy), got [{lo:g}, {hi:g}]")
+
+
+def _samples_by_redshift(raw: dict) -> list[str]:
+    """The samples that name redshifts instead of snapshots; ConfigError for one that gives
+    both."""
+    samples = raw.get("samples") if isinstance(raw.get("samples"), dict) else {}
+    out = []
+    for name, sample in samples.items():
+        if isinstance(sample, dict) and "redshifts" in sample:
+            if "snapshots" in sample:
+                raise ConfigError(f"config key 'samples.{name}': give snapshots or redshifts, not "
+                                  "both")
+            out.append(name)
+    return out
+
+
+def _snapshot_table(config: dict, sample: dict, where: str) -> dict[int, float]:
+    """Snapshot number -> redshift of the numbering ``sample`` is read in (see the schema's
+    samples.<name>.redshifts)."""
+    from .io.camels_facts import snapshot_redshifts
+
+    data = config["data"]
+    if data["kind"] == "mock":
+        return {int(k): float(v) for k, v in config["mock"]["redshifts"].items()}
+    if data["kind"] == "stacks":
+        from .errors import InputFileError
+        from .io.camels_stacks import stack_redshifts
+
+        root = sample.get("root", data["root"])
+        try:
+            table = stack_redshifts(root)
+        except InputFileError as exc:
+            raise ConfigError(f"config key '{where}': {exc}") from None
+        return {snap: z for (suite, snap), z in table.items() if suite == sample["suite"]}
+    numbering = {"camels2024": "camels2024", "camels_legacy": "legacy"}.get(data["layout"])
+    if numbering is None:
+        raise ConfigError(f"config key '{where}': layout {data['layout']!r} has no known snapshot "
+                          "numbering (its snapshots' redshifts are in their headers): give "
+                          "snapshot numbers")
+    return snapshot_redshifts(numbering, sample["suite"])
+
+
+def _snapshots_of_redshifts(config: dict, name: str) -> list[int]:
+    """The snapshots nearest a sample's redshifts (ConfigError naming both where none is
+    within the tolerance)."""
+    from .io.camels_facts import nearest_snapshot
+
+    sample = config["samples"][name]
+    where = f"samples.{name}.redshifts"
+    table = _snapshot_table(config, sample, where)
+    return sorted({nearest_snapshot(float(z), table, where) for z in sample["redshifts"]})
 
 
 def registry_columns(config: dict) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,36 @@ def write_synthetic_profiles(root: Path, suites=("TNG", "SIMBA"), n_sims: int = 
                     n_halos=30, mean_m200c_msun=m, mass_range=(11.0, 11.5),
                     halo_count_line=header_variant == "Nhalos")
     return root
+
+
+def write_emu_clone(tmp_path: Path, lh_parameters: bool = True) -> Path:
+    """A clone laid out as emu_CAMELS is: 1P stacks of IllustrisTNG and SIMBA (1P_22..1P_25 at
+    snapshots 033 and 032), LH stacks of IllustrisTNG (LH_0..LH_3 at 024), the LH parameter
+    file, weighted _w files beside; no simulations.csv or snapshots.csv."""
+    flat = tmp_path / "flat"
+    write_synthetic_profiles(flat, suites=("IllustrisTNG", "SIMBA"), n_sims=4,
+                             snapshots=((33, 0.0), (32, 0.04852)))
+    write_synthetic_profiles(flat, suites=("IllustrisTNG",), sim_names=[f"LH_{i}" for i in range(4)],
+                             snapshots=((24, 0.53726),), omega_m=lambda i: 0.2 + 0.05 * i)
+    clone = tmp_path / "emu_CAMELS"
+    for suite in ("IllustrisTNG", "SIMBA"):
+        for path in (flat / suite).iterdir():
+            sim_set = path.name.split("_")[1]
+            dest = clone / "emulator_profiles" / f"{sim_set}_set" / suite / path.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest)
+            weighted = dest.with_name("_".join(path.name.split("_")[:4]) + "_w.txt")
+            weighted.write_text("# weighted profile: another product\n")
+    if lh_parameters:
+        from pipeline.io.camels_stacks import read_simulation_table
+
+        table = read_simulation_table(flat / "simulations.csv")
+        lines = ["#Name  Omega_m  sigma_8  A_SN1     A_AGN1  A_SN2  A_AGN2  seed"]
+        for i in range(4):
+            p = table[("IllustrisTNG", f"LH_{i}")]
+            lines.append(f"  LH_{i} {p['Omega_m']:.5f} {p['sigma_8']:.5f} {p['A_SN1']:.5f} "
+                         f"{p['A_AGN1']:.5f} {p['A_SN2']:.5f} {p['A_AGN2']:.5f} {i}")
+        params = clone / "scripts" / "LH_emulator" / "CosmoAstroSeed_IllustrisTNG.txt"
+        params.parent.mkdir(parents=True)
+        params.write_text("\n".join(lines) + "\n")
+    return clone

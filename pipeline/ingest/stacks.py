@@ -39,8 +39,8 @@ from ..errors import DataError, InputFileError
 from ..io.camels_stacks import (
     list_stack_files,
     read_profile_stack,
-    read_simulation_table,
-    read_snapshot_redshifts,
+    stack_parameters,
+    stack_redshifts,
 )
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.nfw import duffy08_concentration, r500_over_r200
@@ -172,13 +172,14 @@ def measure_stack_block(root: str | Path, suite: str, sims: list[str],
                         options: StackOptions = StackOptions()) -> Table:
     """One row per stack file on disk of ``sims`` of ``suite``: the per-halo columns
     (``pipeline.columns``) plus suite, sim, snapshot, redshift, mass_bin, n_halos, n_profiles,
-    n_halos_from and the simulation parameters. Files whose snapshot has no redshift in
-    ``snapshots.csv`` or whose simulation has no row in ``simulations.csv`` are skipped and
-    counted (a study that asks for them is stopped at assemble)."""
+    n_halos_from and the simulation parameters (``root`` an emu_CAMELS clone or a flat folder,
+    :mod:`pipeline.io.camels_stacks`). Files whose snapshot has no known redshift or whose
+    simulation has no parameters are skipped and counted (a study that asks for them is stopped
+    at assemble)."""
     root = Path(root)
-    params = read_simulation_table(root / "simulations.csv")
-    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
     listing = list_stack_files(root, suite)
+    params = stack_parameters(root, suite, [s for s in sims if s in listing])
+    redshifts = stack_redshifts(root)
     rows, skipped = [], {"no redshift": 0, "no parameters": 0}
     for sim in sims:
         files = listing.get(sim, {})
@@ -227,8 +228,8 @@ def select_stacks(table: Table, sims: list[str], snapshots: list[int], mass_bins
     absent = sorted(wanted - found, key=str)
     if absent and not skip_missing:
         raise DataError(
-            f"{where}: {len(absent)} stack(s) asked for were not measured (no file, or no row in "
-            f"simulations.csv / snapshots.csv), e.g. (sim, snapshot, mass bin) {absent[:5]}")
+            f"{where}: {len(absent)} stack(s) asked for were not measured (no file, or no known "
+            f"parameters or redshift), e.g. (sim, snapshot, mass bin) {absent[:5]}")
     few = keep & (np.asarray(table["n_halos"]) < min_halos)
     dropped = int(few.sum())
     selected = table[keep & ~few]

@@ -1,7 +1,21 @@
 """Reader of CAMELS stacked gas-profile files (emu_CAMELS format, Moser et al. 2022).
 
-One file per (suite, simulation, snapshot, halo-mass bin):
-``{suite}/{suite}_{sim}_{snap:03d}_uw_{massbin}.txt``. Header lines (``#``) give the number of
+One file per (suite, simulation, snapshot, halo-mass bin), in one of two layouts of a root:
+
+* a clone of the emu_CAMELS repository, as cloned (the root holds ``emulator_profiles/``):
+  ``emulator_profiles/{set}_set/{suite}/{suite}_{sim}_{snap:03d}_uw_{massbin}.txt``, every suite
+  folder present read the same way; the weighted ``*_w.txt`` profiles beside them are another
+  product and are not read. Parameters: an LH simulation's from the clone's
+  ``scripts/LH_emulator/CosmoAstroSeed_{suite}.txt`` (the CAMELS parameter-file format), a 1P
+  simulation's from the legacy 1P grid; redshifts from the legacy snapshot numbering (both package
+  data, :mod:`pipeline.io.camels_facts`);
+* a flat folder ``{suite}/{suite}_{sim}_{snap:03d}_uw_{massbin}.txt`` with ``simulations.csv``
+  (suite, simulation, parameters) and ``snapshots.csv`` (suite, snapshot, redshift) beside it,
+  for stacks of one's own.
+
+In a clone, a ``simulations.csv`` or ``snapshots.csv`` at the root overrides (and adds to) what
+the clone and the package data say; where both give a value, they must agree. Header lines
+(``#``) give the number of
 stacked profiles and haloes and the mean and median M200c [Msun]; then one row per radius with 21
 columns: R [physical Mpc], then mean, err up, err low, std of log10 and median of the gas density
 [Msun/kpc^3], thermal pressure [Msun/kpc/s^2], gas-mass-weighted metallicity [mass fraction] and
@@ -24,6 +38,7 @@ from .params import NOT_PARAMETERS
 
 __all__ = [
     "ProfileStack", "read_profile_stack", "profile_path", "list_stack_files", "MASS_BINS",
+    "is_emu_clone", "stack_parameters", "stack_redshifts", "weighted_only", "EMU_PROFILES",
     "read_simulation_table", "read_snapshot_redshifts", "write_profile_stack", "REFERENCE_SUITES",
     "simulation_table_parameters",
     "FIDUCIAL_SIM",
@@ -70,24 +85,147 @@ class ProfileStack:
         return self.columns[(quantity, "mean")]
 
 
+#: the folder of an emu_CAMELS clone that holds the stacks
+EMU_PROFILES = "emulator_profiles"
+#: an emu_CAMELS clone's LH parameter file of a suite, relative to the clone
+EMU_LH_PARAMETERS = "scripts/LH_emulator/CosmoAstroSeed_{suite}.txt"
+
+
+def is_emu_clone(root: str | os.PathLike) -> bool:
+    """Whether ``root`` is laid out as a clone of the emu_CAMELS repository."""
+    return (Path(root) / EMU_PROFILES).is_dir()
+
+
+def _set_of(sim: str) -> str:
+    """The CAMELS set a simulation name belongs to: ``1P_22`` -> 1P, ``LH_7`` -> LH."""
+    return sim.split("_", 1)[0]
+
+
+def _suite_folders(root: str | os.PathLike, suite: str) -> list[Path]:
+    if is_emu_clone(root):
+        base = Path(root) / EMU_PROFILES
+        return sorted(d / suite for d in base.iterdir() if d.name.endswith("_set") and (d / suite).is_dir())
+    return [Path(root) / suite]
+
+
 def profile_path(root: str | os.PathLike, suite: str, sim: str, snap: int, mass_bin: str) -> Path:
-    """Path of one stack file under ``root``."""
-    return Path(root) / suite / f"{suite}_{sim}_{int(snap):03d}_uw_{mass_bin}.txt"
+    """Path of one stack file under ``root`` (a clone of emu_CAMELS or a flat folder)."""
+    name = f"{suite}_{sim}_{int(snap):03d}_uw_{mass_bin}.txt"
+    if is_emu_clone(root):
+        return Path(root) / EMU_PROFILES / f"{_set_of(sim)}_set" / suite / name
+    return Path(root) / suite / name
 
 
 def list_stack_files(root: str | os.PathLike, suite: str) -> dict[str, dict[tuple[int, str], Path]]:
-    """Every stack file of ``suite`` under ``root``, from one listing of its folder: simulation ->
-    (snapshot, mass bin) -> path. Simulation names may hold any set (``1P_22``, ``LH_7``); an
-    absent folder gives an empty mapping."""
-    folder = Path(root) / suite
-    if not folder.is_dir():
-        return {}
+    """Every stack file of ``suite`` under ``root``, from one listing of each of its folders
+    (in a clone, ``emulator_profiles/*_set/{suite}``): simulation -> (snapshot, mass bin) ->
+    path. Simulation names hold their set (``1P_22``, ``LH_7``); the weighted ``*_w.txt``
+    profiles are not listed; an absent folder gives an empty mapping."""
     pattern = re.compile(rf"^{re.escape(suite)}_(.+)_(\d{{3}})_uw_([0-9.]+-[0-9.]+)\.txt$")
     out: dict[str, dict[tuple[int, str], Path]] = {}
-    for name in os.listdir(folder):
-        m = pattern.match(name)
-        if m:
-            out.setdefault(m.group(1), {})[(int(m.group(2)), m.group(3))] = folder / name
+    for folder in _suite_folders(root, suite):
+        if not folder.is_dir():
+            continue
+        for name in os.listdir(folder):
+            m = pattern.match(name)
+            if m:
+                out.setdefault(m.group(1), {})[(int(m.group(2)), m.group(3))] = folder / name
+    return out
+
+
+def weighted_only(root: str | os.PathLike, suite: str, sim: str, snap: int) -> Path | None:
+    """The weighted profile file of (suite, sim, snap) when it exists where the unweighted ones
+    are asked for: a clone holding only ``_w`` files there (for the message that says so)."""
+    path = profile_path(root, suite, sim, snap, "x").with_name(f"{suite}_{sim}_{int(snap):03d}_w.txt")
+    return path if path.exists() else None
+
+
+def stack_parameters(root: str | os.PathLike, suite: str, sims) -> dict[tuple[str, str], dict[str, float]]:
+    """(suite, simulation) -> parameters of ``sims`` of ``suite`` under ``root``: from
+    ``simulations.csv`` (flat layout, or a clone's override), else, in a clone, an LH
+    simulation's from ``scripts/LH_emulator/CosmoAstroSeed_{suite}.txt`` and a 1P simulation's
+    from the legacy 1P grid. InputFileError naming the file for a clone without the parameter
+    file an LH simulation needs, a 1P simulation outside the grid, or an override that disagrees
+    with the clone on a parameter."""
+    from .camels_facts import legacy_1p_parameters
+    from .params import read_simulation_params
+
+    root = Path(root)
+    csv_path = root / "simulations.csv"
+    table = read_simulation_table(csv_path) if csv_path.exists() or not is_emu_clone(root) else {}
+    if not is_emu_clone(root):
+        return table
+    out = dict(table)
+    lh_file = root / EMU_LH_PARAMETERS.format(suite=suite)
+    lh = None
+    for sim in sims:
+        if _set_of(sim) == "LH":
+            if lh is None:
+                if not lh_file.exists():
+                    if (suite, sim) in table:
+                        continue
+                    raise InputFileError(
+                        f"emu_CAMELS clone {root}: {lh_file} does not exist; the LH simulations "
+                        f"of {suite} (e.g. {sim}) take their parameters from it (a full clone "
+                        "has it; or give them in a simulations.csv at the clone's root)")
+                lh = read_simulation_params(lh_file)
+            if sim not in lh:
+                if (suite, sim) in table:
+                    continue
+                raise InputFileError(f"parameter file {lh_file} has no row for {sim}")
+            derived, source = lh[sim], lh_file
+        elif _set_of(sim) == "1P":
+            if (suite, sim) in table and not re.fullmatch(r"1P_\d+", sim):
+                continue
+            try:
+                derived = legacy_1p_parameters(sim, f"emu_CAMELS clone {root}: ")
+                source = "the legacy 1P grid (package data)"
+            except InputFileError:
+                if (suite, sim) in table:
+                    continue
+                raise
+        elif (suite, sim) in table:
+            continue
+        else:
+            raise InputFileError(f"emu_CAMELS clone {root}: simulation {sim} of {suite} belongs to "
+                                 f"no set with known parameters (LH, 1P); give its parameters in "
+                                 f"{csv_path}")
+        derived = {k: v for k, v in derived.items() if k != "seed"}
+        override = table.get((suite, sim))
+        if override is not None:
+            for name, value in derived.items():
+                if name in override and abs(override[name] - value) > 1e-4 * max(1.0, abs(value)):
+                    raise InputFileError(
+                        f"{csv_path} gives {name} = {override[name]:g} for {suite} {sim}, but "
+                        f"{source} says {value:g}: the override disagrees with the clone (remove "
+                        "one of them)")
+            derived = {**derived, **override}
+        out[(suite, sim)] = derived
+    return out
+
+
+def stack_redshifts(root: str | os.PathLike) -> dict[tuple[str, int], float]:
+    """(suite, snapshot) -> redshift for the stacks under ``root``: ``snapshots.csv`` (flat
+    layout, or a clone's override), and in a clone the legacy numbering of every suite present
+    (package data); InputFileError where an override disagrees with it."""
+    from .camels_facts import snapshot_redshifts
+
+    root = Path(root)
+    csv_path = root / "snapshots.csv"
+    table = read_snapshot_redshifts(csv_path) if csv_path.exists() or not is_emu_clone(root) else {}
+    if not is_emu_clone(root):
+        return table
+    out = dict(table)
+    suites = {d.name for folder in (root / EMU_PROFILES).iterdir() if folder.is_dir()
+              for d in folder.iterdir() if d.is_dir()}
+    for suite in sorted(suites):
+        for snap, z in snapshot_redshifts("legacy", suite).items():
+            if (suite, snap) in table and abs(table[(suite, snap)] - z) > 1e-4:
+                raise InputFileError(
+                    f"{csv_path} gives redshift {table[(suite, snap)]:g} for {suite} snapshot "
+                    f"{snap:03d}, but the legacy CAMELS numbering (package data) says {z:g}: the "
+                    "override disagrees (remove one of them)")
+            out.setdefault((suite, snap), z)
     return out
 
 

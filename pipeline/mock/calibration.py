@@ -30,13 +30,17 @@ from astropy import units as u
 
 from ..errors import InputFileError
 from ..io.atomic import atomic_path
+from ..io.camels_facts import legacy_1p_varied
 from ..io.camels_stacks import (
     FIDUCIAL_SIM,
     MASS_BINS,
     REFERENCE_SUITES,
+    is_emu_clone,
+    list_stack_files,
     profile_path,
     read_profile_stack,
-    read_snapshot_redshifts,
+    stack_parameters,
+    stack_redshifts,
 )
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.profile_integrals import compton_y_from_pressure_mpc2
@@ -111,10 +115,17 @@ class ReferenceStack:
             self.r200c_mpc * u.Mpc))
 
 
-def _simulations(root: Path) -> dict[tuple[str, str], dict]:
+def _simulations(root: Path, suite: str) -> dict[tuple[str, str], dict]:
+    """(suite, 1P simulation) -> its parameters and the one it varies (``varied``): from an
+    emu_CAMELS clone and the legacy 1P grid, or from a flat folder's ``simulations.csv``."""
+    if is_emu_clone(root):
+        sims = [s for s in list_stack_files(root, suite) if s.startswith("1P_")]
+        params = stack_parameters(root, suite, sims)
+        return {(suite, s): {**params[(suite, s)], "varied": legacy_1p_varied(s)} for s in sims}
     path = root / "simulations.csv"
     if not path.exists():
-        raise InputFileError(f"reference simulation table {path} does not exist")
+        raise InputFileError(f"reference simulation table {path} does not exist (give an "
+                             "emu_CAMELS clone or a folder with simulations.csv)")
     with path.open() as fh:
         rows = list(csv.DictReader(fh))
     need = {"suite", "simulation", "Omega_m", "sigma_8", *FEEDBACK_PARAMS, "varied"}
@@ -129,17 +140,17 @@ def load_reference(
 ) -> list[ReferenceStack]:
     """Every stack of ``suite`` (all 1P simulations unless ``sims``) at ``snapshots``."""
     root = Path(root)
-    table = _simulations(root)
-    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
+    table = _simulations(root, suite)
+    redshifts = stack_redshifts(root)
     names = sims or sorted(s for (su, s) in table if su == suite)
     if not names:
-        raise InputFileError(f"{root / 'simulations.csv'} lists no simulation of suite {suite!r}")
+        raise InputFileError(f"{root} holds no 1P simulation of suite {suite!r}")
     out = []
     for sim in names:
         row = table[(suite, sim)]
         for snap in snapshots:
             if (suite, int(snap)) not in redshifts:
-                raise InputFileError(f"{root / 'snapshots.csv'}: no redshift for {suite} {snap:03d}")
+                raise InputFileError(f"{root}: no redshift known for {suite} snapshot {snap:03d}")
             for mass_bin in mass_bins:
                 stack = read_profile_stack(profile_path(root, suite, sim, snap, mass_bin))
                 out.append(ReferenceStack(
@@ -358,7 +369,9 @@ def calibrate(
         "provenance": {
             "reference": "CAMELS 1P stacked gas profiles (emu_CAMELS, Moser et al. 2022)",
             "reference_root": str(root.resolve()),
-            "simulations_csv_sha256": _sha256(root / "simulations.csv"),
+            "simulations_csv_sha256": (_sha256(root / "simulations.csv")
+                                       if (root / "simulations.csv").exists()
+                                       else "none: an emu_CAMELS clone and the legacy 1P grid"),
             "suites": list(suites), "snapshots": [int(s) for s in snapshots],
             "fit_range_r200c": list(FIT_RANGE_R200C), "halos_per_stack": halos_per_stack,
             "seed": seed, "max_nfev": max_nfev, "mass_bins": list(mass_bins), "fits": fits,

@@ -45,13 +45,13 @@ def fiducial_stacks_near(root: str | Path, redshift: float) -> tuple[Table | Non
     """The real CAMELS 1P fiducial stacks of every reference suite at the snapshot nearest
     ``redshift``, and a sentence saying what they are; (None, the reason) when ``root`` holds no
     stacks."""
-    from ..io.camels_stacks import FIDUCIAL_SIM, REFERENCE_SUITES, read_snapshot_redshifts
+    from ..io.camels_stacks import FIDUCIAL_SIM, REFERENCE_SUITES, is_emu_clone, stack_redshifts
 
     root = Path(root)
-    if not (root / "snapshots.csv").exists():
+    if not (is_emu_clone(root) or (root / "snapshots.csv").exists()):
         return None, (f"No real stacks shown: the reference directory {root} is absent "
-                      "(radial_profiles.reference_root).")
-    redshifts = read_snapshot_redshifts(root / "snapshots.csv")
+                      "(radial_profiles.reference_root: an emu_CAMELS clone).")
+    redshifts = stack_redshifts(root)
     parts = []
     for suite in REFERENCE_SUITES:
         snap, z = min(((s, zz) for (su, s), zz in redshifts.items() if su == suite),

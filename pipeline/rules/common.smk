@@ -123,7 +123,7 @@ def _skip_or_stop(absent, what, total, key_hint):
 
 if IS_STACKS:  # stacked-profile files: listed once per (root, suite), measured in cached blocks
     from pipeline.ingest.stacks import MEASUREMENT_VERSION, missing_report, missing_stacks, stack_blocks
-    from pipeline.io.camels_stacks import list_stack_files
+    from pipeline.io.camels_stacks import list_stack_files, weighted_only
 
     STACK_OPTIONS = {k: config["stacks"][k] for k in ("hubble_param", "omega_b")}
 
@@ -139,9 +139,18 @@ if IS_STACKS:  # stacked-profile files: listed once per (root, suite), measured 
     _LISTINGS = {(s["root"], s["suite"]): list_stack_files(s["root"], s["suite"])
                  for s in SAMPLES.values()}
     _absent = missing_stacks(SAMPLES, _LISTINGS)
+
+    def _absent_line(name, sim, snap, mass_bin):
+        sample = SAMPLES[name]
+        line = f"sample {name!r}: simulation {sim}, snapshot {snap:03d}, mass bin {mass_bin}"
+        weighted = weighted_only(sample["root"], sample["suite"], sim, snap)
+        if weighted is not None:  # a clone with the weighted product only
+            line += (f" (only the weighted profile {weighted} is there; the pipeline reads the "
+                     "unweighted *_uw_<mass bin>.txt stacks)")
+        return line
+
     _skip_or_stop(
-        [(n, f"sample {n!r}: simulation {sim}, snapshot {snap:03d}, mass bin {b}")
-         for n, sim, snap, b in _absent],
+        [(n, _absent_line(n, sim, snap, b)) for n, sim, snap, b in _absent],
         "stacked-profile files",
         sum(len(s["sims"]) * len(s["snapshots"]) * len(s["mass_bins"]) for s in SAMPLES.values()),
         "the samples' roots (data.root, samples.<name>.root), sims, snapshots and mass_bins, "

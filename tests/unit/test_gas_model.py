@@ -30,7 +30,7 @@ from pipeline.physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu
 from pipeline.physics.profile_integrals import enclosed_integral
 
 REPO = Path(__file__).resolve().parents[2]
-REAL = (REPO.parent / "shared" / "data" / "camels_1p_profiles").resolve()
+REAL = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
 needs_real = pytest.mark.skipif(not REAL.exists(), reason=f"shared CAMELS profiles absent at {REAL}")
 
 

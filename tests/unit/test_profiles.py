@@ -14,13 +14,13 @@ from pipeline.ingest.stacks import StackOptions, measure_stack, measure_suite_st
 from pipeline.io.camels_stacks import (
     profile_path,
     read_profile_stack,
-    read_simulation_table,
+    stack_parameters,
     write_profile_stack,
 )
 from pipeline.physics.cosmology import flat_lcdm, halo_radius_mpc
 from pipeline.physics.profile_integrals import compton_y_from_pressure_mpc2, enclosed_integral
 
-REAL = (REPO.parent / "shared" / "data" / "camels_1p_profiles").resolve()
+REAL = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
 needs_real = pytest.mark.skipif(not REAL.exists(), reason=f"shared CAMELS profiles absent at {REAL}")
 TWO_BINS = StackOptions(mass_bins=("11-11.5", "12.3-13.1"))
 GRID = np.geomspace(0.003, 12.4, 16)  # the radial grid of the real stacks, physical Mpc
@@ -200,9 +200,8 @@ def test_real_camels_stack():
 def test_real_feedback_response_of_y():
     """IllustrisTNG at 10^12.3-13.1 Msun, z = 0: A_SN1 0.25 -> 4 raises Y about fivefold;
     SIMBA: A_AGN2 0.5 -> 2 lowers it about fourfold (as stated for the real stacks)."""
-    params = read_simulation_table(REAL / "simulations.csv")
-
     def y(suite, sim):
+        params = stack_parameters(REAL, suite, [sim])
         return measure_stack(profile_path(REAL, suite, sim, 33, "12.3-13.1"), 0.0,
                              params[(suite, sim)]["Omega_m"], StackOptions())["Y200c"]
 
@@ -220,7 +219,7 @@ def test_reference_stacks_in_the_profile_stage_columns():
     table = reference_profile_table(REAL, "SIMBA", "1P_27", 33, 0.0)
     assert set(table["mass_bin"]) == set(MASS_BINS)
     assert table["pressure_mean"].unit == u.Msun / u.kpc / u.s**2
-    stack = read_profile_stack(REAL / "SIMBA" / "SIMBA_1P_27_033_uw_12.3-13.1.txt")
+    stack = read_profile_stack(profile_path(REAL, "SIMBA", "1P_27", 33, "12.3-13.1"))
     sel = table[table["mass_bin"] == "12.3-13.1"]
     np.testing.assert_allclose(sel["density_mean"].value, stack.mean("density").value)
     # the profile stage measures at the radii of the real files

@@ -13,7 +13,7 @@ from conftest import REPO
 
 pytestmark = pytest.mark.workflow
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-REAL_PROFILES = (REPO.parent / "shared" / "data" / "camels_1p_profiles").resolve()
+REAL_PROFILES = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
 
 
 def snakemake(*args, cwd, check=True):
@@ -312,7 +312,7 @@ def test_stacks_study_end_to_end(tmp_path):
         assert cfg["data"]["kind"] == "stacks" and len(cfg["targets"]) == n_targets
     lh = load_config(REPO / "studies" / "camels_lh_tng.yaml")
     assert lh["samples"]["TNG-LH"]["missing"] == "skip"
-    assert lh["samples"]["TNG-LH"]["root"].endswith("camels_lh_profiles")
+    assert lh["samples"]["TNG-LH"]["root"].endswith("emu_CAMELS")  # a clone, as a user has it
 
 
 _TWO_ROOTS = """
@@ -698,3 +698,43 @@ def test_catalog_study_end_to_end_reads_no_snapshot(tmp_path):
         dry = snakemake("-n", "--cores", "2", "--configfile", str(REPO / "studies" / study),
                         cwd=tmp_path)
         assert "ingest_catalog" in dry.stdout and "rule ingest:" not in dry.stdout, study
+
+
+_CLONE_STUDY = """
+study: clone
+data: {kind: stacks, root: /nonexistent/emu_CAMELS}
+samples:
+  TNG: {suite: IllustrisTNG, set: 1P, sims: [1P_22..1P_25], redshifts: [0.0]}
+  SIMBA: {suite: SIMBA, set: 1P, sims: [1P_22..1P_25], snapshots: [33]}
+train: [TNG]
+holdout: [SIMBA]
+selection: {log10_mass_min_msun: 11.0, log10_mass_max_msun: 13.2}
+targets:
+  - {name: M_from_Y, y: log10_M200c, x: log10_Y200c_ss, slope: 0.6,
+     features: [log10_Y200c_ss, c_gas]}
+rank: {top_k: 1}
+"""
+
+
+def test_a_clone_of_emu_camels_is_read_as_cloned_with_one_option(tmp_path):
+    """scaling-pipeline run STUDY --data-root CLONE: the study's data.root replaced by the
+    clone, no hand-made table; a clone holding only the weighted profile where the unweighted one
+    is asked for is named."""
+    from conftest import write_emu_clone
+
+    clone = write_emu_clone(tmp_path)
+    (tmp_path / "study.yaml").write_text(_CLONE_STUDY)
+    run = [sys.executable, "-m", "pipeline.cli", "run", "study.yaml", "--data-root", str(clone),
+           "-n", "--snakefile", str(REPO / "Snakefile")]
+    proc = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "ingest_stacks" in proc.stdout + proc.stderr
+    (override,) = (tmp_path / ".snakemake/scaling-pipeline").glob("data-root-*.yaml")
+    assert str(clone) in override.read_text()
+    # SIMBA 1P_23 at 033: only its weighted profile is there
+    for path in (clone / "emulator_profiles/1P_set/SIMBA").glob("SIMBA_1P_23_033_uw_*.txt"):
+        path.unlink()
+    proc = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "simulation 1P_23, snapshot 033, mass bin 11-11.5" in out
+    assert "only the weighted profile" in out and "SIMBA_1P_23_033_w.txt" in out
