@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -673,6 +674,19 @@ def compact_config(config: dict) -> str:
     return yaml.safe_dump(shown, sort_keys=False, width=100)
 
 
+def build_time() -> dt.datetime:
+    """The report's build time (UTC, whole seconds): now, or ``SOURCE_DATE_EPOCH`` where set (the
+    reproducible-builds convention): two builds of the same results then give the same PDF, byte
+    for byte."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise InputFileError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time in seconds") from None
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 def _report_record(config: dict, generated: dt.datetime, runtime_s: float | None,
                    parts: list[str]) -> dict:
     """The data file ``report.json`` the template ``templates/report.typ`` is filled from."""
@@ -743,7 +757,7 @@ def build_report(
     halos = read_table(halos_path)
     targets = list(config["targets"])
     samples_all = list(config["train"]) + list(config["holdout"])  # samples, in table order
-    generated = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    generated = build_time()
     tables = {}
     for target in targets:
         name = target["name"]
