@@ -308,3 +308,22 @@ def test_a_slope_that_is_no_number_names_the_key(default, slope, message):
     default["targets"][0]["slope"] = slope
     with pytest.raises(ConfigError, match=message):
         validate_config(default)
+
+
+def test_the_docs_study_files_are_valid(tmp_path):
+    """The study files the tutorial and the input page show pass the configuration check (the
+    particle one's data.root replaced: the check reads its parameter files where they exist)."""
+    import yaml
+    from conftest import REPO
+
+    for path in sorted((REPO / "docs" / "tutorial_files").glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text())
+        if raw["data"]["kind"] == "camels":
+            raw["data"]["root"] = str(tmp_path)
+        validated = validate_config(raw)
+        for sample in validated["samples"].values():
+            assert sample["snapshots"], path
+    particles = validate_config({**yaml.safe_load(
+        (REPO / "docs/tutorial_files/camels_particles_study.yaml").read_text()),
+        "data": {"kind": "camels", "root": str(tmp_path), "layout": "camels2024"}})
+    assert particles["samples"]["tng"]["snapshots"] == [90]  # z = 0 in the 2024 numbering
