@@ -140,6 +140,12 @@ def weighted_only(root: str | os.PathLike, suite: str, sim: str, snap: int) -> P
     return path if path.exists() else None
 
 
+def _table_beside(root: Path, path: Path, reader) -> dict:
+    """A table beside the stacks, read by ``reader``: required in a flat folder (the reader names
+    it when absent), an optional override in a clone ({} without it)."""
+    return reader(path) if path.exists() or not is_emu_clone(root) else {}
+
+
 def stack_parameters(root: str | os.PathLike, suite: str, sims) -> dict[tuple[str, str], dict[str, float]]:
     """(suite, simulation) -> parameters of ``sims`` of ``suite`` under ``root``: from
     ``simulations.csv`` (flat layout, or a clone's override), else, in a clone, an LH
@@ -152,7 +158,7 @@ def stack_parameters(root: str | os.PathLike, suite: str, sims) -> dict[tuple[st
 
     root = Path(root)
     csv_path = root / "simulations.csv"
-    table = read_simulation_table(csv_path) if csv_path.exists() or not is_emu_clone(root) else {}
+    table = _table_beside(root, csv_path, read_simulation_table)
     if not is_emu_clone(root):
         return table
     out = dict(table)
@@ -212,7 +218,7 @@ def stack_redshifts(root: str | os.PathLike) -> dict[tuple[str, int], float]:
 
     root = Path(root)
     csv_path = root / "snapshots.csv"
-    table = read_snapshot_redshifts(csv_path) if csv_path.exists() or not is_emu_clone(root) else {}
+    table = _table_beside(root, csv_path, read_snapshot_redshifts)
     if not is_emu_clone(root):
         return table
     out = dict(table)
