@@ -220,32 +220,11 @@ def validate_config(config: dict) -> dict:
     names = [t["name"] for t in config["targets"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'targets': duplicate target names {names}")
+    if config["evaluate"]["bin_column"] not in columns:
+        raise ConfigError(f"config key 'evaluate.bin_column': unknown column "
+                          f"{config['evaluate']['bin_column']!r}; valid: {sorted(columns)}")
     for i, t in enumerate(config["targets"]):
-        for key in ("y", "x"):
-            if t[key] not in columns:
-                raise ConfigError(
-                    f"config key 'targets.{i}.{key}': unknown column {t[key]!r}; "
-                    f"valid: {sorted(columns)}"
-                )
-        t.setdefault("slope", 0.0)
-        t["slope"] = _slope_value(t["slope"], f"targets.{i}.slope")
-        if t["slope"] == 0 and "keep_slope" not in t:
-            t["keep_slope"] = False  # no self-similar slope to keep: x is a free feature
-        features = target_features(config, t)
-        if config["evaluate"]["bin_column"] not in columns:
-            raise ConfigError(f"config key 'evaluate.bin_column': unknown column "
-                              f"{config['evaluate']['bin_column']!r}; valid: {sorted(columns)}")
-        if t["y"] in features:
-            raise ConfigError(
-                f"config key 'targets.{i}': the predicted column {t['y']!r} is also a feature"
-            )
-        _refuse_leakage(config, i, t, features)
-        _hi_needs_ingest(config, i, t, features)
-        if config["rank"]["top_k"] > len(features):
-            raise ConfigError(
-                f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
-                f"features of target {t['name']!r} ({len(features)})"
-            )
+        _check_target(config, i, t, columns)
     sel = config["selection"]
     if sel["log10_mass_max_msun"] <= sel["log10_mass_min_msun"]:
         raise ConfigError(
@@ -331,6 +310,34 @@ def _snapshots_of_redshifts(config: dict, name: str) -> list[int]:
     where = f"samples.{name}.redshifts"
     table = _snapshot_table(config, sample, where)
     return sorted({nearest_snapshot(float(z), table, where) for z in sample["redshifts"]})
+
+
+def _check_target(config: dict, i: int, t: dict, columns) -> None:
+    """One target's checks (``targets.<i>``), its slope read as a number: y and x known columns,
+    y not among its features, no leakage (:func:`_refuse_leakage`), HI columns measured, enough
+    features for rank.top_k."""
+    for key in ("y", "x"):
+        if t[key] not in columns:
+            raise ConfigError(
+                f"config key 'targets.{i}.{key}': unknown column {t[key]!r}; "
+                f"valid: {sorted(columns)}"
+            )
+    t.setdefault("slope", 0.0)
+    t["slope"] = _slope_value(t["slope"], f"targets.{i}.slope")
+    if t["slope"] == 0 and "keep_slope" not in t:
+        t["keep_slope"] = False  # no self-similar slope to keep: x is a free feature
+    features = target_features(config, t)
+    if t["y"] in features:
+        raise ConfigError(
+            f"config key 'targets.{i}': the predicted column {t['y']!r} is also a feature"
+        )
+    _refuse_leakage(config, i, t, features)
+    _hi_needs_ingest(config, i, t, features)
+    if config["rank"]["top_k"] > len(features):
+        raise ConfigError(
+            f"config key 'rank.top_k' = {config['rank']['top_k']} exceeds the number of "
+            f"features of target {t['name']!r} ({len(features)})"
+        )
 
 
 def registry_columns(config: dict) -> list:

@@ -487,16 +487,25 @@ def _truth_note(config: dict, target: dict, columns: list[str]) -> str:
 
 
 def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]) -> str:
+    """One target's section: ranking, discovered relation (with its Pareto front), held-out
+    evaluation, transfer across simulations and residuals against the parameters."""
+    key = label_name(target["name"])
+    head = (f"= Target {lit(target['name'])}: ${column_symbol(target['y'])}$ from "
+            f"${column_symbol(target['x'])}$ <sec-{key}>\n")
+    return "".join([head, _ranking_section(config, target, t["rank"], figures, key),
+                    _discovered_section(config, target, t, figures, key),
+                    _evaluation_section(target["name"], t["evaluate"], figures, key),
+                    _transfer_section(config, t["per_sim"], figures, key)])
+
+
+def _ranking_section(config: dict, target: dict, rank: Table, figures: dict[str, str],
+                     key: str) -> str:
     name = target["name"]
-    key = label_name(name)
-    rank, sr, ev, per_sim = t["rank"], t["sr"], t["evaluate"], t["per_sim"]
     train = ", ".join(config["train"])
     selected = [str(f) for f in rank["feature"][np.asarray(rank["selected"], bool)]]
     groups = [g for g in rank.meta.get("groups", []) if len(g) > 1]
     dropped = rank.meta.get("dropped_features") or {}
-    out = [f"= Target {lit(name)}: ${column_symbol(target['y'])}$ from "
-           f"${column_symbol(target['x'])}$ <sec-{key}>\n"]
-    # ranking
+    out = []
     skill = (f"{rank.meta['r2_cv']:.2f} (per fold ± {rank.meta.get('r2_cv_std', np.nan):.2f}; "
              f"{rank.meta.get('cv_split', 'folds by halo')})")
     out.append(
@@ -516,7 +525,14 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                       f"shuffles) of each candidate feature for {lit(name)}, with the grouped "
                       "importance of correlated features (diamonds) and impurity importance "
                       "(reference only). \\* = selected.", f"fig-{key}-rank"))
-    # discovered relation
+    return "".join(out)
+
+
+def _discovered_section(config: dict, target: dict, t: dict, figures: dict[str, str],
+                        key: str) -> str:
+    name = target["name"]
+    sr = t["sr"]
+    out = []
     full, tmpl, values = _equation(sr, target)
     transfer = str(sr.meta.get("choice_data", "split")) == "transfer"
     rejected = sr.meta.get("domain", {})
@@ -560,6 +576,12 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                       "Merged Pareto front: training and " + ("left-out" if transfer else "validation")
                       + " loss against complexity (expression-tree nodes); the star marks the "
                       "chosen equation.", f"fig-{key}-pareto"))
+    out.append(_front_table_markup(sr, name, key, transfer))
+    return "".join(out)
+
+
+def _front_table_markup(sr: Table, name: str, key: str, transfer: bool) -> str:
+    """The Pareto-front table: losses, conditioning, the equation typeset, which one is chosen."""
     out_columns = [c for c in sr.colnames if c.startswith("loss_out_")][:3]
     front_rows = []
     for r in sr:
@@ -571,23 +593,26 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                            *_conditioning_cells(r), cell,
                            "✓" if r["chosen"] else ("" if _choosable(r) else "✗")])
     val_name = "left out" if transfer else "val"
-    out.append(table(["size", "MSE train", f"MSE {val_name}",
-                      *(lit(c.removeprefix("loss_out_")) for c in out_columns),
-                      f"$R^2$ {val_name}", "canc.", "undet.", "equation (constants to 3 digits)",
-                      "chosen"],
-                     front_rows, f"Pareto-front equations for {lit(name)} (residual $f$): loss on "
-                     "the training haloes, on the data the choice is made on"
-                     + (", and left out per training sample (constants refitted on the others)"
-                        if out_columns else "")
-                     + "; canc.: the largest term relative to the correction (terms cancel above "
-                     f"{_max_cancellation(sr)}); undet.: constants whose 1-sigma error reaches their "
-                     "value; ✗: not choosable for either reason. Size counts the nodes of the "
-                     "sympy expression tree (variables, numbers and operations; a subtraction is "
-                     "an addition of a negated term), as the engine's max_length counts its own "
-                     "nodes: an engine form of length 20 can print with more.",
-                     f"tab-{key}-front", size="7.5pt",
-                     columns=["auto"] * (6 + len(out_columns)) + ["1fr", "auto"]))
-    # held-out evaluation
+    return table(["size", "MSE train", f"MSE {val_name}",
+                  *(lit(c.removeprefix("loss_out_")) for c in out_columns),
+                  f"$R^2$ {val_name}", "canc.", "undet.", "equation (constants to 3 digits)",
+                  "chosen"],
+                 front_rows, f"Pareto-front equations for {lit(name)} (residual $f$): loss on "
+                 "the training haloes, on the data the choice is made on"
+                 + (", and left out per training sample (constants refitted on the others)"
+                    if out_columns else "")
+                 + "; canc.: the largest term relative to the correction (terms cancel above "
+                 f"{_max_cancellation(sr)}); undet.: constants whose 1-sigma error reaches their "
+                 "value; ✗: not choosable for either reason. Size counts the nodes of the "
+                 "sympy expression tree (variables, numbers and operations; a subtraction is "
+                 "an addition of a negated term), as the engine's max_length counts its own "
+                 "nodes: an engine form of length 20 can print with more.",
+                 f"tab-{key}-front", size="7.5pt",
+                 columns=["auto"] * (6 + len(out_columns)) + ["1fr", "auto"])
+
+
+def _evaluation_section(name: str, ev: Table, figures: dict[str, str], key: str) -> str:
+    out = []
     out.append(f"== Held-out evaluation\n@fig-{key}-eval shows the scatter (top) and the rms with "
                "constants as trained (bottom) per mass bin and held-out sample, for every relation; "
                f"@tab-{key}-metrics gives the numbers over all masses.\n")
@@ -617,7 +642,11 @@ def _target_section(config: dict, target: dict, t: dict, figures: dict[str, str]
                     and not np.ma.is_masked(r["note"]) and str(r["note"]).strip()})
     if notes:
         out.append("Not shown: " + lit("; ".join(notes)) + ".\n")
-    # transfer
+    return "".join(out)
+
+
+def _transfer_section(config: dict, per_sim: Table, figures: dict[str, str], key: str) -> str:
+    out = []
     min_rows = config["evaluate"].get("min_halos_per_sim", 10)
     out.append(f"== Transfer\nThe reduction is not uniform across simulations (@fig-{key}-sims): "
                + per_simulation_spread(per_sim, config["holdout"], min_rows) + ".\n")

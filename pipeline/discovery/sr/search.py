@@ -589,11 +589,12 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     Columns: complexity (tree nodes), loss_train, loss_val (MSE in the chosen noise model's
     space: ``y`` or ``ln y``; left out of the fit with the transfer choice), r2_val (in that
     space), score, excess_se (validation loss above the best equation's, in paired standard
-    errors), seed, found_in (search space), expression (sympy string, full precision), latex,
+    errors), seed, found_in (search space), the conditioning measures and whether the equation
+    is choosable (:mod:`.conditioning`), expression (sympy string, full precision), latex,
     chosen, and with leave-one-sample-out ``loss_out_<sample>`` per training sample.
     ``meta['chosen']`` repeats the chosen expression with its constants refitted on every halo;
     ``meta['noise_model']`` is ``linear`` or ``log``; ``meta['rejected']`` lists the candidates
-    domain safety turned away, with the reason.
+    domain safety turned away, with the reason; ``meta['verdict']`` the do-no-harm verdict.
     """
     if len(y) < MIN_SEARCH_ROWS:
         raise DataError(f"symbolic regression: only {len(y)} haloes; at least {MIN_SEARCH_ROWS} "
@@ -602,39 +603,27 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         raise ValueError(f"sr.choice_rule must be one of {CHOICE_RULES}, got {options.choice_rule!r}")
     spaces = _search_spaces(np.asarray(y, dtype=float), options.target_space)
     idx_tr, idx_val, split_note, loso = _choice_split(len(y), options, groups, samples, sim_params)
-    x_tr, x_val, y_tr, y_val = x[idx_tr], x[idx_val], y[idx_tr], y[idx_val]
+    train, val = (x[idx_tr], y[idx_tr]), (x[idx_val], y[idx_val])
     box = domain_box(x if domain_x is None else domain_x, options.domain_margin) if x.shape[1] else None
     domain = (box, domain_points(*box)) if box is not None else None
     rejected: list[dict] = []
 
     def candidate(expr: sp.Expr, seed: int, space: str) -> Candidate | None:
-        return _candidate(expr, seed, space, names, (x_tr, y_tr), (x_val, y_val), spaces, options,
-                          domain, rejected)
+        return _candidate(expr, seed, space, names, train, val, spaces, options, domain, rejected)
 
-    search = search_rows(len(y_tr), options.max_search_rows,
+    search = search_rows(len(train[1]), options.max_search_rows,
                          None if groups is None else np.asarray(groups).astype(str)[idx_tr])
-    seen, engine_runs = _gather(candidate, x_tr, y_tr, search, names, spaces, options)
-    noise_model, nll = _noise_model(list(seen.values()), y_val, spaces)
+    seen, engine_runs = _gather(candidate, *train, search, names, spaces, options)
+    noise_model, nll = _noise_model(list(seen.values()), val[1], spaces)
     log_space = noise_model == "log"
-    front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
     if options.snap_constants:
-        # canonical forms: redundant and noise-level constants snapped, so that complexity
-        # counts the structure of an equation rather than how the engine happened to write it
-        for c in list(front):
-            expr, steps = snap_constants(c.expr, list(names), x_tr, y_tr, x_val, y_val, log_space,
-                                         z=options.choice_z, n_sigma=options.snap_n_sigma,
-                                         max_denominator=options.snap_max_denominator)
-            key = sp.srepr(expr)
-            if steps and key not in seen and (s := candidate(expr, c.seed, c.found_in)) is not None \
-                    and _finite_in(s, noise_model):
-                s.snapped = steps
-                seen[key] = s
-        front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
+        seen = _snapped(seen, _front_of(seen, noise_model), names, train, val, log_space, options,
+                        candidate, noise_model)
     if options.readable_rewrites and domain is not None:
-        seen = _readable(seen, front, names, (x_tr, y_tr), domain[1], log_space, options, candidate)
-        front = _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
+        seen = _readable(seen, _front_of(seen, noise_model), names, train, domain[1], log_space,
+                         options, candidate)
     if options.conditioning:
-        seen = _reparametrised(seen, front, names, (x_tr, y_tr), (x_val, y_val), log_space,
+        seen = _reparametrised(seen, _front_of(seen, noise_model), names, train, val, log_space,
                                options, candidate, noise_model)
     finite = [c for c in seen.values() if _finite_in(c, noise_model)]
     _condition(finite, names, x, y, log_space, options)
@@ -653,9 +642,71 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         choice = _choose_on_validation(front, comp, noise_model, val_sims, groups, options,
                                        allowed)
     chosen, loss_val, excess, scores, rule, per_sample = choice
-    val_target = (np.log(y) if noise_model == "log" else y) if loso else (
-        np.log(y_val) if noise_model == "log" else y_val)
-    var_val = float(np.var(val_target))
+    val_target = y if loso else val[1]
+    var_val = float(np.var(np.log(val_target) if log_space else val_target))
+    table = _front_table(front, comp, loss_val, var_val, scores, excess, allowed, per_sample)
+    table["chosen"] = np.arange(len(front)) == chosen
+    # the constants were tuned on the training split; the final ones use every halo
+    refit = refit_constants(front[chosen].expr, list(names), x, y, log_space=log_space)
+    table.meta.update(_chosen_meta(refit, front[chosen], noise_model))
+    table.meta.update(_rules_meta(options))
+    table.meta.update({
+        "features": list(names),
+        "verdict": do_no_harm(front, chosen, loss_val, split_note),
+        "engine_runs": engine_runs,
+        "time_cap_hit": any(r["stopped_by"] == "time cap" for r in engine_runs),
+        "search_spaces": spaces,
+        "noise_model": noise_model,
+        "noise_model_nll": {k: float(v) for k, v in nll.items()},
+        "n_train": len(train[1]),
+        "n_search": len(search),
+        "n_val": len(val[1]),
+        "validation_split": split_note,
+        "choice_data": options.choice_data,
+        "target_var_val": var_val,
+        "n_candidates": len(seen),
+        "choice_rule": rule,
+        "domain": ({"margin": options.domain_margin, "blowup": options.domain_blowup,
+                    "n_rejected": len(rejected)} if options.domain_check else "off"),
+        "rejected": rejected[:100],
+        "provenance": provenance("sr", asdict(options), {"sr.seeds": list(options.seeds)}),
+    })
+    log.info("noise model %s (validation NLL per halo %s); %d candidates rejected on the domain; "
+             "chosen equation: %s (val R^2 %.3f)", noise_model,
+             {k: round(v, 4) for k, v in nll.items()}, len(rejected), front[chosen].expr,
+             table["r2_val"][chosen])
+    return table
+
+
+def _front_of(seen: dict[str, Candidate], noise_model: str) -> list[Candidate]:
+    """The Pareto front of the candidates of ``seen`` finite in ``noise_model``'s space."""
+    return _front([c for c in seen.values() if _finite_in(c, noise_model)], noise_model)
+
+
+def _snapped(seen: dict[str, Candidate], front: list[Candidate], names: list[str],
+             train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+             log_space: bool, options: SROptions, candidate,
+             noise_model: str) -> dict[str, Candidate]:
+    """``seen`` plus each front equation's canonical form (:mod:`.snapping`): redundant and
+    noise-level constants snapped, so that complexity counts the structure of an equation rather
+    than how the engine happened to write it."""
+    out = dict(seen)
+    for c in front:
+        expr, steps = snap_constants(c.expr, list(names), *train, *val, log_space,
+                                     z=options.choice_z, n_sigma=options.snap_n_sigma,
+                                     max_denominator=options.snap_max_denominator)
+        key = sp.srepr(expr)
+        if steps and key not in out and (s := candidate(expr, c.seed, c.found_in)) is not None \
+                and _finite_in(s, noise_model):
+            s.snapped = steps
+            out[key] = s
+    return out
+
+
+def _front_table(front: list[Candidate], comp: np.ndarray, loss_val: np.ndarray, var_val: float,
+                 scores: np.ndarray, excess: np.ndarray, allowed: np.ndarray,
+                 per_sample: dict[str, list[float]]) -> Table:
+    """The SR table's rows: one per front equation (see :func:`discover`)."""
     columns = {
         "complexity": comp.astype(int),
         "loss_train": [c.loss_train for c in front],
@@ -679,70 +730,50 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     }
     for s, losses in per_sample.items():
         columns[f"loss_out_{s}"] = losses
-    table = Table(columns)
-    table["chosen"] = np.arange(len(front)) == chosen
-    verdict = do_no_harm(front, chosen, loss_val, split_note)
-    snaps = front[chosen].snapped
-    # the constants were tuned on the training split; the final ones use every halo
-    refit = refit_constants(front[chosen].expr, list(names), x, y, log_space=log_space)
-    table.meta.update(
-        {
-            "features": list(names),
-            "chosen": str(refit.expr),
-            "chosen_latex": to_latex(refit.expr),
-            "chosen_engine": str(front[chosen].expr),  # constants fitted on the training split
-            # constants _c0, _c1, ... in the order of meta['constants']
-            "chosen_template": str(refit.template),
-            # constants typeset c_0, c_1, ... in the order of meta['constants']
-            "chosen_template_latex": re.sub(r"\\mathrm\{\\_c(\d+)\}", r"c_{\1}",
-                                            to_latex(refit.template)),
-            "constants": [
-                {"name": f"c_{i}", "value": float(v), "error": float(e)}
-                for i, (v, e) in enumerate(zip(refit.values, refit.errors, strict=True))
-            ],
-            # row-major, in the order of meta['constants']; NaN where the constants are degenerate
-            "constants_covariance": [[float(v) for v in row] for row in refit.covariance],
-            "constants_rule": "least-squares refit on all haloes (train + validation"
-                              + ("; residuals in ln y" if noise_model == "log" else "")
-                              + "); 1-sigma errors from the Jacobian scaled by the residual variance",
-            "snapped_constants": [asdict(step) for step in snaps],
-            "rewrites": [asdict(step) for step in front[chosen].rewritten],
-            "rewrite_rule": (f"degenerate pieces rewritten on the domain when the prediction moves "
-                             f"by <= {options.rewrite_tolerance:g} everywhere there "
-                             "(pipeline.discovery.sr.rewrites)" if options.readable_rewrites
-                             else "off"),
-            "snap_rule": (f"a constant within {options.snap_n_sigma:g} sigma of a rational p/q "
-                          f"(q <= {options.snap_max_denominator}) "
-                          f"is fixed to it when the validation loss rises by <= {options.choice_z:g} "
-                          "paired standard errors" if options.snap_constants else "off"),
-            "verdict": verdict,
-            "conditioning_rule": (f"choosable: every constant determined (1-sigma error < |value|) "
-                                  f"and no cancelling terms (largest term <= "
-                                  f"{options.max_cancellation:g} x the correction); degenerate "
-                                  "constants fixed to simple numbers first where the data allow "
-                                  "(pipeline.discovery.sr.conditioning)" if options.conditioning
-                                  else "off (measured, not enforced)"),
-            "engine_runs": engine_runs,
-            "time_cap_hit": any(r["stopped_by"] == "time cap" for r in engine_runs),
-            "search_spaces": spaces,
-            "noise_model": noise_model,
-            "noise_model_nll": {k: float(v) for k, v in nll.items()},
-            "n_train": len(y_tr),
-            "n_search": len(search),
-            "n_val": len(y_val),
-            "validation_split": split_note,
-            "choice_data": options.choice_data,
-            "target_var_val": var_val,
-            "n_candidates": len(seen),
-            "choice_rule": rule,
-            "domain": ({"margin": options.domain_margin, "blowup": options.domain_blowup,
-                        "n_rejected": len(rejected)} if options.domain_check else "off"),
-            "rejected": rejected[:100],
-            "provenance": provenance("sr", asdict(options), {"sr.seeds": list(options.seeds)}),
-        }
-    )
-    log.info("noise model %s (validation NLL per halo %s); %d candidates rejected on the domain; "
-             "chosen equation: %s (val R^2 %.3f)", noise_model,
-             {k: round(v, 4) for k, v in nll.items()}, len(rejected), front[chosen].expr,
-             table["r2_val"][chosen])
-    return table
+    return Table(columns)
+
+
+def _chosen_meta(refit, chosen: Candidate, noise_model: str) -> dict:
+    """The chosen equation in the SR table's metadata: with its constants refitted on every halo
+    (``refit``), their errors and covariance, and the snaps and rewrites that made it."""
+    return {
+        "chosen": str(refit.expr),
+        "chosen_latex": to_latex(refit.expr),
+        "chosen_engine": str(chosen.expr),  # constants fitted on the training split
+        # constants _c0, _c1, ... in the order of meta['constants']
+        "chosen_template": str(refit.template),
+        # constants typeset c_0, c_1, ... in the order of meta['constants']
+        "chosen_template_latex": re.sub(r"\\mathrm\{\\_c(\d+)\}", r"c_{\1}",
+                                        to_latex(refit.template)),
+        "constants": [
+            {"name": f"c_{i}", "value": float(v), "error": float(e)}
+            for i, (v, e) in enumerate(zip(refit.values, refit.errors, strict=True))
+        ],
+        # row-major, in the order of meta['constants']; NaN where the constants are degenerate
+        "constants_covariance": [[float(v) for v in row] for row in refit.covariance],
+        "constants_rule": "least-squares refit on all haloes (train + validation"
+                          + ("; residuals in ln y" if noise_model == "log" else "")
+                          + "); 1-sigma errors from the Jacobian scaled by the residual variance",
+        "snapped_constants": [asdict(step) for step in chosen.snapped],
+        "rewrites": [asdict(step) for step in chosen.rewritten],
+    }
+
+
+def _rules_meta(options: SROptions) -> dict:
+    """The snapping, rewriting and conditioning rules in words (SR table metadata)."""
+    return {
+        "rewrite_rule": (f"degenerate pieces rewritten on the domain when the prediction moves "
+                         f"by <= {options.rewrite_tolerance:g} everywhere there "
+                         "(pipeline.discovery.sr.rewrites)" if options.readable_rewrites
+                         else "off"),
+        "snap_rule": (f"a constant within {options.snap_n_sigma:g} sigma of a rational p/q "
+                      f"(q <= {options.snap_max_denominator}) "
+                      f"is fixed to it when the validation loss rises by <= {options.choice_z:g} "
+                      "paired standard errors" if options.snap_constants else "off"),
+        "conditioning_rule": (f"choosable: every constant determined (1-sigma error < |value|) "
+                              f"and no cancelling terms (largest term <= "
+                              f"{options.max_cancellation:g} x the correction); degenerate "
+                              "constants fixed to simple numbers first where the data allow "
+                              "(pipeline.discovery.sr.conditioning)" if options.conditioning
+                              else "off (measured, not enforced)"),
+    }
