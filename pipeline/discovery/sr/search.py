@@ -616,15 +616,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     seen, engine_runs = _gather(candidate, *train, search, names, spaces, options)
     noise_model, nll = _noise_model(list(seen.values()), val[1], spaces)
     log_space = noise_model == "log"
-    if options.snap_constants:
-        seen = _snapped(seen, _front_of(seen, noise_model), names, train, val, log_space, options,
-                        candidate, noise_model)
-    if options.readable_rewrites and domain is not None:
-        seen = _readable(seen, _front_of(seen, noise_model), names, train, domain[1], log_space,
-                         options, candidate)
-    if options.conditioning:
-        seen = _reparametrised(seen, _front_of(seen, noise_model), names, train, val, log_space,
-                               options, candidate, noise_model)
+    seen = _rewritten(seen, noise_model, names, train, val, domain, options, candidate)
     finite = [c for c in seen.values() if _finite_in(c, noise_model)]
     _condition(finite, names, x, y, log_space, options)
     # the table: the front of every candidate, and that of the choosable ones (an equation that
@@ -637,10 +629,8 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         choice = _choose_by_transfer(front, comp, names, x, y, np.asarray(samples).astype(str),
                                      groups, options, log_space, allowed)
     else:
-        val_sims = (np.asarray(groups).astype(str)[idx_val]
-                    if groups is not None and options.cluster_errors else None)
-        choice = _choose_on_validation(front, comp, noise_model, val_sims, groups, options,
-                                       allowed)
+        choice = _choose_on_validation(front, comp, noise_model, _validation_sims(groups, idx_val,
+                                       options), groups, options, allowed)
     chosen, loss_val, excess, scores, rule, per_sample = choice
     val_target = y if loso else val[1]
     var_val = float(np.var(np.log(val_target) if log_space else val_target))
@@ -666,9 +656,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         "target_var_val": var_val,
         "n_candidates": len(seen),
         "choice_rule": rule,
-        "domain": ({"margin": options.domain_margin, "blowup": options.domain_blowup,
-                    "n_rejected": len(rejected)} if options.domain_check else "off"),
-        "rejected": rejected[:100],
+        **_domain_meta(options, rejected),
         "provenance": provenance("sr", asdict(options), {"sr.seeds": list(options.seeds)}),
     })
     log.info("noise model %s (validation NLL per halo %s); %d candidates rejected on the domain; "
@@ -676,6 +664,38 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
              {k: round(v, 4) for k, v in nll.items()}, len(rejected), front[chosen].expr,
              table["r2_val"][chosen])
     return table
+
+
+def _rewritten(seen: dict[str, Candidate], noise_model: str, names: list[str], train, val,
+               domain, options: SROptions, candidate) -> dict[str, Candidate]:
+    """``seen`` with the enabled rewrites of its front added: snapped constants, readable
+    forms (only with a domain to check them on) and reparametrised ill-conditioned ones."""
+    log_space = noise_model == "log"
+    if options.snap_constants:
+        seen = _snapped(seen, _front_of(seen, noise_model), names, train, val, log_space, options,
+                        candidate, noise_model)
+    if options.readable_rewrites and domain is not None:
+        seen = _readable(seen, _front_of(seen, noise_model), names, train, domain[1], log_space,
+                         options, candidate)
+    if options.conditioning:
+        seen = _reparametrised(seen, _front_of(seen, noise_model), names, train, val, log_space,
+                               options, candidate, noise_model)
+    return seen
+
+
+def _validation_sims(groups: np.ndarray | None, idx_val: np.ndarray,
+                     options: SROptions) -> np.ndarray | None:
+    """The simulation of each validation halo, for errors clustered by simulation (or None)."""
+    if groups is None or not options.cluster_errors:
+        return None
+    return np.asarray(groups).astype(str)[idx_val]
+
+
+def _domain_meta(options: SROptions, rejected: list[dict]) -> dict:
+    """The domain check's settings and the candidates it turned away (the first 100)."""
+    domain = ({"margin": options.domain_margin, "blowup": options.domain_blowup,
+               "n_rejected": len(rejected)} if options.domain_check else "off")
+    return {"domain": domain, "rejected": rejected[:100]}
 
 
 def _front_of(seen: dict[str, Candidate], noise_model: str) -> list[Candidate]:
