@@ -23,7 +23,8 @@ extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphin
 source_suffix = {".md": "markdown"}
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
-exclude_patterns = ["_build", "tutorial_files"]
+# results/: the snapshots and notes docs/results.md is generated from (pipeline.report.results_page)
+exclude_patterns = ["_build", "tutorial_files", "results"]
 html_theme = "alabaster"
 html_theme_options = {"description": "Discover low-scatter scaling relations in simulations",
                       "fixed_sidebar": True}

@@ -37,6 +37,12 @@ def _save_csv(table: Table, path: Path) -> None:
         flat.write(tmp, format="ascii.csv", overwrite=True)
 
 
+def _note_figure(text: str) -> Figure:
+    fig = Figure(figsize=(6, 1.5))
+    fig.text(0.5, 0.5, text, ha="center", fontsize=9)
+    return fig
+
+
 def write_target_assets(out_dir: str | Path, target: str, rank_path: str, sr_path: str,
                         evaluate_path: str, residuals_path: str, per_sim_path: str,
                         suites: list[str]) -> None:
@@ -48,13 +54,14 @@ def write_target_assets(out_dir: str | Path, target: str, rank_path: str, sr_pat
     save_svg(importance_figure(rank, f"Feature ranking — {target}"), out / "importance.svg")
     save_svg(pareto_figure(sr, f"Pareto front — {target}"), out / "pareto.svg")
     save_svg(evaluation_figure(ev, suites), out / "evaluation.svg")
-    save_svg(per_simulation_figure(per_sim, ev, suites, f"Reduction per simulation — {target}"),
-          out / "per_sim.svg")
+    # a figure that would be empty says why instead: every asset file exists for every study
+    fig = per_simulation_figure(per_sim, ev, suites, f"Reduction per simulation — {target}")
+    save_svg(fig or _note_figure("No simulation has enough haloes for a per-simulation scatter "
+                                 "(per_sim_table.csv holds the rms per simulation)."),
+             out / "per_sim.svg")
     fig = residual_parameter_figure(resid, suites, f"Residuals vs simulation parameters — {target}")
-    if fig is None:  # no parameter varies: say so rather than leave a hole
-        fig = Figure(figsize=(6, 1.5))
-        fig.text(0.5, 0.5, "No simulation parameter varies in this study.", ha="center")
-    save_svg(fig, out / "residuals.svg")
+    save_svg(fig or _note_figure("No simulation parameter varies in this study."),
+             out / "residuals.svg")
     _save_csv(rank, out / "ranking.csv")
     front = sr.copy()
     front["expression"] = [str(e) for e in front["expression"]]

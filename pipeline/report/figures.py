@@ -9,6 +9,7 @@ import matplotlib
 import numpy as np
 from astropy.table import Table
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..columns.symbols import LATEX_SYMBOLS
 from ..io.atomic import atomic_path
@@ -174,10 +175,13 @@ def evaluation_figure(evaluation: Table, samples: list[str]) -> Figure:
 
 
 def per_simulation_figure(per_sim: Table, evaluation: Table, samples: list[str],
-                          title: str) -> Figure:
+                          title: str) -> Figure | None:
     """Scatter reduction of the discovered relation (filled) and the black box (open) in each
     simulation (all masses), one row per sample, beside the pooled reduction of the sample with its
-    68% (dark) and 95% (light) cluster-bootstrap intervals."""
+    68% (dark) and 95% (light) cluster-bootstrap intervals. None where no simulation has a
+    reduction (too few haloes in each, as in an LH set of stacks): the figure would be empty."""
+    if not np.isfinite(np.asarray(per_sim["reduction_log"], dtype=float)).any():
+        return None
     fig = Figure(figsize=(7.0, 0.9 * len(samples) + 1.0))
     ax = fig.add_subplot()
     for i, sample in enumerate(samples):
@@ -241,17 +245,32 @@ def varies(values: np.ndarray) -> bool:
 def residual_parameter_figure(residuals: Table, samples: list[str], title: str) -> Figure | None:
     """Mean residual (about its sample's mean: a normalisation refitted per sample) against each
     simulation parameter that varies, for the baseline and the discovered relation; one row of
-    panels per sample, diverged haloes left out. None if no parameter varies."""
+    panels per sample, a panel only where the parameter varies in that sample (a 1P set fixes
+    the cosmology), diverged haloes left out. None if no parameter varies."""
     params = [p for p in SIMULATION_PARAMETERS
               if p in residuals.colnames and varies(np.asarray(residuals[p], dtype=float))]
     if not params:
         return None
-    fig = Figure(figsize=(7.0, 1.9 * len(samples) + 0.7))
+    fig = Figure(figsize=(7.0, 1.6 * len(samples) + 0.6))
+    # one residual axis per row: the parameters' effects compare at a glance, and the panels
+    # keep their width for the x labels
+    axes = fig.subplots(len(samples), len(params), squeeze=False, sharey="row")
     for i, sample in enumerate(samples):
         sub = residuals[residuals["sample"] == sample]
+        axes[i, 0].set_ylabel(f"{sample}\nmean residual [dex]", fontsize=7)
         for j, p in enumerate(params):
-            ax = fig.add_subplot(len(samples), len(params), i * len(params) + j + 1)
+            ax = axes[i, j]
             x = np.asarray(sub[p], dtype=float)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=2, min_n_ticks=2))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+            ax.tick_params(labelsize=6)
+            if not varies(x):  # an empty frame keeps the row's residual axis on the left
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                ax.tick_params(bottom=False, labelbottom=False)
+                ax.text(0.5, 0.5, f"{label(p)}\nfixed in {sample}", ha="center", va="center",
+                        fontsize=6, color="0.5", transform=ax.transAxes)
+                continue
             for rel, dx in (("baseline", -0.01), ("discovered", 0.01)):
                 r = np.asarray(sub[f"resid_{rel}"], dtype=float)
                 ok = ~np.asarray(sub[f"diverged_{rel}"], dtype=bool)
@@ -263,15 +282,12 @@ def residual_parameter_figure(residuals: Table, samples: list[str], title: str) 
                 ax.errorbar(c + dx * (1 if p.startswith("A_") else 0), m, yerr=e, fmt="o-", ms=3,
                             lw=1, color=colour, label=name, capsize=1.5)
             ax.axhline(0.0, color="k", lw=0.5)
-            if i == len(samples) - 1:
-                ax.set_xlabel((r"$\log_{10}$" if p.startswith("A_") else "") + label(p))
-            if j == 0:
-                ax.set_ylabel(f"{sample}\nmean residual [dex]", fontsize=8)
-            ax.tick_params(labelsize=7)
-            if i == 0 and j == 0:
-                ax.legend(fontsize=6)
+            ax.set_xlabel((r"$\log_{10}$" if p.startswith("A_") else "") + label(p), fontsize=7)
+            if i == 0 and not axes[0, 0].get_legend() and not fig.legends:
+                fig.legend(*ax.get_legend_handles_labels(), fontsize=6.5, frameon=False,
+                           loc="lower center", ncol=2)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(h_pad=0.6, w_pad=0.3, rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -328,6 +344,9 @@ def profile_comparison_figure(mock: Table, reference: Table | None, title: str) 
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    axes[0, 0].legend(handles, labels, fontsize=5.5, frameon=False, loc="lower left")
+    # below the panels: inside one it would sit on the curves
+    fig.legend(handles, labels, fontsize=6.5, frameon=False, loc="lower center",
+               ncol=min(len(labels), 4))
     fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.04 * (1 + (len(labels) - 1) // 4), 1, 1))
     return fig

@@ -252,7 +252,7 @@ def test_every_mass_bin_empty_stops_evaluate_naming_the_keys(tmp_path, capsys):
 def test_no_bin_with_enough_haloes_still_gives_a_report(tmp_path, capsys):
     """min_halos_per_bin above every bin's count but not the total: bins are NaN (with a
     warning), the all-masses row has numbers, and the report builds."""
-    from pipeline.report.build import summary_sentences
+    from pipeline.report.sections import summary_sentences
 
     halos = _suites(np.random.default_rng(1))
     code, _, out = _evaluate_cli(tmp_path, halos, {"mass_bins": [12.0, 13.0, 13.5, 14.0, 15.0],

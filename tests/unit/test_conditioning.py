@@ -185,7 +185,7 @@ def test_do_no_harm_recommends_a_form_that_beats_the_baseline():
 
 
 def test_the_report_recommends_the_baseline_where_held_out_data_say_so():
-    from pipeline.report.build import transfer_verdicts
+    from pipeline.report.sections import transfer_verdicts
 
     names = ["sample", "bin", "relation", "reduction_log", "reduction_log_lo95",
              "reduction_log_hi95", "reduction_log_lo68", "reduction_log_hi68"]
@@ -234,7 +234,7 @@ def test_a_run_stopped_by_the_time_cap_is_recorded_and_warned(caplog):
     assert table.meta["time_cap_hit"] is True
     assert table.meta["engine_runs"][0]["stopped_by"] == "time cap"
     assert any("depends on the machine's speed and load" in r.message for r in caplog.records)
-    from pipeline.report.build import _search_warnings
+    from pipeline.report.sections import _search_warnings
 
     assert "stopped on sr.time_budget_s" in _search_warnings(table)[0]
 

@@ -178,7 +178,7 @@ def test_a_pole_inside_the_held_out_range_is_counted_as_diverged():
     """Trained where c_gas < 0.7, the relation has a pole at c_gas = 0.75; the held-out suite
     reaches 0.9. Haloes near the pole (finite but absurd predictions) count as diverged, are
     left out of the metrics and named in the summary."""
-    from pipeline.report.build import summary_sentences
+    from pipeline.report.sections import summary_sentences
 
     rng = np.random.default_rng(6)
     held_out = _suite(rng, "B", 400, c_range=(0.3, 0.9))

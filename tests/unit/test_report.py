@@ -174,14 +174,16 @@ def test_per_simulation_numbers_stay_meaningful_at_lh_scale():
     from types import SimpleNamespace
 
     from pipeline.discovery.evaluate import per_simulation_table
-    from pipeline.report.build import per_simulation_spread
     from pipeline.report.figures import per_simulation_figure
+    from pipeline.report.sections import per_simulation_spread
 
     rels = [SimpleNamespace(name="baseline"), SimpleNamespace(name="discovered")]
     few = per_simulation_table(_lh_like_residuals(1000, 2), rels, ["lh"], (12.0, 13.0), min_halos=10)
     assert len(few) == 2000 and np.isnan(np.asarray(few["reduction_log"], float)).all()
     assert np.isfinite(np.asarray(few["rms_log"], float)).all()  # defined for any count
     text = per_simulation_spread(few, ["lh"], 10)
+    assert per_simulation_figure(few, Table({"sample": [], "bin": [], "relation": []}), ["lh"],
+                                 "") is None  # nothing to draw: no empty figure in the report
     assert "no simulation with 10 haloes or more" in text and "1000 simulation(s) with fewer" in text
     assert "%" not in text.split(";")[0] and "nan" not in text
     many = per_simulation_table(_lh_like_residuals(30, 40), rels, ["lh"], (12.0, 13.0), min_halos=10)
@@ -263,3 +265,114 @@ def test_report_takes_the_profile_figure_job_s_file_and_names_a_missing_one(tmp_
                        profiles_figure=tmp_path / "p.svg")
     text = " ".join(" ".join(pg.extract_text().split()) for pg in PdfReader(out).pages)
     assert "Stacked gas profiles" in text
+
+
+@pytest.mark.parametrize("value, error, expected", [
+    (0.2001, 0.0041, "0.2001(41)"),
+    (53.56, 1.1, "53.6(11)"),
+    (18.73, 0.0099, "18.73(1)"),            # at most 4 significant digits
+    (3.747e5, 2.5e4, "3.75(25) times 10^(5)"),
+    (-7.429e4, 5e3, "-7.43(50) times 10^(4)"),
+    (1.2e-4, 3e-6, "1.200(30) times 10^(-4)"),
+    (530.0, 25.0, "530(25)"),
+    (0.14136, 320.0, '0.141 " (undetermined)"'),  # error above the value
+    (2.5, float("nan"), '2.50 " (undetermined)"'),
+    (2.0, 0.0, "2.000"),                     # fixed, not fitted
+])
+def test_constants_print_with_their_error_in_parentheses(value, error, expected):
+    from pipeline.report.typst_math import value_with_error
+
+    assert value_with_error(value, error) == expected
+
+
+_LONG = ("(5*(303225.330264088 - 60134.4029057413*log10_T_mw_ss)*exp(-5*log10_Mgas200c/3) + "
+         "0.951114534102155)*(56.2922628806796*c_gas - 0.560144726487855*log10_Mgas200c + "
+         "2*log10_T_mw_ss/3 + 2)/(3*c_gas)")
+
+
+def _typeset(tmp_path, body: str, record: dict) -> str:
+    """The text of a small document that imports the report's section templates and lays out
+    ``record`` (as ``d``) with ``body``."""
+    import json
+    import shutil
+
+    import typst
+    from pypdf import PdfReader
+
+    for template in (REPO / "pipeline" / "report" / "templates").glob("*.typ"):
+        shutil.copyfile(template, tmp_path / template.name)
+    shutil.copyfile(REPO / "pipeline" / "report" / "references.bib", tmp_path / "references.bib")
+    (tmp_path / "d.json").write_text(json.dumps(record))
+    (tmp_path / "doc.typ").write_text(
+        '#import "sections.typ": *\n#set heading(numbering: "1.1")\n#let d = json("d.json")\n' + body
+        + '\n= Methods <sec-methods>\n#bibliography("references.bib")\n')
+    typst.compile(str(tmp_path / "doc.typ"), output=str(tmp_path / "doc.pdf"), root=str(tmp_path))
+    return " ".join(" ".join(pg.extract_text().split()) for pg in PdfReader(tmp_path / "doc.pdf").pages)
+
+
+def test_long_equations_break_into_lines_and_table_cells_stay_one_line_high(tmp_path):
+    """The LH study's chosen equation printed as one line in a tiny font, and nested fractions
+    in the Pareto table overlapped the next row: display equations break at top-level factors
+    or terms, table cells write fractions with a slash; both typeset."""
+    from pipeline.io.equations import parse_equation
+    from pipeline.report.sections import display_body
+    from pipeline.report.typst_math import _visible_length, typst_math_lines
+
+    names = ["log10_T_mw_ss", "log10_Mgas200c", "c_gas"]
+    expr = parse_equation(_LONG, names)
+    lines = typst_math_lines(expr, "log_10 M_(200c) = 0.6 log_10 tilde(Y)_(200c)")
+    assert len(lines) == 3 and lines[1].startswith("times") and lines[2].startswith("times")
+    assert all(_visible_length(line) <= 70 for line in lines)
+    short = typst_math_lines(parse_equation("0.4*c_gas + 17.2", names), "y = x")
+    assert short == ['y = x + 0.4000 c_"gas" + 17.20']  # fits: one line
+    inline = typst_math(expr, inline=True)
+    assert "frac(" not in inline and inline.count("slash") == 3
+    text = _typeset(tmp_path, "#display(d.body)\n#table(columns: (4cm,), m(d.inline))",
+                    {"body": display_body(lines), "inline": inline})
+    assert "56.29" in text and "56.3" in text and "*" not in text and "…" not in text
+
+
+def test_stacks_report_text_has_no_particle_or_mock_wording(tmp_path):
+    """A real-data stacks study described 'layout camels2024', 'at least 50 gas particles',
+    'mock noise floor' and a mock seed; the configuration listing carried the mock section."""
+    import yaml
+    from astropy.table import Table
+
+    from pipeline.config import validate_config
+    from pipeline.report.build import compact_config
+    from pipeline.report.sections import data_record
+
+    config = validate_config(yaml.safe_load((REPO / "studies" / "camels1p_tng_to_simba.yaml")
+                                            .read_text()))
+    halos = Table({"sample": ["TNG", "SIMBA"], "log10_M200c": [11.5, 12.0],
+                   "redshift": [0.0, 0.0]})
+    text = _typeset(tmp_path, "#data-section(d)\n#key-of((\"baseline\", \"discovered\", "
+                    "\"blackbox\"))", data_record(config, halos))
+    assert "stacked gas profiles" in text and "Moser" in text
+    for phrase in ("particles", "layout", "mock", "floor", "orange"):
+        assert phrase not in text, phrase
+    assert "Grey: self-similar; red: discovered; black, open: black-box forest" in text
+    listing = compact_config(config)
+    assert "mock:" not in listing and "layout" not in listing and "stacks:" in listing
+
+
+def test_every_column_symbol_typesets(tmp_path):
+    """Each Typst symbol of the registry (and of the column families named by a study's
+    parameters) compiles, and each LaTeX one renders in matplotlib's mathtext."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import typst
+    from matplotlib.figure import Figure
+
+    from pipeline.columns.symbols import LATEX_SYMBOLS, SYMBOLS, TYPST_SYMBOLS
+
+    names = [*SYMBOLS, "overdensity_5mpc", "n_neighbours_1p5mpc", "log10_1p_N_sat_mstar8"]
+    assert all(n in TYPST_SYMBOLS and n in LATEX_SYMBOLS for n in names)
+    (tmp_path / "doc.typ").write_text("\n".join(f"${TYPST_SYMBOLS[n]}$" for n in names))
+    typst.compile(str(tmp_path / "doc.typ"), output=str(tmp_path / "doc.pdf"))
+    fig = Figure()
+    for n in names:
+        fig.text(0, 0, f"${LATEX_SYMBOLS[n]}$")
+    fig.savefig(tmp_path / "symbols.png")
+    assert "unknown_column" not in TYPST_SYMBOLS and LATEX_SYMBOLS.get("unknown_column") is None

@@ -294,7 +294,7 @@ def test_stacks_study_end_to_end(tmp_path):
     assert list(sr.meta["features"]) and "cv_split" in Table.read(res / "rank" / "Y_from_M.ecsv").meta
 
     text = _pdf_text(tmp_path / "reports/tiny-stacks/report.pdf")
-    assert "Residuals vs parameters" in text and "Input kind stacks" in text
+    assert "Residuals vs parameters" in text and "stacked gas profiles of the CAMELS" in text
     # the shipped real-data studies are valid configs that plan the expected jobs
     from pipeline.config import load_config
 

@@ -567,9 +567,9 @@ def _choice_split(n: int, options: SROptions, groups: np.ndarray | None,
                             f"fewer than the {MIN_SEARCH_ROWS} the search needs: add training "
                             "simulations (this rule holds out up to half of them) or set "
                             "sr.choice_data: split")
-        shown = ", ".join(held[:8]) + (f", ... ({len(held)})" if len(held) > 8 else "")
+        # the names go to the table's meta (validation_simulations), not into running text
         return idx_tr, idx_val, (f"extremes of the varied parameters: {len(held)} of "
-                                 f"{len(np.unique(groups))} simulations held out ({shown})"), False
+                                 f"{len(np.unique(groups))} simulations held out"), False
     idx_tr, idx_val = validation_split(n, options, groups)
     return idx_tr, idx_val, _split_note(options, groups, idx_val), False
 
@@ -652,6 +652,8 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         "n_search": len(search),
         "n_val": len(val[1]),
         "validation_split": split_note,
+        "validation_simulations": ([] if groups is None or loso else
+                                   sorted(set(np.asarray(groups).astype(str)[idx_val]))),
         "choice_data": options.choice_data,
         "target_var_val": var_val,
         "n_candidates": len(seen),
