@@ -371,7 +371,9 @@ def cmd_evaluate(a) -> None:
         from .discovery.noise_floor import noise_floor_residuals
 
         floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], target,
-                                      seed=options.seed, threads=options.threads)
+                                      seed=options.seed, threads=options.threads,
+                                      n_estimators=options.floor_n_estimators,
+                                      min_samples_leaf=options.floor_min_samples_leaf)
     alternative = None
     if a.sr_alternative:
         alt = read_table(a.sr_alternative, required=["expression", "chosen"])

@@ -11,6 +11,17 @@ import pytest
 from pipeline.io.gadget_writer import write_group_catalog, write_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
+#: the real CAMELS stacked profiles (an emu_CAMELS clone) beside the repository, where present
+REAL_CAMELS = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
+
+
+def real_data(test):
+    """Mark a test that reads the real CAMELS stacks (``-m real_data`` selects them) and skip it,
+    saying where they were looked for, on a machine without them."""
+    skip = pytest.mark.skipif(not REAL_CAMELS.exists(),
+                              reason=f"no emu_CAMELS clone at {REAL_CAMELS}")
+    return pytest.mark.real_data(skip(test))
+
 #: SR options for data without simulations (a plain x, y): the equation is chosen on a validation
 #: split by halo. The defaults (choice by transfer, validation by simulation) need simulations.
 BY_HALO = {"choice_data": "split", "validation_groups": None}

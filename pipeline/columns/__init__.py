@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..io.camels_facts import CAMELS_PARAMETERS, FEEDBACK_PARAMETERS
+
 __all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "HI_COLUMNS", "PARAMETER_COLUMNS",
            "LOG_UNIFORM_PARAMETERS",
            "PER_ROW_COLUMNS",
@@ -134,9 +136,9 @@ HI_COLUMNS: tuple[Column, ...] = (
 
 #: simulation parameters copied from each simulation's parameter file (or table metadata) into
 #: columns by ``assemble``
-PARAMETER_COLUMNS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+PARAMETER_COLUMNS = CAMELS_PARAMETERS
 #: the simulation parameters CAMELS draws log-uniformly (the feedback amplitudes; the mock too)
-LOG_UNIFORM_PARAMETERS = ("A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+LOG_UNIFORM_PARAMETERS = FEEDBACK_PARAMETERS
 #: cosmology columns of every row: from the simulation's files or tables (see Omega_b)
 COSMOLOGY_COLUMNS = ("Omega_b", "f_b")
 #: columns ``assemble`` adds to every row, whatever the input kind (with suite, sim, snapshot, ...)

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from astropy.table import Table, vstack
 
+from ..columns import PARAMETER_COLUMNS
 from ..defaults import schema_defaults
 from ..errors import DataError
 from ..provenance import provenance
@@ -78,7 +79,9 @@ class EvaluateOptions:
     min_sims_for_cluster_bootstrap: fewer simulations in a set -> haloes are resampled instead.
     divergence_dex: |residual| above which a halo counts as diverged [dex].
     seed: resampling and the forests (black box, noise floor). threads: CPU threads of the
-    forests. blackbox: add the black-box reference.
+    forests. blackbox: add the black-box reference; blackbox_n_estimators,
+    blackbox_min_samples_leaf: its forest. floor_n_estimators, floor_min_samples_leaf: the
+    forests of the mock's noise floor.
     """
 
     mass_bins: list[float]
@@ -91,6 +94,10 @@ class EvaluateOptions:
     seed: int
     threads: int
     blackbox: bool
+    blackbox_n_estimators: int
+    blackbox_min_samples_leaf: int
+    floor_n_estimators: int
+    floor_min_samples_leaf: int
 
 
 def _role_of(sample: str, train_samples: list[str]) -> str:
@@ -106,8 +113,7 @@ def residual_table(halos: Table, target: Target, relations: list[Relation],
     feature the relation reads), with the halo's sample, role, simulation, mass, redshift and
     simulation parameters. Haloes whose true y or x is non-finite are not scored (logged)."""
     keep = [c for c in ("sample", "suite", "set", "sim", "snapshot", "group_index", "mass_bin",
-                        "redshift", "log10_M200c", "Omega_m", "sigma_8", "A_SN1", "A_AGN1",
-                        "A_SN2", "A_AGN2") if c in halos.colnames]
+                        "redshift", "log10_M200c", *PARAMETER_COLUMNS) if c in halos.colnames]
     if bin_column not in halos.colnames:
         raise DataError(f"evaluate.bin_column: no column {bin_column!r} in the halo table")
     keep += [bin_column] if bin_column not in keep else []
@@ -404,7 +410,9 @@ def study_relations(halos: Table, target: Target, expression: str, features: lis
                                   {"expression": alt_expression, "constraint": constraint}))
     if options.blackbox and features:
         relations.append(blackbox_relation(train, target, features, seed=options.seed,
-                                           threads=options.threads))
+                                           threads=options.threads,
+                                           n_estimators=options.blackbox_n_estimators,
+                                           min_samples_leaf=options.blackbox_min_samples_leaf))
     elif options.blackbox:
         log.warning("no black box: the discovered relation uses no feature")
     published = published_relation(train, target)

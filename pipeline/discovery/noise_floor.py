@@ -19,6 +19,7 @@ from astropy.table import Table
 from sklearn.ensemble import RandomForestRegressor
 
 from ..columns import DERIVED_COLUMNS, HALO_COLUMNS, HI_COLUMNS, computed_from
+from ..defaults import section_defaults
 from ..errors import DataError
 from .dataset import Target, sample_column, simulation_ids
 from .folds import simulation_folds
@@ -76,11 +77,18 @@ def latent_features(halos: Table, truths: list[Table], extra: tuple[str, ...] = 
 
 
 def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
-                          seed: int = 0, threads: int = 1) -> np.ndarray:
+                          seed: int = 0, threads: int = 1, n_estimators: int | None = None,
+                          min_samples_leaf: int | None = None) -> np.ndarray:
     """Per-row out-of-fold residual [dex] of the best prediction of ``target.y`` from
     ``target.x`` and the latent properties, fitted within each sample (NaN where the halo has no
     truth or its sample has fewer than 50 matched haloes). ``threads``: CPU threads of the
-    forests (the trees are seeded, so the fits do not depend on it)."""
+    forests (the trees are seeded, so the fits do not depend on it). ``n_estimators``,
+    ``min_samples_leaf``: each fold's forest (None: ``evaluate.floor_n_estimators`` and
+    ``evaluate.floor_min_samples_leaf`` of the schema)."""
+    defaults = section_defaults("evaluate")
+    n_estimators = defaults["floor_n_estimators"] if n_estimators is None else n_estimators
+    min_samples_leaf = (defaults["floor_min_samples_leaf"] if min_samples_leaf is None
+                        else min_samples_leaf)
     latent = latent_features(halos, truths, target_latents(target))
     x = np.asarray(halos[target.x], dtype=float)
     y = np.asarray(halos[target.y], dtype=float)
@@ -96,7 +104,8 @@ def noise_floor_residuals(halos: Table, truths: list[Table], target: Target,
         target_resid = y[rows] - target.slope * x[rows]
         folds, _ = simulation_folds(None if sims is None else sims[rows], len(rows), 5, seed)
         for k, (tr, te) in enumerate(folds):
-            forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=5,
+            forest = RandomForestRegressor(n_estimators=n_estimators,
+                                           min_samples_leaf=min_samples_leaf,
                                            random_state=seed + k, n_jobs=threads)
             forest.fit(features[rows[tr]], target_resid[tr])
             pred = forest_predict(forest, features[rows[te]], threads)

@@ -102,10 +102,18 @@ def discovered_relation(target: Target, expression: str | sp.Expr, features: lis
 
 
 def blackbox_relation(train: Table, target: Target, features: list[str], seed: int = 0,
-                      threads: int = 1, n_estimators: int = 300,
-                      min_samples_leaf: int = 5) -> Relation:
+                      threads: int = 1, n_estimators: int | None = None,
+                      min_samples_leaf: int | None = None) -> Relation:
     """A random forest g on ``features`` for the residual y - slope x of the training haloes
-    (rows with a non-finite value are left out of the fit)."""
+    (rows with a non-finite value are left out of the fit). ``n_estimators``,
+    ``min_samples_leaf``: None takes ``evaluate.blackbox_n_estimators`` and
+    ``evaluate.blackbox_min_samples_leaf`` of the schema."""
+    from ..defaults import section_defaults
+
+    defaults = section_defaults("evaluate")
+    n_estimators = defaults["blackbox_n_estimators"] if n_estimators is None else n_estimators
+    min_samples_leaf = (defaults["blackbox_min_samples_leaf"] if min_samples_leaf is None
+                        else min_samples_leaf)
     from sklearn.ensemble import RandomForestRegressor
 
     x = _columns(train, features)

@@ -18,7 +18,19 @@ from ..errors import ConfigError, InputFileError
 
 __all__ = ["camels_facts", "legacy_1p_parameters", "legacy_1p_varied", "snapshot_redshifts",
            "nearest_snapshot",
-           "CAMELS_COSMOLOGY", "NUMBERINGS", "REDSHIFT_TOLERANCE"]
+           "CAMELS_COSMOLOGY", "NUMBERINGS", "REDSHIFT_TOLERANCE", "CAMELS_PARAMETERS",
+           "COSMOLOGY_PARAMETERS", "FEEDBACK_PARAMETERS"]
+
+#: The six parameters of every CAMELS simulation, in the order of its parameter files: the one
+#: place they are spelled (the registry, readers, mock, evaluation and report import them; the
+#: schema's mock.parameter_ranges and the fiducial block of camels_facts.json are checked
+#: against them by tests/unit/test_emu_camels.py).
+CAMELS_PARAMETERS = ("Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+#: the cosmology the sets vary (1P varies each alone, LH both with the feedback)
+COSMOLOGY_PARAMETERS = CAMELS_PARAMETERS[:2]
+#: the feedback amplitudes: supernova (SN1 energy, SN2 speed) and AGN (AGN1, AGN2); CAMELS draws
+#: them log-uniformly
+FEEDBACK_PARAMETERS = CAMELS_PARAMETERS[2:]
 
 #: the snapshot numberings: of the releases before 2024 (34 snapshots, 033 = z 0) and of 2024 on
 #: (91 snapshots, 090 = z 0)

@@ -34,6 +34,7 @@ import numpy as np
 from astropy import units as u
 
 from ..errors import InputFileError
+from .camels_facts import CAMELS_PARAMETERS
 from .params import NOT_PARAMETERS
 
 __all__ = [
@@ -337,7 +338,7 @@ def read_simulation_table(path: str | os.PathLike) -> dict[tuple[str, str], dict
     out = {}
     with path.open() as fh:
         reader = csv.DictReader(fh)
-        required = {"suite", "simulation", "Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2"}
+        required = {"suite", "simulation", *CAMELS_PARAMETERS}
         if not required <= set(reader.fieldnames or []):
             raise InputFileError(
                 f"simulation table {path}: columns {sorted(required - set(reader.fieldnames or []))} missing")

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from ..errors import InputFileError
 from .atomic import atomic_path
+from .camels_facts import CAMELS_PARAMETERS
 
 __all__ = ["read_simulation_params", "write_simulation_params", "parameter_names", "PARAM_COLUMNS",
            "PARAM_ALIASES", "NOT_PARAMETERS"]
 
 #: Columns of the LH/CV/1P parameter files of the CAMELS 2022-2023 releases.
-PARAM_COLUMNS = ["Omega_m", "sigma_8", "A_SN1", "A_AGN1", "A_SN2", "A_AGN2", "seed"]
+PARAM_COLUMNS = [*CAMELS_PARAMETERS, "seed"]
 #: Names used by the newer 28-parameter files (SB28, IllustrisTNG 1P) for the same quantities.
 #: Their feedback parameters keep their code names (WindEnergyIn1e51erg, ...).
 PARAM_ALIASES = {"Omega0": "Omega_m", "OmegaM": "Omega_m", "sigma8": "sigma_8"}

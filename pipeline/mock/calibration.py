@@ -30,7 +30,7 @@ from astropy import units as u
 
 from ..errors import InputFileError
 from ..io.atomic import atomic_path
-from ..io.camels_facts import legacy_1p_varied
+from ..io.camels_facts import CAMELS_PARAMETERS, legacy_1p_varied
 from ..io.camels_stacks import (
     FIDUCIAL_SIM,
     MASS_BINS,
@@ -128,7 +128,7 @@ def _simulations(root: Path, suite: str) -> dict[tuple[str, str], dict]:
                              "emu_CAMELS clone or a folder with simulations.csv)")
     with path.open() as fh:
         rows = list(csv.DictReader(fh))
-    need = {"suite", "simulation", "Omega_m", "sigma_8", *FEEDBACK_PARAMS, "varied"}
+    need = {"suite", "simulation", *CAMELS_PARAMETERS, "varied"}
     if not rows or not need <= set(rows[0]):
         raise InputFileError(f"{path}: needs columns {sorted(need)}")
     return {(r["suite"], r["simulation"]): r for r in rows}

@@ -36,6 +36,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..io.camels_facts import FEEDBACK_PARAMETERS
 from ..physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu
 
 __all__ = [
@@ -45,7 +46,7 @@ __all__ = [
     "sample_gas_radii", "interpolate_per_halo", "pressure_unit_factor",
 ]
 
-FEEDBACK_PARAMS = ("A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
+FEEDBACK_PARAMS = FEEDBACK_PARAMETERS
 _PIVOT_LOG10_M = 12.5
 #: log10 M200c range of the reference stacks; linear mass trends are frozen outside it.
 CALIBRATED_LOG10_M = (11.0, 13.5)

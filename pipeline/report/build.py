@@ -70,12 +70,12 @@ def methods_record(config: dict) -> dict:
     mock's noise floor is shown."""
     data, sr, ev = config["data"], config["sr"], config["evaluate"]
     slopes = [float(t.get("slope", 0) or 0) for t in config["targets"]]
-    catalog = data.get("input") == "catalog"
+    catalog = data["input"] == "catalog"
     return {
         "kind": data["kind"],
-        "input": data.get("input", "particles"),
-        "catalog_rows": config.get("catalog", {}).get("rows", "subhalos"),
-        "star_forming_gas": config.get("star_forming_gas", "exclude"),
+        "input": data["input"],
+        "catalog_rows": config["catalog"]["rows"],
+        "star_forming_gas": config["star_forming_gas"],
         "sloped": any(s != 0 for s in slopes),
         "flat": any(s == 0 for s in slopes),
         "published": not catalog and any(t["y"].startswith("log10_M") and t["x"].startswith("log10_Y")
@@ -99,7 +99,7 @@ def _unused_sections(config: dict) -> set[str]:
         unused.add("mock")
     if data["kind"] != "stacks":
         unused.add("stacks")
-    if data.get("input") != "catalog" or data["kind"] == "stacks":
+    if data["input"] != "catalog" or data["kind"] == "stacks":
         unused.add("catalog")
     if data["kind"] == "stacks":  # no particle is read
         unused.update({"ingest", "radial_profiles"})

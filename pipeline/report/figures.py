@@ -11,17 +11,17 @@ from astropy.table import Table
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..columns import PARAMETER_COLUMNS
 from ..columns.symbols import LATEX_SYMBOLS
 from ..io.atomic import atomic_path
 
 __all__ = ["save_svg", "importance_figure", "pareto_figure", "evaluation_figure",
            "per_simulation_figure",
-           "residual_parameter_figure", "label", "FEEDBACK_PARAMETERS", "SIMULATION_PARAMETERS",
+           "residual_parameter_figure", "label", "SIMULATION_PARAMETERS",
            "RELATION_STYLE", "profile_comparison_figure"]
 
-FEEDBACK_PARAMETERS = ("A_SN1", "A_AGN1", "A_SN2", "A_AGN2")
 #: Every simulation parameter a residual is shown against when it varies in the study.
-SIMULATION_PARAMETERS = ("Omega_m", "sigma_8", *FEEDBACK_PARAMETERS)
+SIMULATION_PARAMETERS = PARAMETER_COLUMNS
 
 BASE_COLOUR, DISC_COLOUR = "#7f7f7f", "#d62728"
 

@@ -285,7 +285,7 @@ def summary_record(config: dict, targets: list[dict], tables: dict) -> dict:
             "rows": rows, "has_floor": any(row["floor"] != _DASH for row in rows),
             "sentences": summary_sentences(ev, holdout)})
     return {"train": ", ".join(config["train"]), "holdout": ", ".join(holdout),
-            "noise_floor": config["data"]["kind"] == "mock" and config["data"].get("input") != "catalog",
+            "noise_floor": config["data"]["kind"] == "mock" and config["data"]["input"] != "catalog",
             "targets": out}
 
 
@@ -298,7 +298,7 @@ def data_record(config: dict, halos: Table) -> dict:
     before = halos.meta.get("halos_before_cuts", {})
     after = halos.meta.get("halos_after_cuts", {})
     column = "sample" if "sample" in halos.colnames else "suite"
-    bin_column = config.get("evaluate", {}).get("bin_column", "log10_M200c")
+    bin_column = config["evaluate"]["bin_column"]
     samples = []
     for name, sample in config["samples"].items():
         role = "train" if name in train else ("held out" if name in holdout else "unused")
@@ -312,21 +312,20 @@ def data_record(config: dict, halos: Table) -> dict:
     redshifts = sorted({round(float(z), 3) for z in halos["redshift"]})
     z_text = (", ".join(f"{z:g}" for z in redshifts) if len(redshifts) <= 12
               else f"{redshifts[0]:g} to {redshifts[-1]:g} ({len(redshifts)} values)")
-    sel, cat = config["selection"], config.get("catalog", {})
+    sel, cat = config["selection"], config["catalog"]
     from_nprofs = halos.meta.get("stacks_halo_count_from_nprofs") or {}
     missing = halos.meta.get("inputs_missing") or {}
     return {
-        "kind": data["kind"], "input": data.get("input", "particles"), "root": str(data["root"]),
-        "layout": str(data.get("layout", "")), "redshifts": z_text,
+        "kind": data["kind"], "input": data["input"], "root": str(data["root"]),
+        "layout": str(data["layout"]), "redshifts": z_text,
         "selection": {"min": str(sel["log10_mass_min_msun"]),
                       "max": str(sel["log10_mass_max_msun"]),
                       "min_gas_particles": str(sel["min_gas_particles"]),
-                      "star_forming_gas": str(config.get("star_forming_gas", "exclude"))},
-        "catalog": {"rows": str(cat.get("rows", "")),
-                    "mass_min": str(cat.get("log10_mass_min_msun", 0)),
-                    "mass": "Mtot" if cat.get("rows") == "subhalos" else "M200c",
-                    "min_particles": str(cat.get("min_particles", "")),
-                    "centrals_only": bool(cat.get("centrals_only"))},
+                      "star_forming_gas": str(config["star_forming_gas"])},
+        "catalog": {"rows": str(cat["rows"]), "mass_min": str(cat["log10_mass_min_msun"]),
+                    "mass": "Mtot" if cat["rows"] == "subhalos" else "M200c",
+                    "min_particles": str(cat["min_particles"]),
+                    "centrals_only": bool(cat["centrals_only"])},
         "from_nprofs": ({"count": str(sum(from_nprofs.values())),
                          "per_sample": ", ".join(f"{k}: {v}" for k, v in from_nprofs.items())}
                         if from_nprofs else None),
@@ -508,7 +507,7 @@ def target_record(config: dict, target: dict, t: dict, figures: dict[str, str]) 
     """One target's section: ranking, discovered relation (with its Pareto front), held-out
     evaluation, transfer across simulations and residuals against the parameters; ``figures``:
     the file of each figure drawn (``per_sim`` and ``residuals`` only where they carry data)."""
-    min_rows = config["evaluate"].get("min_halos_per_sim", 10)
+    min_rows = config["evaluate"]["min_halos_per_sim"]
     return {
         "name": target["name"], "key": label_name(target["name"]),
         "y": column_symbol(target["y"]), "x": column_symbol(target["x"]),

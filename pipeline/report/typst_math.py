@@ -177,8 +177,8 @@ def _factor(expr: sp.Expr, digits: int, inline: bool) -> str:
 def _print(expr: sp.Expr, digits: int, inline: bool) -> str:
     if expr.is_Symbol:
         return column_symbol(expr.name)
-    if expr.is_Integer:
-        return str(int(expr))
+    if expr.is_Integer:  # a large one (2 x 10^7 after snapping) reads better in powers of ten
+        return str(int(expr)) if abs(int(expr)) < 10**5 else _number(float(expr), digits)
     if expr.is_Rational:
         return f"{int(expr.p)} slash {int(expr.q)}" if inline else f"{int(expr.p)}/{int(expr.q)}"
     if expr.is_Float or expr.is_Number:

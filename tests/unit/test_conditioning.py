@@ -174,6 +174,7 @@ def test_do_no_harm_recommends_the_baseline_when_no_form_beats_it():
     assert not parse_equation(table.meta["chosen"], ["a", "b"]).free_symbols
 
 
+@pytest.mark.slow
 def test_do_no_harm_recommends_a_form_that_beats_the_baseline():
     rng = np.random.default_rng(7)
     x = rng.uniform(0, 1, (400, 1))
@@ -211,6 +212,7 @@ def _planted(seed=8, n=500):
     return x, 1.0 + 0.8 * np.log(x[:, 0]) - 0.3 * x[:, 1] + rng.normal(0, 0.02, n)
 
 
+@pytest.mark.slow
 def test_the_equation_does_not_depend_on_the_time_cap():
     """The budget is evaluations: with the cap at 5 s or at 3600 s the same runs, the same
     table."""
@@ -225,6 +227,7 @@ def test_the_equation_does_not_depend_on_the_time_cap():
     assert long.meta["time_cap_hit"] is False
 
 
+@pytest.mark.slow
 def test_a_run_stopped_by_the_time_cap_is_recorded_and_warned(caplog):
     x, y = _planted()
     opts = SROptions(**BY_HALO, seeds=[0], generations=10**6, population_size=200,

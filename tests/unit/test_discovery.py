@@ -95,6 +95,7 @@ def test_rank_needs_enough_haloes():
         rank_features(np.ones((5, 2)), np.ones(5), ["a", "b"], RankOptions())
 
 
+@pytest.mark.slow
 def test_sr_recovers_planted_relation():
     """y = 0.26 ln(1 + s) - 0.2 c: the Y(1 + M*/Mgas) correction with a c_gas term."""
     rng = np.random.default_rng(2)
@@ -120,6 +121,7 @@ def test_sr_recovers_planted_relation():
                                       np.column_stack([s, c, distractor]), rtol=0.05)
 
 
+@pytest.mark.slow
 def test_parallel_seeds_give_the_serial_table():
     """Seeds run in parallel (sr.threads > 1) give exactly the table of the serial runs."""
     rng = np.random.default_rng(6)
@@ -314,6 +316,7 @@ def test_pysr_fit_recovers_a_planted_power_law():
     assert equivalent_up_to_constants(sp.sympify(table.meta["chosen"]), truth, ["a", "b"], x)
 
 
+@pytest.mark.slow
 def test_sr_is_reproducible_for_fixed_seeds():
     rng = np.random.default_rng(8)
     x = rng.uniform(0.1, 1.0, (200, 2))
@@ -374,6 +377,7 @@ def test_snapping_fixes_noise_level_constants_and_keeps_measured_ones():
     assert all(abs(s.value - float(sp.Rational(s.to))) <= 3 * s.error for s in steps if np.isfinite(s.error))
 
 
+@pytest.mark.slow
 def test_log_space_search_finds_a_power_law_with_lognormal_scatter():
     """y = 2 M^(5/3) x 10% log-normal scatter: the log-space search, the log-normal noise model
     (higher validation likelihood than additive) and the snapped exponent 5/3."""
@@ -530,6 +534,7 @@ def test_rank_stage_drops_a_feature_without_values(tmp_path, caplog):
     assert t.meta["cv_split"] == "3 folds by simulation (5 simulations)"
 
 
+@pytest.mark.slow
 def test_both_slopes_in_one_job_give_the_tables_of_separate_jobs(tmp_path):
     """``sr --slope fixed free`` runs the two searches side by side on the job's threads; each
     table is the one a job per slope writes (the engine's result does not depend on threads),

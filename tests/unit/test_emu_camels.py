@@ -4,7 +4,7 @@ the bad inputs of such a clone."""
 
 import numpy as np
 import pytest
-from conftest import REPO, write_emu_clone
+from conftest import REAL_CAMELS, real_data, write_emu_clone
 
 from pipeline.config import validate_config
 from pipeline.errors import ConfigError, InputFileError
@@ -24,8 +24,8 @@ from pipeline.io.camels_stacks import (
     stack_redshifts,
 )
 
-SHARED = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
-needs_clone = pytest.mark.skipif(not SHARED.exists(), reason=f"no emu_CAMELS clone at {SHARED}")
+SHARED = REAL_CAMELS
+needs_clone = real_data
 
 
 def test_package_facts_say_where_they_come_from_and_match_camels():
@@ -141,3 +141,28 @@ def test_the_shared_clone_reads_as_the_former_hand_made_tables_did():
             for key, value in params[("IllustrisTNG", sim)].items():
                 assert table[("IllustrisTNG", sim)][key] == pytest.approx(value, abs=1e-5), (sim, key)
     assert len(list_stack_files(SHARED, "IllustrisTNG")) == 44 + 1000
+
+
+def test_the_six_camels_parameters_are_spelled_once():
+    """They were spelled in seven modules and the schema; now in io/camels_facts.py alone, and
+    the schema's mock.parameter_ranges and the package data's fiducial model agree with it."""
+    import ast
+
+    from conftest import REPO
+
+    from pipeline.defaults import section_defaults
+    from pipeline.io.camels_facts import CAMELS_PARAMETERS, camels_facts
+
+    assert tuple(section_defaults("mock", "parameter_ranges")) == CAMELS_PARAMETERS
+    assert tuple(k for k in camels_facts()["fiducial"] if k != "source") == CAMELS_PARAMETERS
+    names = set(CAMELS_PARAMETERS)
+    spelled = []
+    for path in sorted((REPO / "pipeline").rglob("*.py")):
+        if path.name == "camels_facts.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Tuple | ast.List | ast.Set):
+                strings = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                if len(strings & names) >= 3:
+                    spelled.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not spelled, f"import them from pipeline.io.camels_facts instead: {spelled}"

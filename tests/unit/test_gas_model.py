@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_CAMELS, real_data
 
 from pipeline.errors import InputFileError
 from pipeline.mock.calibration import (
@@ -30,8 +31,8 @@ from pipeline.physics.nfw import G_MPC_KM2_S2_MSUN, nfw_mu
 from pipeline.physics.profile_integrals import enclosed_integral
 
 REPO = Path(__file__).resolve().parents[2]
-REAL = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
-needs_real = pytest.mark.skipif(not REAL.exists(), reason=f"shared CAMELS profiles absent at {REAL}")
+REAL = REAL_CAMELS
+needs_real = real_data
 
 
 def _one_halo(log_xc=-0.8, outer=3.0, eta=0.0, f_nt=0.0):

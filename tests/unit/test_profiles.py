@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy import units as u
-from conftest import REPO
+from conftest import REAL_CAMELS, real_data
 from scipy.integrate import quad
 
 from pipeline.errors import DataError, InputFileError
@@ -20,8 +20,8 @@ from pipeline.io.camels_stacks import (
 from pipeline.physics.cosmology import flat_lcdm, halo_radius_mpc
 from pipeline.physics.profile_integrals import compton_y_from_pressure_mpc2, enclosed_integral
 
-REAL = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
-needs_real = pytest.mark.skipif(not REAL.exists(), reason=f"shared CAMELS profiles absent at {REAL}")
+REAL = REAL_CAMELS
+needs_real = real_data
 TWO_BINS = StackOptions(mass_bins=("11-11.5", "12.3-13.1"))
 GRID = np.geomspace(0.003, 12.4, 16)  # the radial grid of the real stacks, physical Mpc
 

@@ -95,6 +95,7 @@ def _study_tables(tmp_path, n_sims: int):
     return config, paths
 
 
+@pytest.mark.slow
 def test_report_length_does_not_grow_with_the_number_of_simulations(tmp_path):
     from pypdf import PdfReader
 
@@ -238,6 +239,7 @@ def test_profiles_figure_job_draws_the_lowest_redshift_reproducibly(tmp_path, ca
     assert "--profiles-figure needs the --radial-profiles table" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_report_takes_the_profile_figure_job_s_file_and_names_a_missing_one(tmp_path, capsys):
     from pypdf import PdfReader
 

@@ -125,6 +125,7 @@ def _codes(seed: int = 0):
             np.concatenate([a[2] for a in parts]), np.concatenate([a[3] for a in parts]))
 
 
+@pytest.mark.slow
 def test_transfer_choice_rejects_a_decoy_that_fits_only_one_training_code():
     x, y, samples, sims = _codes()
     opts = dict(generations=40, population_size=200, seeds=[0], max_evaluations=40000)
@@ -143,6 +144,7 @@ def test_transfer_choice_rejects_a_decoy_that_fits_only_one_training_code():
     assert list(again["expression"]) == list(moved["expression"])
 
 
+@pytest.mark.slow
 def test_candidates_with_a_pole_in_the_domain_are_rejected_and_listed():
     """Clustered training values leave a gap: an equation with a pole there must not be chosen."""
     rng = np.random.default_rng(3)

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 _spec = importlib.util.spec_from_file_location(
     "transfer_bench", Path(__file__).resolve().parents[2] / "bench" / "transfer.py")
@@ -49,6 +50,7 @@ def test_the_single_code_setups_are_what_the_docstring_says():
     assert np.corrcoef(a["n"], resid_a)[0, 1] > 0.5 and abs(np.corrcoef(c["n"], resid_c)[0, 1]) < 0.2
 
 
+@pytest.mark.slow
 def test_last_line_format(capsys):
     bench.main(["--seeds", "1", "--generations", "5", "--setups", "decoy_one_code"])
     last = capsys.readouterr().out.strip().splitlines()[-1]

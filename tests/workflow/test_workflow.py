@@ -10,11 +10,11 @@ import h5py
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import REPO
+from conftest import REAL_CAMELS, REPO
 
 pytestmark = pytest.mark.workflow
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-REAL_PROFILES = (REPO.parent / "shared" / "data" / "emu_CAMELS").resolve()
+REAL_PROFILES = REAL_CAMELS
 
 
 #: every report of these runs is built "at" one time (SOURCE_DATE_EPOCH), so that two runs of the
