@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import __version__
 from .errors import DataError, PipelineError
 
 log = logging.getLogger("pipeline")
@@ -96,11 +97,23 @@ def cmd_run(a) -> None:
         raise PipelineError("run: no 'snakemake' on PATH (pip install -e . installs it)")
     if not any(x.startswith(("--cores", "-c", "--jobs", "-j", "--profile")) for x in args):
         args = ["--cores", "1", *args]
+    if not any(x.startswith(("--snakefile", "-s")) for x in args) and not Path("Snakefile").exists():
+        args = ["--snakefile", str(_workflow_snakefile()), *args]  # run from any directory
     log.info("study %s is valid; running snakemake --configfile %s %s", a.config,
              " ".join(configfiles), " ".join(args))
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(snakemake, [snakemake, "--configfile", *configfiles, *args])
+
+
+def _workflow_snakefile() -> Path:
+    """The workflow's Snakefile, beside the installed package (a checkout installed with
+    ``pip install -e .``): ``run`` works from any directory, which holds the study's outputs."""
+    snakefile = Path(__file__).resolve().parent.parent / "Snakefile"
+    if not snakefile.is_file():
+        raise PipelineError(f"run: no Snakefile in this directory and none at {snakefile} "
+                            "(install the pipeline from its checkout: pip install -e .)")
+    return snakefile
 
 
 def _pop_option(args: list[str], name: str) -> str | None:
@@ -497,15 +510,21 @@ def _add_source_arguments(s: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: the commands a user runs (``run``, ``check-config``, ``apply``), then
+    the per-job commands the workflow's rules call, one group per stage."""
     p = argparse.ArgumentParser(prog="scaling-pipeline", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _user_commands(sub)
+    _mock_commands(sub)
+    _ingest_commands(sub)
+    _discovery_commands(sub)
+    _report_commands(sub)
+    return p
 
-    s = sub.add_parser("mock-params", help="write a mock suite's parameter file")
-    s.add_argument("--suite", required=True)
-    s.add_argument("--options", required=True)
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=cmd_mock_params)
 
+def _user_commands(sub) -> None:
+    """A user's commands: check or run a study, apply a relation file."""
     s = sub.add_parser("check-config", help="validate a study config: YAML syntax (file, line, "
                        "column) and every key against the schema")
     s.add_argument("config")
@@ -519,6 +538,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("snakemake_args", nargs=argparse.REMAINDER,
                    help="passed on to snakemake (e.g. --cores 2 -n); --cores 1 if none is given")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("apply", help="apply a relation file to a table of haloes",
+                       description="Add <y>_predicted [dex], outside_domain and, where the table "
+                                   "has the true y, <y>_residual to TABLE; write OUT (.ecsv, .h5, "
+                                   ".csv or .fits).")
+    s.add_argument("relation", help="a relation file, reports/<study>/relations/<target>.json")
+    s.add_argument("table", help="haloes: .h5 (the pipeline's), .ecsv, .csv, .fits, ...")
+    s.add_argument("--out", required=True)
+    s.add_argument("--sample", nargs="*", default=None, help="only the rows of these samples")
+    s.set_defaults(func=cmd_apply)
+
+
+def _mock_commands(sub) -> None:
+    """The mock's jobs (called by pipeline/rules/mock.smk) and its calibration."""
+    s = sub.add_parser("mock-params", help="write a mock suite's parameter file")
+    s.add_argument("--suite", required=True)
+    s.add_argument("--options", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_mock_params)
 
     s = sub.add_parser("mock-root", help="mark a directory as the mock's (data.root)")
     s.add_argument("--seed", required=True, type=int)
@@ -535,6 +573,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "cosmology and redshift (none: colossus computes it in every job)")
     s.set_defaults(func=cmd_mock_sim)
 
+    s = sub.add_parser("calibrate-mock",
+                       help="fit the mock's gas model to the CAMELS 1P stacks (writes package data)")
+    s.add_argument("--reference", required=True,
+                   help="the CAMELS 1P stacks: an emu_CAMELS clone (or a folder with simulations.csv, "
+                        "snapshots.csv and one folder per suite)")
+    s.add_argument("--out", default=str(Path(__file__).parent / "mock" / "data" / "gas_calibration.json"))
+    s.add_argument("--max-nfev", type=int, default=60)
+    s.set_defaults(func=cmd_calibrate_mock)
+
+
+def _ingest_commands(sub) -> None:
+    """The ingest and profile jobs (pipeline/rules/ingest.smk)."""
     s = sub.add_parser("ingest", help="measure per-halo properties of one snapshot")
     for arg in ("--snapshot", "--catalog"):  # the single file, or every chunk .0, .1, ...
         s.add_argument(arg, required=True, nargs="+")
@@ -575,15 +625,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--snap", required=True, type=int)
     s.set_defaults(func=cmd_radial_profiles)
 
-    s = sub.add_parser("calibrate-mock",
-                       help="fit the mock's gas model to the CAMELS 1P stacks (writes package data)")
-    s.add_argument("--reference", required=True,
-                   help="the CAMELS 1P stacks: an emu_CAMELS clone (or a folder with simulations.csv, "
-                        "snapshots.csv and one folder per suite)")
-    s.add_argument("--out", default=str(Path(__file__).parent / "mock" / "data" / "gas_calibration.json"))
-    s.add_argument("--max-nfev", type=int, default=60)
-    s.set_defaults(func=cmd_calibrate_mock)
-
     s = sub.add_parser("assemble", help="join halo tables and apply the selection")
     s.add_argument("--inputs", required=True, nargs="+")
     s.add_argument("--params-files", nargs="*",
@@ -596,6 +637,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="2 or more: join the profiles in a second process beside the haloes")
     s.set_defaults(func=cmd_assemble)
 
+
+def _discovery_commands(sub) -> None:
+    """The rank, sr and evaluate jobs of one target (pipeline/rules/discovery.smk)."""
     for name, func, extra in (("rank", cmd_rank, []), ("sr", cmd_sr, ["--rank"]),
                               ("evaluate", cmd_evaluate, ["--sr", "--residuals", "--per-sim"])):
         s = sub.add_parser(name, help=f"{name} stage for one target")
@@ -618,16 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="write the chosen relation here as a relation file (JSON)")
         s.set_defaults(func=func)
 
-    s = sub.add_parser("apply", help="apply a relation file to a table of haloes",
-                       description="Add <y>_predicted [dex], outside_domain and, where the table "
-                                   "has the true y, <y>_residual to TABLE; write OUT (.ecsv, .h5, "
-                                   ".csv or .fits).")
-    s.add_argument("relation", help="a relation file, reports/<study>/relations/<target>.json")
-    s.add_argument("table", help="haloes: .h5 (the pipeline's), .ecsv, .csv, .fits, ...")
-    s.add_argument("--out", required=True)
-    s.add_argument("--sample", nargs="*", default=None, help="only the rows of these samples")
-    s.set_defaults(func=cmd_apply)
 
+def _report_commands(sub) -> None:
+    """The report's jobs (pipeline/rules/report.smk)."""
     s = sub.add_parser("report-assets", help="one target's figures and tables for snakemake --report")
     for arg in ("--rank", "--sr", "--evaluate", "--residuals", "--per-sim", "--options", "--out-dir"):
         s.add_argument(arg, required=True)
@@ -651,7 +688,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--options", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_report)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

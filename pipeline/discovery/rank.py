@@ -289,44 +289,60 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
         }
     )
     if identify is not None:
-        table["identify_score"] = [identify[n] for n in table["feature"]]
-        table["identifies_sample"] = flagged[order]
-        table.meta["identify"] = {
-            "threshold": options.identify_threshold,
-            "rule": options.sample_identifying,
-            "flagged": [str(n) for n in table["feature"][table["identifies_sample"]]],
-            "definition": "Somers' D |2 AUC - 1| between training samples of the feature's "
-                          "out-of-fold residual about a cubic in x (folds by simulation; largest "
-                          "pair), pipeline.discovery.identifying"}
-    glo, ghi = np.percentile(grouped_all, [16, 84], axis=1)
-    table.meta.update(
-        {
-            "r2_cv": float(r2_score(y, oof)),
-            "r2_cv_std": float(np.std(r2)),
-            "r2_folds": r2,
-            "r2_definition": "R^2 of the pooled out-of-fold predictions (each halo predicted by "
-                             "the forest that did not see its simulation); r2_cv_std: spread of "
-                             "the per-fold R^2",
-            "cv_split": cv_split,
-            "n_haloes": len(y),
-            "folds": len(r2),
-            "dropped_features": dropped,
-            "target_std": float(np.std(y)),
-            "groups": [[names[i] for i in g] for g in groups_of_features],
-            "group_importance_mean": group_mean.tolist(),
-            "group_importance_lo": glo.tolist(),
-            "group_importance_hi": ghi.tolist(),
-            "spearman_abs": rho.tolist(),
-            "top_k_rule": (
-                f"up to {options.top_k} features beside the relation's x by decreasing mean "
-                "held-out permutation importance, each with its 68% interval above zero, at most "
-                f"one per correlated group (|Spearman rho| at fixed x >= {options.group_threshold})"
-            ),
-            "provenance": provenance("rank", asdict(options), {"rank.seed": options.seed}),
-        }
-    )
+        _add_identification(table, identify, flagged[order], options)
+    table.meta.update(_ranking_meta(y, oof, r2, cv_split, dropped, names, groups_of_features,
+                                    group_mean, grouped_all, rho, options))
     log.info("forest out-of-fold R^2 = %.3f (per fold +- %.3f, %s); selected %s; correlated "
              "groups %s", table.meta["r2_cv"], np.std(r2), cv_split,
              list(table["feature"][table["selected"]]),
              [g for g in table.meta["groups"] if len(g) > 1])
     return table
+
+
+def _add_identification(table: Table, identify: dict[str, float], flagged: np.ndarray,
+                        options: RankOptions) -> None:
+    """Each feature's sample-identification score and flag (rows in the table's order), and the
+    rule in the meta."""
+    table["identify_score"] = [identify[n] for n in table["feature"]]
+    table["identifies_sample"] = flagged
+    table.meta["identify"] = {
+        "threshold": options.identify_threshold,
+        "rule": options.sample_identifying,
+        "flagged": [str(n) for n in table["feature"][table["identifies_sample"]]],
+        "definition": "Somers' D |2 AUC - 1| between training samples of the feature's "
+                      "out-of-fold residual about a cubic in x (folds by simulation; largest "
+                      "pair), pipeline.discovery.identifying"}
+
+
+def _ranking_meta(y: np.ndarray, oof: np.ndarray, r2: list[float], cv_split: str,
+                  dropped: dict[str, str], names: list[str], groups: list[list[int]],
+                  group_mean: np.ndarray, grouped_all: np.ndarray, rho: np.ndarray,
+                  options: RankOptions) -> dict:
+    """The rank table's meta: the forest's skill (pooled out-of-fold R^2 and per fold), the
+    split, dropped features, correlated groups with their grouped importance, the top-k rule
+    and provenance."""
+    glo, ghi = np.percentile(grouped_all, [16, 84], axis=1)
+    return {
+        "r2_cv": float(r2_score(y, oof)),
+        "r2_cv_std": float(np.std(r2)),
+        "r2_folds": r2,
+        "r2_definition": "R^2 of the pooled out-of-fold predictions (each halo predicted by "
+                         "the forest that did not see its simulation); r2_cv_std: spread of "
+                         "the per-fold R^2",
+        "cv_split": cv_split,
+        "n_haloes": len(y),
+        "folds": len(r2),
+        "dropped_features": dropped,
+        "target_std": float(np.std(y)),
+        "groups": [[names[i] for i in g] for g in groups],
+        "group_importance_mean": group_mean.tolist(),
+        "group_importance_lo": glo.tolist(),
+        "group_importance_hi": ghi.tolist(),
+        "spearman_abs": rho.tolist(),
+        "top_k_rule": (
+            f"up to {options.top_k} features beside the relation's x by decreasing mean "
+            "held-out permutation importance, each with its 68% interval above zero, at most "
+            f"one per correlated group (|Spearman rho| at fixed x >= {options.group_threshold})"
+        ),
+        "provenance": provenance("rank", asdict(options), {"rank.seed": options.seed}),
+    }

@@ -122,91 +122,23 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
     if not np.isfinite(h) or not h > 0:
         raise InputFileError(f"catalog {cat.files[0]}: Header/HubbleParam missing or not positive")
     a = 1.0 / (1.0 + z)
-    box_mpc = cat.box_size_ckpc_h * a / h / 1000.0
-    specs = CATALOG_COLUMNS[options.rows]
-    known = {c.name for c in catalog_columns(options.rows, options.galaxy_log10_mstar_min_msun)}
-    unknown = sorted(set(columns or ()) - known)
-    if unknown:
-        raise ConfigError(f"catalog rows '{options.rows}' have no column(s) {unknown}; "
-                          f"valid: {sorted(known)}")
-    wanted = set(columns or ())
-    if {"M_virial", "log10_M_virial", "Mstar_over_M_virial"} & wanted:
-        wanted |= {"sigma_v", "Rhalf"} | ({"Mstar"} if "Mstar_over_M_virial" in wanted else set())
-    for spec in specs:
-        asked = spec.name in wanted or f"log10_{spec.name}" in wanted
-        if asked and not cat.has_field(spec.kind, spec.field):
-            raise InputFileError(f"catalog {cat.files[0]}: field '{spec.kind}/{spec.field}' is "
-                                 f"missing; the study uses column {spec.name!r} ({spec.definition})")
+    wanted = _wanted_columns(cat, options, columns)
     n_rows = cat.n_subhalos if options.rows == "subhalos" else cat.n_groups
     if n_rows == 0:
         count = "Nsubgroups_Total" if options.rows == "subhalos" else "Ngroups_Total"
         raise DataError(f"catalog {cat.files[0]} holds no {options.rows} (Header/{count} = 0): "
                         f"no rows for catalog.rows '{options.rows}'")
-    present = [s for s in specs if cat.has_field(s.kind, s.field)]
-    values: dict[str, np.ndarray] = {}
+    present = [s for s in CATALOG_COLUMNS[options.rows] if cat.has_field(s.kind, s.field)]
     # every field read must be finite: a NaN mass would drop its row at the cut, a NaN
     # observable would keep the row with a NaN feature, both without a word
     group_fields = sorted({"GroupPos", "GroupFirstSub", "Group_R_Crit200", "GroupLen"}
                           | {s.field for s in present if s.kind == "Group"})
     groups = cat.read("Group", group_fields, require_finite=tuple(group_fields))
     if options.rows == "subhalos":
-        sub_fields = sorted({"SubhaloPos", "SubhaloGrNr", "SubhaloLen"}
-                            | {s.field for s in present if s.kind == "Subhalo"})
-        subs = cat.read("Subhalo", sub_fields, require_finite=tuple(sub_fields))
-        host = subs["SubhaloGrNr"].astype(np.int64)
-        if len(host) and (host.min() < 0 or host.max() >= cat.n_groups):
-            raise InputFileError(f"catalog {cat.files[0]}: Subhalo/SubhaloGrNr outside 0.."
-                                 f"{cat.n_groups - 1}")
-        index = np.arange(cat.n_subhalos)
-        central = (groups["GroupFirstSub"].astype(np.int64)[host] == index) if len(host) else \
-            np.zeros(0, dtype=bool)
-        d = np.abs(subs["SubhaloPos"].astype(float) - groups["GroupPos"].astype(float)[host])
-        d = np.minimum(d, cat.box_size_ckpc_h - d)
-        r_host = np.sqrt((d**2).sum(axis=1)) / groups["Group_R_Crit200"].astype(float)[host]
-        values.update({"subhalo_index": index, "group_index": host,
-                       "is_central": central.astype(np.int64),
-                       "r_host_r200c": np.where(central, 0.0, r_host)})
-        n_part = subs["SubhaloLen"].astype(np.int64)
-        for spec in present:
-            raw = subs[spec.field] if spec.kind == "Subhalo" else groups[spec.field][host]
-            values[spec.name] = _values(raw, spec) * _factor(spec.quantity, h, a)
-        mass_for_cut = values.get("Mtot")
-        keep = np.ones(len(index), dtype=bool)
-        if options.centrals_only:
-            keep &= central
+        values, n_part, keep = _subhalo_values(cat, groups, present, h, a, options)
     else:
-        first = groups["GroupFirstSub"].astype(np.int64)
-        index = np.arange(cat.n_groups)
-        values["group_index"] = index
-        vel_fields = [f for f in ("SubhaloVmax", "SubhaloVelDisp") if cat.has_field("Subhalo", f)]
-        vel = cat.read("Subhalo", vel_fields, require_finite=tuple(vel_fields)) \
-            if cat.n_subhalos else {}
-        for name, field in (("Vmax", "SubhaloVmax"), ("sigma_v", "SubhaloVelDisp")):
-            if field in vel:  # NaN for a group without subhaloes (GroupFirstSub = -1)
-                values[name] = np.where(first >= 0, vel[field][np.clip(first, 0, None)]
-                                        .astype(float), np.nan)
-            elif name in wanted or f"log10_{name}" in wanted:
-                why = ("holds no subhaloes (Header/Nsubgroups_Total = 0)" if not cat.n_subhalos
-                       else f"has no field 'Subhalo/{field}'")
-                raise InputFileError(f"catalog {cat.files[0]} {why}; the study uses column "
-                                     f"{name!r} (its group's central subhalo)")
-        n_part = groups["GroupLen"].astype(np.int64)
-        for spec in present:
-            values[spec.name] = _values(groups[spec.field], spec) * _factor(spec.quantity, h, a)
-        if {"Vmax", "M200c", "R200c"} <= set(values):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                v200 = np.sqrt(G_KPC_KM2_S2_MSUN * values["M200c"] / (1000.0 * values["R200c"]))
-                values["Vmax_over_V200c"] = values["Vmax"] / v200
-        if options.galaxy_log10_mstar_min_msun:
-            values.update(_galaxy_counts(cat, first, options.galaxy_log10_mstar_min_msun,
-                                         _factor("mass", h, a)))
-        mass_for_cut = values.get("M200c")
-        keep = np.ones(len(index), dtype=bool)
-    if options.rows == "subhalos" and "sigma_v" in values and "Rhalf" in values:
-        values["M_virial"] = values["sigma_v"] ** 2 * values["Rhalf"] / G_KPC_KM2_S2_MSUN
-        if "Mstar" in values:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values["Mstar_over_M_virial"] = values["Mstar"] / values["M_virial"]
+        values, n_part, keep = _group_values(cat, groups, present, h, a, options, wanted)
+    mass_for_cut = values.get("Mtot" if options.rows == "subhalos" else "M200c")
     if mass_for_cut is None:
         raise InputFileError(f"catalog {cat.files[0]}: no "
                              f"{'SubhaloMass' if options.rows == 'subhalos' else 'Group_M_Crit200'}"
@@ -217,6 +149,105 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
         raise DataError(f"catalog {cat.files[0]}: no {options.rows[:-1]} passes "
                         f"log10_mass_min_msun = {options.log10_mass_min_msun} and min_particles = "
                         f"{options.min_particles} (of {len(keep)})")
+    table = _rows_table(values, keep, options)
+    table.meta.update(meta or {})
+    table.meta.update({
+        "redshift": z, "scale_factor": a, "box_size_mpc": cat.box_size_ckpc_h * a / h / 1000.0,
+        "cosmology": {"h": h}, "catalog_files": [str(f) for f in cat.files],
+        "rows": options.rows, "rows_before_cuts": int(len(keep)), "rows_kept": int(keep.sum()),
+        "provenance": provenance("ingest-catalog", asdict(options)),
+    })
+    log.info("%s: %d of %d %s kept", cat.files[0], int(keep.sum()), len(keep), options.rows)
+    return table
+
+
+def _wanted_columns(cat: GroupCatalog, options: CatalogOptions, columns: list[str] | None
+                    ) -> set[str]:
+    """The columns the study uses (with the ones the virial estimate needs): each must be a
+    column of the rows, and its catalog field must exist (errors naming the file and field)."""
+    known = {c.name for c in catalog_columns(options.rows, options.galaxy_log10_mstar_min_msun)}
+    unknown = sorted(set(columns or ()) - known)
+    if unknown:
+        raise ConfigError(f"catalog rows '{options.rows}' have no column(s) {unknown}; "
+                          f"valid: {sorted(known)}")
+    wanted = set(columns or ())
+    if {"M_virial", "log10_M_virial", "Mstar_over_M_virial"} & wanted:
+        wanted |= {"sigma_v", "Rhalf"} | ({"Mstar"} if "Mstar_over_M_virial" in wanted else set())
+    for spec in CATALOG_COLUMNS[options.rows]:
+        asked = spec.name in wanted or f"log10_{spec.name}" in wanted
+        if asked and not cat.has_field(spec.kind, spec.field):
+            raise InputFileError(f"catalog {cat.files[0]}: field '{spec.kind}/{spec.field}' is "
+                                 f"missing; the study uses column {spec.name!r} ({spec.definition})")
+    return wanted
+
+
+def _subhalo_values(cat: GroupCatalog, groups: dict, present: list, h: float, a: float,
+                    options: CatalogOptions) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Subhalo rows: (column values in physical units, particle counts, rows kept so far). The
+    host's position and R200c give ``r_host_r200c`` (0 for centrals); the virial estimate is
+    ``M_virial = sigma_v^2 Rhalf / G``."""
+    sub_fields = sorted({"SubhaloPos", "SubhaloGrNr", "SubhaloLen"}
+                        | {s.field for s in present if s.kind == "Subhalo"})
+    subs = cat.read("Subhalo", sub_fields, require_finite=tuple(sub_fields))
+    host = subs["SubhaloGrNr"].astype(np.int64)
+    if len(host) and (host.min() < 0 or host.max() >= cat.n_groups):
+        raise InputFileError(f"catalog {cat.files[0]}: Subhalo/SubhaloGrNr outside 0.."
+                             f"{cat.n_groups - 1}")
+    index = np.arange(cat.n_subhalos)
+    central = (groups["GroupFirstSub"].astype(np.int64)[host] == index) if len(host) else \
+        np.zeros(0, dtype=bool)
+    d = np.abs(subs["SubhaloPos"].astype(float) - groups["GroupPos"].astype(float)[host])
+    d = np.minimum(d, cat.box_size_ckpc_h - d)
+    r_host = np.sqrt((d**2).sum(axis=1)) / groups["Group_R_Crit200"].astype(float)[host]
+    values = {"subhalo_index": index, "group_index": host, "is_central": central.astype(np.int64),
+              "r_host_r200c": np.where(central, 0.0, r_host)}
+    for spec in present:
+        raw = subs[spec.field] if spec.kind == "Subhalo" else groups[spec.field][host]
+        values[spec.name] = _values(raw, spec) * _factor(spec.quantity, h, a)
+    if "sigma_v" in values and "Rhalf" in values:
+        values["M_virial"] = values["sigma_v"] ** 2 * values["Rhalf"] / G_KPC_KM2_S2_MSUN
+        if "Mstar" in values:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values["Mstar_over_M_virial"] = values["Mstar"] / values["M_virial"]
+    keep = central.copy() if options.centrals_only else np.ones(len(index), dtype=bool)
+    return values, subs["SubhaloLen"].astype(np.int64), keep
+
+
+def _group_values(cat: GroupCatalog, groups: dict, present: list, h: float, a: float,
+                  options: CatalogOptions, wanted: set[str]
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Group rows: (column values in physical units, particle counts, rows kept so far). Vmax
+    and sigma_v are the central subhalo's (NaN for a group without one), Vmax/V200c from them,
+    and the galaxy counts above each stellar-mass threshold."""
+    first = groups["GroupFirstSub"].astype(np.int64)
+    values = {"group_index": np.arange(cat.n_groups)}
+    vel_fields = [f for f in ("SubhaloVmax", "SubhaloVelDisp") if cat.has_field("Subhalo", f)]
+    vel = cat.read("Subhalo", vel_fields, require_finite=tuple(vel_fields)) \
+        if cat.n_subhalos else {}
+    for name, field in (("Vmax", "SubhaloVmax"), ("sigma_v", "SubhaloVelDisp")):
+        if field in vel:  # NaN for a group without subhaloes (GroupFirstSub = -1)
+            values[name] = np.where(first >= 0, vel[field][np.clip(first, 0, None)]
+                                    .astype(float), np.nan)
+        elif name in wanted or f"log10_{name}" in wanted:
+            why = ("holds no subhaloes (Header/Nsubgroups_Total = 0)" if not cat.n_subhalos
+                   else f"has no field 'Subhalo/{field}'")
+            raise InputFileError(f"catalog {cat.files[0]} {why}; the study uses column "
+                                 f"{name!r} (its group's central subhalo)")
+    for spec in present:
+        values[spec.name] = _values(groups[spec.field], spec) * _factor(spec.quantity, h, a)
+    if {"Vmax", "M200c", "R200c"} <= set(values):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v200 = np.sqrt(G_KPC_KM2_S2_MSUN * values["M200c"] / (1000.0 * values["R200c"]))
+            values["Vmax_over_V200c"] = values["Vmax"] / v200
+    if options.galaxy_log10_mstar_min_msun:
+        values.update(_galaxy_counts(cat, first, options.galaxy_log10_mstar_min_msun,
+                                     _factor("mass", h, a)))
+    return values, groups["GroupLen"].astype(np.int64), np.ones(cat.n_groups, dtype=bool)
+
+
+def _rows_table(values: dict[str, np.ndarray], keep: np.ndarray, options: CatalogOptions) -> Table:
+    """The kept rows of every registry column the catalog gave (log10 columns from their
+    linear values: NaN where not positive), with units and definitions."""
     table = Table()
     for col in catalog_columns(options.rows, options.galaxy_log10_mstar_min_msun):
         name = col.name
@@ -230,14 +261,6 @@ def catalog_rows(catalog_path: str | Path, options: CatalogOptions = CatalogOpti
             continue
         table[name] = data * u.Unit(col.unit) if col.unit else data
         table[name].description = col.definition
-    table.meta.update(meta or {})
-    table.meta.update({
-        "redshift": z, "scale_factor": a, "box_size_mpc": box_mpc,
-        "cosmology": {"h": h}, "catalog_files": [str(f) for f in cat.files],
-        "rows": options.rows, "rows_before_cuts": int(len(keep)), "rows_kept": int(keep.sum()),
-        "provenance": provenance("ingest-catalog", asdict(options)),
-    })
-    log.info("%s: %d of %d %s kept", cat.files[0], int(keep.sum()), len(keep), options.rows)
     return table
 
 

@@ -289,6 +289,10 @@ def write_mock_snapshot(
     ``mass_function_cache``: a folder shared by the mock's jobs that keeps the halo mass function
     of each cosmology and redshift (the same numbers, without colossus in every job).
     Returns the drawn halo population (physical units).
+
+    Every draw comes from one stream per (seed, suite, sim, snapshot), in a fixed order
+    (population, particle counts, dark matter, gas, stars, background, file order, velocities):
+    the steps below keep that order, so a mock is the same file on every machine.
     """
     model = suite_model(suite)
     gas_physics = gas_model(suite)
@@ -302,125 +306,223 @@ def write_mock_snapshot(
         rng, cosmo, params["sigma_8"], redshift, box_mpc, params, model,
         options.log10_halo_mass_min_msun, gas_physics, mass_function_cache,
     )
+    drawn = _draw_particles(rng, pop, gas_physics, options, box_mpc)
+    units = _CodeUnits(h, a, options.box_size_mpc_h)
+    order = _file_order(rng, drawn, model.sorted_by_group)
+    gas = _gas_fields(rng, drawn, units, order[1], model)
+    # neutral hydrogen from its own random stream: every other field is drawn as before
+    f_hi_halo, delta_hi = halo_hi_fractions(simulation_rng(options.seed + 3, suite, sim, snapshot),
+                                            pop.centre_mpc, pop.m200c_msun, box_mpc, suite)
+    gas["NeutralHydrogenAbundance"] = cell_neutral_fractions(
+        drawn.idx_gas, drawn.sfr > 0, f_hi_halo, drawn.n_bg_gas).astype(np.float32)[order[1]]
+    dm, mass_table = _dm_fields(rng, drawn, units, order[0], model)
+    stars = _star_fields(rng, drawn, units, order[2], model)
+    if model.wind_cells:
+        stars = _with_wind_cells(stars, pop, drawn.idx_star, a, units.length, units.position,
+                                 simulation_rng(options.seed + 1, suite, sim, snapshot))
+    header = _snapshot_header(units, redshift, params, options, mass_table)
+    write_snapshot(snapshot_path, header, {0: gas, 1: dm, 4: stars}, options.files_per_snapshot)
+
+    _write_catalog(catalog_path, pop, cosmo, redshift, params, options, _Particles(
+        n_gas=drawn.n_gas, n_dm=drawn.n_dm, n_star=drawn.n_star, idx_gas=drawn.idx_gas,
+        mass_gas=drawn.mass_gas, sfr=drawn.sfr, m_dm=drawn.m_dm, m_star=drawn.m_star),
+        drawn.v200, units.position, units.length, units.mass, box_mpc, suite,
+        simulation_rng(options.seed + 2, suite, sim, snapshot))
+    _write_truth(truth_path, pop, suite, sim, snapshot, redshift, params, options, gas_physics,
+                 {"hi_fraction": f_hi_halo, "hi_overdensity": delta_hi})
+    log.info(
+        "%s/%s snapshot %03d: %d haloes, %d gas, %d dm, %d star particles",
+        suite, sim, snapshot, len(pop), len(gas["Masses"]), len(dm["Coordinates"]),
+        len(stars["Masses"]),
+    )
+    return pop
+
+
+@dataclass(frozen=True)
+class _CodeUnits:
+    """The snapshot's code units: lengths in ckpc/h, masses in 1e10 Msun/h, periodic box."""
+
+    h: float
+    a: float
+    box_mpc_h: float
+
+    @property
+    def length(self) -> float:
+        return self.h / self.a * 1000.0  # physical Mpc -> ckpc/h
+
+    @property
+    def mass(self) -> float:
+        return self.h / 1.0e10  # Msun -> 1e10 Msun/h
+
+    @property
+    def box(self) -> float:
+        return self.box_mpc_h * 1000.0
+
+    def position(self, p: np.ndarray) -> np.ndarray:
+        return _wrap(p * self.length, self.box)
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """The particles of one mock snapshot in physical units, haloes' first then the smooth
+    background: per-halo counts, each particle's halo (``idx_*``), positions [Mpc], the gas
+    cells' thermodynamics and the particle masses [Msun]."""
+
+    n_dm: np.ndarray
+    n_gas: np.ndarray
+    n_star: np.ndarray
+    idx_dm: np.ndarray
+    idx_gas: np.ndarray
+    idx_star: np.ndarray
+    pos_dm: np.ndarray  # haloes' then background
+    pos_gas: np.ndarray
+    pos_star: np.ndarray
+    u_gas: np.ndarray  # haloes' cells only (the background's are set when written)
+    xe_gas: np.ndarray
+    mass_gas: np.ndarray
+    sfr: np.ndarray
+    metallicity: np.ndarray
+    rho_gas: np.ndarray
+    v200: np.ndarray  # km/s, per halo
+    n_bg_dm: int
+    n_bg_gas: int
+    m_dm: float
+    m_gas: float
+    m_star: float
+
+
+def _draw_particles(rng: np.random.Generator, pop: HaloPopulation, gas_physics, options: MockOptions,
+                    box_mpc: float) -> _Drawn:
+    """Particle counts per halo (dark matter and gas out to 2 R200c, stars to 0.3 R200c), their
+    positions and the gas cells, then the smooth background outside haloes (in this order)."""
+    h = options.hubble_param
     n_halo = len(pop)
     m_dm = options.dm_particle_mass_msun_h / h
     m_gas = options.gas_particle_mass_msun_h / h
     m_star = m_gas
-
     # gas tables on X_GRID: density, thermal P / rho and enclosed mass of every halo
     rho_table, sigma2_table, enclosed = gas_profiles(
         pop.m200c_msun, pop.r200c_mpc, pop.c200c, pop.mgas_msun, pop.gas, gas_physics.inner_slope)
-
-    # particle counts per halo (dark matter and gas out to 2 R200c, stars to 0.3 R200c)
     x_dm, x_gas = 2.0, 2.0
     mdm_in_r200 = pop.m200c_msun - pop.mgas_msun - pop.mstar_msun
     n_dm = rng.poisson(mdm_in_r200 * nfw_mu(pop.c200c * x_dm) / nfw_mu(pop.c200c) / m_dm)
     gas_to_x_gas = interpolate_per_halo(np.arange(n_halo), np.full(n_halo, x_gas), enclosed)
     n_gas = rng.poisson(pop.mgas_msun * gas_to_x_gas / m_gas)
     n_star = rng.poisson(pop.mstar_msun / m_star)
-
-    # dark matter
     idx_dm = np.repeat(np.arange(n_halo), n_dm)
     r_dm = sample_nfw_radii(rng, pop.c200c[idx_dm], x_dm) * pop.r200c_mpc[idx_dm]
     pos_dm = pop.centre_mpc[idx_dm] + isotropic_offsets(rng, r_dm)
     v200 = np.sqrt(G_MPC_KM2_S2_MSUN * pop.m200c_msun / pop.r200c_mpc)  # km/s
-
-    gas_cells = _sample_gas(rng, pop, n_gas, (rho_table, sigma2_table, enclosed), x_gas, m_gas,
-                            options.multiphase_scatter_dex)
-    idx_gas, x_g, pos_gas, u_gas, xe_gas, mass_gas, sfr, metallicity, rho_gas = gas_cells
-
-    # stars
+    idx_gas, x_g, pos_gas, u_gas, xe_gas, mass_gas, sfr, metallicity, rho_gas = _sample_gas(
+        rng, pop, n_gas, (rho_table, sigma2_table, enclosed), x_gas, m_gas,
+        options.multiphase_scatter_dex)
     idx_star = np.repeat(np.arange(n_halo), n_star)
     x_s = sample_hernquist_radii(rng, np.full(len(idx_star), 0.015), 0.3)
     pos_star = pop.centre_mpc[idx_star] + isotropic_offsets(rng, x_s * pop.r200c_mpc[idx_star])
-
-    # smooth background outside haloes
     n_bg_dm = n_bg_gas = options.background_particles
     if options.total_particles_per_type:
         n_bg_dm = max(options.total_particles_per_type - len(r_dm), 0)
         n_bg_gas = max(options.total_particles_per_type - len(x_g), 0)
     pos_bg_dm = rng.uniform(0, box_mpc, (n_bg_dm, 3))
     pos_bg_gas = rng.uniform(0, box_mpc, (n_bg_gas, 3))
+    return _Drawn(n_dm=n_dm, n_gas=n_gas, n_star=n_star, idx_dm=idx_dm, idx_gas=idx_gas,
+                  idx_star=idx_star, pos_dm=np.concatenate([pos_dm, pos_bg_dm]),
+                  pos_gas=np.concatenate([pos_gas, pos_bg_gas]), pos_star=pos_star, u_gas=u_gas,
+                  xe_gas=xe_gas, mass_gas=mass_gas, sfr=sfr, metallicity=metallicity,
+                  rho_gas=rho_gas, v200=v200, n_bg_dm=n_bg_dm, n_bg_gas=n_bg_gas, m_dm=m_dm,
+                  m_gas=m_gas, m_star=m_star)
 
-    to_code_len = h / a * 1000.0  # physical Mpc -> ckpc/h
-    to_code_mass = h / 1.0e10  # Msun -> 1e10 Msun/h
-    box_code = options.box_size_mpc_h * 1000.0
 
-    def code_pos(p):
-        return _wrap(p * to_code_len, box_code)
+def _file_order(rng: np.random.Generator, drawn: _Drawn, sorted_by_group: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order particles are written in, per type (dark matter, gas, stars): by group, as
+    Subfind writes IllustrisTNG snapshots, or shuffled, as GIZMO and MP-Gadget outputs are."""
+    n = (len(drawn.pos_dm), len(drawn.pos_gas), len(drawn.pos_star))
+    if sorted_by_group:
+        return tuple(np.arange(k) for k in n)
+    return tuple(rng.permutation(k) for k in n)
 
-    pos_dm_all = np.concatenate([code_pos(pos_dm), code_pos(pos_bg_dm)])
-    pos_gas_all = np.concatenate([code_pos(pos_gas), code_pos(pos_bg_gas)])
-    u_all = np.concatenate([u_gas, np.full(n_bg_gas, internal_energy_km2_s2(10**4.5, 1.0))])
-    xe_all = np.concatenate([xe_gas, np.ones(n_bg_gas)])
-    mgas_all = np.concatenate([mass_gas, np.full(n_bg_gas, m_gas)])
-    sfr_all = np.concatenate([sfr, np.zeros(n_bg_gas)])
-    z_all = np.concatenate([metallicity, np.full(n_bg_gas, 1e-4)])
-    rho_all = np.concatenate([rho_gas, np.full(n_bg_gas, 200.0 * 1.0)])  # rough IGM density
-    rho_code = rho_all * to_code_mass / to_code_len**3
 
-    n_dm_tot, n_gas_tot, n_star_tot = len(pos_dm_all), len(pos_gas_all), len(pos_star)
-    order_dm = np.arange(n_dm_tot)
-    order_gas = np.arange(n_gas_tot)
-    order_star = np.arange(n_star_tot)
-    if not model.sorted_by_group:
-        order_dm, order_gas, order_star = (
-            rng.permutation(n_dm_tot), rng.permutation(n_gas_tot), rng.permutation(n_star_tot)
-        )
+def _velocities(rng: np.random.Generator, sigma: np.ndarray) -> np.ndarray:
+    """Isotropic Gaussian velocities [km/s] with 1D dispersion ``sigma`` per particle."""
+    return (rng.standard_normal((len(sigma), 3)) * sigma[:, None]).astype(np.float32)
 
-    def vel(n, sigma):
-        return (rng.standard_normal((n, 3)) * sigma[:, None]).astype(np.float32)
 
-    sigma_dm = np.concatenate([v200[idx_dm] / np.sqrt(2), np.full(n_bg_dm, 50.0)])
-    sigma_gas = np.concatenate([v200[idx_gas] / np.sqrt(3), np.full(n_bg_gas, 50.0)])
+def _gas_fields(rng: np.random.Generator, drawn: _Drawn, units: _CodeUnits, order: np.ndarray,
+                model) -> dict[str, np.ndarray]:
+    """PartType0 in code units, in file order; the background is warm (10^4.5 K), ionised
+    IGM-density gas of primordial metallicity."""
+    n_bg = drawn.n_bg_gas
+    u_all = np.concatenate([drawn.u_gas, np.full(n_bg, internal_energy_km2_s2(10**4.5, 1.0))])
+    xe_all = np.concatenate([drawn.xe_gas, np.ones(n_bg)])
+    mgas_all = np.concatenate([drawn.mass_gas, np.full(n_bg, drawn.m_gas)])
+    sfr_all = np.concatenate([drawn.sfr, np.zeros(n_bg)])
+    z_all = np.concatenate([drawn.metallicity, np.full(n_bg, 1e-4)])
+    rho_all = np.concatenate([drawn.rho_gas, np.full(n_bg, 200.0 * 1.0)])  # rough IGM density
+    rho_code = rho_all * units.mass / units.length**3
+    n = len(drawn.pos_gas)
+    sigma = np.concatenate([drawn.v200[drawn.idx_gas] / np.sqrt(3), np.full(n_bg, 50.0)])
     gas = {
-        "Coordinates": pos_gas_all[order_gas],
-        "Velocities": vel(n_gas_tot, sigma_gas)[order_gas],
-        "ParticleIDs": (np.arange(n_gas_tot, dtype=np.uint64) + 1)[order_gas],
-        "Masses": (mgas_all * to_code_mass).astype(np.float32)[order_gas],
-        "InternalEnergy": u_all.astype(np.float32)[order_gas],
-        "ElectronAbundance": xe_all.astype(np.float32)[order_gas],
-        "Density": rho_code.astype(np.float32)[order_gas],
-        "StarFormationRate": sfr_all.astype(np.float32)[order_gas],
+        "Coordinates": units.position(drawn.pos_gas)[order],
+        "Velocities": _velocities(rng, sigma)[order],
+        "ParticleIDs": (np.arange(n, dtype=np.uint64) + 1)[order],
+        "Masses": (mgas_all * units.mass).astype(np.float32)[order],
+        "InternalEnergy": u_all.astype(np.float32)[order],
+        "ElectronAbundance": xe_all.astype(np.float32)[order],
+        "Density": rho_code.astype(np.float32)[order],
+        "StarFormationRate": sfr_all.astype(np.float32)[order],
     }
-    # neutral hydrogen from its own random stream: every other field is drawn as before
-    f_hi_halo, delta_hi = halo_hi_fractions(simulation_rng(options.seed + 3, suite, sim, snapshot),
-                                            pop.centre_mpc, pop.m200c_msun, box_mpc, suite)
-    gas["NeutralHydrogenAbundance"] = cell_neutral_fractions(
-        idx_gas, sfr > 0, f_hi_halo, n_bg_gas).astype(np.float32)[order_gas]
     if model.metallicity_2d:
-        zz = np.zeros((n_gas_tot, 11), dtype=np.float32)
+        zz = np.zeros((n, 11), dtype=np.float32)
         zz[:, 0] = z_all
         zz[:, 1] = 0.25  # helium
-        gas[model.metallicity_field] = zz[order_gas]
+        gas[model.metallicity_field] = zz[order]
     else:
-        gas[model.metallicity_field] = z_all.astype(np.float32)[order_gas]
+        gas[model.metallicity_field] = z_all.astype(np.float32)[order]
+    return gas
+
+
+def _dm_fields(rng: np.random.Generator, drawn: _Drawn, units: _CodeUnits, order: np.ndarray,
+               model) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """PartType1 in code units, in file order, and the header's mass table (the dark-matter
+    mass there or per particle, as the suite's code writes it)."""
+    n = len(drawn.pos_dm)
+    sigma = np.concatenate([drawn.v200[drawn.idx_dm] / np.sqrt(2), np.full(drawn.n_bg_dm, 50.0)])
     dm = {
-        "Coordinates": pos_dm_all[order_dm],
-        "Velocities": vel(n_dm_tot, sigma_dm)[order_dm],
-        "ParticleIDs": (np.arange(n_dm_tot, dtype=np.uint64) + 10**9)[order_dm],
+        "Coordinates": units.position(drawn.pos_dm)[order],
+        "Velocities": _velocities(rng, sigma)[order],
+        "ParticleIDs": (np.arange(n, dtype=np.uint64) + 10**9)[order],
     }
     mass_table = np.zeros(6)
     if model.dm_in_mass_table:
-        mass_table[1] = m_dm * to_code_mass
+        mass_table[1] = drawn.m_dm * units.mass
     else:
-        dm["Masses"] = np.full(n_dm_tot, m_dm * to_code_mass, dtype=np.float32)
-    stars = {
-        "Coordinates": code_pos(pos_star)[order_star],
-        "Velocities": vel(n_star_tot, v200[idx_star] / 2.0)[order_star],
-        "ParticleIDs": (np.arange(n_star_tot, dtype=np.uint64) + 2 * 10**9)[order_star],
-        "Masses": np.full(n_star_tot, m_star * to_code_mass, dtype=np.float32),
+        dm["Masses"] = np.full(n, drawn.m_dm * units.mass, dtype=np.float32)
+    return dm, mass_table
+
+
+def _star_fields(rng: np.random.Generator, drawn: _Drawn, units: _CodeUnits, order: np.ndarray,
+                 model) -> dict[str, np.ndarray]:
+    """PartType4 in code units, in file order."""
+    n = len(drawn.pos_star)
+    return {
+        "Coordinates": units.position(drawn.pos_star)[order],
+        "Velocities": _velocities(rng, drawn.v200[drawn.idx_star] / 2.0)[order],
+        "ParticleIDs": (np.arange(n, dtype=np.uint64) + 2 * 10**9)[order],
+        "Masses": np.full(n, drawn.m_star * units.mass, dtype=np.float32),
         "GFM_Metallicity" if not model.metallicity_2d else "Metallicity":
-            np.full(n_star_tot, 0.02, dtype=np.float32),
+            np.full(n, 0.02, dtype=np.float32),
     }
-    if model.wind_cells:
-        stars = _with_wind_cells(stars, pop, idx_star, a, to_code_len, code_pos,
-                                 simulation_rng(options.seed + 1, suite, sim, snapshot))
-    header = {
-        "BoxSize": box_code,
+
+
+def _snapshot_header(units: _CodeUnits, redshift: float, params: dict[str, float],
+                     options: MockOptions, mass_table: np.ndarray) -> dict:
+    """The snapshot's Header attributes (Gadget/Arepo names)."""
+    return {
+        "BoxSize": units.box,
         "Redshift": redshift,
-        "Time": a,
-        "HubbleParam": h,
+        "Time": units.a,
+        "HubbleParam": units.h,
         "Omega0": params["Omega_m"],
         "OmegaLambda": 1.0 - params["Omega_m"],
         "OmegaBaryon": options.omega_b,
@@ -432,16 +534,3 @@ def write_mock_snapshot(
         "Flag_Metals": np.int32(1),
         "Flag_DoublePrecision": np.int32(1),
     }
-    write_snapshot(snapshot_path, header, {0: gas, 1: dm, 4: stars}, options.files_per_snapshot)
-
-    _write_catalog(catalog_path, pop, cosmo, redshift, params, options, _Particles(
-        n_gas=n_gas, n_dm=n_dm, n_star=n_star, idx_gas=idx_gas, mass_gas=mass_gas, sfr=sfr,
-        m_dm=m_dm, m_star=m_star), v200, code_pos, to_code_len, to_code_mass, box_mpc, suite,
-        simulation_rng(options.seed + 2, suite, sim, snapshot))
-    _write_truth(truth_path, pop, suite, sim, snapshot, redshift, params, options, gas_physics,
-                 {"hi_fraction": f_hi_halo, "hi_overdensity": delta_hi})
-    log.info(
-        "%s/%s snapshot %03d: %d haloes, %d gas, %d dm, %d star particles",
-        suite, sim, snapshot, n_halo, n_gas_tot, n_dm_tot, n_star_tot,
-    )
-    return pop

@@ -47,6 +47,18 @@ def test_default_study_dry_run(tmp_path):
         assert rule in out
 
 
+def test_run_works_from_any_directory(tmp_path):
+    """`scaling-pipeline run STUDY` outside the checkout said "No Snakefile found": it finds the
+    workflow beside the installed package, and the directory it runs in holds the outputs."""
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run",
+                           str(REPO / "tests" / "configs" / "tiny.yaml"), "-n"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "--snakefile" in out and "mock_sim" in out and "report" in out
+    assert not (tmp_path / "Snakefile").exists()
+
+
 def _producing_rule(work, path: str) -> str:
     """The rule Snakemake records as having written ``path`` (its metadata store, keyed by the
     path in URL-safe base64)."""

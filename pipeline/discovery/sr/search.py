@@ -619,19 +619,12 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
     seen = _rewritten(seen, noise_model, names, train, val, domain, options, candidate)
     finite = [c for c in seen.values() if _finite_in(c, noise_model)]
     _condition(finite, names, x, y, log_space, options)
-    # the table: the front of every candidate, and that of the choosable ones (an equation that
-    # is not choosable may dominate one that is); the choice is among the choosable
-    front = _merged_front(_front(finite, noise_model),
-                          _front([c for c in finite if not c.problems], noise_model))
-    allowed = np.array([not c.problems for c in front])
-    comp = np.array([c.complexity for c in front], dtype=float)
-    if loso:
-        choice = _choose_by_transfer(front, comp, names, x, y, np.asarray(samples).astype(str),
-                                     groups, options, log_space, allowed)
-    else:
-        choice = _choose_on_validation(front, comp, noise_model, _validation_sims(groups, idx_val,
-                                       options), groups, options, allowed)
-    chosen, loss_val, excess, scores, rule, per_sample = choice
+    front, allowed, comp = _table_front(finite, noise_model)
+    chosen, loss_val, excess, scores, rule, per_sample = (
+        _choose_by_transfer(front, comp, names, x, y, np.asarray(samples).astype(str), groups,
+                            options, log_space, allowed) if loso else
+        _choose_on_validation(front, comp, noise_model, _validation_sims(groups, idx_val, options),
+                              groups, options, allowed))
     val_target = y if loso else val[1]
     var_val = float(np.var(np.log(val_target) if log_space else val_target))
     table = _front_table(front, comp, loss_val, var_val, scores, excess, allowed, per_sample)
@@ -648,12 +641,7 @@ def discover(x: np.ndarray, y: np.ndarray, names: list[str], options: SROptions,
         "search_spaces": spaces,
         "noise_model": noise_model,
         "noise_model_nll": {k: float(v) for k, v in nll.items()},
-        "n_train": len(train[1]),
-        "n_search": len(search),
-        "n_val": len(val[1]),
-        "validation_split": split_note,
-        "validation_simulations": ([] if groups is None or loso else
-                                   sorted(set(np.asarray(groups).astype(str)[idx_val]))),
+        **_split_meta(split_note, groups, idx_tr, idx_val, loso, len(search)),
         "choice_data": options.choice_data,
         "target_var_val": var_val,
         "n_candidates": len(seen),
@@ -683,6 +671,27 @@ def _rewritten(seen: dict[str, Candidate], noise_model: str, names: list[str], t
         seen = _reparametrised(seen, _front_of(seen, noise_model), names, train, val, log_space,
                                options, candidate, noise_model)
     return seen
+
+
+def _table_front(finite: list[Candidate], noise_model: str
+                 ) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
+    """The table's equations: the front of every candidate merged with that of the choosable
+    ones (an equation that is not choosable may dominate one that is), whether each may be
+    chosen, and their complexities."""
+    front = _merged_front(_front(finite, noise_model),
+                          _front([c for c in finite if not c.problems], noise_model))
+    allowed = np.array([not c.problems for c in front])
+    return front, allowed, np.array([c.complexity for c in front], dtype=float)
+
+
+def _split_meta(note: str, groups: np.ndarray | None, idx_tr: np.ndarray, idx_val: np.ndarray,
+                loso: bool, n_search: int) -> dict:
+    """How many haloes trained, searched and chose, the note on the choice's data and the
+    simulations it held out (listed here, not in the note: an LH set holds out hundreds)."""
+    return {"n_train": len(idx_tr), "n_search": n_search, "n_val": len(idx_val),
+            "validation_split": note,
+            "validation_simulations": ([] if groups is None or loso else
+                                       sorted(set(np.asarray(groups).astype(str)[idx_val])))}
 
 
 def _validation_sims(groups: np.ndarray | None, idx_val: np.ndarray,
