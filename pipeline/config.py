@@ -264,7 +264,7 @@ def _check_mock_ranges(mock: dict) -> None:
 def _samples_by_redshift(raw: dict) -> list[str]:
     """The samples that name redshifts instead of snapshots; ConfigError for one that gives
     both."""
-    samples = raw.get("samples") if isinstance(raw.get("samples"), dict) else {}
+    samples: dict = raw["samples"] if isinstance(raw.get("samples"), dict) else {}
     out = []
     for name, sample in samples.items():
         if isinstance(sample, dict) and "redshifts" in sample:

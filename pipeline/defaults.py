@@ -14,10 +14,11 @@ import dataclasses
 import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-__all__ = ["SCHEMA_PATH", "config_schema", "section_defaults", "schema_defaults",
+__all__ = ["SCHEMA_PATH", "SCHEMA", "config_schema", "section_defaults", "schema_defaults",
            "config_reference_markdown"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
@@ -50,13 +51,27 @@ def section_defaults(*path: str) -> dict:
     return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
 
 
+class _SchemaDefault:
+    """The placeholder default of an option field: :func:`schema_defaults` puts the schema's
+    default in its place. Written ``field: int = SCHEMA``, the field has a default a type
+    checker sees, and the value is stated once, in the schema."""
+
+    def __repr__(self) -> str:
+        return "SCHEMA"
+
+
+#: the default of an option field that the schema holds (typed Any: it stands for any value)
+SCHEMA: Any = _SchemaDefault()
+
+
 def schema_defaults(*path: str, **elsewhere: tuple[str, ...]):
-    """Class decorator, applied under ``@dataclass``: every annotated field that the class body
-    leaves without a default takes the schema's default of the key of the same name in the
-    object at ``path`` (``elsewhere``: field -> the full key path, for a field whose key lives
-    in another section). A list default becomes a tuple for a ``tuple`` annotation; otherwise
-    lists (and mappings) are given through a default factory. A field with no default in the
-    class nor the schema is an error (at import: a schema edit that drops one is caught)."""
+    """Class decorator, applied under ``@dataclass``: every annotated field whose default is
+    :data:`SCHEMA` (or that has none) takes the schema's default of the key of the same name in
+    the object at ``path`` (``elsewhere``: field -> the full key path, for a field whose key
+    lives in another section). A list default becomes a tuple for a ``tuple`` annotation;
+    otherwise lists (and mappings) are given through a default factory. A field with no default
+    in the class nor the schema is an error (at import: a schema edit that drops one is
+    caught)."""
 
     def apply(cls):
         defaults = section_defaults(*path)
@@ -64,7 +79,7 @@ def schema_defaults(*path: str, **elsewhere: tuple[str, ...]):
             parent, key = where[:-1], where[-1]
             defaults[name] = section_defaults(*parent)[key]
         for name, annotation in cls.__dict__.get("__annotations__", {}).items():
-            if name in cls.__dict__:
+            if name in cls.__dict__ and cls.__dict__[name] is not SCHEMA:
                 continue  # a default of the class's own: not an option of the study file
             if name not in defaults:
                 raise TypeError(f"{cls.__name__}.{name}: no default in the class and none for "

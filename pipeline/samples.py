@@ -90,7 +90,7 @@ def shorthand_rewrite(raw: dict) -> str:
     one-sample-per-suite shorthand (``data.suites``, ``data.set``, ``data.volume``,
     ``data.snapshots``, ``train_suites``, ``holdout_suites``) of ``raw``: one sample per suite,
     named after it, with the same tables."""
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    data: dict = raw["data"] if isinstance(raw.get("data"), dict) else {}
     snapshots = data.get("snapshots", [90])
     samples = {}
     for suite, sims in (data.get("suites") or {}).items():
@@ -117,7 +117,7 @@ def shorthand_rewrite(raw: dict) -> str:
 def refuse_shorthand(raw: dict) -> None:
     """ConfigError showing the rewrite if ``raw`` declares its samples with the former shorthand
     (one way to declare samples: ``samples`` with ``train`` and ``holdout``)."""
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    data: dict = raw["data"] if isinstance(raw.get("data"), dict) else {}
     used = [f"data.{k}" for k in SHORTHAND_KEYS if k in data]
     used += [k for k in ("train_suites", "holdout_suites") if k in raw]
     if isinstance((raw.get("mock") or {}).get("redshifts"), list):

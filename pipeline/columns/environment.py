@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..errors import ConfigError
 from . import Column
 
@@ -26,9 +26,9 @@ class EnvironmentOptions:
         tracers (the measured haloes are counted as tracers of each other's environment only
         if they pass it too)."""
 
-    features: tuple[str, ...]
-    radii_mpc: tuple[float, ...]
-    tracer_log10_mass_min_msun: float
+    features: tuple[str, ...] = SCHEMA
+    radii_mpc: tuple[float, ...] = SCHEMA
+    tracer_log10_mass_min_msun: float = SCHEMA
 
     def __post_init__(self):
         object.__setattr__(self, "features", tuple(self.features))

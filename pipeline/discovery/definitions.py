@@ -30,7 +30,7 @@ _DOCS_SECTIONS = (("Parameter coverage of held-out samples", coverage),
 
 def definitions_text() -> str:
     """Plain text of every section (for the report)."""
-    return "\n\n".join(f"{title.upper()}\n\n{textwrap.dedent(module.__doc__).strip()}"
+    return "\n\n".join(f"{title.upper()}\n\n{textwrap.dedent(module.__doc__ or '').strip()}"
                        for title, module in _SECTIONS)
 
 
@@ -41,7 +41,7 @@ def definitions_markdown() -> str:
               "`python -m pipeline.discovery.definitions > docs/evaluation.md` (a test keeps this "
               "file in sync); the report's Definitions page shows the first four sections, and "
               "states the others where they apply.\n")
-    body = "\n".join(f"\n## {title}\n\n{textwrap.dedent(module.__doc__).strip()}\n"
+    body = "\n".join(f"\n## {title}\n\n{textwrap.dedent(module.__doc__ or '').strip()}\n"
                      for title, module in _SECTIONS + _DOCS_SECTIONS)
     return header + body
 

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from astropy.table import Table, vstack
 
 from ..columns import PARAMETER_COLUMNS
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..errors import DataError
 from ..provenance import provenance
 from .coverage import __doc__ as COVERAGE_DEFINITION
@@ -84,20 +85,20 @@ class EvaluateOptions:
     forests of the mock's noise floor.
     """
 
-    mass_bins: list[float]
-    bin_column: str
-    bootstrap: int
-    min_halos_per_bin: int
-    min_halos_per_sim: int
-    min_sims_for_cluster_bootstrap: int
-    divergence_dex: float
-    seed: int
-    threads: int
-    blackbox: bool
-    blackbox_n_estimators: int
-    blackbox_min_samples_leaf: int
-    floor_n_estimators: int
-    floor_min_samples_leaf: int
+    mass_bins: list[float] = SCHEMA
+    bin_column: str = SCHEMA
+    bootstrap: int = SCHEMA
+    min_halos_per_bin: int = SCHEMA
+    min_halos_per_sim: int = SCHEMA
+    min_sims_for_cluster_bootstrap: int = SCHEMA
+    divergence_dex: float = SCHEMA
+    seed: int = SCHEMA
+    threads: int = SCHEMA
+    blackbox: bool = SCHEMA
+    blackbox_n_estimators: int = SCHEMA
+    blackbox_min_samples_leaf: int = SCHEMA
+    floor_n_estimators: int = SCHEMA
+    floor_min_samples_leaf: int = SCHEMA
 
 
 def _role_of(sample: str, train_samples: list[str]) -> str:
@@ -159,12 +160,12 @@ def extrapolation_fractions(halos: Table, relations: list[Relation], train_sampl
     [min, max over the training haloes] of that feature, for every feature a relation reads."""
     features = list(dict.fromkeys(f for rel in relations for f in rel.features))
     train = rows_of_samples(halos, train_samples)
-    ranges = {}
+    ranges: dict[str, tuple[float, float]] = {}
     for f in features:
         v = np.asarray(train[f], dtype=float)
         v = v[np.isfinite(v)]
         ranges[f] = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
-    out = {}
+    out: dict[str, dict] = {}
     for sample in samples:
         rows = rows_of_samples(halos, [sample])
         out[sample] = {}
@@ -219,8 +220,8 @@ def _set_metrics(resid: Table, relations: list[Relation], options: EvaluateOptio
         for m in METRICS:
             row[m] = float(value[m])
             row.update(interval_columns(m, draws[m]))
-        for m, (v, d) in within_fractions(r, ok, cluster, n_clusters, counts).items():
-            row[m] = v
+        for m, (fraction, d) in within_fractions(r, ok, cluster, n_clusters, counts).items():
+            row[m] = fraction
             row.update(interval_columns(m, d))
         # reduction against the baseline on the haloes both score, same resamples (paired)
         both = ok & base_ok
@@ -228,7 +229,7 @@ def _set_metrics(resid: Table, relations: list[Relation], options: EvaluateOptio
         pair_rel = cluster_sums(r[both], cluster[both], n_clusters)
         pair_base = cluster_sums(rb[both], cluster[both], n_clusters)
         for m, key in (("scatter_log", "reduction_log"), ("scatter_frac", "reduction_frac")):
-            v = reduction(metrics_from_sums(pair_rel.total())[m],
+            v: float | np.ndarray = reduction(metrics_from_sums(pair_rel.total())[m],
                           metrics_from_sums(pair_base.total())[m])
             d = reduction(metrics_from_sums(pair_rel.resampled(counts))[m],
                           metrics_from_sums(pair_base.resampled(counts))[m])
@@ -356,10 +357,10 @@ def per_simulation_table(resid: Table, relations: list[Relation], samples: list[
                 r = np.asarray(one[f"resid_{rel.name}"], dtype=float)
                 ok = ~np.asarray(one[f"diverged_{rel.name}"], dtype=bool)
                 zeros = np.zeros(int(ok.sum()), dtype=int)
-                m = metrics_from_sums(cluster_sums(r[ok], zeros, 1).total())
+                m: dict[str, Any] = metrics_from_sums(cluster_sums(r[ok], zeros, 1).total())
                 both = ok & base_ok
                 zb = np.zeros(int(both.sum()), dtype=int)
-                red = reduction(
+                red: float | np.ndarray = reduction(
                     metrics_from_sums(cluster_sums(r[both], zb, 1).total())["scatter_log"],
                     metrics_from_sums(cluster_sums(rb[both], zb, 1).total())["scatter_log"])
                 if int(both.sum()) < min_halos:

@@ -38,6 +38,7 @@ thus the group's representative.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -46,7 +47,7 @@ from scipy.stats import rankdata
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
 
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..errors import DataError
 from ..provenance import provenance
 from .folds import simulation_folds
@@ -74,17 +75,17 @@ class RankOptions:
     fixed x (:mod:`.identifying`).
     """
 
-    n_estimators: int
-    top_k: int
-    repeats: int
-    folds: int
-    group_threshold: float
-    min_samples_leaf: int
-    seed: int
-    threads: int
-    max_samples_per_tree: int
-    identify_threshold: float
-    sample_identifying: str
+    n_estimators: int = SCHEMA
+    top_k: int = SCHEMA
+    repeats: int = SCHEMA
+    folds: int = SCHEMA
+    group_threshold: float = SCHEMA
+    min_samples_leaf: int = SCHEMA
+    seed: int = SCHEMA
+    threads: int = SCHEMA
+    max_samples_per_tree: int = SCHEMA
+    identify_threshold: float = SCHEMA
+    sample_identifying: str = SCHEMA
 
 
 def correlated_groups(x: np.ndarray, threshold: float,
@@ -183,7 +184,10 @@ def _cross_validated_importances(x: np.ndarray, y: np.ndarray, groups: list[list
     features), per-fold R^2, out-of-fold predictions, the split in words)."""
     rng = np.random.default_rng(options.seed)
     folds, cv_split = simulation_folds(sims, len(y), options.folds, options.seed)
-    single, grouped, impurity, r2 = [], [], [], []
+    single: list = []
+    grouped: list = []
+    impurity: list = []
+    r2: list = []
     oof = np.full(len(y), np.nan)
     for k, (tr, te) in enumerate(folds):
         forest = RandomForestRegressor(
@@ -236,7 +240,7 @@ def _identification(x: np.ndarray, names: list[str], alone: tuple[int, ...],
 
 
 def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankOptions,
-                  ungrouped: list[str] = (), sims: np.ndarray | None = None,
+                  ungrouped: Sequence[str] = (), sims: np.ndarray | None = None,
                   dropped: dict[str, str] | None = None, samples: np.ndarray | None = None,
                   x_rel: np.ndarray | None = None) -> Table:
     """Importance of each column of ``x`` (n, k) for predicting ``y`` (n,). Features named in
@@ -288,7 +292,7 @@ def rank_features(x: np.ndarray, y: np.ndarray, names: list[str], options: RankO
             "selected": selected[order],
         }
     )
-    if identify is not None:
+    if identify is not None and flagged is not None:
         _add_identification(table, identify, flagged[order], options)
     table.meta.update(_ranking_meta(y, oof, r2, cv_split, dropped, names, groups_of_features,
                                     group_mean, grouped_all, rho, options))

@@ -328,7 +328,7 @@ def _domain(column: dict, path: Path) -> tuple[float, float]:
     """A column's training domain [min, max]: two finite numbers, min <= max."""
     domain = column.get("domain")
     try:
-        lo, hi = (float(v) for v in domain)
+        lo, hi = (float(v) for v in domain)  # type: ignore[union-attr]  # None: TypeError below
     except (TypeError, ValueError):
         lo = hi = math.nan
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):

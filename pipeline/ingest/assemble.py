@@ -320,11 +320,11 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
 
     if not paths:
         raise DataError("assemble: no halo tables given")
-    set_params = {}
+    set_params: dict[tuple[str, str, str], tuple] = {}
     for key, f in (params_files or {}).items():
         parts = key.split("/")
-        set_params[tuple(parts) if len(parts) == 3 else (parts[0], "", "")] = (
-            f, read_simulation_params(f))
+        where = (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], "", "")
+        set_params[where] = (f, read_simulation_params(f))
     if omega_b is None:
         omega_b = section_defaults("data")["omega_b"]
     tables = [_one(Path(p), set_params, omega_b) for p in paths]

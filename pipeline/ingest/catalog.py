@@ -29,7 +29,7 @@ from astropy import units as u
 from astropy.table import Table
 
 from ..columns.catalog import CATALOG_COLUMNS, CatalogField, catalog_columns, mstar_tag
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
 from ..io.gadget import GroupCatalog
 from ..physics.nfw import G_KPC_KM2_S2_MSUN
@@ -51,11 +51,11 @@ class CatalogOptions:
     centrals_only: subhalos: keep the central subhalo of each group only.
     galaxy_log10_mstar_min_msun: groups: galaxy counts per stellar-mass threshold [log10 Msun]."""
 
-    rows: str
-    log10_mass_min_msun: float
-    min_particles: int
-    centrals_only: bool
-    galaxy_log10_mstar_min_msun: tuple[float, ...]
+    rows: str = SCHEMA
+    log10_mass_min_msun: float = SCHEMA
+    min_particles: int = SCHEMA
+    centrals_only: bool = SCHEMA
+    galaxy_log10_mstar_min_msun: tuple[float, ...] = SCHEMA
 
     def __post_init__(self):
         object.__setattr__(self, "galaxy_log10_mstar_min_msun",
@@ -74,7 +74,7 @@ def _values(raw: np.ndarray, spec: CatalogField) -> np.ndarray:
     if spec.component == "norm":
         return np.sqrt((raw.astype(float) ** 2).sum(axis=1))
     if spec.component is not None:
-        return raw[:, spec.component].astype(float)
+        return raw[:, int(spec.component)].astype(float)
     return raw.astype(float)
 
 
@@ -220,7 +220,7 @@ def _group_values(cat: GroupCatalog, groups: dict, present: list, h: float, a: f
     and sigma_v are the central subhalo's (NaN for a group without one), Vmax/V200c from them,
     and the galaxy counts above each stellar-mass threshold."""
     first = groups["GroupFirstSub"].astype(np.int64)
-    values = {"group_index": np.arange(cat.n_groups)}
+    values: dict[str, np.ndarray] = {"group_index": np.arange(cat.n_groups)}
     vel_fields = [f for f in ("SubhaloVmax", "SubhaloVelDisp") if cat.has_field("Subhalo", f)]
     vel = cat.read("Subhalo", vel_fields, require_finite=tuple(vel_fields)) \
         if cat.n_subhalos else {}

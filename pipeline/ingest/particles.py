@@ -20,7 +20,7 @@ from astropy.table import Table
 
 from ..columns import HALO_COLUMNS, HI_COLUMNS
 from ..columns.environment import EnvironmentOptions, environment_columns
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
 from ..io.gadget import GroupCatalog, Snapshot
 from ..particles.apertures import HaloApertures
@@ -42,8 +42,8 @@ class HIOptions:
     """enabled: measure MHI200c, log10_MHI200c, f_HI200c (:data:`pipeline.columns.HI_COLUMNS`).
     star_forming: the rule for star-forming cells (:data:`pipeline.physics.hi.HI_STAR_FORMING_RULES`)."""
 
-    enabled: bool
-    star_forming: str
+    enabled: bool = SCHEMA
+    star_forming: str = SCHEMA
 
     def __post_init__(self):
         if self.star_forming not in HI_STAR_FORMING_RULES:
@@ -69,14 +69,14 @@ class IngestOptions:
     hi: :class:`HIOptions` (or its dict): the neutral-hydrogen columns (off by default).
     """
 
-    log10_mass_min_msun: float
-    star_forming_gas: str
-    chunk_particles: int
-    threads: int
-    mass_check_factor: float
-    mass_check_min_fraction: float
-    environment: EnvironmentOptions
-    hi: HIOptions
+    log10_mass_min_msun: float = SCHEMA
+    star_forming_gas: str = SCHEMA
+    chunk_particles: int = SCHEMA
+    threads: int = SCHEMA
+    mass_check_factor: float = SCHEMA
+    mass_check_min_fraction: float = SCHEMA
+    environment: EnvironmentOptions = SCHEMA
+    hi: HIOptions = SCHEMA
 
     def __post_init__(self):
         if isinstance(self.environment, dict):
@@ -300,7 +300,8 @@ def _particle_pass(snap: Snapshot, cat: GroupCatalog, haloes: _Haloes, options: 
         if hi_fields:
             mhi = _cell_hi_mass(chunk, hdr, z_field, options.hi, str(snap.files[0]))
             sums.add(r200_spheres.sums(chunk["Coordinates"], {"mhi": mhi}, options.threads))
-            fof.add(chunk["Coordinates"], mhi)
+            if fof is not None:
+                fof.add(chunk["Coordinates"], mhi)
         if plan is not None:
             plan.sums.add_snapshot_chunk(chunk, hdr, z_field, plan.options.star_forming_gas)
     # dark matter carries only its mass: one pass over every particle, no selection
@@ -392,7 +393,7 @@ def measure_snapshot(
             groups["Group_R_Crit200"].astype(float) * hdr.length_to_mpc,
             float(hdr.box_size.to_value(u.Mpc)), haloes.keep, options.environment))
     fof_rule = "off"
-    if options.hi.enabled:
+    if options.hi.enabled and fof is not None:
         mhi = sums.total("mhi")
         fof_hi, fof_rule = fof.values()
         with np.errstate(divide="ignore", invalid="ignore"):

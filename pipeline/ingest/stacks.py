@@ -34,7 +34,7 @@ from astropy import units as u
 from astropy.table import Table
 
 from ..columns import HALO_COLUMNS
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..errors import DataError, InputFileError
 from ..io.camels_stacks import (
     list_stack_files,
@@ -63,10 +63,10 @@ class StackOptions:
     min_halos: stacks with fewer haloes are dropped (at selection); mass_bins: file mass-bin
     labels a sample reads by default."""
 
-    hubble_param: float
-    omega_b: float
-    min_halos: int
-    mass_bins: tuple[str, ...]
+    hubble_param: float = SCHEMA
+    omega_b: float = SCHEMA
+    min_halos: int = SCHEMA
+    mass_bins: tuple[str, ...] = SCHEMA
 
 
 def _natural(name: str) -> list:

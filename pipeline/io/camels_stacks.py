@@ -180,7 +180,7 @@ def stack_parameters(root: str | os.PathLike, suite: str, sims) -> dict[tuple[st
                 if (suite, sim) in table:
                     continue
                 raise InputFileError(f"parameter file {lh_file} has no row for {sim}")
-            derived, source = lh[sim], lh_file
+            derived, source = lh[sim], str(lh_file)
         elif _set_of(sim) == "1P":
             if (suite, sim) in table and not re.fullmatch(r"1P_\d+", sim):
                 continue
@@ -342,7 +342,7 @@ def read_simulation_table(path: str | os.PathLike) -> dict[tuple[str, str], dict
         if not required <= set(reader.fieldnames or []):
             raise InputFileError(
                 f"simulation table {path}: columns {sorted(required - set(reader.fieldnames or []))} missing")
-        names = [k for k in reader.fieldnames if k not in NOT_PARAMETERS]
+        names = [k for k in reader.fieldnames or [] if k not in NOT_PARAMETERS]
         for line, row in enumerate(reader, start=2):
             try:
                 out[(row["suite"], row["simulation"])] = {k: float(row[k]) for k in names}

@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from typing import Any
 
 import sympy as sp
 
@@ -63,7 +64,7 @@ def _log(a, base=None):
 
 #: function name -> (sympy constructor, accepted numbers of arguments): sympy's printed names
 #: (``Abs``) and the SR engines' (``abs``, ``log1p``, ``square``, ``cube``, ``aq``)
-FUNCTIONS: dict[str, tuple[object, tuple[int, ...]]] = {
+FUNCTIONS: dict[str, tuple[Any, tuple[int, ...]]] = {
     "log": (_log, (1, 2)),
     "log10": (lambda a: sp.log(a, 10), (1,)),
     "log1p": (lambda a: sp.log(1 + a), (1,)),
@@ -86,7 +87,7 @@ FUNCTIONS: dict[str, tuple[object, tuple[int, ...]]] = {
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.Pow: operator.pow}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY: dict[type, Any] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
 class UnsafeEquationError(InputFileError, ValueError):

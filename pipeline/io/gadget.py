@@ -52,8 +52,9 @@ def resolve_chunks(path: str | os.PathLike, count_attr: str) -> list[Path]:
     if n_files <= 1:
         return [first]
     single = path
-    if first == path and chunk_of(path) is not None:  # given one chunk of the output
-        single = chunk_of(path)[0]
+    chunk = chunk_of(path)
+    if first == path and chunk is not None:  # given one chunk of the output
+        single = chunk[0]
     files = chunk_paths(single, n_files)
     missing = [str(f) for f in files if not f.exists()]
     if missing:
@@ -81,7 +82,7 @@ def output_name(files: list[str | os.PathLike]) -> Path:
             f"{len(paths)} files given ({', '.join(str(p) for p in paths[:3])}"
             f"{', ...' if len(paths) > 3 else ''}) but they are not the chunks "
             f"<name>.<i><ext> of one output")
-    indices = sorted(c[1] for c in named)
+    indices = sorted(c[1] for c in named if c is not None)
     return singles.pop() if indices[0] == 0 else chunk_path(singles.pop(), indices[0])
 
 

@@ -24,6 +24,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from astropy import units as u
@@ -411,7 +412,7 @@ def calibration_summary(rows: list[dict]) -> dict:
     model (density and pressure separately, every mass bin) and, per suite and feedback
     parameter, Y[A max] / Y[A min] in the response bin, mock over real."""
     fid = [r for r in rows if r["sim"] == FIDUCIAL_SIM]
-    out = {"fiducial": {}, "responses": []}
+    out: dict[str, Any] = {"fiducial": {}, "responses": []}
     for suite in sorted({r["suite"] for r in rows}):
         sel = [r for r in fid if r["suite"] == suite]
         out["fiducial"][suite] = {

@@ -33,6 +33,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,8 @@ class GasModel:
 
     def from_vector(self, vector: np.ndarray) -> GasModel:
         """A copy with the fitted numbers taken from ``vector`` (order of :meth:`to_vector`)."""
-        values, i = {}, 0
+        values: dict[str, Any] = {}
+        i = 0
         for name in FREE_FIELDS:
             if isinstance(getattr(self, name), tuple):
                 values[name] = tuple(float(v) for v in vector[i:i + 4])
@@ -133,7 +135,7 @@ FREE_FIELDS = tuple(
 #: group scale and its groups keep more gas (Ni et al. 2022): retained fraction raised by 0.5 in
 #: logit, half of TNG's retention response to the wind energy A_SN1, AGN responses x1.5, gas
 #: slightly more concentrated (x_c lower by 0.1 dex) and 10% cooler.
-ASTRID_FROM_TNG = {
+ASTRID_FROM_TNG: dict[str, Any] = {
     "retention_logit": 0.5,
     "retention_response_scale": (0.5, 1.5, 1.0, 1.5),
     "log10_xc": -0.1,
@@ -178,7 +180,7 @@ def model_from_dict(suite: str, values: dict) -> GasModel:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"gas calibration of {suite}: unknown key(s) {unknown}")
-    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return GasModel(suite=suite, **kw)
 
 
@@ -207,15 +209,17 @@ class HaloGas:
 
     def subset(self, index) -> HaloGas:
         """The haloes ``index`` (mask or indices)."""
-        return HaloGas(**{f.name: None if getattr(self, f.name) is None
-                          else np.asarray(getattr(self, f.name))[index] for f in fields(self)})
+        picked: dict[str, Any] = {f.name: None if getattr(self, f.name) is None
+                                  else np.asarray(getattr(self, f.name))[index] for f in fields(self)}
+        return HaloGas(**picked)
 
     @staticmethod
     def concatenate(parts: list[HaloGas]) -> HaloGas:
         """All haloes of ``parts``, in order."""
-        return HaloGas(**{f.name: None if getattr(parts[0], f.name) is None
-                          else np.concatenate([getattr(p, f.name) for p in parts])
-                          for f in fields(HaloGas)})
+        joined: dict[str, Any] = {f.name: None if getattr(parts[0], f.name) is None
+                                  else np.concatenate([getattr(p, f.name) for p in parts])
+                                  for f in fields(HaloGas)}
+        return HaloGas(**joined)
 
 
 def halo_gas_state(

@@ -11,7 +11,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..io.gadget_writer import write_group_catalog, write_snapshot
 from ..io.tables import write_table
 from ..physics.cosmology import flat_lcdm, halo_radius_mpc
@@ -40,21 +40,21 @@ _HOT_ELECTRON_ABUNDANCE = 1.0 + (1.0 - 0.76) / (2.0 * 0.76)  # fully ionised H +
 class MockOptions:
     """Resolution and content of the mock simulations (see the config schema for meanings)."""
 
-    seed: int
-    box_size_mpc_h: float
-    hubble_param: float
-    omega_b: float
-    dm_particle_mass_msun_h: float
-    gas_particle_mass_msun_h: float
-    log10_halo_mass_min_msun: float
-    background_particles: int
+    seed: int = SCHEMA
+    box_size_mpc_h: float = SCHEMA
+    hubble_param: float = SCHEMA
+    omega_b: float = SCHEMA
+    dm_particle_mass_msun_h: float = SCHEMA
+    gas_particle_mass_msun_h: float = SCHEMA
+    log10_halo_mass_min_msun: float = SCHEMA
+    background_particles: int = SCHEMA
     #: if set, the smooth background fills dark matter and gas up to this many particles each
     #: (e.g. 256**3 for a CAMELS-size snapshot); else ``background_particles`` of each
     total_particles_per_type: int | None = None
-    files_per_snapshot: int
-    multiphase_scatter_dex: float
+    files_per_snapshot: int = SCHEMA
+    multiphase_scatter_dex: float = SCHEMA
     #: planted secondary dependence of the satellite count (pipeline.mock.subhalos.Occupation)
-    occupation: dict
+    occupation: dict = SCHEMA
     snapshots: dict[int, float] = field(default_factory=lambda: {90: 0.0})
 
 
@@ -437,10 +437,10 @@ def _file_order(rng: np.random.Generator, drawn: _Drawn, sorted_by_group: bool
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The order particles are written in, per type (dark matter, gas, stars): by group, as
     Subfind writes IllustrisTNG snapshots, or shuffled, as GIZMO and MP-Gadget outputs are."""
-    n = (len(drawn.pos_dm), len(drawn.pos_gas), len(drawn.pos_star))
+    n_dm, n_gas, n_star = len(drawn.pos_dm), len(drawn.pos_gas), len(drawn.pos_star)
     if sorted_by_group:
-        return tuple(np.arange(k) for k in n)
-    return tuple(rng.permutation(k) for k in n)
+        return np.arange(n_dm), np.arange(n_gas), np.arange(n_star)
+    return rng.permutation(n_dm), rng.permutation(n_gas), rng.permutation(n_star)
 
 
 def _velocities(rng: np.random.Generator, sigma: np.ndarray) -> np.ndarray:

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..physics.nfw import G_KPC_KM2_S2_MSUN
 from .particles import isotropic_offsets, sample_nfw_radii
 
@@ -76,9 +76,9 @@ STELLAR_FRACTION = {"IllustrisTNG": 0.03, "SIMBA": 0.015, "Astrid": 0.05}
 class Occupation:
     """The planted secondary dependence of the satellite count (module docstring)."""
 
-    formation_slope: float
-    environment_slope: float
-    environment_radius_mpc: float
+    formation_slope: float = SCHEMA
+    environment_slope: float = SCHEMA
+    environment_radius_mpc: float = SCHEMA
 
 
 def halo_overdensity(centre_mpc: np.ndarray, m200c_msun: np.ndarray, box_mpc: float,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -223,7 +224,7 @@ def for_blocks(n_part: int, blocks: int, work, threads: int | None = None) -> No
         future.result()
 
 
-_POOL = {"size": 0, "executor": None, "pid": None}
+_POOL: dict[str, Any] = {"size": 0, "executor": None, "pid": None}
 
 
 def _worker_pool(workers: int):
@@ -336,7 +337,7 @@ class HaloApertures:
         nc = -(-n // COARSE)
         coarse_flat = ((ix // COARSE) * nc + iy // COARSE) * nc + iz // COARSE
         blocks, block_of = np.unique(coarse_flat, return_inverse=True)
-        self.coarse_block = np.full(nc**3, -1, dtype=np.int32)
+        self.coarse_block: np.ndarray = np.full(nc**3, -1, dtype=np.int32)
         self.coarse_block[blocks] = np.arange(len(blocks), dtype=np.int32)
         self.coarse_block = self.coarse_block.reshape(nc, nc, nc)
         self.block_slot = np.full((len(blocks), COARSE**3), -1, dtype=np.int32)

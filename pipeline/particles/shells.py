@@ -30,7 +30,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from ..defaults import schema_defaults
+from ..defaults import SCHEMA, schema_defaults
 from ..errors import ConfigError, DataError
 from ..io.gadget import GroupCatalog, Snapshot
 from ..io.profile_columns import QUANTITIES, STATS, UNITS
@@ -61,13 +61,13 @@ class ProfileOptions:
     in density and metallicity), "include" keeps it (the study's one rule, config key
     ``star_forming_gas``; the CAMELS emu stacks include it)."""
 
-    max_radius_mpc: float
-    mass_bins: tuple[str, ...]
-    min_halos: int
+    max_radius_mpc: float = SCHEMA
+    mass_bins: tuple[str, ...] = SCHEMA
+    min_halos: int = SCHEMA
     # not a study option: the pipeline's one pass reads the gas in ingest.chunk_particles; this
     # sizes the reads of the profile stage run on its own (measure_radial_profiles)
     chunk_particles: int = 2_000_000
-    star_forming_gas: str
+    star_forming_gas: str = SCHEMA
 
     def __post_init__(self):
         try:
@@ -251,7 +251,7 @@ class ProfilePlan:
         radii, options = self.radii, self.options
         row_of = {int(g): i for i, g in enumerate(self.chosen)}
         columns: dict[str, list] = {"mass_bin": [], "n_halos": [], "mean_m200c": [], "r": []}
-        stats = {(q, s): [] for q in QUANTITIES for s in STATS}
+        stats: dict[tuple[str, str], list] = {(q, s): [] for q in QUANTITIES for s in STATS}
         skipped = []
         for label, idx in self.members.items():
             if len(idx) < options.min_halos:

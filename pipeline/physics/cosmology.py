@@ -16,6 +16,7 @@ from math import pi
 import numpy as np
 from astropy import constants as const
 from astropy import units as u
+from numpy.typing import ArrayLike
 
 __all__ = [
     "FlatLCDM",
@@ -101,7 +102,7 @@ def critical_density_msun_mpc3(cosmo: FlatLCDM, redshift: float | np.ndarray) ->
 
 
 def halo_radius_mpc(
-    mass_msun: np.ndarray, cosmo: FlatLCDM, redshift: float, delta: float = 200.0
+    mass_msun: ArrayLike, cosmo: FlatLCDM, redshift: float, delta: float = 200.0
 ) -> np.ndarray:
     """R_Delta [physical Mpc] of a halo of mass M_Delta [Msun] for overdensity Delta x rho_c(z)."""
     rho = critical_density_msun_mpc3(cosmo, redshift)

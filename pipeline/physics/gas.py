@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from astropy import constants as const
 from astropy import units as u
+from numpy.typing import ArrayLike
 
 __all__ = [
     "X_H",
@@ -57,7 +58,7 @@ Y_PER_ELECTRON_KELVIN_MPC2 = (
 )
 
 
-def mean_molecular_weight(electron_abundance: np.ndarray, x_h: float = X_H) -> np.ndarray:
+def mean_molecular_weight(electron_abundance: ArrayLike, x_h: float = X_H) -> np.ndarray:
     """mu = 4 / (1 + 3 X_H + 4 X_H x_e), dimensionless (in units of the proton mass)."""
     return 4.0 / (1.0 + 3.0 * x_h + 4.0 * x_h * np.asarray(electron_abundance, dtype=float))
 
@@ -71,7 +72,7 @@ def temperature_k(
 
 
 def internal_energy_km2_s2(
-    temperature: np.ndarray, electron_abundance: np.ndarray, x_h: float = X_H
+    temperature: ArrayLike, electron_abundance: ArrayLike, x_h: float = X_H
 ) -> np.ndarray:
     """Inverse of :func:`temperature_k`: u [(km/s)^2] of gas at temperature [K]."""
     mu = mean_molecular_weight(electron_abundance, x_h)

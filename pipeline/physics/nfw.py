@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "G_MPC_KM2_S2_MSUN", "nfw_mu", "nfw_enclosed_fraction", "vmax_over_v200",
@@ -18,7 +19,7 @@ G_KPC_KM2_S2_MSUN = G_MPC_KM2_S2_MSUN * 1e3
 _X_VMAX = 2.162581587064612
 
 
-def nfw_mu(x: np.ndarray) -> np.ndarray:
+def nfw_mu(x: ArrayLike) -> np.ndarray:
     """m(x) = ln(1 + x) - x / (1 + x): NFW enclosed mass in units of 4 pi rho_s r_s^3."""
     x = np.asarray(x, dtype=float)
     return np.log1p(x) - x / (1.0 + x)

@@ -348,7 +348,7 @@ def _identification(rank: Table) -> dict | None:
         return None
     scores = {str(r["feature"]): float(r["identify_score"]) for r in rank}
     flagged = list(ident["flagged"])
-    top = max(scores, key=scores.get)
+    top = max(scores, key=scores.__getitem__)
     return {"threshold": f"{ident['threshold']:g}", "rule": str(ident["rule"]),
             "flagged": ", ".join(f"{f} {scores[f]:+.2f}" for f in flagged),
             "largest": f"{top} {scores[top]:+.2f}"}

@@ -84,7 +84,7 @@ def _normalised(node: sp.Expr) -> list[tuple[str, sp.Expr]]:
 
 def _proposals(node: sp.Expr, names: list[str], points: np.ndarray) -> list[tuple[str, sp.Expr]]:
     """The rewrites of one sub-expression that its values on the domain allow."""
-    out = []
+    out: list = []
     if not node.free_symbols or isinstance(node, sp.Symbol):
         return out
     with np.errstate(all="ignore"):

@@ -49,7 +49,7 @@ import sympy as sp
 from astropy.table import Table
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from ...defaults import schema_defaults
+from ...defaults import SCHEMA, schema_defaults
 from ...errors import DataError
 from ...provenance import provenance
 from .conditioning import Conditioning, conditioning, reparametrise, undetermined
@@ -70,41 +70,41 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 @schema_defaults("sr")
 class SROptions:
-    backend: str
-    max_length: int
-    generations: int
-    population_size: int
-    max_evaluations: int
-    optimizer_iterations: int
-    allowed_symbols: str
-    seeds: list[int]
-    validation_fraction: float
-    validation_groups: str | None
-    target_space: str
-    choice_rule: str
-    choice_z: float
-    loss_tolerance: float
-    snap_constants: bool
-    snap_max_denominator: int
-    snap_n_sigma: float
-    readable_rewrites: bool
-    rewrite_tolerance: float
-    threads: int
-    time_budget_s: int
-    choice_data: str
-    transfer_aggregate: str
-    extremes_fraction: float
-    domain_check: bool
-    cluster_errors: bool
-    domain_margin: float
-    domain_blowup: float
-    domain_includes_holdout: bool
-    keep_slope: bool
-    compare_slope_constraint: bool
-    max_search_rows: int
-    linear_candidate: bool
-    conditioning: bool
-    max_cancellation: float
+    backend: str = SCHEMA
+    max_length: int = SCHEMA
+    generations: int = SCHEMA
+    population_size: int = SCHEMA
+    max_evaluations: int = SCHEMA
+    optimizer_iterations: int = SCHEMA
+    allowed_symbols: str = SCHEMA
+    seeds: list[int] = SCHEMA
+    validation_fraction: float = SCHEMA
+    validation_groups: str | None = SCHEMA
+    target_space: str = SCHEMA
+    choice_rule: str = SCHEMA
+    choice_z: float = SCHEMA
+    loss_tolerance: float = SCHEMA
+    snap_constants: bool = SCHEMA
+    snap_max_denominator: int = SCHEMA
+    snap_n_sigma: float = SCHEMA
+    readable_rewrites: bool = SCHEMA
+    rewrite_tolerance: float = SCHEMA
+    threads: int = SCHEMA
+    time_budget_s: int = SCHEMA
+    choice_data: str = SCHEMA
+    transfer_aggregate: str = SCHEMA
+    extremes_fraction: float = SCHEMA
+    domain_check: bool = SCHEMA
+    cluster_errors: bool = SCHEMA
+    domain_margin: float = SCHEMA
+    domain_blowup: float = SCHEMA
+    domain_includes_holdout: bool = SCHEMA
+    keep_slope: bool = SCHEMA
+    compare_slope_constraint: bool = SCHEMA
+    max_search_rows: int = SCHEMA
+    linear_candidate: bool = SCHEMA
+    conditioning: bool = SCHEMA
+    max_cancellation: float = SCHEMA
 
 
 #: fewest haloes the search fits on
@@ -276,7 +276,7 @@ def _noise_model(cands: list[Candidate], y_val: np.ndarray, spaces: list[str]) -
                    if np.isfinite(c.res_val[space]).all()), default=np.inf)
         jacobian = float(np.mean(np.log(y_val))) if space == "log" else 0.0
         nll[space] = 0.5 * np.log(max(mse, 1e-300)) + jacobian
-    return min(nll, key=nll.get), nll
+    return min(nll, key=nll.__getitem__), nll
 
 
 def _residuals(pred: np.ndarray, y: np.ndarray, spaces: list[str]) -> dict[str, np.ndarray]:
@@ -734,6 +734,12 @@ def _snapped(seen: dict[str, Candidate], front: list[Candidate], names: list[str
     return out
 
 
+def _conditioned(c: Candidate) -> Conditioning:
+    """A front equation's conditioning measures (every equation of the front has them)."""
+    assert c.conditioning is not None, f"{c.expr}: conditioning not measured"
+    return c.conditioning
+
+
 def _front_table(front: list[Candidate], comp: np.ndarray, loss_val: np.ndarray, var_val: float,
                  scores: np.ndarray, excess: np.ndarray, allowed: np.ndarray,
                  per_sample: dict[str, list[float]]) -> Table:
@@ -749,11 +755,11 @@ def _front_table(front: list[Candidate], comp: np.ndarray, loss_val: np.ndarray,
         "found_in": [c.found_in for c in front],
         "n_snapped": [len(c.snapped) for c in front],
         "n_rewritten": [len(c.rewritten) for c in front],
-        "cancellation": [c.conditioning.cancellation for c in front],
-        "n_constants": [c.conditioning.n_constants for c in front],
-        "n_undetermined": [c.conditioning.n_undetermined for c in front],
-        "worst_relative_error": [c.conditioning.worst_relative_error for c in front],
-        "condition_number": [c.conditioning.condition_number for c in front],
+        "cancellation": [_conditioned(c).cancellation for c in front],
+        "n_constants": [_conditioned(c).n_constants for c in front],
+        "n_undetermined": [_conditioned(c).n_undetermined for c in front],
+        "worst_relative_error": [_conditioned(c).worst_relative_error for c in front],
+        "condition_number": [_conditioned(c).condition_number for c in front],
         "choosable": allowed,
         "not_choosable_because": ["; ".join(c.problems) for c in front],
         "expression": [str(c.expr) for c in front],

@@ -84,6 +84,7 @@ def weighted_choice(complexity: np.ndarray, sq: np.ndarray, weights: np.ndarray,
     ones, :mod:`.conditioning`) set the best loss or are chosen."""
     w = np.asarray(weights, dtype=float)
     if worst:
+        assert groups is not None, "the worst-group rule needs the groups"
         labels = np.unique(groups)
         per_group = np.array([[np.average(row[groups == g]) for g in labels] for row in sq])
         loss = per_group.max(axis=1)
