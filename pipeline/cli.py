@@ -276,6 +276,7 @@ def cmd_assemble(a) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from .defaults import section_defaults
     from .ingest.assemble import assemble_halos
     from .io.tables import write_table
     from .radial_profiles.gather import gather_profile_tables
@@ -305,7 +306,8 @@ def cmd_assemble(a) -> None:
                 max_workers=1, mp_context=multiprocessing.get_context("fork")))
             joining = pool.submit(gather_profile_tables, a.inputs)
         halos = assemble_halos(a.inputs, o["selection"], params_files, samples,
-                               o.get("min_halos", 10), o.get("omega_b"), o.get("inputs_missing"))
+                               o.get("min_halos", section_defaults("stacks")["min_halos"]),
+                               o.get("omega_b"), o.get("inputs_missing"))
         profiles = None
         if joining is not None:
             profiles = joining.result()  # the worker's error, if any, is raised here
@@ -371,29 +373,20 @@ def cmd_sr(a) -> None:
 
 def cmd_evaluate(a) -> None:
     from .discovery.dataset import Target
-    from .discovery.evaluate import EvaluateOptions, evaluate_study
+    from .discovery.evaluate import EvaluateOptions, evaluate_tables
+    from .discovery.sr.record import SRMeta
     from .io.tables import read_table, write_table
 
     o = _options(a.options)
     sr = read_table(a.sr, required=["expression", "chosen"])
     halos = read_table(a.halos)
     target = Target.from_config(o["target"])
-    options = EvaluateOptions(**o["evaluate"])
-    floor = None
-    if a.truth:  # mock data: the intrinsic noise floor from the latent halo properties
-        from .discovery.noise_floor import noise_floor_residuals
-
-        floor = noise_floor_residuals(halos, [read_table(f) for f in a.truth], target,
-                                      seed=options.seed, threads=options.threads,
-                                      n_estimators=options.floor_n_estimators,
-                                      min_samples_leaf=options.floor_min_samples_leaf)
-    alternative = None
-    if a.sr_alternative:
-        alt = read_table(a.sr_alternative, required=["expression", "chosen"])
-        alternative = (alt.meta["chosen"], list(alt.meta["features"]), alt.meta.get("slope", ""))
-    metrics, residuals, per_sim = evaluate_study(
-        halos, target, sr.meta["chosen"], list(sr.meta["features"]), o["train"],
-        o["holdout"], options, floor, alternative)
+    alternative = (SRMeta.from_meta(read_table(a.sr_alternative,
+                                               required=["expression", "chosen"]).meta)
+                   if a.sr_alternative else None)
+    metrics, residuals, per_sim = evaluate_tables(
+        halos, SRMeta.from_meta(sr.meta), target, o["train"], o["holdout"], EvaluateOptions(**o["evaluate"]),
+        [read_table(f) for f in a.truth], alternative)
     write_table(residuals, a.residuals)
     write_table(per_sim, a.per_sim)
     if a.relation:

@@ -24,10 +24,15 @@ class Target:
     y: str
     x: str
     slope: float
+    #: the study lets halo-finder or truth quantities predict it (``allow_truth_features``)
+    allow_truth_features: bool = False
 
     @classmethod
     def from_config(cls, entry: dict) -> Target:
-        return cls(name=entry["name"], y=entry["y"], x=entry["x"], slope=float(entry.get("slope", 0.0)))
+        """The target of a study's ``targets`` entry (validated: a missing slope is 0)."""
+        return cls(name=entry["name"], y=entry["y"], x=entry["x"],
+                   slope=float(entry.get("slope", 0.0)),
+                   allow_truth_features=bool(entry.get("allow_truth_features", False)))
 
     def residual(self, table: Table, intercept: float = 0.0) -> np.ndarray:
         """y - slope * x - intercept: the deviation from the self-similar relation."""

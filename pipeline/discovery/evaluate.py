@@ -61,8 +61,9 @@ from .relations import (
     floor_relation,
     published_relation,
 )
+from .sr.record import SRMeta
 
-__all__ = ["EvaluateOptions", "evaluate_study", "study_relations", "residual_table",
+__all__ = ["EvaluateOptions", "evaluate_study", "evaluate_tables", "study_relations", "residual_table",
            "evaluate_relations", "per_simulation_table", "extrapolation_fractions"]
 
 log = logging.getLogger(__name__)
@@ -422,6 +423,30 @@ def study_relations(halos: Table, target: Target, expression: str, features: lis
     if floor_column is not None:
         relations.append(floor_relation(target, floor_column))
     return relations
+
+
+def evaluate_tables(halos: Table, sr_meta: SRMeta, target: Target, train_samples: list[str],
+                    holdout_samples: list[str], options: EvaluateOptions,
+                    truths: list[Table] | None = None, alternative_meta: SRMeta | None = None,
+                    ) -> tuple[Table, Table, Table]:
+    """The evaluate stage from the other stages' outputs: the SR table's meta (its chosen
+    equation and features), the mock's truth tables where there are some (the noise floor from
+    the latent halo properties) and the meta of the SR table of the other slope constraint
+    (evaluated beside). Returns what :func:`evaluate_study` does."""
+    floor = None
+    if truths:
+        from .noise_floor import noise_floor_residuals
+
+        floor = noise_floor_residuals(halos, truths, target, seed=options.seed,
+                                      threads=options.threads,
+                                      n_estimators=options.floor_n_estimators,
+                                      min_samples_leaf=options.floor_min_samples_leaf)
+    alternative = None
+    if alternative_meta is not None:
+        alternative = (alternative_meta.chosen, list(alternative_meta.features),
+                       alternative_meta.slope)
+    return evaluate_study(halos, target, sr_meta.chosen, list(sr_meta.features),
+                          train_samples, holdout_samples, options, floor, alternative)
 
 
 def evaluate_study(halos: Table, target: Target, expression: str, features: list[str],

@@ -47,6 +47,7 @@ from ..io.equations import parse_equation
 from ..provenance import provenance
 from .dataset import Target, baseline_intercept, rows_of_samples, simulation_ids
 from .relations import discovered_relation
+from .sr.record import SRMeta
 
 __all__ = ["FORMAT", "FeatureSpec", "RelationFile", "relation_record", "write_relation",
            "load_relation"]
@@ -261,11 +262,13 @@ def _feature_spec(name: str, halos: Table, train: Table, registry: list[Column])
     )
 
 
-def relation_record(halos: Table, target: Target, sr_meta: Mapping, train_samples: list[str],
-                    registry: list[Column], study: str = "") -> dict:
+def relation_record(halos: Table, target: Target, sr_meta: SRMeta | Mapping,
+                    train_samples: list[str], registry: list[Column], study: str = "") -> dict:
     """The content of a relation file for the equation the SR stage chose (``sr_meta``: the SR
-    table's metadata), its training domain and baseline from ``halos``' training samples."""
-    features = list(sr_meta["features"])
+    table's metadata, :class:`~pipeline.discovery.sr.record.SRMeta`), its training domain and
+    baseline from ``halos``' training samples."""
+    meta = sr_meta if isinstance(sr_meta, SRMeta) else SRMeta.from_meta(sr_meta)
+    features = list(meta.features)
     train = rows_of_samples(halos, train_samples)
     scored = (np.isfinite(np.asarray(train[target.y], dtype=float))
               & np.isfinite(np.asarray(train[target.x], dtype=float)))
@@ -279,15 +282,15 @@ def relation_record(halos: Table, target: Target, sr_meta: Mapping, train_sample
                    "y_definition": y_spec.definition,
                    "form": f"{target.y} = {target.slope:g} * {target.x} + f(features)"},
         "equation": {
-            "f": str(sr_meta["chosen"]),
-            "latex": str(sr_meta.get("chosen_latex", "")),
-            "template": str(sr_meta.get("chosen_template", "")),
-            "constants": [dict(c) for c in sr_meta.get("constants", [])],
-            "covariance": [list(map(float, row)) for row in sr_meta.get("constants_covariance", [])],
-            "constants_rule": str(sr_meta.get("constants_rule", "")),
-            "choice_rule": str(sr_meta.get("choice_rule", "")),
+            "f": meta.chosen,
+            "latex": meta.chosen_latex,
+            "template": meta.chosen_template,
+            "constants": [asdict(c) for c in meta.constants],
+            "covariance": [list(row) for row in meta.constants_covariance],
+            "constants_rule": meta.constants_rule,
+            "choice_rule": meta.choice_rule,
             # whether the choice's own held-out data recommend it over the self-similar baseline
-            "verdict": dict(sr_meta.get("verdict") or {}),
+            "verdict": dict(meta.verdict),
             "features": features,
         },
         "columns": [asdict(s) for s in specs],
@@ -389,7 +392,8 @@ def load_relation(path: str | os.PathLike) -> RelationFile:
                       for c in record["columns"])
         relation = RelationFile(
             target=Target(name=str(target["name"]), y=str(target["y"]), x=str(target["x"]),
-                          slope=float(target["slope"])),
+                          slope=float(target["slope"]),
+                          allow_truth_features=bool(target.get("allow_truth_features", False))),
             expression=equation["f"],
             features=specs,
             equation_features=tuple(equation["features"]),

@@ -30,6 +30,7 @@ from astropy.table import Table  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .. import __version__  # noqa: E402
+from ..discovery.dataset import Target  # noqa: E402
 from ..errors import InputFileError  # noqa: E402
 from ..io.atomic import atomic_path, scratch_dir  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
@@ -197,12 +198,12 @@ def build_report(
     import typst
 
     halos = read_table(halos_path)
-    targets = list(config["targets"])
+    targets = [Target.from_config(t) for t in config["targets"]]
     samples_all = list(config["train"]) + list(config["holdout"])  # samples, in table order
     generated = build_time()
     tables = {}
     for target in targets:
-        name = target["name"]
+        name = target.name
         tables[name] = {
             "rank": read_table(rank_paths[name]), "sr": read_table(sr_paths[name]),
             "evaluate": read_table(evaluate_paths[name]),
@@ -213,7 +214,7 @@ def build_report(
     with scratch_dir(out_pdf) as work:  # beside the PDF: a killed run's scraps go at the rerun
         records = []
         for target in targets:
-            name = target["name"]
+            name = target.name
             t = tables[name]
             key = label_name(name)
             figs = {

@@ -13,6 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..columns import PARAMETER_COLUMNS
 from ..columns.symbols import LATEX_SYMBOLS
+from ..discovery.sr.record import SRMeta
 from ..io.atomic import atomic_path
 
 __all__ = ["save_svg", "importance_figure", "pareto_figure", "evaluation_figure",
@@ -78,7 +79,7 @@ def pareto_figure(front: Table, title: str) -> Figure:
     """Validation and training loss against complexity; the chosen equation marked."""
     fig = Figure(figsize=(7.0, 3.4))
     ax = fig.add_subplot()
-    left_out = str(front.meta.get("validation_split", "")).startswith("leave one sample out")
+    left_out = SRMeta.from_meta(front.meta).validation_split.startswith("leave one sample out")
     ax.plot(front["complexity"], front["loss_val"], "o-", color=DISC_COLOUR,
             label="left-out MSE" if left_out else "validation MSE")
     ax.plot(front["complexity"], front["loss_train"], "s--", color=BASE_COLOUR, ms=4,

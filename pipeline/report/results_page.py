@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 import yaml
 
+from ..discovery.sr.record import SRMeta
 from ..io.equations import parse_equation
 from .typst_math import slope_math, value_with_error
 
@@ -132,22 +133,21 @@ def snapshot(results_dir: str | Path, study_file: str | Path) -> dict:
                 "reduction_lo95": _round(r["reduction_log_lo95"], 3),
                 "reduction_hi95": _round(r["reduction_log_hi95"], 3)})
         train = sorted(set(np.asarray(ev["sample"][ev["role"] == "train"]).astype(str)))
+        meta = SRMeta.from_meta(sr.meta) if sr is not None else None
         targets.append({
             "name": path.stem, "y": target["y"], "x": target["x"], "slope": target["slope"],
             "train": train,
-            "template": str(sr.meta.get("chosen_template") or sr.meta["chosen"]) if sr is not None
+            "template": (meta.chosen_template or meta.chosen) if meta is not None
             else str(ev.meta.get("expression", "")),
-            "features": [str(f) for f in (sr.meta.get("features") if sr is not None else [])],
-            "constants": [{"name": str(c["name"]), "value": float(f"{c['value']:.6g}"),
-                           "error": _round(c["error"], 8) if c["error"] is not None else None}
-                          for c in ((sr.meta.get("constants") or []) if sr is not None else [])],
-            "recommended": bool((sr.meta.get("verdict") or {}).get("recommended", True))
-            if sr is not None else True,
+            "features": list(meta.features) if meta is not None else [],
+            "constants": [{"name": c.name, "value": float(f"{c.value:.6g}"),
+                           "error": _round(c.error, 8)} for c in (meta.constants if meta else ())],
+            "recommended": meta.recommended if meta is not None else True,
             "rows": rows})
-    raw = yaml.safe_load(Path(study_file).read_text()) or {}
-    if (raw.get("data") or {}).get("kind", "mock") == "mock":
-        from ..defaults import section_defaults
+    from ..defaults import section_defaults
 
+    raw = yaml.safe_load(Path(study_file).read_text()) or {}
+    if raw["data"]["kind"] == "mock":  # a required key of every study file
         settings["mock.seed"] = (raw.get("mock") or {}).get("seed",
                                                            section_defaults("mock").get("seed"))
     return {"study": results.name, "file": Path(study_file).as_posix(), "settings": settings,

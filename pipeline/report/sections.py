@@ -18,6 +18,8 @@ import sympy as sp
 from astropy.table import Table
 
 from ..discovery.coverage import coverage_warnings
+from ..discovery.dataset import Target
+from ..discovery.sr.record import SRMeta
 from ..io.equations import parse_equation
 from .typst_markup import compact_names, label_name
 from .typst_math import (
@@ -120,7 +122,7 @@ def transfer_verdicts(evaluation: Table, holdout_samples: list[str]) -> list[str
 
 def _search_warnings(sr: Table) -> list[str]:
     """What the reader must know about how the search ended: a run the time cap stopped."""
-    runs = [r for r in (sr.meta.get("engine_runs") or []) if r.get("stopped_by") == "time cap"]
+    runs = [r for r in SRMeta.from_meta(sr.meta).engine_runs if r.get("stopped_by") == "time cap"]
     if not runs:
         return []
     return [f"{len(runs)} symbolic-regression run(s) stopped on sr.time_budget_s, not on the "
@@ -207,18 +209,18 @@ def per_simulation_spread(per_sim: Table, samples: list[str], min_rows: int) -> 
 
 # --------------------------------------------------------------------------- equations
 
-def relation_lhs(target: dict) -> str:
+def relation_lhs(target: Target) -> str:
     """``y = s x`` of a target in Typst math (``y =`` for a target without a slope)."""
-    if not target["slope"]:
-        return f"{column_symbol(target['y'])} ="
-    return (f"{column_symbol(target['y'])} = {slope_math(target['slope'])} "
-            f"{column_symbol(target['x'])}")
+    if not target.slope:
+        return f"{column_symbol(target.y)} ="
+    return (f"{column_symbol(target.y)} = {slope_math(target.slope)} "
+            f"{column_symbol(target.x)}")
 
 
 def _sr_equation(sr: Table, text: str, n_constants: int = 0) -> sp.Expr:
     """An equation of the SR table, parsed as data over the table's features (and the template's
     constants _c0, _c1, ...): a results folder may come from someone else."""
-    names = [*map(str, sr.meta.get("features", [])), *(f"_c{i}" for i in range(n_constants))]
+    names = [*map(str, SRMeta.from_meta(sr.meta).features), *(f"_c{i}" for i in range(n_constants))]
     return parse_equation(str(text), names, "SR table: ")
 
 
@@ -231,17 +233,17 @@ def display_body(lines: list[str]) -> str:
     return f"{lhs} &= {rhs} \\\n" + " \\\n".join(f"& quad {line}" for line in lines[1:])
 
 
-def equation_lines(sr: Table, target: dict) -> dict:
+def equation_lines(sr: Table, target: Target) -> dict:
     """Typst display math of the chosen relation: ``full`` (constants written in), ``template``
     (constants as c_i; empty without constants) and ``constants`` (c_i = value(error), a few per
     line; empty without constants)."""
     lhs = relation_lhs(target)
-    full = display_body(typst_math_lines(_sr_equation(sr, sr.meta["chosen"]), lhs, digits=4))
-    template = sr.meta.get("chosen_template")
-    constants = sr.meta.get("constants") or []
+    meta = SRMeta.from_meta(sr.meta)
+    full = display_body(typst_math_lines(_sr_equation(sr, meta.chosen), lhs, digits=4))
+    template, constants = meta.chosen_template, meta.constants
     if not template or not constants:
         return {"full": full, "template": "", "constants": ""}
-    values = [f"c_{c['name'].split('_')[1]} = {value_with_error(c['value'], c['error'])}"
+    values = [f"c_{c.name.split('_')[1]} = {value_with_error(c.value, c.error)}"
               for c in constants]
     per_line = 4
     return {"full": full,
@@ -253,14 +255,14 @@ def equation_lines(sr: Table, target: dict) -> dict:
 
 # --------------------------------------------------------------------------- summary
 
-def summary_record(config: dict, targets: list[dict], tables: dict) -> dict:
+def summary_record(config: dict, targets: list[Target], tables: dict) -> dict:
     """The summary: per target its equation, verdicts, the held-out table and sentences."""
     holdout = list(config["holdout"])
     out = []
     for target in targets:
-        name = target["name"]
+        name = target.name
         ev, sr = tables[name]["evaluate"], tables[name]["sr"]
-        verdict = sr.meta.get("verdict") or {}
+        verdict = SRMeta.from_meta(sr.meta).verdict
         rows = []
         for sample_name in holdout:
             r = {rel: _all_masses(ev, sample_name, rel) for rel in RELATION_NAMES}
@@ -277,7 +279,7 @@ def summary_record(config: dict, targets: list[dict], tables: dict) -> dict:
                          "extrap": _fmt(disc, "extrap_frac", 1, 100) + "%"
                          if np.isfinite(disc["extrap_frac"]) else _DASH})
         out.append({
-            "name": name, "key": label_name(name), "y": target["y"], "x": target["x"],
+            "name": name, "key": label_name(name), "y": target.y, "x": target.x,
             "recommended": bool(verdict.get("recommended", True)),
             "verdict_data": str(verdict.get("data", "")),
             "equation": equation_lines(sr, target)["full"],
@@ -354,10 +356,10 @@ def _identification(rank: Table) -> dict | None:
             "largest": f"{top} {scores[top]:+.2f}"}
 
 
-def _truth_inputs(config: dict, target: dict, columns: list[str]) -> str:
+def _truth_inputs(config: dict, target: Target, columns: list[str]) -> str:
     """The halo-finder or truth quantities a target may read (``allow_truth_features``): the
     reader must know the relation is not observational. Empty where none."""
-    if not target.get("allow_truth_features"):
+    if not target.allow_truth_features:
         return ""
     from ..columns import is_truth
     from ..config import registry_columns
@@ -366,7 +368,7 @@ def _truth_inputs(config: dict, target: dict, columns: list[str]) -> str:
     return ", ".join(c for c in dict.fromkeys(columns) if is_truth(c, registry))
 
 
-def _ranking(config: dict, target: dict, rank: Table) -> dict:
+def _ranking(config: dict, target: Target, rank: Table) -> dict:
     selected = [str(f) for f in rank["feature"][np.asarray(rank["selected"], bool)]]
     groups = [g for g in rank.meta.get("groups", []) if len(g) > 1]
     dropped = rank.meta.get("dropped_features") or {}
@@ -378,7 +380,7 @@ def _ranking(config: dict, target: dict, rank: Table) -> dict:
         "groups": "; ".join(", ".join(g) for g in groups),
         "dropped": ", ".join(f"{k} ({v})" for k, v in dropped.items()),
         "identification": _identification(rank),
-        "truth_inputs": _truth_inputs(config, target, [target["x"], *map(str, rank["feature"])]),
+        "truth_inputs": _truth_inputs(config, target, [target.x, *map(str, rank["feature"])]),
         "diamonds": bool(groups) and "group_importance" in rank.colnames}
 
 
@@ -404,8 +406,7 @@ def _rejection_kinds(rejected: list[dict]) -> str:
 
 
 def _max_cancellation(sr: Table) -> str:
-    options = (sr.meta.get("provenance") or {}).get("options") or {}
-    return f"{options.get('max_cancellation', 10):g}"
+    return f"{SRMeta.from_meta(sr.meta).max_cancellation:g}"
 
 
 def _conditioning(sr: Table) -> dict | None:
@@ -418,17 +419,16 @@ def _conditioning(sr: Table) -> dict | None:
             "constants": str(int(row["n_constants"])),
             "worst": f"{row['worst_relative_error']:.2g}",
             "condition": f"{row['condition_number']:.2g}",
-            "rule": str(sr.meta.get("conditioning_rule", ""))}
+            "rule": SRMeta.from_meta(sr.meta).conditioning_rule}
 
 
 def _undetermined_constants(sr: Table) -> str:
     """The chosen equation's constants whose 1-sigma error exceeds their magnitude (or that have
     none): traded against others, only their combinations are measured."""
-    return ", ".join(c["name"] for c in sr.meta.get("constants") or []
-                     if not np.isfinite(c["error"]) or c["error"] > abs(c["value"]))
+    return ", ".join(SRMeta.from_meta(sr.meta).undetermined)
 
 
-def _alternative(ev: Table, target: dict) -> dict | None:
+def _alternative(ev: Table, target: Target) -> dict | None:
     """The equation chosen under the other slope constraint and the held-out scatter of both."""
     alt = (ev.meta.get("fitted") or {}).get("alternative")
     if not alt:
@@ -463,23 +463,23 @@ def _front(sr: Table, transfer: bool) -> dict:
             "max_cancellation": _max_cancellation(sr), "val_name": "left out" if transfer else "val"}
 
 
-def _discovered(config: dict, target: dict, t: dict) -> dict:
+def _discovered(config: dict, target: Target, t: dict) -> dict:
     sr, ev = t["sr"], t["evaluate"]
-    transfer = str(sr.meta.get("choice_data", "split")) == "transfer"
-    domain = sr.meta.get("domain", {})
-    rewrites = sr.meta.get("rewrites") or []
+    meta = SRMeta.from_meta(sr.meta)
+    transfer = meta.choice_data == "transfer"
+    domain, rewrites = meta.domain, meta.rewrites
     equations = equation_lines(sr, target)
     return {
         "backend": str(config["sr"]["backend"]),
         "citation": ENGINE_CITATION.get(str(config["sr"]["backend"]), ""),
-        "slope_kept": "fixed" in str(sr.meta.get("slope", "")),
-        "choice_rule": str(sr.meta.get("choice_rule", "")), "transfer": transfer,
+        "slope_kept": "fixed" in meta.slope,
+        "choice_rule": meta.choice_rule, "transfer": transfer,
         "split": split_summary(sr.meta),
         "n_rejected": int(domain.get("n_rejected", 0)) if isinstance(domain, dict) else 0,
-        "rejection_kinds": _rejection_kinds(sr.meta.get("rejected") or []),
+        "rejection_kinds": _rejection_kinds(list(meta.rejected)),
         "equation": equations["template"] or equations["full"],
         "constants": equations["constants"],
-        "relation_file": f"reports/{config['study']}/relations/{target['name']}.json",
+        "relation_file": f"reports/{config['study']}/relations/{target.name}.json",
         "conditioning": _conditioning(sr),
         "undetermined": _undetermined_constants(sr),
         "rewrites": "; ".join(f"{r['rule']}: {r['before']} -> {r['after']} (prediction moved by "
@@ -503,15 +503,15 @@ def _evaluation(ev: Table) -> dict:
             "more_notes": len(notes) - 2 if len(notes) > 3 else 0}
 
 
-def target_record(config: dict, target: dict, t: dict, figures: dict[str, str]) -> dict:
+def target_record(config: dict, target: Target, t: dict, figures: dict[str, str]) -> dict:
     """One target's section: ranking, discovered relation (with its Pareto front), held-out
     evaluation, transfer across simulations and residuals against the parameters; ``figures``:
     the file of each figure drawn (``per_sim`` and ``residuals`` only where they carry data)."""
     min_rows = config["evaluate"]["min_halos_per_sim"]
     return {
-        "name": target["name"], "key": label_name(target["name"]),
-        "y": column_symbol(target["y"]), "x": column_symbol(target["x"]),
-        "slope": slope_math(target["slope"]) if target["slope"] else "",
+        "name": target.name, "key": label_name(target.name),
+        "y": column_symbol(target.y), "x": column_symbol(target.x),
+        "slope": slope_math(target.slope) if target.slope else "",
         "figures": figures,
         "ranking": _ranking(config, target, t["rank"]),
         "discovered": _discovered(config, target, t),

@@ -45,11 +45,14 @@ def test_truth_features_are_allowed_where_the_target_says_so_and_the_report_reco
     cfg["targets"][0]["allow_truth_features"] = True
     valid = validate_config(cfg)
     assert valid["targets"][0]["allow_truth_features"] is True
+    from pipeline.discovery.dataset import Target
     from pipeline.report.sections import _truth_inputs
 
     # the template writes "Not observational: ..." with these (templates/sections.typ)
-    assert _truth_inputs(valid, valid["targets"][0], ["log10_M500c", "c_gas"]) == "log10_M500c"
-    assert _truth_inputs(default, default["targets"][0], ["log10_M500c"]) == ""
+    allowed = Target.from_config(valid["targets"][0])
+    assert allowed.allow_truth_features
+    assert _truth_inputs(valid, allowed, ["log10_M500c", "c_gas"]) == "log10_M500c"
+    assert _truth_inputs(default, Target.from_config(default["targets"][0]), ["log10_M500c"]) == ""
 
 
 def test_observable_targets_may_use_truth_quantities(default):

@@ -63,9 +63,14 @@ def discover_for_target(halos: Table, target: Target, ranked: list[str], options
         domain_x = np.vstack([x, central_extent(hx)])
     table = discover(x, y, features, options, _groups(rows, used, options), samples, sim_params,
                      domain_x)
-    table.meta["slope"] = ("fixed: the correction f does not depend on the relation's x"
-                           if slope == "fixed" else "free: x may enter the correction f")
+    table.meta["slope"] = slope_note(slope == "fixed")
     return table
+
+
+def slope_note(fixed: bool) -> str:
+    """The SR table's ``slope``: the slope constraint of its search, in words."""
+    return ("fixed: the correction f does not depend on the relation's x" if fixed
+            else "free: x may enter the correction f")
 
 
 def discover_slopes(halos: Table, target: Target, ranked: list[str], options: SROptions,
