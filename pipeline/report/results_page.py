@@ -80,7 +80,10 @@ def study_files(root: str | Path = ".") -> dict[str, Path]:
     return out
 
 
-def _round(value, digits: int = 4):
+def _round(value, digits: int = 8):
+    """A table value for the snapshot: None where not finite; to ``digits`` decimals, far below
+    what the page prints (rounding twice would print 0.1545 as 0.154 where the README, from the
+    same table, prints 0.155)."""
     value = float(value)
     return None if not np.isfinite(value) else round(value, digits)
 
@@ -129,9 +132,9 @@ def snapshot(results_dir: str | Path, study_file: str | Path) -> dict:
                 "n_diverged": int(r["n_diverged"]),
                 "scatter": _round(r["scatter_log"]), "scatter_lo68": _round(r["scatter_log_lo68"]),
                 "scatter_hi68": _round(r["scatter_log_hi68"]),
-                "reduction": _round(r["reduction_log"], 3),
-                "reduction_lo95": _round(r["reduction_log_lo95"], 3),
-                "reduction_hi95": _round(r["reduction_log_hi95"], 3)})
+                "reduction": _round(r["reduction_log"]),
+                "reduction_lo95": _round(r["reduction_log_lo95"]),
+                "reduction_hi95": _round(r["reduction_log_hi95"])})
         train = sorted(set(np.asarray(ev["sample"][ev["role"] == "train"]).astype(str)))
         meta = SRMeta.from_meta(sr.meta) if sr is not None else None
         targets.append({

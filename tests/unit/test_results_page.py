@@ -76,3 +76,18 @@ def test_page_renders_equation_constants_and_rows():
     assert "c0 = 17.23(3); c1 = 0.420 (undetermined)." in page
     assert "| B | **discovered** | 10 (2) | 0.100 [0.090, 0.110] | 50% [25, 75] | 1 |" in page
     assert "A note." in page and "`sr.seeds: [0]`" in page
+
+
+def test_readme_table_and_results_page_quote_the_same_numbers():
+    """The README's table and the results page come from the same evaluate table: a value
+    rounded twice (0.1545 -> 0.154 against 0.155) made them disagree."""
+    from pipeline.report.readme import read_rows
+
+    snapshot = json.loads((REPO / "docs" / "results" / "mock-demo.json").read_text())
+    page = {(t["name"], r["sample"], r["relation"]): r for t in snapshot["targets"] for r in t["rows"]}
+    rows = read_rows(REPO / "docs" / "default_study.csv")
+    assert rows
+    for row in rows:
+        mine = page[(row["target"], row["sample"], row["relation"])]
+        assert f"{float(row['scatter_log']):.3f}" == f"{mine['scatter']:.3f}", row
+        assert f"{100 * float(row['reduction_log']):.0f}" == f"{100 * mine['reduction']:.0f}", row
