@@ -8,16 +8,30 @@ environment columns in :mod:`.environment`. A shared module: it imports no stage
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.table import Table
 
 from ..io.camels_facts import CAMELS_PARAMETERS, FEEDBACK_PARAMETERS
 
-__all__ = ["Column", "HALO_COLUMNS", "DERIVED_COLUMNS", "HI_COLUMNS", "PARAMETER_COLUMNS",
+__all__ = ["Column", "Symbol", "DERIVED_BY_ASSEMBLE", "HALO_COLUMNS", "DERIVED_COLUMNS",
+           "HI_COLUMNS", "PARAMETER_COLUMNS",
            "LOG_UNIFORM_PARAMETERS",
            "PER_ROW_COLUMNS",
            "COSMOLOGY_COLUMNS",
            "COMPUTED_BY", "computed_from", "is_truth", "leaked_inputs", "column_table_markdown",
            "catalog_table_markdown"]
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """How a column is typeset: ``latex`` for the figures (matplotlib mathtext), ``typst`` for
+    the report's math."""
+
+    latex: str
+    typst: str
 
 
 @dataclass(frozen=True)
@@ -27,19 +41,55 @@ class Column:
     apertures they are measured in; what :func:`computed_from` follows), and ``truth``: a
     halo-finder or truth quantity (a mass or radius at an overdensity, Vmax, a dark-matter or
     all-particle property) that a simulation knows and an observer does not measure. A column
-    computed from a truth quantity is one too (:func:`is_truth`)."""
+    computed from a truth quantity is one too (:func:`is_truth`). ``symbol``: how figures and
+    the report typeset it (none: its name, upright). ``compute``: for a derived column, the
+    function that makes it from a halo table holding its ``inputs`` (``assemble`` calls it, in
+    the registry's order)."""
 
     name: str
     unit: str  # astropy unit string, "" for dimensionless
     definition: str
     inputs: tuple[str, ...] = ()
     truth: bool = False
+    symbol: Symbol | None = None
+    compute: Callable[[Table], np.ndarray] | None = field(default=None, compare=False, repr=False)
+
+
+# --- how assemble computes the derived columns (each from a halo table with its inputs) --------
+
+def _ez(t: Table) -> np.ndarray:
+    return np.asarray(t["Ez"], dtype=float)
+
+
+def _log10_of(name: str, unit: str) -> Callable[[Table], np.ndarray]:
+    """log10 of column ``name`` in ``unit``."""
+    return lambda t: np.log10(t[name].quantity.to_value(unit))
+
+
+def _log10_self_similar(name: str, unit: str) -> Callable[[Table], np.ndarray]:
+    """log10 of column ``name`` in ``unit`` times E(z)^(-2/3)."""
+    return lambda t: np.log10(t[name].quantity.to_value(unit) * _ez(t) ** (-2 / 3))
+
+
+def _ratio(numerator: str, denominator: str) -> Callable[[Table], np.ndarray]:
+    return lambda t: np.asarray(t[numerator] / t[denominator], dtype=float)
+
+
+def _minus_log10_fb(name: str) -> Callable[[Table], np.ndarray]:
+    """Column ``name`` (a log10) minus log10 f_b: per unit cosmic baryon fraction."""
+    return lambda t: t[name] - np.log10(np.asarray(t["f_b"], dtype=float))
+
+
+def _gas_fraction_over_fb(t: Table) -> np.ndarray:
+    f_gas = np.asarray(t["Mgas200c"] / t["M200c"], dtype=float)
+    return f_gas / np.asarray(t["f_b"], dtype=float)
 
 
 #: Written by ``ingest``: one row per halo of one snapshot. Masses and radii physical, no h.
 HALO_COLUMNS: tuple[Column, ...] = (
     Column("group_index", "", "index of the FoF group in the Subfind catalog"),
-    Column("M200c", "solMass", "mass inside R200c (catalog Group_M_Crit200)", truth=True),
+    Column("M200c", "solMass", "mass inside R200c (catalog Group_M_Crit200)", truth=True,
+           symbol=Symbol("M_{200c}", 'M_(200c)')),
     Column("R200c", "Mpc", "radius enclosing 200 rho_c(z) (catalog Group_R_Crit200), physical; "
            "M200c by definition (M200c = 200 rho_c(z) 4/3 pi R200c^3)", inputs=("M200c",), truth=True),
     Column("M500c", "solMass", "mass inside R500c (catalog Group_M_Crit500)", truth=True),
@@ -48,7 +98,8 @@ HALO_COLUMNS: tuple[Column, ...] = (
     Column("Y200c", "Mpc2", "integrated Compton-y of gas in the sphere R200c, sigma_T/(m_e c^2) "
            "sum N_e k_B T; star-forming gas (SFR > 0) left out with star_forming_gas: exclude "
            "(default), kept with include; input kind stacks: from the stacks' mean pressure, "
-           "which includes it"),
+           "which includes it",
+           symbol=Symbol("Y_{200c}", 'Y_(200c)')),
     Column("Y500c", "Mpc2", "as Y200c, sphere R500c (same star-forming-gas rule)"),
     Column("Mgas200c", "solMass", "gas mass in the sphere R200c (all gas, star-forming included)"),
     Column("Mgas500c", "solMass", "gas mass in the sphere R500c (all gas)"),
@@ -59,17 +110,22 @@ HALO_COLUMNS: tuple[Column, ...] = (
            "PartType4 particle; NaN if the snapshot has no star particles"),
     Column("Mdm200c", "solMass", "dark-matter mass in the sphere R200c", truth=True),
     Column("T_mw200c", "K", "gas-mass-weighted temperature in R200c; star-forming gas left out "
-           "or kept as for Y200c"),
+           "or kept as for Y200c",
+           symbol=Symbol(r"T_{\rm mw}", 'T_"mw"')),
     Column("Z_mw200c", "", "gas-mass-weighted metallicity (mass fraction) in R200c, all gas; NaN "
-           "if the snapshot has no metallicity field"),
+           "if the snapshot has no metallicity field",
+           symbol=Symbol(r"Z_{\rm mw}", 'Z_"mw"')),
     Column("c_gas", "", "gas concentration Mgas(<0.5 R200c) / Mgas(<R200c) (Wadekar+23)",
-           inputs=("Mgas_half200c", "Mgas200c")),
+           inputs=("Mgas_half200c", "Mgas200c"),
+           symbol=Symbol(r"c_{\rm gas}", 'c_"gas"')),
     Column("f_gas200c", "", "gas fraction Mgas200c / M200c",
-           inputs=("Mgas200c", "M200c")),
+           inputs=("Mgas200c", "M200c"),
+           symbol=Symbol(r"f_{\rm gas}", 'f_"gas"')),
     Column("Vmax", "km / s", "maximum circular velocity of the central subhalo (SubhaloVmax)", truth=True),
     Column("c_NFW", "", "NFW concentration from Vmax / V200c, V200c = sqrt(G M200c / R200c); "
            "NaN where Vmax/V200c is below the NFW range",
-           inputs=("Vmax", "M200c", "R200c")),
+           inputs=("Vmax", "M200c", "R200c"),
+           symbol=Symbol(r"c_{\rm NFW}", 'c_"NFW"')),
     Column("N_gas200c", "", "number of gas particles in R200c (resolution indicator)"),
 )
 
@@ -78,44 +134,74 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column("Ez", "", "E(z) = H(z) / H0",
            inputs=("redshift", "Omega_m")),
     Column("log10_M200c", "", "log10(M200c / Msun)",
-           inputs=("M200c",)),
+           inputs=("M200c",),
+           symbol=Symbol(r"\log_{10}M_{200c}", 'log_10 M_(200c)'),
+           compute=_log10_of("M200c", "solMass")),
     Column("log10_M500c", "", "log10(M500c / Msun)",
-           inputs=("M500c",)),
+           inputs=("M500c",),
+           symbol=Symbol(r"\log_{10}M_{500c}", 'log_10 M_(500c)'),
+           compute=_log10_of("M500c", "solMass")),
     Column("log10_Y200c_ss", "", "log10(Y200c E(z)^(-2/3) / Mpc^2): self-similarly scaled Y",
-           inputs=("Y200c", "Ez")),
+           inputs=("Y200c", "Ez"),
+           symbol=Symbol(r"\log_{10}\tilde{Y}_{200c}", 'log_10 tilde(Y)_(200c)'),
+           compute=_log10_self_similar("Y200c", "Mpc2")),
     Column("log10_Y500c_ss", "", "log10(Y500c E(z)^(-2/3) / Mpc^2)",
-           inputs=("Y500c", "Ez")),
+           inputs=("Y500c", "Ez"),
+           symbol=Symbol(r"\log_{10}\tilde{Y}_{500c}", 'log_10 tilde(Y)_(500c)'),
+           compute=_log10_self_similar("Y500c", "Mpc2")),
     Column("log10_Mgas200c", "", "log10(Mgas200c / Msun)",
-           inputs=("Mgas200c",)),
+           inputs=("Mgas200c",),
+           symbol=Symbol(r"\log_{10}M_{\rm gas}", 'log_10 M_"gas"'),
+           compute=_log10_of("Mgas200c", "solMass")),
     Column("Mstar_over_Mgas", "", "Mstar200c / Mgas200c",
-           inputs=("Mstar200c", "Mgas200c")),
+           inputs=("Mstar200c", "Mgas200c"),
+           symbol=Symbol(r"M_{\star}/M_{\rm gas}", r'M_* \/ M_"gas"'),
+           compute=_ratio("Mstar200c", "Mgas200c")),
     Column("log10_Mstar_over_Mgas", "", "log10(Mstar200c / Mgas200c)",
-           inputs=("Mstar200c", "Mgas200c")),
+           inputs=("Mstar200c", "Mgas200c"),
+           symbol=Symbol(r"\log_{10}(M_{\star}/M_{\rm gas})", r'log_10(M_* \/ M_"gas")'),
+           compute=lambda t: np.log10(_ratio("Mstar200c", "Mgas200c")(t))),
     Column("log10_T_mw_ss", "", "log10(T_mw200c E(z)^(-2/3) / K)",
-           inputs=("T_mw200c", "Ez")),
+           inputs=("T_mw200c", "Ez"),
+           symbol=Symbol(r"\log_{10}\tilde{T}_{\rm mw}", 'log_10 tilde(T)_"mw"'),
+           compute=_log10_self_similar("T_mw200c", "K")),
     Column("Y500c_over_Y200c", "", "Y500c / Y200c: pressure concentration",
-           inputs=("Y500c", "Y200c")),
-    Column("redshift", "", "redshift of the snapshot"),
-    Column("A_SN1", "", "supernova-wind energy per unit star formation (CAMELS, fiducial 1)"),
+           inputs=("Y500c", "Y200c"),
+           symbol=Symbol("Y_{500c}/Y_{200c}", r'Y_(500c) \/ Y_(200c)'),
+           compute=_ratio("Y500c", "Y200c")),
+    Column("redshift", "", "redshift of the snapshot",
+           symbol=Symbol("z", 'z')),
+    Column("A_SN1", "", "supernova-wind energy per unit star formation (CAMELS, fiducial 1)",
+           symbol=Symbol(r"A_{\rm SN1}", 'A_"SN1"')),
     Column("A_AGN1", "", "AGN feedback energy per accretion (kinetic mode in IllustrisTNG, "
-           "momentum flux in SIMBA; fiducial 1)"),
-    Column("A_SN2", "", "supernova-wind speed (fiducial 1)"),
-    Column("A_AGN2", "", "AGN burstiness (IllustrisTNG) / jet speed (SIMBA) (fiducial 1)"),
-    Column("Omega_m", "", "matter density parameter of the simulation"),
-    Column("sigma_8", "", "amplitude of matter fluctuations of the simulation"),
+           "momentum flux in SIMBA; fiducial 1)",
+           symbol=Symbol(r"A_{\rm AGN1}", 'A_"AGN1"')),
+    Column("A_SN2", "", "supernova-wind speed (fiducial 1)",
+           symbol=Symbol(r"A_{\rm SN2}", 'A_"SN2"')),
+    Column("A_AGN2", "", "AGN burstiness (IllustrisTNG) / jet speed (SIMBA) (fiducial 1)",
+           symbol=Symbol(r"A_{\rm AGN2}", 'A_"AGN2"')),
+    Column("Omega_m", "", "matter density parameter of the simulation",
+           symbol=Symbol(r"\Omega_{\rm m}", 'Omega_m')),
+    Column("sigma_8", "", "amplitude of matter fluctuations of the simulation",
+           symbol=Symbol(r"\sigma_8", 'sigma_8')),
     Column("Omega_b", "", "baryon density parameter of the simulation: a column Omega_b of its "
            "parameter table, else the snapshot header's OmegaBaryon (stacks: stacks.omega_b), "
-           "else data.omega_b"),
+           "else data.omega_b",
+           symbol=Symbol(r"\Omega_{\rm b}", 'Omega_b')),
     Column("f_b", "", "cosmic baryon fraction Omega_b / Omega_m",
-           inputs=("Omega_b", "Omega_m")),
+           inputs=("Omega_b", "Omega_m"),
+           symbol=Symbol(r"f_{\rm b}", 'f_"b"')),
     Column("f_gas200c_over_fb", "", "f_gas200c / f_b: the gas fraction in units of the cosmic "
-           "one (1 = every baryon in R200c is gas)", inputs=("f_gas200c", "f_b")),
+           "one (1 = every baryon in R200c is gas)", inputs=("f_gas200c", "f_b"),
+           compute=_gas_fraction_over_fb),
     Column("log10_Mgas200c_over_fb", "", "log10(Mgas200c / f_b / Msun): the total mass a halo "
            "of cosmic baryon fraction and no stars would have for its gas",
-           inputs=("Mgas200c", "f_b")),
+           inputs=("Mgas200c", "f_b"),
+           compute=_minus_log10_fb("log10_Mgas200c")),
     Column("log10_Y200c_ss_over_fb", "", "log10(Y200c E(z)^(-2/3) / f_b / Mpc^2): self-similar Y "
            "per unit cosmic baryon fraction (Y ~ f_b M^(5/3) E(z)^(2/3) self-similarly)",
-           inputs=("Y200c", "Ez", "f_b")),
+           inputs=("Y200c", "Ez", "f_b"),
+           compute=_minus_log10_fb("log10_Y200c_ss")),
 )
 
 
@@ -129,10 +215,14 @@ HI_COLUMNS: tuple[Column, ...] = (
            "MHI200c, every member cell wherever it lies), for snapshots ordered by group (the "
            "cells of group g follow group g-1's, GroupLenType; checked on the positions); NaN "
            "for a snapshot written unordered (GIZMO / SIMBA)"),
-    Column("log10_MHI200c", "", "log10(MHI200c / Msun)", inputs=("MHI200c",)),
+    Column("log10_MHI200c", "", "log10(MHI200c / Msun)", inputs=("MHI200c",),
+           symbol=Symbol(r"\log_{10}M_{\rm HI}", 'log_10 M_"HI"')),
     Column("f_HI200c", "", "MHI200c / Mgas200c: the neutral share of the halo's gas",
            inputs=("MHI200c", "Mgas200c")),
 )
+
+#: the derived columns assemble computes (the others come from the simulation's files)
+DERIVED_BY_ASSEMBLE: tuple[Column, ...] = tuple(c for c in DERIVED_COLUMNS if c.compute is not None)
 
 #: simulation parameters copied from each simulation's parameter file (or table metadata) into
 #: columns by ``assemble``

@@ -1,50 +1,24 @@
-"""How columns are typeset: one table for the LaTeX of the figures (matplotlib mathtext) and the
-Typst math of the report, so the two cannot disagree.
+"""How columns are typeset: LaTeX for the figures (matplotlib mathtext) and Typst math for the
+report, from one source so the two cannot disagree: each registry row's ``symbol``
+(:mod:`pipeline.columns`), the catalog rows' table below and the column families named by a
+study's parameters (environment radii, galaxy-count thresholds).
 
-A column without an entry is typeset as its upright name by each writer.
+A column without a symbol is typeset as its upright name by each writer.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from . import DERIVED_COLUMNS, HALO_COLUMNS, HI_COLUMNS, Symbol
 
 __all__ = ["Symbol", "SYMBOLS", "LATEX_SYMBOLS", "TYPST_SYMBOLS"]
 
 
-@dataclass(frozen=True)
-class Symbol:
-    latex: str  # mathtext / LaTeX math
-    typst: str  # Typst math
-
-
-SYMBOLS: dict[str, Symbol] = {
-    "log10_Y200c_ss": Symbol(r"\log_{10}\tilde{Y}_{200c}", "log_10 tilde(Y)_(200c)"),
-    "log10_Y500c_ss": Symbol(r"\log_{10}\tilde{Y}_{500c}", "log_10 tilde(Y)_(500c)"),
-    "log10_M200c": Symbol(r"\log_{10}M_{200c}", "log_10 M_(200c)"),
-    "log10_M500c": Symbol(r"\log_{10}M_{500c}", "log_10 M_(500c)"),
-    "log10_Mgas200c": Symbol(r"\log_{10}M_{\rm gas}", 'log_10 M_"gas"'),
-    "M200c": Symbol(r"M_{200c}", "M_(200c)"),
-    "Y200c": Symbol(r"Y_{200c}", "Y_(200c)"),
-    "c_gas": Symbol(r"c_{\rm gas}", 'c_"gas"'),
-    "c_NFW": Symbol(r"c_{\rm NFW}", 'c_"NFW"'),
-    "Mstar_over_Mgas": Symbol(r"M_{\star}/M_{\rm gas}", 'M_* \\/ M_"gas"'),
-    "log10_Mstar_over_Mgas": Symbol(r"\log_{10}(M_{\star}/M_{\rm gas})", 'log_10(M_* \\/ M_"gas")'),
-    "Z_mw200c": Symbol(r"Z_{\rm mw}", 'Z_"mw"'),
-    "T_mw200c": Symbol(r"T_{\rm mw}", 'T_"mw"'),
-    "f_gas200c": Symbol(r"f_{\rm gas}", 'f_"gas"'),
-    "log10_T_mw_ss": Symbol(r"\log_{10}\tilde{T}_{\rm mw}", 'log_10 tilde(T)_"mw"'),
-    "Y500c_over_Y200c": Symbol(r"Y_{500c}/Y_{200c}", "Y_(500c) \\/ Y_(200c)"),
-    "redshift": Symbol("z", "z"),
-    "A_SN1": Symbol(r"A_{\rm SN1}", 'A_"SN1"'),
-    "A_SN2": Symbol(r"A_{\rm SN2}", 'A_"SN2"'),
-    "A_AGN1": Symbol(r"A_{\rm AGN1}", 'A_"AGN1"'),
-    "A_AGN2": Symbol(r"A_{\rm AGN2}", 'A_"AGN2"'),
-    "Omega_m": Symbol(r"\Omega_{\rm m}", "Omega_m"),
-    "Omega_b": Symbol(r"\Omega_{\rm b}", "Omega_b"),
-    "f_b": Symbol(r"f_{\rm b}", 'f_"b"'),
-    # catalog rows (pipeline/ingest/catalog.py)
+#: the symbols of the columns other than the registry's own rows (which carry theirs,
+#: :class:`pipeline.columns.Column`): the catalog rows'
+_CATALOG_SYMBOLS: dict[str, Symbol] = {
     "log10_Mtot": Symbol(r"\log_{10}M_{\rm tot}", 'log_10 M_"tot"'),
     "log10_M_virial": Symbol(r"\log_{10}M_{\rm vir}", 'log_10 M_"vir"'),
     "Mstar_over_M_virial": Symbol(r"M_{\star}/M_{\rm vir}", 'M_* \\/ M_"vir"'),
@@ -56,9 +30,14 @@ SYMBOLS: dict[str, Symbol] = {
     "is_central": Symbol(r"{\rm central}", '"central"'),
     "log10_host_M200c": Symbol(r"\log_{10}M_{200c}^{\rm host}", 'log_10 M_(200c)^"host"'),
     "d_more_massive_r200c": Symbol(r"d_{\rm heavier}/R_{200c}", 'd_"heavier" \\/ R_(200c)'),
-    "log10_MHI200c": Symbol(r"\log_{10}M_{\rm HI}", 'log_10 M_"HI"'),
-    "sigma_8": Symbol(r"\sigma_8", "sigma_8"),
 }
+
+#: every column's symbol by name: the registry rows' and the catalog rows'
+SYMBOLS: dict[str, Symbol] = {
+    **{c.name: c.symbol for c in HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS if c.symbol},
+    **_CATALOG_SYMBOLS,
+}
+
 
 def _patterned(name: str) -> Symbol | None:
     """Symbols of the column families whose names carry a parameter of the study (environment

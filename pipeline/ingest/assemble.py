@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, vstack
 
-from ..columns import PARAMETER_COLUMNS
+from ..columns import DERIVED_BY_ASSEMBLE, PARAMETER_COLUMNS
 from ..defaults import section_defaults
 from ..errors import DataError, InputFileError
 from ..io.params import NOT_PARAMETERS
@@ -22,24 +22,13 @@ __all__ = ["assemble_halos", "add_derived_columns"]
 log = logging.getLogger(__name__)
 
 def add_derived_columns(table: Table) -> Table:
-    """Add the columns of :data:`pipeline.columns.DERIVED_COLUMNS` (needs ``Ez``)."""
-    ez = np.asarray(table["Ez"], dtype=float)
+    """Add the derived columns of the registry (:data:`pipeline.columns.DERIVED_BY_ASSEMBLE`:
+    each row's ``compute``, in the registry's order; needs ``Ez`` and ``f_b``). A non-positive
+    value under a logarithm gives NaN, which the selection and the stages then handle."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["log10_M200c"] = np.log10(table["M200c"].quantity.to_value("solMass"))
-        table["log10_M500c"] = np.log10(table["M500c"].quantity.to_value("solMass"))
-        table["log10_Y200c_ss"] = np.log10(table["Y200c"].quantity.to_value("Mpc2") * ez ** (-2 / 3))
-        table["log10_Y500c_ss"] = np.log10(table["Y500c"].quantity.to_value("Mpc2") * ez ** (-2 / 3))
-        table["log10_Mgas200c"] = np.log10(table["Mgas200c"].quantity.to_value("solMass"))
-        ratio = np.asarray(table["Mstar200c"] / table["Mgas200c"], dtype=float)
-        table["Mstar_over_Mgas"] = ratio
-        table["log10_Mstar_over_Mgas"] = np.log10(ratio)
-        table["log10_T_mw_ss"] = np.log10(table["T_mw200c"].quantity.to_value("K") * ez ** (-2 / 3))
-        table["Y500c_over_Y200c"] = np.asarray(table["Y500c"] / table["Y200c"], dtype=float)
-        f_b = np.asarray(table["f_b"], dtype=float)
-        f_gas = np.asarray(table["Mgas200c"] / table["M200c"], dtype=float)
-        table["f_gas200c_over_fb"] = f_gas / f_b
-        table["log10_Mgas200c_over_fb"] = table["log10_Mgas200c"] - np.log10(f_b)
-        table["log10_Y200c_ss_over_fb"] = table["log10_Y200c_ss"] - np.log10(f_b)
+        for column in DERIVED_BY_ASSEMBLE:
+            assert column.compute is not None
+            table[column.name] = column.compute(table)
     return table
 
 
