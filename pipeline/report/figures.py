@@ -13,6 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..columns import PARAMETER_COLUMNS
 from ..columns.symbols import LATEX_SYMBOLS
+from ..discovery.records import RankMeta
 from ..discovery.sr.record import SRMeta
 from ..io.atomic import atomic_path
 
@@ -57,7 +58,7 @@ def importance_figure(rank: Table, title: str) -> Figure:
             label="permutation (held-out folds, 68%)")
     ax.barh(yy - 0.2, rank["impurity_mean"], 0.4, xerr=rank["impurity_std"],
             color=BASE_COLOUR, label="impurity (spread over trees)")
-    groups = rank.meta.get("groups", [])
+    groups = RankMeta.from_meta(rank.meta).groups
     shared = {f: i for i, g in enumerate(groups) if len(g) > 1 for f in g}
     if "group_importance" in rank.colnames and shared:
         rows = [i for i, f in enumerate(rank["feature"]) if f in shared]

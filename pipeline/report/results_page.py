@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 import yaml
 
+from ..discovery.records import EvaluateMeta, RankMeta
 from ..discovery.sr.record import SRMeta
 from ..io.equations import parse_equation
 from .typst_math import slope_math, value_with_error
@@ -111,18 +112,19 @@ def snapshot(results_dir: str | Path, study_file: str | Path) -> dict:
         if path.stem.endswith("_per_sim"):
             continue
         ev = read_table(path)
-        target = dict(ev.meta["target"])
-        sr = _sr_table(results, path.stem, str(ev.meta.get("expression", "")))
+        ev_meta = EvaluateMeta.from_meta(ev.meta)
+        target = dict(ev_meta.target)
+        sr = _sr_table(results, path.stem, ev_meta.expression)
         rank = read_table(results / "rank" / f"{path.stem}.ecsv")
         sr_options = (sr.meta["provenance"]["options"] if sr is not None else {})
         settings = {
-            "rank.seed": rank.meta["provenance"]["options"].get("seed"),
+            "rank.seed": RankMeta.from_meta(rank.meta).provenance["options"].get("seed"),
             "sr.backend": sr_options.get("backend"),
             "sr.seeds": sr_options.get("seeds"),
             "sr.max_evaluations": sr_options.get("max_evaluations"),
             "sr.choice_data": sr_options.get("choice_data"),
-            "evaluate.seed": ev.meta["provenance"]["options"].get("seed"),
-            "evaluate.bootstrap": ev.meta["provenance"]["options"].get("bootstrap"),
+            "evaluate.seed": ev_meta.provenance["options"].get("seed"),
+            "evaluate.bootstrap": ev_meta.provenance["options"].get("bootstrap"),
         }
         rows = []
         for r in ev[(ev["bin"] == "all") & (ev["role"] == "holdout")]:
@@ -141,7 +143,7 @@ def snapshot(results_dir: str | Path, study_file: str | Path) -> dict:
             "name": path.stem, "y": target["y"], "x": target["x"], "slope": target["slope"],
             "train": train,
             "template": (meta.chosen_template or meta.chosen) if meta is not None
-            else str(ev.meta.get("expression", "")),
+            else ev_meta.expression,
             "features": list(meta.features) if meta is not None else [],
             "constants": [{"name": c.name, "value": float(f"{c.value:.6g}"),
                            "error": _round(c.error, 8)} for c in (meta.constants if meta else ())],

@@ -19,6 +19,7 @@ from astropy.table import Table
 
 from ..discovery.coverage import coverage_warnings
 from ..discovery.dataset import Target
+from ..discovery.records import EvaluateMeta, RankMeta
 from ..discovery.sr.record import SRMeta
 from ..io.equations import parse_equation
 from .typst_markup import compact_names, label_name
@@ -138,7 +139,7 @@ def summary_sentences(evaluation: Table, holdout_samples: list[str]) -> list[str
     that training did not (:mod:`pipeline.discovery.coverage`). Every number is the evaluate
     table's."""
     out = []
-    warnings = coverage_warnings(evaluation.meta.get("parameter_coverage", []))
+    warnings = coverage_warnings(list(EvaluateMeta.from_meta(evaluation.meta).parameter_coverage))
     for sample_name in holdout_samples:
         base = _all_masses(evaluation, sample_name, "baseline")
         disc = _all_masses(evaluation, sample_name, "discovered")
@@ -345,7 +346,7 @@ def data_record(config: dict, halos: Table) -> dict:
 def _identification(rank: Table) -> dict | None:
     """What tells the training samples apart at fixed x (rank meta ``identify``), or None with
     one training sample."""
-    ident = rank.meta.get("identify")
+    ident = RankMeta.from_meta(rank.meta).identify
     if not ident:
         return None
     scores = {str(r["feature"]): float(r["identify_score"]) for r in rank}
@@ -370,12 +371,11 @@ def _truth_inputs(config: dict, target: Target, columns: list[str]) -> str:
 
 def _ranking(config: dict, target: Target, rank: Table) -> dict:
     selected = [str(f) for f in rank["feature"][np.asarray(rank["selected"], bool)]]
-    groups = [g for g in rank.meta.get("groups", []) if len(g) > 1]
-    dropped = rank.meta.get("dropped_features") or {}
+    meta = RankMeta.from_meta(rank.meta)
+    groups, dropped = meta.correlated_groups, meta.dropped_features
     return {
         "train": ", ".join(config["train"]),
-        "skill": (f"{rank.meta['r2_cv']:.2f} (per fold ± {rank.meta.get('r2_cv_std', np.nan):.2f}; "
-                  f"{rank.meta.get('cv_split', 'folds by halo')})"),
+        "skill": f"{meta.r2_cv:.2f} (per fold ± {meta.r2_cv_std:.2f}; {meta.cv_split})",
         "selected": [column_symbol(f) for f in selected],
         "groups": "; ".join(", ".join(g) for g in groups),
         "dropped": ", ".join(f"{k} ({v})" for k, v in dropped.items()),
@@ -430,10 +430,11 @@ def _undetermined_constants(sr: Table) -> str:
 
 def _alternative(ev: Table, target: Target) -> dict | None:
     """The equation chosen under the other slope constraint and the held-out scatter of both."""
-    alt = (ev.meta.get("fitted") or {}).get("alternative")
+    meta = EvaluateMeta.from_meta(ev.meta)
+    alt = meta.alternative
     if not alt:
         return None
-    features = (ev.meta.get("features") or {}).get("alternative", [])
+    features = meta.features_of("alternative")
     lines = display_body(typst_math_lines(parse_equation(str(alt["expression"]), features,
                                                          "evaluate table (alternative): "),
                                           relation_lhs(target), digits=4))
