@@ -278,3 +278,16 @@ def test_data_error_for_a_catalog_with_no_groups(tmp_path):
     with pytest.raises(DataError, match=r"groups\.hdf5 holds no groups \(Header/Ngroups_Total = 0\)"):
         catalog_rows(path, CatalogOptions(rows="groups"))
     assert os.path.exists(path)
+
+
+def test_run_without_a_workflow_beside_the_package_names_where_it_looked(tmp_path, monkeypatch):
+    """`run` outside the checkout finds the Snakefile beside the installed package; where there
+    is none (a non-editable install), the error says where it looked and what to do."""
+    import pipeline.cli as cli
+    from pipeline.errors import PipelineError
+
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages" / "pipeline" / "cli.py"))
+    with pytest.raises(PipelineError, match=r"no Snakefile in this directory and none at .*"
+                                            r"site-packages/Snakefile.*pip install -e \."):
+        cli._workflow_snakefile()
+    assert not (tmp_path / "site-packages").exists()  # nothing created while looking
