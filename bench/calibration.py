@@ -3,7 +3,7 @@
     python bench/calibration.py [--reference ../shared/data/emu_CAMELS] [--halos 64]
 
 For IllustrisTNG and SIMBA (the suites with reference stacks), at z = 0, the mock's mean stacked
-profiles (:class:`pipeline.mock.calibration.StackPredictor`, ``--halos`` haloes per stack drawn
+profiles (:class:`mock_calibration.StackPredictor`, ``--halos`` haloes per stack drawn
 from the mock's mass function in the bin) against every real 1P stack: per simulation (fiducial,
 and each feedback parameter at its minimum and maximum) and mass bin, the median |log10 mock/real|
 of density and of thermal pressure over 0.1-1 R200c, and Y(<R200c) of both. Then, per feedback
@@ -24,9 +24,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+
+from mock_calibration import calibration_summary, mismatch_table  # noqa: E402
 
 from pipeline.io.camels_stacks import FIDUCIAL_SIM  # noqa: E402
-from pipeline.mock.calibration import calibration_summary, mismatch_table  # noqa: E402
 from pipeline.mock.gas_model import calibration_provenance  # noqa: E402
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "emu_CAMELS"

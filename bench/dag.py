@@ -12,7 +12,7 @@ run never opens them). Each case is a fresh `snakemake -n` process, so Python st
 validation and Snakemake's own imports count, as they do for a user. A third case, the minimal
 Snakefile with the directives the conventions ask of every rule (log, benchmark, threads,
 resources), shows what those cost Snakemake by themselves; a fourth, the minimal Snakefile with
-the garbage-collector threshold the pipeline's rule files set (:mod:`pipeline.planning`), what
+the garbage-collector threshold the pipeline's rule files set (:mod:`pipeline.rules.planning`), what
 that setting alone buys (the pipeline's time over that case's is the like-for-like ratio of
 Snakemake's per-job work). The cases take turns (--repeats turns);
 the table gives each case's best and median seconds and the median over turns of its ratio to the
@@ -87,7 +87,7 @@ def with_conventions(snakefile: str) -> str:
 
 
 #: The first lines of the minimal Snakefile with the pipeline's garbage-collector setting.
-GC_SETTING = "from pipeline.planning import raise_gc_threshold\nraise_gc_threshold()\n"
+GC_SETTING = "from pipeline.rules.planning import raise_gc_threshold\nraise_gc_threshold()\n"
 
 
 def make_tree(root: Path, n_sims: int) -> None:

@@ -1,4 +1,4 @@
-"""Per-rule resources measured by a finished study, as the SLURM profile's `set-resources`.
+"""Per-rule resources measured by a finished study, for the rules' `resources:` (pipeline/rules/*.smk).
 
     python bench/resources.py [results/<study>/benchmarks ...] [--headroom 2.0]
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{rule:<16} {len(samples):>5} {statistics.median(s for s, _ in samples):>9.1f} "
               f"{max(s for s, _ in samples):>8.1f} {max(r for _, r in samples):>11.0f} "
               f"{mem_mb:>7} {runtime:>7}")
-    print("\nset-resources:")
+    print("\nresources: (each rule's `resources:` in pipeline/rules/*.smk)")
     for rule, (mem_mb, runtime) in suggestions.items():
         print(f"  {rule}:\n    mem_mb: {mem_mb}\n    runtime: {runtime}")
     return 0

@@ -7,10 +7,10 @@ File formats live in :mod:`pipeline.io`, formulas in :mod:`pipeline.physics`, th
 in :mod:`pipeline.columns`, the compiled particle kernels in :mod:`pipeline.particles`.
 
 Imports run one way (``tests/unit/test_imports.py`` fails on any other), floors lowest first:
-``errors``, ``provenance``, ``planning`` -> ``io``, ``physics``, ``samples``, ``defaults`` -> ``columns``,
+``errors``, ``provenance`` -> ``io``, ``physics``, ``samples``, ``defaults`` -> ``columns``,
 ``particles`` -> ``config`` -> the stages in pipeline order (``ingest`` -> ``radial_profiles``
 -> ``discovery`` -> ``report``; ``mock`` beside them, read by no stage) -> ``study`` -> ``cli``
-and the rule files.
+and ``rules`` (the rule files, and the settings of the process that parses them).
 """
 
 __version__ = "0.1.0"

@@ -255,15 +255,6 @@ def cmd_radial_profiles(a) -> None:
     write_table(table, a.out)
 
 
-def cmd_calibrate_mock(a) -> None:
-    from .mock.calibration import calibrate
-
-    record = calibrate(a.reference, a.out, max_nfev=a.max_nfev)
-    for suite, fit in record["provenance"]["fits"].items():
-        log.info("%s: median |dex| %.3f over %d residuals", suite, fit["median_abs_dex"],
-                 fit["n_residuals"])
-
-
 def _expanded_samples(samples: dict) -> dict:
     """Job options carry simulation lists as ranges (pipeline.samples.compact_ranges)."""
     from .samples import expand_simulations
@@ -544,7 +535,7 @@ def _user_commands(sub) -> None:
 
 
 def _mock_commands(sub) -> None:
-    """The mock's jobs (called by pipeline/rules/mock.smk) and its calibration."""
+    """The mock's jobs (called by pipeline/rules/mock.smk)."""
     s = sub.add_parser("mock-params", help="write a mock suite's parameter file")
     s.add_argument("--suite", required=True)
     s.add_argument("--options", required=True)
@@ -565,15 +556,6 @@ def _mock_commands(sub) -> None:
                    help="folder shared by the mock's jobs for the halo mass function of each "
                         "cosmology and redshift (none: colossus computes it in every job)")
     s.set_defaults(func=cmd_mock_sim)
-
-    s = sub.add_parser("calibrate-mock",
-                       help="fit the mock's gas model to the CAMELS 1P stacks (writes package data)")
-    s.add_argument("--reference", required=True,
-                   help="the CAMELS 1P stacks: an emu_CAMELS clone (or a folder with simulations.csv, "
-                        "snapshots.csv and one folder per suite)")
-    s.add_argument("--out", default=str(Path(__file__).parent / "mock" / "data" / "gas_calibration.json"))
-    s.add_argument("--max-nfev", type=int, default=60)
-    s.set_defaults(func=cmd_calibrate_mock)
 
 
 def _ingest_commands(sub) -> None:

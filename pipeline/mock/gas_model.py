@@ -21,7 +21,7 @@ Per halo of mass M200c at redshift z in a simulation with feedback amplitudes A_
   x clipped to 0.01-2): they stand for what hydrostatic equilibrium misses (feedback heating,
   cooling gas in the cores of small haloes, bulk flows).
 
-The numbers are fitted per suite to the real CAMELS 1P stacks (``pipeline.mock.calibration``) and
+The numbers are fitted per suite to the real CAMELS 1P stacks (``tools/mock_calibration.py``) and
 shipped as package data (``data/gas_calibration.json``, with provenance); the Astrid-like suite
 is derived from the IllustrisTNG fit by documented changes (``ASTRID_FROM_TNG``). All functions
 are vectorised over haloes; masses in Msun, radii in physical Mpc, sigma^2 = P / rho in (km/s)^2.

@@ -13,7 +13,7 @@ from pipeline.config import read_yaml_file
 from pipeline.config import target_features as pipeline_target_features
 from pipeline.errors import ConfigError, DataError
 from pipeline.io import layout
-from pipeline.planning import raise_gc_threshold
+from pipeline.rules.planning import raise_gc_threshold
 from pipeline.report import ASSET_FILES
 from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
 from pipeline.study import validate_study

@@ -6,9 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REAL_CAMELS, real_data
-
-from pipeline.errors import InputFileError
-from pipeline.mock.calibration import (
+from mock_calibration import (
     ReferenceStack,
     StackPredictor,
     calibration_summary,
@@ -16,6 +14,8 @@ from pipeline.mock.calibration import (
     load_reference,
     mismatch_table,
 )
+
+from pipeline.errors import InputFileError
 from pipeline.mock.gas_model import (
     X_GRID,
     GasModel,
@@ -274,8 +274,9 @@ def test_calibrate_writes_package_data_with_provenance(tmp_path):
     from a planted model): a calibration file the mock can load, with where it came from."""
     import json
 
+    from mock_calibration import calibrate
+
     from pipeline.io.camels_stacks import write_profile_stack
-    from pipeline.mock.calibration import calibrate
     from pipeline.mock.gas_model import model_from_dict
 
     truth = GasModel(suite="IllustrisTNG", retention_logit=-0.3, log10_xc=-0.9)
@@ -370,3 +371,27 @@ def test_gather_and_calibration_file_errors_name_what_is_wrong(small_mock, tmp_p
         gather_profile_tables([tmp_path / "halos_only.h5"])
     with pytest.raises(ValueError, match=r"gas calibration of SIMBA: unknown key\(s\) \['log10_mc'\]"):
         model_from_dict("SIMBA", {"log10_mc": 12.0})
+
+
+def test_shipped_calibration_names_no_path_of_the_machine_that_fitted_it():
+    """The package data says what the reference was (its name and checksum), never where it lay
+    on the maintainer's disk; the fitting tool is not part of the installed package."""
+    import importlib.util
+    import json
+    from importlib import resources
+
+    text = resources.files("pipeline.mock").joinpath("data/gas_calibration.json").read_text()
+    strings = [v for v in _strings(json.loads(text)) if "/" in v]
+    assert not [v for v in strings if v.startswith(("/", "~")) or ":\\" in v], strings
+    assert importlib.util.find_spec("pipeline.mock.calibration") is None
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node

@@ -4,14 +4,14 @@ depend on each other in pipeline order only, and real-data code never reads the 
 
 The floors, lowest first (docs: the package docstring of :mod:`pipeline`):
 
-0. ``pipeline`` (the version), ``errors``, ``provenance``, ``planning`` (the planning process)
+0. ``pipeline`` (the version), ``errors``, ``provenance``
 1. ``io`` (file formats), ``physics`` (formulas), ``samples``, ``defaults`` (the schema's defaults)
 2. ``columns`` (the column registry), ``particles`` (compiled kernels, the one particle scan)
 3. ``config``
 4. the stages, in pipeline order: ``ingest`` < ``radial_profiles`` < ``discovery`` < ``report``;
    ``mock`` beside them (no stage imports it)
-5. ``study`` (the configuration with the stages' own checks), then ``cli`` (and the rule files):
-   they may import anything below
+5. ``study`` (the configuration with the stages' own checks), then ``cli`` and ``rules`` (the rule
+   files and the settings of the process that parses them): they may import anything below
 """
 
 import ast
@@ -23,12 +23,12 @@ from conftest import REPO
 PACKAGE = REPO / "pipeline"
 
 FLOOR = {
-    "pipeline": 0, "errors": 0, "provenance": 0, "planning": 0,
+    "pipeline": 0, "errors": 0, "provenance": 0,
     "io": 1, "physics": 1, "samples": 1, "defaults": 1,
     "columns": 2, "particles": 2,
     "config": 3,
     "mock": 4.0, "ingest": 4.1, "radial_profiles": 4.2, "discovery": 4.3, "report": 4.4,
-    "study": 5, "cli": 5.1,
+    "study": 5, "cli": 5.1, "rules": 5.1,
 }
 STAGES = {"mock", "ingest", "radial_profiles", "discovery", "report"}
 

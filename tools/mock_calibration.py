@@ -11,17 +11,25 @@ The fit: least squares (soft-L1, scale 0.1 dex) of log10 density and log10 press
 stack radius between 0.1 and 1 R200c (R200c of the stack's mean mass) and of each stack's
 Y(<R200c) (weight 2) and of each feedback response Y[A max] / Y[A min] (weight 3), over every 1P
 simulation and the calibration snapshots, per suite, with weak priors that keep unconstrained
-directions physical. The result goes to ``data/gas_calibration.json`` with its provenance, so that
-mock runs never need the reference data.
+directions physical. The result goes to ``pipeline/mock/data/gas_calibration.json`` with its
+provenance, so that mock runs never need the reference data.
+
+A maintainer's tool, not part of the installed package (the mock only reads its output)::
+
+    python tools/mock_calibration.py --reference ../shared/data/emu_CAMELS [--max-nfev 60]
+
+``bench/calibration.py`` prints how closely the shipped calibration matches the reference.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as _dt
 import hashlib
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +37,10 @@ from typing import Any
 import numpy as np
 from astropy import units as u
 
-from ..errors import InputFileError
-from ..io.atomic import atomic_path
-from ..io.camels_facts import CAMELS_PARAMETERS, legacy_1p_varied
-from ..io.camels_stacks import (
+from pipeline.errors import InputFileError
+from pipeline.io.atomic import atomic_path
+from pipeline.io.camels_facts import CAMELS_PARAMETERS, legacy_1p_varied
+from pipeline.io.camels_stacks import (
     FIDUCIAL_SIM,
     MASS_BINS,
     REFERENCE_SUITES,
@@ -43,10 +51,7 @@ from ..io.camels_stacks import (
     stack_parameters,
     stack_redshifts,
 )
-from ..physics.cosmology import flat_lcdm, halo_radius_mpc
-from ..physics.profile_integrals import compton_y_from_pressure_mpc2
-from ..provenance import provenance
-from .gas_model import (
+from pipeline.mock.gas_model import (
     FEEDBACK_PARAMS,
     FREE_FIELDS,
     X_GRID,
@@ -57,8 +62,11 @@ from .gas_model import (
     interpolate_per_halo,
     pressure_unit_factor,
 )
-from .population import draw_deviates, halo_baryons, mass_function_dn_dlog10m
-from .suites import suite_model
+from pipeline.mock.population import draw_deviates, halo_baryons, mass_function_dn_dlog10m
+from pipeline.mock.suites import suite_model
+from pipeline.physics.cosmology import flat_lcdm, halo_radius_mpc
+from pipeline.physics.profile_integrals import compton_y_from_pressure_mpc2
+from pipeline.provenance import provenance
 
 __all__ = [
     "ReferenceStack", "load_reference", "StackPredictor", "fit_gas_model", "calibrate",
@@ -369,7 +377,6 @@ def calibrate(
         "models": models,
         "provenance": {
             "reference": "CAMELS 1P stacked gas profiles (emu_CAMELS, Moser et al. 2022)",
-            "reference_root": str(root.resolve()),
             "simulations_csv_sha256": (_sha256(root / "simulations.csv")
                                        if (root / "simulations.csv").exists()
                                        else "none: an emu_CAMELS clone and the legacy 1P grid"),
@@ -446,3 +453,30 @@ def calibration_summary(rows: list[dict]) -> dict:
     out["median_dex"] = max(max(v.values()) for v in out["fiducial"].values())
     out["worst_response_factor"] = max(r["factor"] for r in out["responses"] if r["target"])
     return out
+
+
+#: where the mock reads its calibration (package data of ``pipeline.mock``)
+PACKAGE_CALIBRATION = (Path(__file__).resolve().parents[1] / "pipeline" / "mock" / "data"
+                       / "gas_calibration.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fit the mock's gas model to the CAMELS 1P stacks and write the calibration file."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reference", required=True,
+                        help="the CAMELS 1P stacks: an emu_CAMELS clone (or a folder with "
+                             "simulations.csv, snapshots.csv and one folder per suite)")
+    parser.add_argument("--out", default=str(PACKAGE_CALIBRATION))
+    parser.add_argument("--max-nfev", type=int, default=60)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    record = calibrate(args.reference, args.out, max_nfev=args.max_nfev)
+    for suite, fit in record["provenance"]["fits"].items():
+        log.info("%s: median |dex| %.3f over %d residuals", suite, fit["median_abs_dex"],
+                 fit["n_residuals"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
