@@ -16,16 +16,14 @@ from .columns import (
     HALO_COLUMNS,
     HI_COLUMNS,
     LOG_UNIFORM_PARAMETERS,
-    PER_ROW_COLUMNS,
     computed_from,
     is_truth,
     leaked_inputs,
 )
-from .columns.catalog import catalog_columns
 from .columns.environment import EnvironmentOptions, environment_columns
-from .defaults import SCHEMA_PATH, config_schema
-from .errors import ConfigError
-from .io.layout import params_path
+from .defaults import SCHEMA_PATH, config_schema, section_defaults
+from .errors import ConfigError, InputFileError
+from .inputs import input_kind
 from .io.params import parameter_names
 from .samples import expand_simulations, normalize_samples, refuse_shorthand
 
@@ -57,41 +55,28 @@ _Validator = _with_defaults(Draft202012Validator)
 def known_columns(config: dict | None = None) -> set[str]:
     """Names of every per-halo column (ingest + assemble), with the environment columns that
     ``config``'s ``ingest.environment`` asks for."""
-    names = {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS}
-    if config is not None:
-        if config.get("data", {}).get("input") == "catalog":
-            # catalog rows: their own columns, plus what assemble adds to every row
-            cat = config.get("catalog", {})
-            names = set(PER_ROW_COLUMNS) | {c.name for c in catalog_columns(
-                cat.get("rows", "subhalos"), cat.get("galaxy_log10_mstar_min_msun", ()))}
-        env = config.get("ingest", {}).get("environment", {})
-        names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}
-        names |= simulation_parameters(config)
-    return names
+    if config is None:
+        return {c.name for c in HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS}
+    names = {c.name for c in input_kind(config.get("data", {})).columns(config)}
+    env = config.get("ingest", {}).get("environment", {})
+    names |= {c.name for c in environment_columns(EnvironmentOptions(**env))}
+    return names | simulation_parameters(config)
 
 
 def simulation_parameters(config: dict) -> set[str]:
     """The parameters the study's simulation tables carry beyond the standard six (each becomes a
-    halo-table column at assemble, so it can be a feature): the headers of the sets' parameter
-    files (``data.kind: camels``) or of ``simulations.csv`` (``stacks``); none for the mock. Read
-    where the files exist (a missing one is named by the workflow)."""
+    halo-table column at assemble, so it can be a feature): the headers of the files the input
+    kind names (a CAMELS set's parameter file, a stacks root's ``simulations.csv``); none for the
+    mock. Read where the files exist (a missing one is named by the workflow)."""
     data = config.get("data") or {}
-    paths = set()
-    for sample in (config.get("samples") or {}).values():
-        root = sample.get("root", data.get("root"))
-        if data.get("kind") == "stacks":
-            paths.add(("csv", os.path.join(root, "simulations.csv")))
-            # an emu_CAMELS clone: its LH parameter file (the standard six; 1P: package data)
-            paths.add(("params", os.path.join(root, "scripts", "LH_emulator",
-                                              f"CosmoAstroSeed_{sample['suite']}.txt")))
-        elif data.get("kind") == "camels":
-            paths.add(("params", params_path({**data, "root": root}, sample["suite"],
-                                             sample["volume"], sample["set"])))
+    kind = input_kind(data)
+    paths = {path for sample in (config.get("samples") or {}).values()
+             for path in kind.parameter_files(data, sample)}
     names: set[str] = set()
-    for kind, path in paths:
+    for fmt, path in sorted(paths):
         if not os.path.exists(path):
             continue
-        if kind == "csv":
+        if fmt == "csv":
             # imported here: the stacks reader brings astropy.units (0.2 s) into a Snakefile parse
             from .io.camels_stacks import simulation_table_parameters
 
@@ -120,17 +105,24 @@ def _renamed_keys(config: dict) -> None:
                           "the top level (one rule for every stage that measures gas)")
 
 
-def _star_forming_gas_for_stacks(config: dict) -> None:
-    """Input kind stacks: the CAMELS stack files include star-forming gas, so the study's rule
-    is ``include`` (the default there); asking for ``exclude`` is an error."""
+def _star_forming_gas_fixed_by_kind(config: dict) -> None:
+    """An input kind whose files fix the star-forming-gas rule (the CAMELS stack files include
+    that gas) sets it; asking for the other is an error."""
     data = config.get("data")
-    if not (isinstance(data, dict) and data.get("kind") == "stacks"):
+    if not isinstance(data, dict):
         return
-    if config.get("star_forming_gas", "include") != "include":
-        raise ConfigError("config key 'star_forming_gas': 'exclude' is not possible with "
-                          "data.kind: stacks; the stacked-profile files include the star-forming "
-                          "gas (set 'include' or leave the key out)")
-    config["star_forming_gas"] = "include"
+    try:
+        fixed = input_kind(data).fixed_star_forming_gas
+    except ValueError:
+        return  # an unknown data.input: the schema names it
+    if fixed is None:
+        return
+    if config.get("star_forming_gas", fixed) != fixed:
+        raise ConfigError(f"config key 'star_forming_gas': {config['star_forming_gas']!r} is not "
+                          f"possible with data.kind: {data.get('kind')}; the input files "
+                          f"{'include' if fixed == 'include' else 'exclude'} the star-forming gas "
+                          f"(set {fixed!r} or leave the key out)")
+    config["star_forming_gas"] = fixed
 
 
 def _mock_redshifts(config: dict) -> dict[int, float]:
@@ -166,7 +158,7 @@ def validate_config(config: dict) -> dict:
     """
     config = copy.deepcopy(config)
     _renamed_keys(config)
-    _star_forming_gas_for_stacks(config)
+    _star_forming_gas_fixed_by_kind(config)
     refuse_shorthand(config)
     by_redshift = _samples_by_redshift(config)
     errors = sorted(_Validator(config_schema()).iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -197,13 +189,15 @@ def validate_config(config: dict) -> dict:
 
     for name in by_redshift:  # the snapshots the redshifts name (before expanding and checks)
         config["samples"][name]["snapshots"] = _snapshots_of_redshifts(config, name)
-    normalize_samples(config, expand_sims)
-    if data["input"] == "catalog" and data["kind"] == "stacks":
-        raise ConfigError("config key 'data.input': catalog reads group catalogs; input kind "
-                          "stacks has none (use data.kind mock or camels)")
-    if config["ingest"]["environment"]["features"] and data["kind"] == "stacks":
+    kind = input_kind(data)
+    normalize_samples(config, expand_sims, kind.sample_keys, one_root_per_set=bool(kind.layout_files))
+    if data["input"] != section_defaults("data")["input"] and data["input"] != kind.name:
+        raise ConfigError(f"config key 'data.input': {data['input']} is not read from "
+                          f"data.kind: {data['kind']} (its rows are each a {kind.row}; use "
+                          "data.kind mock or camels)")
+    if config["ingest"]["environment"]["features"] and not kind.has_positions:
         raise ConfigError("config key 'ingest.environment.features': environment columns need "
-                          "halo positions, which input kind stacks does not have")
+                          f"halo positions, which input kind {kind.name} does not have")
     columns = known_columns(config)
     own_less = [t["name"] for t in config["targets"] if "features" not in t]
     if own_less and "features" not in config:
@@ -278,27 +272,13 @@ def _samples_by_redshift(raw: dict) -> list[str]:
 def _snapshot_table(config: dict, sample: dict, where: str) -> dict[int, float]:
     """Snapshot number -> redshift of the numbering ``sample`` is read in (see the schema's
     samples.<name>.redshifts)."""
-    from .io.camels_facts import snapshot_redshifts
-
     data = config["data"]
-    if data["kind"] == "mock":
+    if data["kind"] == "mock":  # the mock writes the snapshots its study file numbers
         return {int(k): float(v) for k, v in config["mock"]["redshifts"].items()}
-    if data["kind"] == "stacks":
-        from .errors import InputFileError
-        from .io.camels_stacks import stack_redshifts
-
-        root = sample.get("root", data["root"])
-        try:
-            table = stack_redshifts(root)
-        except InputFileError as exc:
-            raise ConfigError(f"config key '{where}': {exc}") from None
-        return {snap: z for (suite, snap), z in table.items() if suite == sample["suite"]}
-    numbering = {"camels2024": "camels2024", "camels_legacy": "legacy"}.get(data["layout"])
-    if numbering is None:
-        raise ConfigError(f"config key '{where}': layout {data['layout']!r} has no known snapshot "
-                          "numbering (its snapshots' redshifts are in their headers): give "
-                          "snapshot numbers")
-    return snapshot_redshifts(numbering, sample["suite"])
+    try:
+        return input_kind(data).snapshot_redshifts(data, sample)
+    except (InputFileError, ValueError) as exc:
+        raise ConfigError(f"config key '{where}': {exc}") from None
 
 
 def _snapshots_of_redshifts(config: dict, name: str) -> list[int]:
@@ -343,10 +323,7 @@ def _check_target(config: dict, i: int, t: dict, columns) -> None:
 def registry_columns(config: dict) -> list:
     """Every registry column a study can use (halo, derived, catalog rows, environment), for
     following what a column is computed from."""
-    cols = list(HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS)
-    if config.get("data", {}).get("input") == "catalog":
-        cat = config.get("catalog", {})
-        cols += catalog_columns(cat.get("rows", "subhalos"), cat.get("galaxy_log10_mstar_min_msun", ()))
+    cols = list(input_kind(config.get("data", {})).columns(config))
     env = config.get("ingest", {}).get("environment", {})
     if env.get("features"):
         cols += environment_columns(EnvironmentOptions(**env))
@@ -358,10 +335,10 @@ def _hi_needs_ingest(config: dict, index: int, target: dict, features: list[str]
     used = {c.name for c in HI_COLUMNS} & {target["x"], target["y"], *features}
     if not used:
         return
-    data = config["data"]
-    if data["kind"] == "stacks" or data.get("input") == "catalog":
+    kind = input_kind(config["data"])
+    if not kind.reads_particles:
         raise ConfigError(f"config key 'targets.{index}': {sorted(used)} are measured from gas "
-                          f"particles; input kind {data['kind']!r} ({data.get('input')}) has none")
+                          f"particles; input kind {kind.name!r} reads none")
     if not config["ingest"]["hi"]["enabled"]:
         raise ConfigError(f"config key 'targets.{index}' uses {sorted(used)}: set "
                           "'ingest.hi.enabled: true' (reads NeutralHydrogenAbundance, and the "

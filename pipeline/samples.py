@@ -12,9 +12,10 @@ with the rewrite that gives the same tables (:func:`shorthand_rewrite`).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import yaml
 
@@ -134,15 +135,20 @@ def refuse_shorthand(raw: dict) -> None:
                       "snapshot: redshift")
 
 
-def normalize_samples(config: dict, expand_sims) -> None:
+def normalize_samples(config: dict, expand_sims, sample_keys: Mapping[str, tuple[str, str]],
+                      one_root_per_set: bool) -> None:
     """Give ``config`` (schema-validated, defaults filled) the one form the pipeline uses, in
     place: ``samples`` (name -> suite, set, volume, sims, snapshots[, mass_bins]; simulations and
     snapshots expanded), ``train`` and ``holdout``.
 
     ``expand_sims(sample, entries, key) -> list[str]`` expands simulation entries (ranges, globs)
-    and raises ConfigError naming ``key``."""
+    and raises ConfigError naming ``key``. The input kind says the rest
+    (:class:`pipeline.inputs.InputKind`): ``sample_keys``, the per-sample keys only it reads ->
+    the (section, key) of their study-wide default (any other kind refuses them);
+    ``one_root_per_set``, whether its tables are named by (suite, volume, set, simulation), so
+    that one set is read from one root."""
     data = config["data"]
-    stacks = data["kind"] == "stacks"
+    units_have_bins = "mass_bins" in sample_keys
     for name, sample in config["samples"].items():
         where = f"samples.{name}"
         if "root" in sample and data["kind"] == "mock" and sample["root"] != data["root"]:
@@ -153,9 +159,9 @@ def normalize_samples(config: dict, expand_sims) -> None:
         sample.setdefault("missing", data["missing"])
         sample["sims"] = expand_sims(sample, sample["sims"], f"{where}.sims")
         sample["snapshots"] = expand_snapshots(sample["snapshots"], f"{where}.snapshots")
-        if stacks:
-            sample.setdefault("mass_bins", list(config["stacks"]["mass_bins"]))
-        elif "mass_bins" in sample:
+        for key, (section, default) in sample_keys.items():
+            sample.setdefault(key, copy.deepcopy(config[section][default]))
+        if "mass_bins" in sample and "mass_bins" not in sample_keys:
             raise ConfigError(f"config key '{where}.mass_bins' is for data.kind: stacks only "
                               "(particle data are binned by evaluate.mass_bins)")
     for key in ("train", "holdout"):
@@ -176,20 +182,19 @@ def normalize_samples(config: dict, expand_sims) -> None:
             f"are in both a training and a held-out sample, e.g. {shared[:3]} (roots, resolved: "
             f"{', '.join(roots)}): held-out haloes must be unseen, whichever folder or link they "
             "are read from (change the samples' sims or snapshots)")
-    _one_root_per_set(config)
+    if one_root_per_set:
+        _one_root_per_set(config)
     for first, second, units in train_train_overlap(config):
         raise ConfigError(
             f"config key 'train': training samples {first!r} and {second!r} share {len(units)} "
-            f"(suite, set, simulation, snapshot{', mass bin' if stacks else ''}), e.g. "
+            f"(suite, set, simulation, snapshot{', mass bin' if units_have_bins else ''}), e.g. "
             f"{units[:3]}: their haloes would be in the training set twice, weighing that "
             "simulation double (give each simulation to one training sample)")
 
 
 def _one_root_per_set(config: dict) -> None:
-    """Particle data: the study's tables are named by (suite, volume, set, simulation), so one
-    set is read from one root. Stacks are measured per root, so two roots may hold a suite."""
-    if config["data"]["kind"] == "stacks":
-        return
+    """Tables named by (suite, volume, set, simulation): one set is read from one root. (Stacks
+    are measured per root, so two roots may hold a suite.)"""
     roots: dict[tuple, tuple[str, str]] = {}
     for name, sample in config["samples"].items():
         key = (sample["suite"], sample["volume"], sample["set"])

@@ -99,7 +99,7 @@ def _one(path: Path, set_params: dict[tuple[str, str, str], tuple],
     for key in ("volume", "set"):
         if key not in table.colnames:
             table[key] = [str(meta.get(key, ""))] * n
-    if meta.get("input_kind") == "stacks" and "root" in meta:  # two roots may hold one suite
+    if "root" in meta:  # a stacks block names its root: two roots may hold one suite
         table["data_root"] = [os.path.abspath(str(meta["root"]))] * n
     cosmology = meta.get("cosmology", {})
     params = meta.get("params") or {}

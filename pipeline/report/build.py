@@ -32,6 +32,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from .. import __version__  # noqa: E402
 from ..discovery.dataset import Target  # noqa: E402
 from ..errors import InputFileError  # noqa: E402
+from ..inputs import DATA_KIND_KEYS, KIND_SECTIONS, InputKind, input_kind  # noqa: E402
 from ..io.atomic import atomic_path, scratch_dir  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
@@ -71,39 +72,35 @@ def methods_record(config: dict) -> dict:
     mock's noise floor is shown."""
     data, sr, ev = config["data"], config["sr"], config["evaluate"]
     slopes = [float(t.get("slope", 0) or 0) for t in config["targets"]]
-    catalog = data["input"] == "catalog"
+    kind = input_kind(data)
     return {
         "kind": data["kind"],
-        "input": data["input"],
+        "input_kind": kind.name,
         "catalog_rows": config["catalog"]["rows"],
         "star_forming_gas": config["star_forming_gas"],
         "sloped": any(s != 0 for s in slopes),
         "flat": any(s == 0 for s in slopes),
-        "published": not catalog and any(t["y"].startswith("log10_M") and t["x"].startswith("log10_Y")
-                                         for t in config["targets"]),
+        # the published M ~ Y^(3/5) (1 - A c_gas) needs c_gas, which not every kind's rows carry
+        "published": "c_gas" in {c.name for c in kind.columns(config)} and any(
+            t["y"].startswith("log10_M") and t["x"].startswith("log10_Y") for t in config["targets"]),
         "choice_data": sr["choice_data"],
         "sr_backend": sr["backend"],
         "validation_by_group": bool(sr.get("validation_groups")),
         "bootstrap": ev["bootstrap"],
         "min_sims_for_cluster_bootstrap": ev["min_sims_for_cluster_bootstrap"],
         "divergence_dex": f"{ev['divergence_dex']:g}",
-        "noise_floor": data["kind"] == "mock" and not catalog,
+        "noise_floor": data["kind"] == "mock" and kind.mock_truth_applies,
     }
 
 
 def _unused_sections(config: dict) -> set[str]:
-    """Sections of the validated configuration that the study's input kind never reads (filled
-    with defaults by validation): the report's configuration listing leaves them out."""
-    data = config["data"]
-    unused = set()
-    if data["kind"] != "mock":
+    """Sections of the validated configuration that the study never reads (filled with defaults
+    by validation): the mock's where the files are on disk, and those of the other input kinds.
+    The report's configuration listing leaves them out."""
+    kind = input_kind(config["data"])
+    unused = set(KIND_SECTIONS) - kind.sections
+    if config["data"]["kind"] != "mock":
         unused.add("mock")
-    if data["kind"] != "stacks":
-        unused.add("stacks")
-    if data["input"] != "catalog" or data["kind"] == "stacks":
-        unused.add("catalog")
-    if data["kind"] == "stacks":  # no particle is read
-        unused.update({"ingest", "radial_profiles"})
     return unused
 
 
@@ -112,14 +109,23 @@ def compact_config(config: dict) -> str:
     the sections the input kind never reads."""
     shown = {k: v for k, v in yaml.safe_load(yaml.safe_dump(config)).items()
              if k not in _unused_sections(config)}
-    if config["data"]["kind"] == "stacks":  # keys of the particle and catalog readers
-        for key in ("input", "layout"):
-            shown["data"].pop(key, None)
+    kind = input_kind(config["data"])
+    for key in DATA_KIND_KEYS - kind.data_keys:  # keys of the other kinds' readers
+        shown["data"].pop(key, None)
+    if not kind.reads_particles:
         shown.get("selection", {}).pop("min_gas_particles", None)
     for sample in shown.get("samples", {}).values():
         sample["sims"] = compact_names(sample["sims"])
         sample["snapshots"] = compact_names([str(s) for s in sample["snapshots"]])
     return yaml.safe_dump(shown, sort_keys=False, width=100)
+
+
+def copy_templates(work: Path, kind: InputKind) -> None:
+    """The report's templates into ``work``, with the input kind's (what its Methods and Data
+    section say) as ``input_kind.typ``, which the others import."""
+    for template in _TEMPLATES.glob("*.typ"):
+        shutil.copyfile(template, work / template.name)
+    shutil.copyfile(_TEMPLATES / kind.report_template, work / "input_kind.typ")
 
 
 def build_time() -> dt.datetime:
@@ -235,8 +241,7 @@ def build_report(
                     "data": data_record(config, halos), "targets": records,
                     "profiles": (_profiles_record(config, read_table(profiles_path), work,
                                                   profiles_figure) if profiles_path else None)}
-        for template in _TEMPLATES.glob("*.typ"):
-            shutil.copyfile(template, work / template.name)
+        copy_templates(work, input_kind(config["data"]))
         shutil.copyfile(_BIB, work / "references.bib")
         record = _report_record(config, generated, runtime_s, sections)
         (work / "report.json").write_text(json.dumps(record, indent=1))

@@ -21,6 +21,7 @@ from ..discovery.coverage import coverage_warnings
 from ..discovery.dataset import Target
 from ..discovery.records import EvaluateMeta, RankMeta
 from ..discovery.sr.record import SRMeta
+from ..inputs import input_kind
 from ..io.equations import parse_equation
 from .typst_markup import compact_names, label_name
 from .typst_math import (
@@ -288,7 +289,8 @@ def summary_record(config: dict, targets: list[Target], tables: dict) -> dict:
             "rows": rows, "has_floor": any(row["floor"] != _DASH for row in rows),
             "sentences": summary_sentences(ev, holdout)})
     return {"train": ", ".join(config["train"]), "holdout": ", ".join(holdout),
-            "noise_floor": config["data"]["kind"] == "mock" and config["data"]["input"] != "catalog",
+            "noise_floor": (config["data"]["kind"] == "mock"
+                            and input_kind(config["data"]).mock_truth_applies),
             "targets": out}
 
 
@@ -319,7 +321,7 @@ def data_record(config: dict, halos: Table) -> dict:
     from_nprofs = halos.meta.get("stacks_halo_count_from_nprofs") or {}
     missing = halos.meta.get("inputs_missing") or {}
     return {
-        "kind": data["kind"], "input": data["input"], "root": str(data["root"]),
+        "kind": data["kind"], "input_kind": input_kind(data).name, "root": str(data["root"]),
         "layout": str(data["layout"]), "redshifts": z_text,
         "selection": {"min": str(sel["log10_mass_min_msun"]),
                       "max": str(sel["log10_mass_max_msun"]),

@@ -15,6 +15,7 @@ from pipeline.errors import ConfigError, DataError
 from pipeline.io import layout
 from pipeline.rules.planning import raise_gc_threshold
 from pipeline.report import ASSET_FILES
+from pipeline.inputs import input_kind
 from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
 from pipeline.study import validate_study
 
@@ -64,10 +65,10 @@ SUITES = sorted({s["suite"] for s in SAMPLES.values()})
 SOURCES = snapshot_sources(config)
 SETS = sorted({(suite, volume, sset) for suite, volume, sset, _, _ in SOURCES})
 TARGETS = [t["name"] for t in config["targets"]]
+# the embedded mock writes the study's files (pipeline/rules/mock.smk) before they are read
 IS_MOCK = DATA["kind"] == "mock"
-IS_STACKS = DATA["kind"] == "stacks"
-# rows straight from the group catalogs (pipeline/ingest/catalog.py): no snapshot is read
-IS_CATALOG = DATA["input"] == "catalog"
+# how the rows are read (pipeline/inputs/): its rule file plans and runs the ingest jobs
+KIND = input_kind(DATA)
 
 
 def _sample_of_source():
@@ -89,25 +90,6 @@ def _missing_message(what, missing, total, key_hint):
             f"Check {key_hint}.")
 
 
-if IS_MOCK:
-    # the mock writes into <data.root>/<key of its configuration>: studies that want other mocks
-    # never regenerate each other's inputs; data.root must hold nothing but mocks
-    from pipeline.mock.root import MARKER, check_mock_root, mock_key
-
-    _mock_sets = {}
-    for _suite, _volume, _set, _sim, _snap in SOURCES:
-        _mock_sets.setdefault(f"{_suite}/{_volume}/{_set}", []).append(_sim)
-    MOCK_KEY = mock_key(config["mock"], {k: list(dict.fromkeys(v)) for k, v in _mock_sets.items()})
-    try:
-        check_mock_root(DATA["root"], MOCK_KEY)
-    except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
-    MOCK_ROOT = os.path.join(DATA["root"], MOCK_KEY)
-    DATA = {**DATA, "root": MOCK_ROOT}  # the paths of every rule; config keeps the user's data.root
-    MOCK_MARKER = os.path.join(MOCK_ROOT, MARKER)
-    # what the mock's jobs share beyond their outputs (the halo mass function per cosmology)
-    MOCK_CACHE = os.path.join(MOCK_ROOT, "_cache")
-
 # inputs a sample with 'missing: skip' asked for and did not find: sample -> what was expected
 # and found (per mass bin for stacks), recorded by assemble and shown in the report
 MISSING_REPORT = {}
@@ -119,52 +101,6 @@ def _skip_or_stop(absent, what, total, key_hint):
     stop = [line for name, line in absent if SAMPLES[name]["missing"] == "error"]
     if stop:
         raise WorkflowError(_missing_message(what, stop, total, key_hint))
-
-
-if IS_STACKS:  # stacked-profile files: listed once per (root, suite), measured in cached blocks
-    from pipeline.ingest.stacks import MEASUREMENT_VERSION, missing_report, missing_stacks, stack_blocks
-    from pipeline.io.camels_stacks import list_stack_files, weighted_only
-
-    STACK_OPTIONS = {k: config["stacks"][k] for k in ("hubble_param", "omega_b")}
-
-    def _stack_cache(root):
-        """Cache folder of one data root: shared by every study that reads the same files with
-        the same cosmology."""
-        key = json.dumps({"root": os.path.abspath(root), "version": MEASUREMENT_VERSION,
-                          **STACK_OPTIONS}, sort_keys=True)
-        return f"results/_stacks/{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-
-    CACHE_OF_ROOT = {s["root"]: _stack_cache(s["root"]) for s in SAMPLES.values()}
-    ROOT_OF_CACHE = {os.path.basename(c): r for r, c in CACHE_OF_ROOT.items()}
-    _LISTINGS = {(s["root"], s["suite"]): list_stack_files(s["root"], s["suite"])
-                 for s in SAMPLES.values()}
-    _absent = missing_stacks(SAMPLES, _LISTINGS)
-
-    def _absent_line(name, sim, snap, mass_bin):
-        sample = SAMPLES[name]
-        line = f"sample {name!r}: simulation {sim}, snapshot {snap:03d}, mass bin {mass_bin}"
-        weighted = weighted_only(sample["root"], sample["suite"], sim, snap)
-        if weighted is not None:  # a clone with the weighted product only
-            line += (f" (only the weighted profile {weighted} is there; the pipeline reads the "
-                     "unweighted *_uw_<mass bin>.txt stacks)")
-        return line
-
-    _skip_or_stop(
-        [(n, _absent_line(n, sim, snap, b)) for n, sim, snap, b in _absent],
-        "stacked-profile files",
-        sum(len(s["sims"]) * len(s["snapshots"]) * len(s["mass_bins"]) for s in SAMPLES.values()),
-        "the samples' roots (data.root, samples.<name>.root), sims, snapshots and mass_bins, "
-        "or set missing: skip for a ragged set")
-    try:
-        MISSING_REPORT = missing_report(SAMPLES, _absent)
-    except DataError as exc:
-        raise WorkflowError(str(exc)) from None
-    BLOCKS = {key: dict(stack_blocks(listing, config["stacks"]["block_size"]))
-              for key, listing in _LISTINGS.items()}
-    _wanted = {(s["root"], s["suite"], sim) for s in SAMPLES.values() for sim in s["sims"]}
-    NEEDED_BLOCKS = [(os.path.basename(CACHE_OF_ROOT[root]), suite, block)
-                     for (root, suite), blocks in BLOCKS.items() for block, sims in blocks.items()
-                     if any((root, suite, sim) in _wanted for sim in sims)]
 
 
 wildcard_constraints:
@@ -192,16 +128,7 @@ def shell_json(value):
     return (shlex.quote(as_json(value)),)
 
 
-def halo_tables():
-    """Every table assemble joins: one per (suite, volume, set, sim, snapshot), or the cached
-    blocks of stacked profiles."""
-    if IS_STACKS:
-        return [f"results/_stacks/{cache}/{suite}/{block}.h5" for cache, suite, block in NEEDED_BLOCKS]
-    return [f"{RES}/halos/{suite}/{volume}/{sset}/{sim}_{snap:03d}.h5"
-            for suite, volume, sset, sim, snap in SOURCES]
-
-
-PROFILES_ON = not IS_STACKS and not IS_CATALOG and config["radial_profiles"]["enabled"]
+PROFILES_ON = KIND.reads_particles and config["radial_profiles"]["enabled"]
 PROFILE_OPTIONS = {
     **{k: v for k, v in config["radial_profiles"].items() if k not in ("enabled", "reference_root")},
     "star_forming_gas": config["star_forming_gas"],
@@ -225,147 +152,10 @@ def profiles_figure():
 
 def mock_truth_tables():
     """The mock's latent halo properties (for the intrinsic noise floor); none for real data."""
-    if not IS_MOCK or IS_CATALOG:  # the latent properties are the haloes', not the subhaloes'
+    if not IS_MOCK or not KIND.mock_truth_applies:
         return []
     return [layout.truth_path(DATA, suite, sim, snap, volume, sset)
             for suite, volume, sset, sim, snap in SOURCES]
-
-
-def mock_output_files(what):
-    """The files the mock writes for one snapshot or catalog (wildcard patterns): the single
-    file, or its ``mock.files_per_snapshot`` chunks."""
-    return [str(f) for f in layout.chunk_paths(layout.wildcard_pattern(DATA, what),
-                                               config["mock"]["files_per_snapshot"])]
-
-
-# one root per (suite, volume, set) (checked with the config); the mock's is DATA's
-ROOT_OF_SET = {} if IS_MOCK else {(s["suite"], s["volume"], s["set"]): s["root"]
-                                  for s in SAMPLES.values()}
-ONE_ROOT = all(os.path.abspath(r) == os.path.abspath(DATA["root"]) for r in ROOT_OF_SET.values())
-
-
-def data_of_set(suite, volume, sset):
-    """The data options (layout, root) of one set: its samples' root."""
-    return {**DATA, "root": ROOT_OF_SET.get((suite, volume, sset), DATA["root"])}
-
-
-def _chunk_finder(what):
-    """Input function: the single file of ``what`` (snapshot or catalog) in its set's root, or
-    its chunks .0, .1, ... if that is absent."""
-    path_of = {"snapshot": layout.snapshot_path, "catalog": layout.catalog_path}[what]
-
-    def files(wildcards):
-        return _existing_or_chunks(
-            path_of(data_of_set(wildcards.suite, wildcards.volume, wildcards.simset),
-                    wildcards.suite, wildcards.sim, int(wildcards.snap), wildcards.volume,
-                    wildcards.simset))
-
-    return files
-
-
-def _samples_reading(source):
-    """The samples that read one (suite, volume, set, sim, snapshot)."""
-    suite, volume, sset, sim, snap = source
-    return [name for name, s in SAMPLES.items()
-            if (s["suite"], s["volume"], s["set"]) == (suite, volume, sset) and sim in s["sims"]
-            and snap in {int(n) for n in s["snapshots"]}]
-
-
-def _check_particle_inputs():
-    """Whether every snapshot and catalog is a single file. Missing ones stop the workflow
-    (WorkflowError naming sample, simulation and snapshot, not Snakemake's list of every path),
-    or, where every sample reading them says ``missing: skip``, leave SOURCES and are counted
-    in MISSING_REPORT."""
-    single, missing, skipped = True, [], []
-    kinds = [("catalog", layout.catalog_path)]
-    if not IS_CATALOG:
-        kinds.insert(0, ("snapshot", layout.snapshot_path))
-    total = len(kinds) * len(SOURCES)
-    for source in SOURCES:
-        suite, volume, sset, sim, snap = source
-        data = data_of_set(suite, volume, sset)
-        for what, path_of in kinds:
-            path = path_of(data, suite, sim, snap, volume, sset)
-            if os.path.exists(path):
-                continue
-            single = False
-            if not layout.chunk_path(path, 0).exists():
-                others = [f for f in _existing_or_chunks(path) if f != path]
-                found = (f"no {what} chunk {layout.chunk_path(path, 0)} ({len(others)} other "
-                         f"chunk(s) of it exist)" if others else f"no {what} {path}")
-                readers = _samples_reading(source)
-                line = f"sample {readers[0]!r}: simulation {sim}, snapshot {snap:03d}: {found}"
-                if all(SAMPLES[n]["missing"] == "skip" for n in readers):
-                    skipped.append((source, found))
-                    break
-                missing.append(line)
-    if missing:
-        raise WorkflowError(_missing_message(
-            " and ".join(w for w, _ in kinds) + " files", missing, total,
-            "the samples' roots (data.root, samples.<name>.root), data.layout "
-            f"({DATA['layout']}), sims and snapshots, or set missing: skip for a ragged set"))
-    if skipped:
-        what_missing = dict(skipped)  # source -> the first file found absent (named)
-        for name, sample in SAMPLES.items():
-            units = [(sample["suite"], sample["volume"], sample["set"], sim, int(snap))
-                     for sim in sample["sims"] for snap in sample["snapshots"]]
-            lost = [u for u in units if u in what_missing]
-            example = what_missing[lost[0]] if lost else ""
-            if len(lost) == len(units):
-                raise WorkflowError(f"sample {name!r}: none of its {len(units)} (simulation, "
-                                    f"snapshot) has its files under {sample['root']}, e.g. "
-                                    f"{example}: check its root, suite, sims and snapshots")
-            if lost:
-                MISSING_REPORT[name] = {"snapshots": {"expected": len(units),
-                                                      "found": len(units) - len(lost)}}
-                print(f"sample {name}: {len(lost)} of {len(units)} (simulation, snapshot) lack a "
-                      f"file and are skipped (missing: skip), e.g. simulation {lost[0][3]}, "
-                      f"snapshot {lost[0][4]:03d}: {example}", file=sys.stderr)
-        SOURCES[:] = [src for src in SOURCES if src not in what_missing]
-    return single
-
-
-_INGEST_INPUTS = {}
-
-
-def ingest_inputs():
-    """The ingest inputs (snapshot and catalog). Where every one is a single file in one root
-    (and always for the mock, which writes them), wildcard patterns; else functions that find
-    each set's root and chunk files. Per-job callables and input files are what makes building
-    the DAG slow with thousands of simulations (bench/dag.py), so the common case has none."""
-    if not _INGEST_INPUTS:
-        patterns = {what: layout.wildcard_pattern(DATA, what)
-                    for what in (("catalog",) if IS_CATALOG else ("snapshot", "catalog"))}
-        if IS_MOCK:  # the mock's own files, single or chunked as mock.files_per_snapshot says
-            _INGEST_INPUTS.update({w: mock_output_files(w) for w in patterns})
-        elif _SINGLE_FILES and ONE_ROOT:
-            _INGEST_INPUTS.update(patterns)
-        else:
-            _INGEST_INPUTS.update({w: _chunk_finder(w) for w in patterns})
-    return dict(_INGEST_INPUTS)
-
-
-def set_params_files():
-    """'suite/volume/set' -> its simulation parameter file, for the sets that have one (joined
-    at assemble)."""
-    if IS_STACKS:
-        return {}
-    files = {f"{suite}/{volume}/{sset}": layout.params_path(data_of_set(suite, volume, sset),
-                                                             suite, volume, sset)
-             for suite, volume, sset in SETS}
-    return {k: f for k, f in files.items() if IS_MOCK or os.path.exists(f)}
-
-
-def _existing_or_chunks(path):
-    """The single file, or the chunks of it that exist (chunk 0 first): the reader then names
-    the missing ones from the chunk count in the header."""
-    if os.path.exists(path):
-        return [path]
-    stem, ext = os.path.splitext(path)
-    named = {f: layout.chunk_of(f) for f in glob.glob(f"{glob.escape(stem)}.*{ext}")}
-    chunks = sorted((f for f, c in named.items() if c and str(c[0]) == os.path.normpath(path)),
-                    key=lambda f: named[f][1])
-    return chunks or [path]  # a missing file then fails with Snakemake's MissingInputException
 
 
 def set_sims(suite, volume, sset):
@@ -413,18 +203,6 @@ def target_features(name):
     return pipeline_target_features(config, target_config(name))
 
 
-def stack_block_sims(wildcards):
-    """The simulations of one block (input kind stacks)."""
-    return BLOCKS[(ROOT_OF_CACHE[wildcards.cache], wildcards.suite)][wildcards.block]
-
-
-def stack_block_files(wildcards):
-    """Every stacked-profile file of one block's simulations (input kind stacks)."""
-    files = _LISTINGS[(ROOT_OF_CACHE[wildcards.cache], wildcards.suite)]
-    return [str(path) for sim in stack_block_sims(wildcards)
-            for _, path in sorted(files[sim].items())]
-
-
 def samples_for_jobs():
     """The samples as job options: simulation lists as ranges."""
     return compact_samples(SAMPLES)
@@ -442,20 +220,3 @@ def columns_config():
     """The parts of the config that say which registry columns a study has (for the relation
     files' units and definitions)."""
     return {key: config[key] for key in ("data", "catalog", "ingest") if key in config}
-
-
-def catalog_columns_used():
-    """The columns a catalog study reads (features, targets' x and y, the evaluation's bins):
-    their catalog fields must exist; the rest are read where present."""
-    used = {config["evaluate"]["bin_column"]}
-    for t in config["targets"]:
-        used |= {t["x"], t["y"], *target_features(t["name"])}
-    from pipeline.columns import PER_ROW_COLUMNS
-    from pipeline.columns.environment import EnvironmentOptions, environment_columns
-
-    env = {c.name for c in environment_columns(EnvironmentOptions(**config["ingest"]["environment"]))}
-    return sorted(used - env - set(PER_ROW_COLUMNS))
-
-
-# real particle data: checked (and skipped inputs left out) before any rule reads SOURCES
-_SINGLE_FILES = _check_particle_inputs() if not IS_MOCK and not IS_STACKS else True

@@ -1,5 +1,31 @@
 # The embedded mock: parameter files and simulations in the CAMELS on-disk layout.
+
+
+def mock_output_files(what):
+    """The files the mock writes for one snapshot or catalog (wildcard patterns): the single
+    file, or its ``mock.files_per_snapshot`` chunks."""
+    return [str(f) for f in layout.chunk_paths(layout.wildcard_pattern(DATA, what),
+                                               config["mock"]["files_per_snapshot"])]
+
+
 if IS_MOCK:
+    # the mock writes into <data.root>/<key of its configuration>: studies that want other mocks
+    # never regenerate each other's inputs; data.root must hold nothing but mocks
+    from pipeline.mock.root import MARKER, check_mock_root, mock_key
+
+    _mock_sets = {}
+    for _suite, _volume, _set, _sim, _snap in SOURCES:
+        _mock_sets.setdefault(f"{_suite}/{_volume}/{_set}", []).append(_sim)
+    MOCK_KEY = mock_key(config["mock"], {k: list(dict.fromkeys(v)) for k, v in _mock_sets.items()})
+    try:
+        check_mock_root(DATA["root"], MOCK_KEY)
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    MOCK_ROOT = os.path.join(DATA["root"], MOCK_KEY)
+    DATA = {**DATA, "root": MOCK_ROOT}  # the paths of every rule; config keeps the user's data.root
+    MOCK_MARKER = os.path.join(MOCK_ROOT, MARKER)
+    # what the mock's jobs share beyond their outputs (the halo mass function per cosmology)
+    MOCK_CACHE = os.path.join(MOCK_ROOT, "_cache")
 
     # a one-line marker file: written where snakemake runs, never a cluster job
     localrules:

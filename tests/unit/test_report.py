@@ -135,13 +135,13 @@ def test_methods_are_written_for_the_study_s_input_kind(study, has, lacks, tmp_p
     from pypdf import PdfReader
 
     from pipeline.config import validate_config
-    from pipeline.report.build import methods_record
+    from pipeline.inputs import input_kind
+    from pipeline.report.build import copy_templates, methods_record
 
-    templates = REPO / "pipeline" / "report" / "templates"
-    for name in ("methods.typ", "helpers.typ"):
-        shutil.copyfile(templates / name, tmp_path / name)
+    config = validate_config(yaml.safe_load((REPO / study).read_text()))
+    copy_templates(tmp_path, input_kind(config["data"]))
     shutil.copyfile(REPO / "pipeline" / "report" / "references.bib", tmp_path / "references.bib")
-    record = methods_record(validate_config(yaml.safe_load((REPO / study).read_text())))
+    record = methods_record(config)
     (tmp_path / "m.json").write_text(json.dumps(record))
     (tmp_path / "doc.typ").write_text('#import "methods.typ": methods\n#methods(json("m.json"))\n'
                                       '#bibliography("references.bib")\n')
@@ -301,8 +301,10 @@ def _typeset(tmp_path, body: str, record: dict) -> str:
     import typst
     from pypdf import PdfReader
 
-    for template in (REPO / "pipeline" / "report" / "templates").glob("*.typ"):
-        shutil.copyfile(template, tmp_path / template.name)
+    from pipeline.inputs import INPUT_KINDS
+    from pipeline.report.build import copy_templates
+
+    copy_templates(tmp_path, INPUT_KINDS[record.get("input_kind", "particles")])
     shutil.copyfile(REPO / "pipeline" / "report" / "references.bib", tmp_path / "references.bib")
     (tmp_path / "d.json").write_text(json.dumps(record))
     (tmp_path / "doc.typ").write_text(
