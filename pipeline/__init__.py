@@ -8,9 +8,10 @@ in :mod:`pipeline.columns`, the compiled particle kernels in :mod:`pipeline.part
 
 Imports run one way (``tests/unit/test_imports.py`` fails on any other), floors lowest first:
 ``errors``, ``provenance`` -> ``io``, ``physics``, ``samples``, ``defaults`` -> ``columns``,
-``particles`` -> ``inputs`` (the input kinds) -> ``config`` -> the stages in pipeline order (``ingest`` -> ``radial_profiles``
--> ``discovery`` -> ``report``; ``mock`` beside them, read by no stage) -> ``study`` -> ``cli``
-and ``rules`` (the rule files, and the settings of the process that parses them).
+``particles`` -> ``inputs`` (the input kinds) -> ``config`` -> the stages in pipeline order
+(``ingest`` -> ``radial_profiles`` -> ``discovery`` -> ``report``; ``mock`` beside them, read by no
+stage) -> ``study`` -> ``cli`` and ``rules`` (the rule files, and the settings of the process that
+parses them).
 """
 
 __version__ = "0.1.0"
