@@ -61,12 +61,12 @@ def cmd_mock_params(a) -> None:
 def cmd_check_config(a) -> None:
     from .study import load_study
 
-    config = load_study(a.config)
-    samples = config["samples"]
-    print(f"{a.config}: valid study '{config['study']}' (data.kind {config['data']['kind']}, "
-          f"{len(samples)} samples: train {config['train']}, hold out {config['holdout']}; "
-          f"{sum(len(s['sims']) for s in samples.values())} simulations in all, "
-          f"{len(config['targets'])} target(s))")
+    study = load_study(a.config)
+    print(f"{a.config}: valid study '{study.name}' (data.kind {study.data.kind}, input kind "
+          f"{study.input_kind.name}, {len(study.samples)} samples: train {list(study.train)}, "
+          f"hold out {list(study.holdout)}; "
+          f"{sum(len(s.sims) for s in study.samples.values())} simulations in all, "
+          f"{len(study.targets)} target(s))")
 
 
 def cmd_run(a) -> None:
@@ -457,7 +457,9 @@ def cmd_report_profiles(a) -> None:
     from .io.tables import read_table
     from .report.profiles_figure import write_profiles_figure
 
-    write_profiles_figure(a.out, _options(a.options), read_table(a.radial_profiles))
+    o = _options(a.options)  # the mock's profiles are drawn against real stacks; real data alone
+    reference_root = o["radial_profiles"]["reference_root"] if o["data"]["kind"] == "mock" else None
+    write_profiles_figure(a.out, read_table(a.radial_profiles), reference_root)
 
 
 def cmd_report(a) -> None:
@@ -468,16 +470,19 @@ def cmd_report(a) -> None:
             raise PipelineError(f"report: at most one --{flag} file, got {paths}")
     if a.profiles_figure and not a.radial_profiles:
         raise PipelineError("report: --profiles-figure needs the --radial-profiles table it shows")
+    from .study_record import Study
+
     config = _options(a.options)
     config["samples"] = _expanded_samples(config["samples"])
-    names = [t["name"] for t in config["targets"]]
+    study = Study.from_config(config)
+    names = [t.name for t in study.targets]
     per_target = {}
     for flag, paths in (("rank", a.rank), ("sr", a.sr), ("evaluate", a.evaluate),
                         ("residuals", a.residuals), ("per_sim", a.per_sim)):
         if len(paths) != len(names):
             raise PipelineError(f"report: --{flag.replace('_', '-')} needs one file per target {names}")
         per_target[flag] = dict(zip(names, paths, strict=True))
-    build_report(a.out, config, a.halos, per_target["rank"], per_target["sr"],
+    build_report(a.out, study, a.halos, per_target["rank"], per_target["sr"],
                  per_target["evaluate"], per_target["residuals"], per_target["per_sim"],
                  profiles_path=a.radial_profiles[0] if a.radial_profiles else None,
                  profiles_figure=a.profiles_figure[0] if a.profiles_figure else None)

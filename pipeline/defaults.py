@@ -74,6 +74,8 @@ def schema_defaults(*path: str, **elsewhere: tuple[str, ...]):
     caught)."""
 
     def apply(cls):
+        # which section the class reads (pipeline.study_record.Study.options builds it from there)
+        cls.__schema_section__ = (path, dict(elsewhere))
         defaults = section_defaults(*path)
         for name, where in elsewhere.items():
             parent, key = where[:-1], where[-1]

@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 from astropy.table import Table
 
 from ..errors import DataError
+from ..study_record import Target  # the study's record of a target, used by every stage
 
 __all__ = ["Target", "rows_of_samples", "sample_column", "design_matrix", "baseline_intercept",
            "simulation_ids", "features_with_values", "check_target_varies"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A relation y = slope * x + b + f(features); the self-similar baseline has f = 0."""
-
-    name: str
-    y: str
-    x: str
-    slope: float
-    #: the study lets halo-finder or truth quantities predict it (``allow_truth_features``)
-    allow_truth_features: bool = False
-
-    @classmethod
-    def from_config(cls, entry: dict) -> Target:
-        """The target of a study's ``targets`` entry (validated: a missing slope is 0)."""
-        return cls(name=entry["name"], y=entry["y"], x=entry["x"],
-                   slope=float(entry.get("slope", 0.0)),
-                   allow_truth_features=bool(entry.get("allow_truth_features", False)))
-
-    def residual(self, table: Table, intercept: float = 0.0) -> np.ndarray:
-        """y - slope * x - intercept: the deviation from the self-similar relation."""
-        return (
-            np.asarray(table[self.y], dtype=float)
-            - self.slope * np.asarray(table[self.x], dtype=float)
-            - intercept
-        )
 
 
 def sample_column(table: Table) -> str:

@@ -8,7 +8,7 @@ from ..columns.catalog import catalog_columns
 from .kind import InputKind
 from .particles import layout_snapshot_redshifts, set_parameter_files
 
-__all__ = ["CATALOG"]
+__all__ = ["CATALOG", "catalog_columns_read"]
 
 
 def _columns(config: dict) -> list:
@@ -17,6 +17,21 @@ def _columns(config: dict) -> list:
     cat = config.get("catalog", {})
     own = catalog_columns(cat.get("rows", "subhalos"), cat.get("galaxy_log10_mstar_min_msun", ()))
     return list(own) + [c for c in HALO_COLUMNS + DERIVED_COLUMNS if c.name in PER_ROW_COLUMNS]
+
+
+def catalog_columns_read(study) -> list[str]:
+    """The columns a catalog study reads (every target's x, y and features, the evaluation's bin
+    column), without the environment columns and those assemble adds to every row: their
+    catalog fields must exist, the rest are read where present. ``study``: a
+    :class:`pipeline.study_record.Study`."""
+    from ..columns.environment import EnvironmentOptions, environment_columns
+
+    used = {study.section("evaluate")["bin_column"]}
+    for target in study.targets:
+        used |= {target.x, target.y, *study.features[target.name]}
+    environment = EnvironmentOptions(**study.section("ingest")["environment"])
+    env = {c.name for c in environment_columns(environment)}
+    return sorted(used - env - set(PER_ROW_COLUMNS))
 
 
 CATALOG = InputKind(

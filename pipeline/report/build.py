@@ -30,12 +30,12 @@ from astropy.table import Table  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .. import __version__  # noqa: E402
-from ..discovery.dataset import Target  # noqa: E402
 from ..errors import InputFileError  # noqa: E402
-from ..inputs import DATA_KIND_KEYS, KIND_SECTIONS, InputKind, input_kind  # noqa: E402
+from ..inputs import DATA_KIND_KEYS, KIND_SECTIONS, InputKind  # noqa: E402
 from ..io.atomic import atomic_path, scratch_dir  # noqa: E402
 from ..io.tables import read_table  # noqa: E402
 from ..provenance import config_hash, git_commit, package_versions  # noqa: E402
+from ..study_record import Study  # noqa: E402
 from .figures import (  # noqa: E402
     evaluation_figure,
     importance_figure,
@@ -64,52 +64,52 @@ _BIB = Path(__file__).with_name("references.bib")
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
-def methods_record(config: dict) -> dict:
+def methods_record(study: Study) -> dict:
     """What the template's Methods (``templates/methods.typ``) is written from: the input kind
     (``kind``, ``input``, ``catalog_rows``), the star-forming-gas rule, which baselines the
     targets have (``sloped``: a self-similar slope; ``flat``: none), whether the published form
     applies, how equations are chosen, the bootstrap and divergence settings, and whether the
     mock's noise floor is shown."""
-    data, sr, ev = config["data"], config["sr"], config["evaluate"]
-    slopes = [float(t.get("slope", 0) or 0) for t in config["targets"]]
-    kind = input_kind(data)
+    sr, ev = study.section("sr"), study.section("evaluate")
+    slopes = [t.slope for t in study.targets]
+    kind = study.input_kind
     return {
-        "kind": data["kind"],
+        "kind": study.data.kind,
         "input_kind": kind.name,
-        "catalog_rows": config["catalog"]["rows"],
-        "star_forming_gas": config["star_forming_gas"],
+        "catalog_rows": study.section("catalog")["rows"],
+        "star_forming_gas": study.star_forming_gas,
         "sloped": any(s != 0 for s in slopes),
         "flat": any(s == 0 for s in slopes),
         # the published M ~ Y^(3/5) (1 - A c_gas) needs c_gas, which not every kind's rows carry
-        "published": "c_gas" in {c.name for c in kind.columns(config)} and any(
-            t["y"].startswith("log10_M") and t["x"].startswith("log10_Y") for t in config["targets"]),
+        "published": "c_gas" in {c.name for c in kind.columns(study.as_dict())} and any(
+            t.y.startswith("log10_M") and t.x.startswith("log10_Y") for t in study.targets),
         "choice_data": sr["choice_data"],
         "sr_backend": sr["backend"],
         "validation_by_group": bool(sr.get("validation_groups")),
         "bootstrap": ev["bootstrap"],
         "min_sims_for_cluster_bootstrap": ev["min_sims_for_cluster_bootstrap"],
         "divergence_dex": f"{ev['divergence_dex']:g}",
-        "noise_floor": data["kind"] == "mock" and kind.mock_truth_applies,
+        "noise_floor": study.data.is_mock and kind.mock_truth_applies,
     }
 
 
-def _unused_sections(config: dict) -> set[str]:
+def _unused_sections(study: Study) -> set[str]:
     """Sections of the validated configuration that the study never reads (filled with defaults
     by validation): the mock's where the files are on disk, and those of the other input kinds.
     The report's configuration listing leaves them out."""
-    kind = input_kind(config["data"])
-    unused = set(KIND_SECTIONS) - kind.sections
-    if config["data"]["kind"] != "mock":
+    unused = set(KIND_SECTIONS) - study.input_kind.sections
+    if not study.data.is_mock:
         unused.add("mock")
     return unused
 
 
-def compact_config(config: dict) -> str:
+def compact_config(study: Study) -> str:
     """The validated configuration as YAML with every simulation list written as ranges, without
     the sections the input kind never reads."""
-    shown = {k: v for k, v in yaml.safe_load(yaml.safe_dump(config)).items()
-             if k not in _unused_sections(config)}
-    kind = input_kind(config["data"])
+    # every mapping in key order (safe_dump sorts them), as a reader looks a key up
+    shown = {k: v for k, v in yaml.safe_load(yaml.safe_dump(study.as_dict())).items()
+             if k not in _unused_sections(study)}
+    kind = study.input_kind
     for key in DATA_KIND_KEYS - kind.data_keys:  # keys of the other kinds' readers
         shown["data"].pop(key, None)
     if not kind.reads_particles:
@@ -141,25 +141,26 @@ def build_time() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _report_record(config: dict, generated: dt.datetime, runtime_s: float | None,
+def _report_record(study: Study, generated: dt.datetime, runtime_s: float | None,
                    sections: dict) -> dict:
     """The data file ``report.json`` the templates are filled from: the provenance, the
     configuration listing, the Methods record and the section records (``sections``)."""
-    seeds = (f"mock {config['mock']['seed']}, " if config["data"]["kind"] == "mock" else "") + (
-        f"rank {config['rank']['seed']}, SR {config['sr']['seeds']}, "
-        f"evaluate {config['evaluate']['seed']}")
+    seed = {name: study.section(name)["seed" if name != "sr" else "seeds"]
+            for name in ("mock", "rank", "sr", "evaluate")}
+    seeds = (f"mock {seed['mock']}, " if study.data.is_mock else "") + (
+        f"rank {seed['rank']}, SR {list(seed['sr'])}, evaluate {seed['evaluate']}")
     return {
-        "study": config["study"],
+        "study": study.name,
         "date": f"{generated:%Y-%m-%d}",
         "generated": f"{generated:%Y-%m-%d %H:%M}",
         "version": __version__,
         "commit": git_commit(),
-        "config_hash": config_hash(config),
+        "config_hash": config_hash(study.as_dict()),
         "seeds": seeds,
         "runtime_s": runtime_s,
         "versions": [[k, v] for k, v in package_versions().items()],
-        "config_yaml": compact_config(config),
-        "methods": methods_record(config),
+        "config_yaml": compact_config(study),
+        "methods": methods_record(study),
         **sections,
     }
 
@@ -171,12 +172,13 @@ def _save_svg(fig: Figure, path: Path) -> str:
     return path.name
 
 
-def _profiles_record(config: dict, profiles: Table, work: Path,
+def _profiles_record(study: Study, profiles: Table, work: Path,
                      figure_path: str | Path | None = None) -> dict:
     """The stacked-profiles section: its figure (copied from the report-profiles job, or drawn
     here) and what its caption says."""
     first, z = first_snapshot_profiles(profiles)
-    reference, note = reference_stacks(config, z)
+    reference_root = _profile_reference_root(study)
+    reference, note = reference_stacks(reference_root, z)
     name = "profiles.svg"
     if figure_path:  # drawn by its own job (report-profiles) while the discovery stages ran
         if not Path(figure_path).is_file():
@@ -184,15 +186,20 @@ def _profiles_record(config: dict, profiles: Table, work: Path,
                                  "draws it from the profile stage's table)")
         shutil.copyfile(figure_path, work / name)
     else:
-        write_profiles_figure(work / name, config, profiles)
-    kind = config["data"]["kind"]
-    return {"figure": name, "what": kind, "z": f"{z:.2f}", "mock": kind == "mock",
-            "star_forming_gas": str(config["star_forming_gas"]), "note": note.strip(),
+        write_profiles_figure(work / name, profiles, reference_root)
+    return {"figure": name, "what": study.data.kind, "z": f"{z:.2f}", "mock": study.data.is_mock,
+            "star_forming_gas": study.star_forming_gas, "note": note.strip(),
             "reference": reference is not None}
 
 
+def _profile_reference_root(study: Study) -> str | None:
+    """The real stacks a mock's profiles are drawn against (``radial_profiles.reference_root``);
+    none for real data, which is its own reference."""
+    return str(study.section("radial_profiles")["reference_root"]) if study.data.is_mock else None
+
+
 def build_report(
-    out_pdf: str | Path, config: dict, halos_path: str | Path,
+    out_pdf: str | Path, study: Study, halos_path: str | Path,
     rank_paths: dict[str, str], sr_paths: dict[str, str], evaluate_paths: dict[str, str],
     residual_paths: dict[str, str] | None = None, per_sim_paths: dict[str, str] | None = None,
     runtime_s: float | None = None, profiles_path: str | Path | None = None,
@@ -204,8 +211,8 @@ def build_report(
     import typst
 
     halos = read_table(halos_path)
-    targets = [Target.from_config(t) for t in config["targets"]]
-    samples_all = list(config["train"]) + list(config["holdout"])  # samples, in table order
+    targets = list(study.targets)
+    samples_all = [*study.train, *study.holdout]  # samples, in table order
     generated = build_time()
     tables = {}
     for target in targets:
@@ -236,14 +243,14 @@ def build_report(
                 fig = residual_parameter_figure(t["residuals"], samples_all, "")
                 if fig is not None:
                     figs["residuals"] = _save_svg(fig, work / f"{key}-params.svg")
-            records.append(target_record(config, target, t, figs))
-        sections = {"summary": summary_record(config, targets, tables),
-                    "data": data_record(config, halos), "targets": records,
-                    "profiles": (_profiles_record(config, read_table(profiles_path), work,
+            records.append(target_record(study, target, t, figs))
+        sections = {"summary": summary_record(study, tables),
+                    "data": data_record(study, halos), "targets": records,
+                    "profiles": (_profiles_record(study, read_table(profiles_path), work,
                                                   profiles_figure) if profiles_path else None)}
-        copy_templates(work, input_kind(config["data"]))
+        copy_templates(work, study.input_kind)
         shutil.copyfile(_BIB, work / "references.bib")
-        record = _report_record(config, generated, runtime_s, sections)
+        record = _report_record(study, generated, runtime_s, sections)
         (work / "report.json").write_text(json.dumps(record, indent=1))
         compiler = typst.Compiler(str(work / "report.typ"), root=str(work), ignore_system_fonts=True)
         with atomic_path(out_pdf) as out:

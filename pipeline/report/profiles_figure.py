@@ -23,21 +23,23 @@ def first_snapshot_profiles(profiles: Table) -> tuple[Table, float]:
     return profiles[np.isclose(np.asarray(profiles["redshift"], dtype=float), z)], z
 
 
-def reference_stacks(config: dict, redshift: float) -> tuple[Table | None, str]:
-    """The real CAMELS stacks the mock is compared with at ``redshift`` and the sentence saying
-    what they are; (None, "") for real data."""
-    if config["data"]["kind"] != "mock":
+def reference_stacks(reference_root: str | None, redshift: float) -> tuple[Table | None, str]:
+    """The real CAMELS stacks under ``reference_root`` (an emu_CAMELS clone) that a mock is
+    compared with at ``redshift``, and the sentence saying what they are; (None, "") without a
+    reference (real data)."""
+    if reference_root is None:
         return None, ""
     from ..radial_profiles.reference import fiducial_stacks_near
 
-    return fiducial_stacks_near(config["radial_profiles"]["reference_root"], redshift)
+    return fiducial_stacks_near(reference_root, redshift)
 
 
-def write_profiles_figure(out_svg: str | Path, config: dict, profiles: Table) -> Path:
-    """Draw the study's stacked profiles (lowest redshift) against the reference stacks into
-    ``out_svg``. ``config``: needs ``data.kind`` and ``radial_profiles.reference_root``."""
+def write_profiles_figure(out_svg: str | Path, profiles: Table,
+                          reference_root: str | None) -> Path:
+    """Draw the study's stacked profiles (lowest redshift) against the reference stacks under
+    ``reference_root`` (none: no reference) into ``out_svg``."""
     first, z = first_snapshot_profiles(profiles)
-    reference, _ = reference_stacks(config, z)
+    reference, _ = reference_stacks(reference_root, z)
     out = Path(out_svg)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_svg(profile_comparison_figure(first, reference, ""), out)

@@ -18,11 +18,10 @@ import sympy as sp
 from astropy.table import Table
 
 from ..discovery.coverage import coverage_warnings
-from ..discovery.dataset import Target
 from ..discovery.records import EvaluateMeta, RankMeta
 from ..discovery.sr.record import SRMeta
-from ..inputs import input_kind
 from ..io.equations import parse_equation
+from ..study_record import Study, Target
 from .typst_markup import compact_names, label_name
 from .typst_math import (
     column_symbol,
@@ -257,11 +256,11 @@ def equation_lines(sr: Table, target: Target) -> dict:
 
 # --------------------------------------------------------------------------- summary
 
-def summary_record(config: dict, targets: list[Target], tables: dict) -> dict:
+def summary_record(study: Study, tables: dict) -> dict:
     """The summary: per target its equation, verdicts, the held-out table and sentences."""
-    holdout = list(config["holdout"])
+    holdout = list(study.holdout)
     out = []
-    for target in targets:
+    for target in study.targets:
         name = target.name
         ev, sr = tables[name]["evaluate"], tables[name]["sr"]
         verdict = SRMeta.from_meta(sr.meta).verdict
@@ -288,45 +287,43 @@ def summary_record(config: dict, targets: list[Target], tables: dict) -> dict:
             "notes": [*transfer_verdicts(ev, holdout), *_search_warnings(sr)],
             "rows": rows, "has_floor": any(row["floor"] != _DASH for row in rows),
             "sentences": summary_sentences(ev, holdout)})
-    return {"train": ", ".join(config["train"]), "holdout": ", ".join(holdout),
-            "noise_floor": (config["data"]["kind"] == "mock"
-                            and input_kind(config["data"]).mock_truth_applies),
+    return {"train": ", ".join(study.train), "holdout": ", ".join(holdout),
+            "noise_floor": study.data.is_mock and study.input_kind.mock_truth_applies,
             "targets": out}
 
 
 # --------------------------------------------------------------------------- data
 
-def data_record(config: dict, halos: Table) -> dict:
+def data_record(study: Study, halos: Table) -> dict:
     """The data section: what was read, the selection, ragged inputs and the samples' table."""
-    data = config["data"]
-    train, holdout = list(config["train"]), list(config["holdout"])
+    data = study.data
     before = halos.meta.get("halos_before_cuts", {})
     after = halos.meta.get("halos_after_cuts", {})
     column = "sample" if "sample" in halos.colnames else "suite"
-    bin_column = config["evaluate"]["bin_column"]
+    bin_column = study.section("evaluate")["bin_column"]
     samples = []
-    for name, sample in config["samples"].items():
-        role = "train" if name in train else ("held out" if name in holdout else "unused")
+    for name, sample in study.samples.items():
+        role = {"holdout": "held out"}.get(sample.role, sample.role)
         lm = np.asarray(halos[bin_column][halos[column] == name], dtype=float)
         samples.append({
-            "name": name, "role": role, "suite_set": f"{sample['suite']} {sample['set']}",
-            "n_sims": str(len(sample["sims"])), "sims": compact_names(sample["sims"], max_pieces=4),
-            "snapshots": compact_names([str(s) for s in sample["snapshots"]], max_pieces=4),
+            "name": name, "role": role, "suite_set": f"{sample.suite} {sample.set}",
+            "n_sims": str(len(sample.sims)), "sims": compact_names(sample.sims, max_pieces=4),
+            "snapshots": compact_names([str(s) for s in sample.snapshots], max_pieces=4),
             "before": str(before.get(name, 0)), "after": str(after.get(name, 0)),
             "range": f"{lm.min():.2f}–{lm.max():.2f}" if len(lm) else _DASH})
     redshifts = sorted({round(float(z), 3) for z in halos["redshift"]})
     z_text = (", ".join(f"{z:g}" for z in redshifts) if len(redshifts) <= 12
               else f"{redshifts[0]:g} to {redshifts[-1]:g} ({len(redshifts)} values)")
-    sel, cat = config["selection"], config["catalog"]
+    sel, cat = study.section("selection"), study.section("catalog")
     from_nprofs = halos.meta.get("stacks_halo_count_from_nprofs") or {}
     missing = halos.meta.get("inputs_missing") or {}
     return {
-        "kind": data["kind"], "input_kind": input_kind(data).name, "root": str(data["root"]),
-        "layout": str(data["layout"]), "redshifts": z_text,
+        "kind": data.kind, "input_kind": study.input_kind.name, "root": data.root,
+        "layout": data.layout, "redshifts": z_text,
         "selection": {"min": str(sel["log10_mass_min_msun"]),
                       "max": str(sel["log10_mass_max_msun"]),
                       "min_gas_particles": str(sel["min_gas_particles"]),
-                      "star_forming_gas": str(config["star_forming_gas"])},
+                      "star_forming_gas": study.star_forming_gas},
         "catalog": {"rows": str(cat["rows"]), "mass_min": str(cat["log10_mass_min_msun"]),
                     "mass": "Mtot" if cat["rows"] == "subhalos" else "M200c",
                     "min_particles": str(cat["min_particles"]),
@@ -338,8 +335,8 @@ def data_record(config: dict, halos: Table) -> dict:
                     "counts": ", ".join(f"{k} {v['found']}/{v['expected']}"
                                         for k, v in per_bin.items())}
                    for name, per_bin in missing.items()],
-        "own_roots": "; ".join(f"{n}: {s['root']}" for n, s in config["samples"].items()
-                               if s.get("root", data["root"]) != data["root"]),
+        "own_roots": "; ".join(f"{n}: {s.root}" for n, s in study.samples.items()
+                               if s.root != data.root),
         "bin_column": bin_column, "samples": samples}
 
 
@@ -359,7 +356,7 @@ def _identification(rank: Table) -> dict | None:
             "largest": f"{top} {scores[top]:+.2f}"}
 
 
-def _truth_inputs(config: dict, target: Target, columns: list[str]) -> str:
+def _truth_inputs(study: Study, target: Target, columns: list[str]) -> str:
     """The halo-finder or truth quantities a target may read (``allow_truth_features``): the
     reader must know the relation is not observational. Empty where none."""
     if not target.allow_truth_features:
@@ -367,22 +364,22 @@ def _truth_inputs(config: dict, target: Target, columns: list[str]) -> str:
     from ..columns import is_truth
     from ..config import registry_columns
 
-    registry = registry_columns(config)
+    registry = registry_columns(study.as_dict())
     return ", ".join(c for c in dict.fromkeys(columns) if is_truth(c, registry))
 
 
-def _ranking(config: dict, target: Target, rank: Table) -> dict:
+def _ranking(study: Study, target: Target, rank: Table) -> dict:
     selected = [str(f) for f in rank["feature"][np.asarray(rank["selected"], bool)]]
     meta = RankMeta.from_meta(rank.meta)
     groups, dropped = meta.correlated_groups, meta.dropped_features
     return {
-        "train": ", ".join(config["train"]),
+        "train": ", ".join(study.train),
         "skill": f"{meta.r2_cv:.2f} (per fold ± {meta.r2_cv_std:.2f}; {meta.cv_split})",
         "selected": [column_symbol(f) for f in selected],
         "groups": "; ".join(", ".join(g) for g in groups),
         "dropped": ", ".join(f"{k} ({v})" for k, v in dropped.items()),
         "identification": _identification(rank),
-        "truth_inputs": _truth_inputs(config, target, [target.x, *map(str, rank["feature"])]),
+        "truth_inputs": _truth_inputs(study, target, [target.x, *map(str, rank["feature"])]),
         "diamonds": bool(groups) and "group_importance" in rank.colnames}
 
 
@@ -466,15 +463,15 @@ def _front(sr: Table, transfer: bool) -> dict:
             "max_cancellation": _max_cancellation(sr), "val_name": "left out" if transfer else "val"}
 
 
-def _discovered(config: dict, target: Target, t: dict) -> dict:
+def _discovered(study: Study, target: Target, t: dict) -> dict:
     sr, ev = t["sr"], t["evaluate"]
     meta = SRMeta.from_meta(sr.meta)
     transfer = meta.choice_data == "transfer"
     domain, rewrites = meta.domain, meta.rewrites
     equations = equation_lines(sr, target)
     return {
-        "backend": str(config["sr"]["backend"]),
-        "citation": ENGINE_CITATION.get(str(config["sr"]["backend"]), ""),
+        "backend": str(study.section("sr")["backend"]),
+        "citation": ENGINE_CITATION.get(str(study.section("sr")["backend"]), ""),
         "slope_kept": "fixed" in meta.slope,
         "choice_rule": meta.choice_rule, "transfer": transfer,
         "split": split_summary(sr.meta),
@@ -482,7 +479,7 @@ def _discovered(config: dict, target: Target, t: dict) -> dict:
         "rejection_kinds": _rejection_kinds(list(meta.rejected)),
         "equation": equations["template"] or equations["full"],
         "constants": equations["constants"],
-        "relation_file": f"reports/{config['study']}/relations/{target.name}.json",
+        "relation_file": f"reports/{study.name}/relations/{target.name}.json",
         "conditioning": _conditioning(sr),
         "undetermined": _undetermined_constants(sr),
         "rewrites": "; ".join(f"{r['rule']}: {r['before']} -> {r['after']} (prediction moved by "
@@ -506,18 +503,18 @@ def _evaluation(ev: Table) -> dict:
             "more_notes": len(notes) - 2 if len(notes) > 3 else 0}
 
 
-def target_record(config: dict, target: Target, t: dict, figures: dict[str, str]) -> dict:
+def target_record(study: Study, target: Target, t: dict, figures: dict[str, str]) -> dict:
     """One target's section: ranking, discovered relation (with its Pareto front), held-out
     evaluation, transfer across simulations and residuals against the parameters; ``figures``:
     the file of each figure drawn (``per_sim`` and ``residuals`` only where they carry data)."""
-    min_rows = config["evaluate"]["min_halos_per_sim"]
+    min_rows = study.section("evaluate")["min_halos_per_sim"]
     return {
         "name": target.name, "key": label_name(target.name),
         "y": column_symbol(target.y), "x": column_symbol(target.x),
         "slope": slope_math(target.slope) if target.slope else "",
         "figures": figures,
-        "ranking": _ranking(config, target, t["rank"]),
-        "discovered": _discovered(config, target, t),
+        "ranking": _ranking(study, target, t["rank"]),
+        "discovered": _discovered(study, target, t),
         "evaluation": _evaluation(t["evaluate"]),
         "transfer": {"min_rows": str(min_rows),
-                     "spread": per_simulation_spread(t["per_sim"], config["holdout"], min_rows)}}
+                     "spread": per_simulation_spread(t["per_sim"], list(study.holdout), min_rows)}}

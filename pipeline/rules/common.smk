@@ -10,12 +10,10 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from pipeline.config import read_yaml_file
-from pipeline.config import target_features as pipeline_target_features
 from pipeline.errors import ConfigError, DataError
 from pipeline.io import layout
 from pipeline.rules.planning import raise_gc_threshold
 from pipeline.report import ASSET_FILES
-from pipeline.inputs import input_kind
 from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
 from pipeline.study import validate_study
 
@@ -27,14 +25,16 @@ try:
     # the check that refuses it (the default config.yaml is read so by the Snakefile)
     for _configfile in workflow.overwrite_configfiles or ():
         read_yaml_file(_configfile)
-    _validated = validate_study(dict(config))
+    # the study's typed record (pipeline/study_record.py), built once; config stays Snakemake's
+    # mapping, now validated with its defaults filled
+    STUDY_RECORD = validate_study(dict(config))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
-config.update(_validated)
+config.update(STUDY_RECORD.as_dict())
 
 DATA = config["data"]
-STUDY = config["study"]
+STUDY = STUDY_RECORD.name
 RES = f"results/{STUDY}"
 ASSETS = f"reports/{STUDY}/assets"
 RELATIONS = f"reports/{STUDY}/relations"
@@ -57,18 +57,19 @@ CLI = (
 # CLI inside a shell command string (its braces escaped from Snakemake's formatting): one field
 # less to format per job than {params.cli}
 CLI_IN_SHELL = CLI.replace("{", "{{").replace("}", "}}")
-ENV = "../envs/pipeline.yaml"
+# the rules' conda environment (--use-conda), by absolute path: rule files sit at two depths
+ENV = os.path.join(workflow.basedir, "pipeline", "envs", "pipeline.yaml")
 SAMPLES = config["samples"]
 SUITES = sorted({s["suite"] for s in SAMPLES.values()})
 # every (suite, volume, set, simulation, snapshot) the study reads, once even if two samples
 # share it: one ingest (and profile-stage) job each
 SOURCES = snapshot_sources(config)
 SETS = sorted({(suite, volume, sset) for suite, volume, sset, _, _ in SOURCES})
-TARGETS = [t["name"] for t in config["targets"]]
+TARGETS = [t.name for t in STUDY_RECORD.targets]
 # the embedded mock writes the study's files (pipeline/rules/mock.smk) before they are read
-IS_MOCK = DATA["kind"] == "mock"
+IS_MOCK = STUDY_RECORD.data.is_mock
 # how the rows are read (pipeline/inputs/): its rule file plans and runs the ingest jobs
-KIND = input_kind(DATA)
+KIND = STUDY_RECORD.input_kind
 
 
 def _sample_of_source():
@@ -150,6 +151,13 @@ def profiles_figure():
     return [f"{ASSETS}/profiles.svg"] if PROFILES_ON else []
 
 
+def mock_output_files(what):
+    """The files the mock writes for one snapshot or catalog (wildcard patterns): the single
+    file, or its ``mock.files_per_snapshot`` chunks."""
+    return [str(f) for f in layout.chunk_paths(layout.wildcard_pattern(DATA, what),
+                                               config["mock"]["files_per_snapshot"])]
+
+
 def mock_truth_tables():
     """The mock's latent halo properties (for the intrinsic noise floor); none for real data."""
     if not IS_MOCK or not KIND.mock_truth_applies:
@@ -200,7 +208,7 @@ def target_config(name):
 
 
 def target_features(name):
-    return pipeline_target_features(config, target_config(name))
+    return list(STUDY_RECORD.features[name])
 
 
 def samples_for_jobs():

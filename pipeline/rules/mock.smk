@@ -1,13 +1,4 @@
 # The embedded mock: parameter files and simulations in the CAMELS on-disk layout.
-
-
-def mock_output_files(what):
-    """The files the mock writes for one snapshot or catalog (wildcard patterns): the single
-    file, or its ``mock.files_per_snapshot`` chunks."""
-    return [str(f) for f in layout.chunk_paths(layout.wildcard_pattern(DATA, what),
-                                               config["mock"]["files_per_snapshot"])]
-
-
 if IS_MOCK:
     # the mock writes into <data.root>/<key of its configuration>: studies that want other mocks
     # never regenerate each other's inputs; data.root must hold nothing but mocks

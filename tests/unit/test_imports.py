@@ -8,7 +8,7 @@ The floors, lowest first (docs: the package docstring of :mod:`pipeline`):
 1. ``io`` (file formats), ``physics`` (formulas), ``samples``, ``defaults`` (the schema's defaults)
 2. ``columns`` (the column registry), ``particles`` (compiled kernels, the one particle scan),
    then ``inputs`` (the input kinds: what each lists, reads and says)
-3. ``config``
+3. ``config``, then ``study_record`` (the validated study as a typed record)
 4. the stages, in pipeline order: ``ingest`` < ``radial_profiles`` < ``discovery`` < ``report``;
    ``mock`` beside them (no stage imports it)
 5. ``study`` (the configuration with the stages' own checks), then ``cli`` and ``rules`` (the rule
@@ -27,7 +27,7 @@ FLOOR = {
     "pipeline": 0, "errors": 0, "provenance": 0,
     "io": 1, "physics": 1, "samples": 1, "defaults": 1,
     "columns": 2, "particles": 2, "inputs": 2.5,
-    "config": 3,
+    "config": 3, "study_record": 3.5,
     "mock": 4.0, "ingest": 4.1, "radial_profiles": 4.2, "discovery": 4.3, "report": 4.4,
     "study": 5, "cli": 5.1, "rules": 5.1,
 }

@@ -9,6 +9,7 @@ from conftest import BY_HALO, REPO
 
 from pipeline.report.typst_markup import compact_names, lit
 from pipeline.report.typst_math import typst_math
+from pipeline.study_record import Study
 
 
 @pytest.mark.parametrize("expression, expected", [
@@ -106,8 +107,8 @@ def test_report_length_does_not_grow_with_the_number_of_simulations(tmp_path):
         work = tmp_path / str(n_sims)
         work.mkdir()
         config, p = _study_tables(work, n_sims)
-        out = build_report(work / "report.pdf", config, p["halos"], {"M_from_Y": p["rank"]},
-                           {"M_from_Y": p["sr"]}, {"M_from_Y": p["evaluate"]},
+        out = build_report(work / "report.pdf", Study.from_config(config), p["halos"],
+                           {"M_from_Y": p["rank"]}, {"M_from_Y": p["sr"]}, {"M_from_Y": p["evaluate"]},
                            {"M_from_Y": p["residuals"]}, {"M_from_Y": p["per_sim"]})
         reader = PdfReader(out)
         pages[n_sims] = len(reader.pages)
@@ -141,7 +142,7 @@ def test_methods_are_written_for_the_study_s_input_kind(study, has, lacks, tmp_p
     config = validate_config(yaml.safe_load((REPO / study).read_text()))
     copy_templates(tmp_path, input_kind(config["data"]))
     shutil.copyfile(REPO / "pipeline" / "report" / "references.bib", tmp_path / "references.bib")
-    record = methods_record(config)
+    record = methods_record(Study.from_config(config))
     (tmp_path / "m.json").write_text(json.dumps(record))
     (tmp_path / "doc.typ").write_text('#import "methods.typ": methods\n#methods(json("m.json"))\n'
                                       '#bibliography("references.bib")\n')
@@ -250,7 +251,7 @@ def test_report_takes_the_profile_figure_job_s_file_and_names_a_missing_one(tmp_
 
     config, p = _study_tables(tmp_path, 4)
     write_table(vstack([_profile_rows(0.0, 1e5)]), tmp_path / "profiles.h5")
-    args = (config, p["halos"], {"M_from_Y": p["rank"]}, {"M_from_Y": p["sr"]},
+    args = (Study.from_config(config), p["halos"], {"M_from_Y": p["rank"]}, {"M_from_Y": p["sr"]},
             {"M_from_Y": p["evaluate"]}, {"M_from_Y": p["residuals"]}, {"M_from_Y": p["per_sim"]})
     with pytest.raises(InputFileError, match="absent.svg"):
         build_report(tmp_path / "report.pdf", *args, profiles_path=tmp_path / "profiles.h5",
@@ -346,8 +347,8 @@ def test_stacks_report_text_has_no_particle_or_mock_wording(tmp_path):
     from pipeline.report.build import compact_config
     from pipeline.report.sections import data_record
 
-    config = validate_config(yaml.safe_load((REPO / "studies" / "camels1p_tng_to_simba.yaml")
-                                            .read_text()))
+    config = Study.from_config(validate_config(yaml.safe_load(
+        (REPO / "studies" / "camels1p_tng_to_simba.yaml").read_text())))
     halos = Table({"sample": ["TNG", "SIMBA"], "log10_M200c": [11.5, 12.0],
                    "redshift": [0.0, 0.0]})
     text = _typeset(tmp_path, "#data-section(d)\n#key-of((\"baseline\", \"discovered\", "

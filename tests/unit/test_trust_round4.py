@@ -20,6 +20,7 @@ from pipeline.errors import ConfigError, DataError, InputFileError
 from pipeline.ingest.assemble import assemble_halos
 from pipeline.ingest.particles import IngestOptions, measure_halos
 from pipeline.io.tables import read_table, write_table
+from pipeline.study_record import Study
 
 
 @pytest.fixture
@@ -51,8 +52,9 @@ def test_truth_features_are_allowed_where_the_target_says_so_and_the_report_reco
     # the template writes "Not observational: ..." with these (templates/sections.typ)
     allowed = Target.from_config(valid["targets"][0])
     assert allowed.allow_truth_features
-    assert _truth_inputs(valid, allowed, ["log10_M500c", "c_gas"]) == "log10_M500c"
-    assert _truth_inputs(default, Target.from_config(default["targets"][0]), ["log10_M500c"]) == ""
+    assert _truth_inputs(Study.from_config(valid), allowed, ["log10_M500c", "c_gas"]) == "log10_M500c"
+    assert _truth_inputs(Study.from_config(default), Target.from_config(default["targets"][0]),
+                         ["log10_M500c"]) == ""
 
 
 def test_observable_targets_may_use_truth_quantities(default):

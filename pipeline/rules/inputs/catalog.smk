@@ -3,17 +3,7 @@
 include: "camels_files.smk"
 
 
-def catalog_columns_used():
-    """The columns a catalog study reads (features, targets' x and y, the evaluation's bins):
-    their catalog fields must exist; the rest are read where present."""
-    used = {config["evaluate"]["bin_column"]}
-    for t in config["targets"]:
-        used |= {t["x"], t["y"], *target_features(t["name"])}
-    from pipeline.columns import PER_ROW_COLUMNS
-    from pipeline.columns.environment import EnvironmentOptions, environment_columns
-
-    env = {c.name for c in environment_columns(EnvironmentOptions(**config["ingest"]["environment"]))}
-    return sorted(used - env - set(PER_ROW_COLUMNS))
+from pipeline.inputs.catalog import catalog_columns_read
 
 
 # input kind catalog: each group catalog -> its rows, no snapshot read
@@ -24,7 +14,7 @@ rule ingest_catalog:
         halos=HALO_TABLE,
     params:
         options=shell_json({**config["catalog"], "environment": config["ingest"]["environment"]}),
-        columns=" ".join(catalog_columns_used()),
+        columns=" ".join(catalog_columns_read(STUDY_RECORD)),
     log:
         f"{RES}/logs/ingest_catalog/{{suite}}/{{volume}}/{{simset}}/{{sim}}_{{snap}}.log",
     benchmark:
