@@ -1,7 +1,8 @@
 """Discovery of low-scatter astrophysical scaling relations from cosmological simulations.
 
 One package per rule file (``rules/<stage>.smk`` <-> ``pipeline/<stage>/``), each stage a plain
-function with a thin CLI in :mod:`pipeline.cli`: ``mock`` -> ``ingest`` (+ ``assemble``) ->
+function with a thin job command in :mod:`pipeline.jobs` (a user's commands in
+:mod:`pipeline.cli`): ``mock`` -> ``ingest`` (+ ``assemble``) ->
 ``radial_profiles`` (optional) -> ``discovery`` (``rank`` -> ``sr`` -> ``evaluate``) -> ``report``.
 File formats live in :mod:`pipeline.io`, formulas in :mod:`pipeline.physics`, the column registry
 in :mod:`pipeline.columns`, the compiled particle kernels in :mod:`pipeline.particles`.

@@ -8,7 +8,7 @@ environment columns in :mod:`.environment`. A shared module: it imports no stage
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +16,8 @@ from astropy.table import Table
 
 from ..io.camels_facts import CAMELS_PARAMETERS, FEEDBACK_PARAMETERS
 
-__all__ = ["Column", "Symbol", "DERIVED_BY_ASSEMBLE", "HALO_COLUMNS", "DERIVED_COLUMNS",
+__all__ = ["Column", "Symbol", "refuse_unregistered", "DERIVED_BY_ASSEMBLE", "HALO_COLUMNS",
+           "DERIVED_COLUMNS",
            "HI_COLUMNS", "PARAMETER_COLUMNS",
            "LOG_UNIFORM_PARAMETERS",
            "PER_ROW_COLUMNS",
@@ -244,6 +245,19 @@ COMPUTED_BY = {
     "environment": "pipeline.ingest.environment",
     "catalog": "pipeline.ingest.catalog",
 }
+
+
+def refuse_unregistered(measured: Iterable[str], written: Iterable[str], where: str) -> None:
+    """A value a stage measured that no registry row describes would leave its table without a
+    word (the table writes the registry's columns): RuntimeError naming each such value and
+    where its row goes. ``written``: the names the table writes (and those it derives from)."""
+    missing = sorted(set(measured) - set(written))
+    if missing:
+        raise RuntimeError(
+            f"{where} measured {missing} but the column registry has no row for "
+            f"{'it' if len(missing) == 1 else 'them'}, so the table would drop "
+            f"{'it' if len(missing) == 1 else 'them'}: add a row (name, unit, definition, inputs, "
+            "symbol) in pipeline/columns/ (docs/development.md, 'Add a column')")
 
 
 def is_truth(name: str, columns: tuple[Column, ...] | list[Column] | None = None) -> bool:

@@ -17,7 +17,7 @@ from ..io.params import NOT_PARAMETERS
 from ..io.tables import read_table
 from ..provenance import provenance
 
-__all__ = ["assemble_halos", "add_derived_columns"]
+__all__ = ["assemble_halos", "assemble_job", "add_derived_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -359,3 +359,23 @@ def assemble_halos(paths: Sequence[str | Path], selection: dict,
     }
     log.info("assembled %d haloes: %s", len(table), {str(k): v for k, v in n_after.items()})
     return table
+
+
+def assemble_job(paths: Sequence[str | Path], options: dict,
+                 params_files: dict[str, str | Path] | None = None) -> Table:
+    """:func:`assemble_halos` with the assemble rule's options (its ``--options`` JSON):
+    ``selection``, ``samples`` (simulation lists as ranges) in ``sample_order``, ``min_halos``,
+    ``omega_b`` and ``inputs_missing``; options without ``selection`` are the selection alone
+    (one sample per suite)."""
+    from ..samples import expand_simulations
+
+    if "selection" not in options:
+        options = {"selection": options}
+    samples = None
+    if "samples" in options:
+        expanded = {name: {**s, "sims": expand_simulations(s["sims"])}
+                    for name, s in options["samples"].items()}
+        samples = {name: expanded[name] for name in options.get("sample_order", expanded)}
+    return assemble_halos(paths, options["selection"], params_files, samples,
+                          options.get("min_halos", section_defaults("stacks")["min_halos"]),
+                          options.get("omega_b"), options.get("inputs_missing"))

@@ -28,6 +28,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
+from ..columns import refuse_unregistered
 from ..columns.catalog import CATALOG_COLUMNS, CatalogField, catalog_columns, mstar_tag
 from ..defaults import SCHEMA, schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
@@ -249,7 +250,10 @@ def _rows_table(values: dict[str, np.ndarray], keep: np.ndarray, options: Catalo
     """The kept rows of every registry column the catalog gave (log10 columns from their
     linear values: NaN where not positive), with units and definitions."""
     table = Table()
-    for col in catalog_columns(options.rows, options.galaxy_log10_mstar_min_msun):
+    columns = catalog_columns(options.rows, options.galaxy_log10_mstar_min_msun)
+    written = {c.name for c in columns} | {c.name[6:] for c in columns if c.name.startswith("log10_")}
+    refuse_unregistered(values, written, "ingest_catalog (pipeline/ingest/catalog.py)")
+    for col in columns:
         name = col.name
         if name.startswith("log10_") and name[6:] in values:
             v = values[name[6:]][keep]

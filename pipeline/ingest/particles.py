@@ -18,7 +18,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from ..columns import HALO_COLUMNS, HI_COLUMNS
+from ..columns import HALO_COLUMNS, HI_COLUMNS, refuse_unregistered
 from ..columns.environment import EnvironmentOptions, environment_columns
 from ..defaults import SCHEMA, schema_defaults
 from ..errors import ConfigError, DataError, InputFileError
@@ -357,6 +357,18 @@ def _halo_values(haloes: _Haloes, sums: ParticleSums, hdr, vmax_sub: np.ndarray,
     }
 
 
+def _registry_table(values: dict[str, np.ndarray], columns: tuple) -> Table:
+    """The halo table of ``values``: each registry column with its unit and definition; a value
+    no row describes is refused (it would be dropped without a word)."""
+    refuse_unregistered(values, [c.name for c in columns], "ingest (pipeline/ingest/particles.py)")
+    table = Table()
+    for col in columns:
+        data = values[col.name]
+        table[col.name] = data * u.Unit(col.unit) if col.unit else data
+        table[col.name].description = col.definition
+    return table
+
+
 def measure_snapshot(
     snapshot_path: str | Path,
     catalog_path: str | Path,
@@ -405,12 +417,8 @@ def measure_snapshot(
                                        else np.full(len(haloes.keep), np.nan))})
         if fof_hi is None:
             log.warning("MHI_fof is NaN: %s", fof_rule)
-    table = Table()
-    for col in (HALO_COLUMNS + tuple(environment_columns(options.environment))
-                + (HI_COLUMNS if options.hi.enabled else ())):
-        data = values[col.name]
-        table[col.name] = data * u.Unit(col.unit) if col.unit else data
-        table[col.name].description = col.definition
+    table = _registry_table(values, HALO_COLUMNS + tuple(environment_columns(options.environment))
+                            + (HI_COLUMNS if options.hi.enabled else ()))
     table.meta.update(meta or {})
     table.meta.update(
         {

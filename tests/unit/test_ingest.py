@@ -326,3 +326,20 @@ def _blocks_seen_in_child():
     seen = []
     for_blocks(100, 4, lambda b, lo, hi: seen.append(b), threads=2)
     return sorted(seen)
+
+
+def test_a_measured_value_without_a_registry_row_is_refused_not_dropped(tmp_path, monkeypatch):
+    """The halo table writes the registry's columns: a value ingest measures and no row
+    describes was dropped without a word. Now the run stops naming it and where its row goes."""
+    from pipeline.ingest import particles
+
+    measured = particles._halo_values
+
+    def with_one_more(*args, **kwargs):
+        return {**measured(*args, **kwargs), "Mgas_core": np.ones(1)}
+
+    monkeypatch.setattr(particles, "_halo_values", with_one_more)
+    snap, cat, _ = write_sphere_halo(tmp_path)
+    with pytest.raises(RuntimeError, match=r"measured \['Mgas_core'\] but the column registry "
+                                           r"has no row for it.*pipeline/columns/"):
+        measure_halos(snap, cat, IngestOptions(log10_mass_min_msun=10.0))
