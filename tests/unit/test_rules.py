@@ -34,7 +34,7 @@ def test_every_rule_states_its_resources_and_the_profile_restates_none():
     local run plans with (the profile once said 2000 MB for ingest where the rule said 2500)."""
     rules_dir = REPO / "pipeline" / "rules"
     rules = 0
-    for path in sorted(rules_dir.glob("*.smk")):
+    for path in sorted(rules_dir.rglob("*.smk")):
         # each rule's body: from 'rule name:' to the next rule (or the end of the file)
         for name, body in re.findall(r"^\s*rule (\w+):\n(.*?)(?=^\s*rule \w+:|\Z)",
                                      path.read_text(), flags=re.S | re.M):
