@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..defaults import section_defaults
 from .catalog import CATALOG
 from .kind import InputKind
 from .particles import PARTICLES
@@ -45,7 +46,8 @@ DATA_KIND_KEYS = frozenset().union(*(kind.data_keys for kind in INPUT_KINDS.valu
 def input_kind(data: Mapping) -> InputKind:
     """The input kind of a study's ``data`` section: ``stacks`` for ``data.kind: stacks`` (its
     files are the stacks themselves), else the kind ``data.input`` names (default particles)."""
-    name = "stacks" if data.get("kind") == "stacks" else data.get("input", "particles")
+    name = ("stacks" if data.get("kind") == "stacks"
+            else data.get("input", section_defaults("data")["input"]))
     try:
         return INPUT_KINDS[name]
     except KeyError:

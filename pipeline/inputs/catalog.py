@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..columns import DERIVED_COLUMNS, HALO_COLUMNS, PER_ROW_COLUMNS
 from ..columns.catalog import catalog_columns
+from ..defaults import section_defaults
 from .kind import InputKind
 from .particles import layout_snapshot_redshifts, set_parameter_files
 
@@ -14,8 +15,8 @@ __all__ = ["CATALOG", "catalog_columns_read"]
 def _columns(config: dict) -> list:
     """The catalog's own columns (per ``catalog.rows`` and the galaxy-count thresholds) and what
     assemble adds to every row."""
-    cat = config.get("catalog", {})
-    own = catalog_columns(cat.get("rows", "subhalos"), cat.get("galaxy_log10_mstar_min_msun", ()))
+    cat = {**section_defaults("catalog"), **config.get("catalog", {})}
+    own = catalog_columns(cat["rows"], cat["galaxy_log10_mstar_min_msun"])
     return list(own) + [c for c in HALO_COLUMNS + DERIVED_COLUMNS if c.name in PER_ROW_COLUMNS]
 
 

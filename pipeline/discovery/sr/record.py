@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ...defaults import section_defaults
+
 __all__ = ["Constant", "SRMeta"]
 
 
@@ -105,7 +107,8 @@ class SRMeta:
     def max_cancellation(self) -> float:
         """The conditioning limit the search ran with (``sr.max_cancellation``)."""
         options = self.provenance.get("options") or {}
-        return float(options.get("max_cancellation", 10))
+        # a table written before the option existed ran with the schema's default
+        return float(options.get("max_cancellation", section_defaults("sr")["max_cancellation"]))
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
