@@ -22,7 +22,7 @@ import yaml
 from .errors import ConfigError
 
 __all__ = ["expand_simulations", "expand_snapshots", "normalize_samples", "refuse_shorthand",
-           "shorthand_rewrite", "snapshot_sources",
+           "shorthand_rewrite",
            "train_holdout_overlap", "train_train_overlap", "compact_ranges", "compact_names",
            "compact_samples", "SHORTHAND_KEYS"]
 
@@ -239,17 +239,6 @@ def train_train_overlap(config: dict) -> list[tuple[str, str, list[tuple]]]:
             if shared:
                 out.append((first, second, sorted((_shown(u) for u in shared), key=str)))
     return out
-
-
-def snapshot_sources(config: dict) -> list[tuple[str, str, str, str, int]]:
-    """Every (suite, volume, set, sim, snapshot) a study reads, each once (two samples may share
-    one), in a stable order."""
-    seen: dict[tuple, None] = {}
-    for sample in config["samples"].values():
-        for sim in sample["sims"]:
-            for snap in sample["snapshots"]:
-                seen[(sample["suite"], sample["volume"], sample["set"], sim, int(snap))] = None
-    return list(seen)
 
 
 def compact_ranges(names: Iterable[str]) -> list[str]:

@@ -175,6 +175,16 @@ class Study:
         raise KeyError(f"study {self.name!r} has no target {name!r}; its targets: "
                        f"{[t.name for t in self.targets]}")
 
+    def snapshot_sources(self) -> list[tuple[str, str, str, str, int]]:
+        """Every (suite, volume, set, simulation, snapshot) the study reads, each once (two
+        samples may share one), in the samples' order: one ingest job each."""
+        seen: dict[tuple[str, str, str, str, int], None] = {}
+        for sample in self.samples.values():
+            for sim in sample.sims:
+                for snap in sample.snapshots:
+                    seen[(sample.suite, sample.volume, sample.set, sim, snap)] = None
+        return list(seen)
+
     def section(self, name: str) -> Mapping[str, Any]:
         """One section of the validated configuration (``sr``, ``evaluate``, ...), read-only."""
         return self.config[name]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from ..physics.cosmology import flat_lcdm, halo_radius_mpc
 from ..physics.nfw import duffy08_concentration, r500_over_r200
 from ..physics.profile_integrals import compton_y_from_pressure_mpc2, enclosed_integral
 from ..provenance import provenance
+from ..study_record import Sample
 
 #: version of the stack measurement, part of the cache key (2: core slope capped at -2)
 MEASUREMENT_VERSION = 2
@@ -85,23 +87,23 @@ def stack_blocks(listing: dict[str, dict], block_size: int) -> list[tuple[str, l
     return out
 
 
-def missing_stacks(samples: dict[str, dict], listings: dict[tuple[str, str], dict[str, dict]]
+def missing_stacks(samples: Mapping[str, Sample], listings: dict[tuple[str, str], dict[str, dict]]
                    ) -> list[tuple[str, str, int, str]]:
     """(sample, simulation, snapshot, mass bin) of every stack a sample asks for that has no file
     (``listings``: (root, suite) -> the folder listing; a sample's root is its ``root``)."""
     out = []
     for name, sample in samples.items():
-        files = listings.get((sample["root"], sample["suite"]), {})
-        for sim in sample["sims"]:
+        files = listings.get((sample.root, sample.suite), {})
+        for sim in sample.sims:
             have = files.get(sim, {})
-            for snap in sample["snapshots"]:
-                for mass_bin in sample["mass_bins"]:
+            for snap in sample.snapshots:
+                for mass_bin in sample.mass_bins:
                     if (int(snap), mass_bin) not in have:
                         out.append((name, sim, int(snap), mass_bin))
     return out
 
 
-def missing_report(samples: dict[str, dict], absent: list[tuple[str, str, int, str]]
+def missing_report(samples: Mapping[str, Sample], absent: list[tuple[str, str, int, str]]
                    ) -> dict[str, dict[str, dict[str, int]]]:
     """Per sample that lacks some stacks (:func:`missing_stacks`) and per mass bin: the number
     of stacks expected (simulations x snapshots) and found. DataError for a sample left with no
@@ -111,13 +113,13 @@ def missing_report(samples: dict[str, dict], absent: list[tuple[str, str, int, s
         lacking = [a for a in absent if a[0] == name]
         if not lacking:
             continue
-        expected = len(sample["sims"]) * len(sample["snapshots"])
+        expected = len(sample.sims) * len(sample.snapshots)
         per_bin = {b: {"expected": expected,
                        "found": expected - sum(1 for a in lacking if a[3] == b)}
-                   for b in sample["mass_bins"]}
+                   for b in sample.mass_bins}
         if not any(v["found"] for v in per_bin.values()):
             raise DataError(f"sample {name!r}: none of its {expected * len(per_bin)} stacks exists "
-                            f"under {sample['root']} (suite {sample['suite']}, e.g. simulation "
+                            f"under {sample.root} (suite {sample.suite}, e.g. simulation "
                             f"{lacking[0][1]}, snapshot {lacking[0][2]:03d}, mass bin "
                             f"{lacking[0][3]}): check its root, suite, sims and snapshots")
         out[name] = per_bin

@@ -14,7 +14,7 @@ from pipeline.errors import ConfigError, DataError
 from pipeline.io import layout
 from pipeline.rules.planning import raise_gc_threshold
 from pipeline.report import ASSET_FILES
-from pipeline.samples import compact_ranges, compact_samples, snapshot_sources
+from pipeline.samples import compact_ranges, compact_samples
 from pipeline.study import validate_study
 
 # the cyclic garbage collector less often while Snakemake plans thousands of jobs
@@ -59,11 +59,13 @@ CLI = (
 CLI_IN_SHELL = CLI.replace("{", "{{").replace("}", "}}")
 # the rules' conda environment (--use-conda), by absolute path: rule files sit at two depths
 ENV = os.path.join(workflow.basedir, "pipeline", "envs", "pipeline.yaml")
-SAMPLES = config["samples"]
-SUITES = sorted({s["suite"] for s in SAMPLES.values()})
+# name -> its typed record (pipeline.study_record.Sample: suite, volume, set, sims, snapshots,
+# root, missing, role, mass_bins)
+SAMPLES = STUDY_RECORD.samples
+SUITES = sorted({s.suite for s in SAMPLES.values()})
 # every (suite, volume, set, simulation, snapshot) the study reads, once even if two samples
 # share it: one ingest (and profile-stage) job each
-SOURCES = snapshot_sources(config)
+SOURCES = STUDY_RECORD.snapshot_sources()
 SETS = sorted({(suite, volume, sset) for suite, volume, sset, _, _ in SOURCES})
 TARGETS = [t.name for t in STUDY_RECORD.targets]
 # the embedded mock writes the study's files (pipeline/rules/mock.smk) before they are read
@@ -76,9 +78,9 @@ def _sample_of_source():
     """(suite, volume, set, sim, snap) -> the first sample that reads it (for messages)."""
     out = {}
     for name, s in SAMPLES.items():
-        for sim in s["sims"]:
-            for snap in s["snapshots"]:
-                out.setdefault((s["suite"], s["volume"], s["set"], sim, int(snap)), name)
+        for sim in s.sims:
+            for snap in s.snapshots:
+                out.setdefault((s.suite, s.volume, s.set, sim, snap), name)
     return out
 
 
@@ -99,7 +101,7 @@ MISSING_REPORT = {}
 def _skip_or_stop(absent, what, total, key_hint):
     """Inputs that do not exist: a WorkflowError naming them where a sample's rule is 'error';
     where every sample that asks for them says 'skip', they are left out and counted."""
-    stop = [line for name, line in absent if SAMPLES[name]["missing"] == "error"]
+    stop = [line for name, line in absent if SAMPLES[name].missing == "error"]
     if stop:
         raise WorkflowError(_missing_message(what, stop, total, key_hint))
 
@@ -213,7 +215,7 @@ def target_features(name):
 
 def samples_for_jobs():
     """The samples as job options: simulation lists as ranges."""
-    return compact_samples(SAMPLES)
+    return compact_samples(config["samples"])
 
 
 def final_outputs():

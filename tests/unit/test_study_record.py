@@ -89,3 +89,14 @@ def test_target_lookup_names_the_study_s_targets():
     assert study.target(study.targets[0].name) is study.targets[0]
     with pytest.raises(KeyError, match="has no target 'nope'; its targets"):
         study.target("nope")
+
+
+def test_snapshot_sources_name_each_snapshot_once():
+    """Two samples reading the same snapshot give one ingest job."""
+    raw = read_yaml_file(REPO / "config.yaml")
+    study = validate_study(raw)
+    sources = study.snapshot_sources()
+    assert len(sources) == len(set(sources)) == sum(
+        len(s.sims) * len(s.snapshots) for s in study.samples.values())
+    first = next(iter(study.samples.values()))
+    assert sources[0] == (first.suite, first.volume, first.set, first.sims[0], first.snapshots[0])

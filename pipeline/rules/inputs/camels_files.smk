@@ -3,8 +3,7 @@
 # CAMELS suites or written by the mock. Included by their rule files.
 
 # one root per (suite, volume, set) (checked with the config); the mock's is DATA's
-ROOT_OF_SET = {} if IS_MOCK else {(s["suite"], s["volume"], s["set"]): s["root"]
-                                  for s in SAMPLES.values()}
+ROOT_OF_SET = {} if IS_MOCK else {(s.suite, s.volume, s.set): s.root for s in SAMPLES.values()}
 ONE_ROOT = all(os.path.abspath(r) == os.path.abspath(DATA["root"]) for r in ROOT_OF_SET.values())
 
 
@@ -31,8 +30,8 @@ def _samples_reading(source):
     """The samples that read one (suite, volume, set, sim, snapshot)."""
     suite, volume, sset, sim, snap = source
     return [name for name, s in SAMPLES.items()
-            if (s["suite"], s["volume"], s["set"]) == (suite, volume, sset) and sim in s["sims"]
-            and snap in {int(n) for n in s["snapshots"]}]
+            if (s.suite, s.volume, s.set) == (suite, volume, sset) and sim in s.sims
+            and snap in s.snapshots]
 
 
 def _check_particle_inputs():
@@ -58,7 +57,7 @@ def _check_particle_inputs():
                          f"chunk(s) of it exist)" if others else f"no {what} {path}")
                 readers = _samples_reading(source)
                 line = f"sample {readers[0]!r}: simulation {sim}, snapshot {snap:03d}: {found}"
-                if all(SAMPLES[n]["missing"] == "skip" for n in readers):
+                if all(SAMPLES[n].missing == "skip" for n in readers):
                     skipped.append((source, found))
                     break
                 missing.append(line)
@@ -70,13 +69,13 @@ def _check_particle_inputs():
     if skipped:
         what_missing = dict(skipped)  # source -> the first file found absent (named)
         for name, sample in SAMPLES.items():
-            units = [(sample["suite"], sample["volume"], sample["set"], sim, int(snap))
-                     for sim in sample["sims"] for snap in sample["snapshots"]]
+            units = [(sample.suite, sample.volume, sample.set, sim, snap)
+                     for sim in sample.sims for snap in sample.snapshots]
             lost = [u for u in units if u in what_missing]
             example = what_missing[lost[0]] if lost else ""
             if len(lost) == len(units):
                 raise WorkflowError(f"sample {name!r}: none of its {len(units)} (simulation, "
-                                    f"snapshot) has its files under {sample['root']}, e.g. "
+                                    f"snapshot) has its files under {sample.root}, e.g. "
                                     f"{example}: check its root, suite, sims and snapshots")
             if lost:
                 MISSING_REPORT[name] = {"snapshots": {"expected": len(units),

@@ -13,16 +13,15 @@ def _stack_cache(root):
                       **STACK_OPTIONS}, sort_keys=True)
     return f"results/_stacks/{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
-CACHE_OF_ROOT = {s["root"]: _stack_cache(s["root"]) for s in SAMPLES.values()}
+CACHE_OF_ROOT = {s.root: _stack_cache(s.root) for s in SAMPLES.values()}
 ROOT_OF_CACHE = {os.path.basename(c): r for r, c in CACHE_OF_ROOT.items()}
-_LISTINGS = {(s["root"], s["suite"]): list_stack_files(s["root"], s["suite"])
-             for s in SAMPLES.values()}
+_LISTINGS = {(s.root, s.suite): list_stack_files(s.root, s.suite) for s in SAMPLES.values()}
 _absent = missing_stacks(SAMPLES, _LISTINGS)
 
 def _absent_line(name, sim, snap, mass_bin):
     sample = SAMPLES[name]
     line = f"sample {name!r}: simulation {sim}, snapshot {snap:03d}, mass bin {mass_bin}"
-    weighted = weighted_only(sample["root"], sample["suite"], sim, snap)
+    weighted = weighted_only(sample.root, sample.suite, sim, snap)
     if weighted is not None:  # a clone with the weighted product only
         line += (f" (only the weighted profile {weighted} is there; the pipeline reads the "
                  "unweighted *_uw_<mass bin>.txt stacks)")
@@ -31,7 +30,7 @@ def _absent_line(name, sim, snap, mass_bin):
 _skip_or_stop(
     [(n, _absent_line(n, sim, snap, b)) for n, sim, snap, b in _absent],
     "stacked-profile files",
-    sum(len(s["sims"]) * len(s["snapshots"]) * len(s["mass_bins"]) for s in SAMPLES.values()),
+    sum(len(s.sims) * len(s.snapshots) * len(s.mass_bins) for s in SAMPLES.values()),
     "the samples' roots (data.root, samples.<name>.root), sims, snapshots and mass_bins, "
     "or set missing: skip for a ragged set")
 try:
@@ -40,7 +39,7 @@ except DataError as exc:
     raise WorkflowError(str(exc)) from None
 BLOCKS = {key: dict(stack_blocks(listing, config["stacks"]["block_size"]))
           for key, listing in _LISTINGS.items()}
-_wanted = {(s["root"], s["suite"], sim) for s in SAMPLES.values() for sim in s["sims"]}
+_wanted = {(s.root, s.suite, sim) for s in SAMPLES.values() for sim in s.sims}
 NEEDED_BLOCKS = [(os.path.basename(CACHE_OF_ROOT[root]), suite, block)
                  for (root, suite), blocks in BLOCKS.items() for block, sims in blocks.items()
                  if any((root, suite, sim) in _wanted for sim in sims)]
