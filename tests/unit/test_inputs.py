@@ -77,3 +77,13 @@ def test_nothing_outside_the_kinds_tests_a_kind_name():
             if test.search(line):
                 found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+def test_the_schema_offers_every_registered_kind():
+    """``data.input`` names the kinds read from CAMELS-layout files (stacks are chosen by
+    ``data.kind: stacks``): a registered kind the schema does not offer could never run."""
+    from pipeline.defaults import config_schema
+
+    data = config_schema()["properties"]["data"]["properties"]
+    offered = set(data["input"]["enum"]) | ({"stacks"} & set(data["kind"]["enum"]))
+    assert offered == set(INPUT_KINDS)
