@@ -120,8 +120,7 @@ def _star_forming_gas_fixed_by_kind(config: dict) -> None:
     if config.get("star_forming_gas", fixed) != fixed:
         raise ConfigError(f"config key 'star_forming_gas': {config['star_forming_gas']!r} is not "
                           f"possible with data.kind: {data.get('kind')}; the input files "
-                          f"{'include' if fixed == 'include' else 'exclude'} the star-forming gas "
-                          f"(set {fixed!r} or leave the key out)")
+                          f"{fixed} the star-forming gas (set {fixed!r} or leave the key out)")
     config["star_forming_gas"] = fixed
 
 

@@ -10,6 +10,7 @@ arrive as one JSON object (``--options``) built from the validated study by the 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -495,6 +496,7 @@ def build_job_parser() -> argparse.ArgumentParser:
     return p
 
 
+@functools.cache
 def job_commands() -> frozenset[str]:
     """The names of the job commands."""
     parser = build_job_parser()

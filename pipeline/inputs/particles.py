@@ -8,10 +8,11 @@ from ..io.camels_facts import snapshot_redshifts
 from ..io.layout import params_path
 from .kind import InputKind, ParameterFile
 
-__all__ = ["PARTICLES", "set_parameter_files", "layout_snapshot_redshifts"]
+__all__ = ["PARTICLES", "halo_columns", "set_parameter_files", "layout_snapshot_redshifts"]
 
 
-def _columns(config: dict) -> list:
+def halo_columns(config: dict) -> list:
+    """A halo row's columns: those measured at ingest and those assemble derives."""
     return list(HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS)
 
 
@@ -46,7 +47,7 @@ PARTICLES = InputKind(
     sample_keys={},
     rule_file="inputs/particles.smk",
     report_template="inputs/particles.typ",
-    columns=_columns,
+    columns=halo_columns,
     parameter_files=set_parameter_files,
     snapshot_redshifts=layout_snapshot_redshifts,
 )

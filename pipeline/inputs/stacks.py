@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import os
 
-from ..columns import DERIVED_COLUMNS, HALO_COLUMNS, HI_COLUMNS
 from .kind import InputKind, ParameterFile
+from .particles import halo_columns
 
 __all__ = ["STACKS"]
-
-
-def _columns(config: dict) -> list:
-    return list(HALO_COLUMNS + DERIVED_COLUMNS + HI_COLUMNS)
 
 
 def _parameter_files(data: dict, sample: dict) -> list[ParameterFile]:
@@ -46,7 +42,7 @@ STACKS = InputKind(
     sample_keys={"mass_bins": ("stacks", "mass_bins")},
     rule_file="inputs/stacks.smk",
     report_template="inputs/stacks.typ",
-    columns=_columns,
+    columns=halo_columns,  # a stack's row: the same columns (those it cannot measure NaN)
     parameter_files=_parameter_files,
     snapshot_redshifts=_snapshot_redshifts,
 )
